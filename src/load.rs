@@ -1,0 +1,478 @@
+//! Loading: YAML/JSON files into `serde_json::Value`s, every file reached
+//! through `$ref`, and a pointer → line:column index for diagnostics.
+//!
+//! This is the only module that touches `serde_yaml` (deprecated upstream):
+//! a future swap stays local.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::Value;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+use crate::error::{Error, Location, Result};
+
+/// The address of a node: a file (by display name) and a JSON pointer in it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId {
+    pub file: String,
+    pub pointer: String,
+}
+
+impl NodeId {
+    /// The node one level down, under `key` (an object key or an array index).
+    pub fn child(&self, key: impl AsRef<str>) -> NodeId {
+        NodeId { file: self.file.clone(), pointer: format!("{}/{}", self.pointer, escape_token(key.as_ref())) }
+    }
+
+    /// The last pointer token, decoded (the component key for `#/components/schemas/Foo`).
+    pub fn last_token(&self) -> Option<String> {
+        self.pointer.rsplit_once('/').map(|(_, t)| unescape_token(t))
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.file, self.pointer)
+    }
+}
+
+/// One loaded file.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Canonical absolute path (used to read the file and for `rerun-if-changed`).
+    pub path: PathBuf,
+    pub value: Value,
+    positions: BTreeMap<String, (usize, usize)>,
+}
+
+/// The root document and every file it reaches through `$ref`.
+#[derive(Debug)]
+pub struct Source {
+    /// Display name of the root file.
+    pub root: String,
+    files: BTreeMap<String, SourceFile>,
+}
+
+impl Source {
+    /// Loads `path` and, transitively, every relative file `$ref`.
+    pub fn load(path: &Path) -> Result<Source> {
+        let canonical = path.canonicalize().map_err(|e| {
+            Error::new(format!("cannot read {}: {e}", path.display())).hint("check the path to the AsyncAPI document")
+        })?;
+        let base = canonical.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let root = display_name(&canonical, &base);
+        let mut files = BTreeMap::new();
+        let mut queue = VecDeque::from([(canonical, None::<Location>)]);
+        while let Some((file_path, referrer)) = queue.pop_front() {
+            let name = display_name(&file_path, &base);
+            if files.contains_key(&name) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file_path).map_err(|e| {
+                let err = Error::new(format!("cannot read {}: {e}", file_path.display()));
+                match referrer.clone() {
+                    Some(loc) => err.at(loc).hint("the $ref names a file that does not exist; paths are relative to the referring file"),
+                    None => err,
+                }
+            })?;
+            let file = parse_file(&name, &file_path, &text)?;
+            let mut found = BTreeSet::new();
+            collect_file_refs(&file.value, &mut String::new(), &mut |pointer, reference| {
+                found.insert((pointer.to_string(), reference.to_string()));
+            });
+            for (pointer, reference) in found {
+                let from = NodeId { file: name.clone(), pointer };
+                let location = file.location(&from);
+                let target = resolve_file_part(&file_path, &reference, location.clone())?;
+                queue.push_back((target, Some(location)));
+            }
+            files.insert(name, file);
+        }
+        Ok(Source { root, files })
+    }
+
+    /// Parses a document held in memory (tests, and `generate` on strings).
+    pub fn from_str(name: &str, text: &str) -> Result<Source> {
+        let file = parse_file(name, Path::new(name), text)?;
+        let mut refs = Vec::new();
+        collect_file_refs(&file.value, &mut String::new(), &mut |p, r| refs.push((p.to_string(), r.to_string())));
+        if let Some((pointer, reference)) = refs.first() {
+            let loc = file.location(&NodeId { file: name.into(), pointer: pointer.clone() });
+            return Err(Error::new(format!("external $ref `{reference}` in a document loaded from memory"))
+                .at(loc)
+                .hint("load the document from a file so relative references can be resolved"));
+        }
+        let mut files = BTreeMap::new();
+        files.insert(name.to_string(), file);
+        Ok(Source { root: name.to_string(), files })
+    }
+
+    /// The root node of the root document.
+    pub fn root_id(&self) -> NodeId {
+        NodeId { file: self.root.clone(), pointer: String::new() }
+    }
+
+    /// Every file read, as canonical paths, sorted (for `cargo:rerun-if-changed`).
+    pub fn paths(&self) -> Vec<&Path> {
+        self.files.values().map(|f| f.path.as_path()).collect()
+    }
+
+    pub fn get(&self, id: &NodeId) -> Option<&Value> {
+        let file = self.files.get(&id.file)?;
+        if id.pointer.is_empty() { Some(&file.value) } else { file.value.pointer(&id.pointer) }
+    }
+
+    /// Where `id` is, for an error message.
+    pub fn location(&self, id: &NodeId) -> Location {
+        match self.files.get(&id.file) {
+            Some(file) => file.location(id),
+            None => Location { file: id.file.clone(), line_col: None, pointer: id.pointer.clone() },
+        }
+    }
+
+    /// An error located at `id`.
+    pub fn error(&self, id: &NodeId, message: impl Into<String>) -> Error {
+        Error::new(message).at(self.location(id))
+    }
+
+    /// Resolves the `$ref` string found at `from` (the object holding `$ref`).
+    pub fn resolve_ref(&self, from: &NodeId, reference: &str) -> Result<NodeId> {
+        let (file_part, fragment) = reference.split_once('#').unwrap_or((reference, ""));
+        let file = if file_part.is_empty() {
+            from.file.clone()
+        } else {
+            let referrer = &self.files[&from.file].path;
+            let target = resolve_file_part(referrer, reference, self.location(from))?;
+            let base = self.files[&self.root].path.parent().unwrap_or(Path::new("/")).to_path_buf();
+            display_name(&target, &base)
+        };
+        let pointer = decode_fragment(fragment).map_err(|e| {
+            self.error(from, format!("invalid $ref `{reference}`: {e}"))
+                .hint("a $ref fragment must be a JSON pointer such as `#/components/schemas/Order`")
+        })?;
+        let id = NodeId { file, pointer };
+        if self.get(&id).is_none() {
+            return Err(self
+                .error(from, format!("$ref `{reference}` points to nothing"))
+                .hint(format!("no node at `{}#{}`; check the spelling of the pointer", id.file, id.pointer)));
+        }
+        Ok(id)
+    }
+
+    /// Follows `$ref` chains from `id` until a node that is not a reference.
+    /// Sibling keywords next to `$ref` are ignored here (schemas handle them themselves).
+    pub fn deref(&self, id: &NodeId) -> Result<(NodeId, &Value)> {
+        let mut current = id.clone();
+        let mut seen = BTreeSet::new();
+        loop {
+            let value = self.get(&current).ok_or_else(|| self.error(&current, "missing node"))?;
+            match value.get("$ref").and_then(Value::as_str) {
+                Some(reference) => {
+                    if !seen.insert(current.clone()) {
+                        return Err(self.error(id, "circular $ref chain").hint("a $ref must eventually point to a definition"));
+                    }
+                    current = self.resolve_ref(&current, reference)?;
+                }
+                None => return Ok((current, value)),
+            }
+        }
+    }
+}
+
+impl SourceFile {
+    fn location(&self, id: &NodeId) -> Location {
+        // The nearest recorded ancestor (pointers into JSON strings have no own entry).
+        let mut pointer = id.pointer.as_str();
+        let line_col = loop {
+            if let Some(pos) = self.positions.get(pointer) {
+                break Some(*pos);
+            }
+            match pointer.rsplit_once('/') {
+                Some((parent, _)) => pointer = parent,
+                None => break None,
+            }
+        };
+        Location { file: id.file.clone(), line_col, pointer: id.pointer.clone() }
+    }
+}
+
+fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
+    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let whole = |line_col| Location { file: name.to_string(), line_col, pointer: String::new() };
+    let value: Value = if is_json {
+        serde_json::from_str(text).map_err(|e| {
+            Error::new(format!("invalid JSON: {e}")).at(whole(Some((e.line(), e.column())))).hint("fix the JSON syntax")
+        })?
+    } else {
+        let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+            let line_col = e.location().map(|l| (l.line(), l.column()));
+            Error::new(format!("invalid YAML: {e}")).at(whole(line_col)).hint("fix the YAML syntax")
+        })?;
+        yaml_to_json(yaml).map_err(|msg| Error::new(msg).at(whole(None)))?
+    };
+    let positions = index_positions(text).unwrap_or_default();
+    Ok(SourceFile { path: path.to_path_buf(), value, positions })
+}
+
+/// YAML → JSON value; keys must be strings (numbers/bools as keys are stringified, as YAML 1.2 JSON schema tools do).
+fn yaml_to_json(yaml: serde_yaml::Value) -> std::result::Result<Value, String> {
+    use serde_yaml::Value as Y;
+    Ok(match yaml {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                serde_json::Number::from_f64(f).map(Value::Number).ok_or(format!("number {f} cannot be represented in JSON"))?
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(items.into_iter().map(yaml_to_json).collect::<std::result::Result<_, _>>()?),
+        Y::Mapping(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    other => return Err(format!("unsupported mapping key {other:?}: keys must be strings")),
+                };
+                out.insert(key, yaml_to_json(v)?);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(tagged) => yaml_to_json(tagged.value)?,
+    })
+}
+
+/// Calls `found(pointer, reference)` for every `$ref` naming another file.
+fn collect_file_refs(value: &Value, pointer: &mut String, found: &mut dyn FnMut(&str, &str)) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                if !reference.starts_with('#') {
+                    found(pointer, reference);
+                }
+            }
+            for (key, child) in map {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&escape_token(key));
+                collect_file_refs(child, pointer, found);
+                pointer.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let len = pointer.len();
+                pointer.push_str(&format!("/{i}"));
+                collect_file_refs(child, pointer, found);
+                pointer.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn resolve_file_part(referrer: &Path, reference: &str, at: Location) -> Result<PathBuf> {
+    let file_part = reference.split_once('#').map_or(reference, |(f, _)| f);
+    if file_part.contains("://") || file_part.starts_with("//") {
+        return Err(Error::new(format!("remote $ref `{reference}` is not supported"))
+            .at(at)
+            .hint("download the referenced document next to the spec and use a relative path"));
+    }
+    let decoded = percent_encoding::percent_decode_str(file_part).decode_utf8_lossy();
+    let joined = referrer.parent().unwrap_or(Path::new("/")).join(decoded.as_ref());
+    joined.canonicalize().map_err(|e| {
+        Error::new(format!("$ref `{reference}`: cannot read {}: {e}", joined.display()))
+            .at(at)
+            .hint("relative $ref paths are resolved against the folder of the file that contains them")
+    })
+}
+
+/// `#/components/messages/a.%7Bb%7D~1c` → `/components/messages/a.{b}~1c` (percent-decoded, still `~`-escaped).
+fn decode_fragment(fragment: &str) -> std::result::Result<String, String> {
+    let decoded = percent_encoding::percent_decode_str(fragment)
+        .decode_utf8()
+        .map_err(|_| "percent-encoding does not decode to UTF-8".to_string())?;
+    if decoded.is_empty() || decoded.starts_with('/') {
+        Ok(decoded.into_owned())
+    } else {
+        Err(format!("fragment `{decoded}` is not a JSON pointer (it must start with `/`)"))
+    }
+}
+
+pub fn escape_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+pub fn unescape_token(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
+/// Display name: relative to the root document's folder, `/`-separated (platform independent).
+fn display_name(path: &Path, base: &Path) -> String {
+    let rel = relative_path(path, base);
+    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+}
+
+fn relative_path(path: &Path, base: &Path) -> PathBuf {
+    let path_parts: Vec<Component> = path.components().collect();
+    let base_parts: Vec<Component> = base.components().collect();
+    let common = path_parts.iter().zip(&base_parts).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..base_parts.len() {
+        out.push("..");
+    }
+    for part in &path_parts[common..] {
+        out.push(part.as_os_str());
+    }
+    out
+}
+
+/// Builds the pointer → (line, column) index from the YAML event stream (JSON is YAML too).
+fn index_positions(text: &str) -> Option<BTreeMap<String, (usize, usize)>> {
+    let mut indexer = PositionIndexer::default();
+    Parser::new_from_str(text).load(&mut indexer, false).ok()?;
+    Some(indexer.positions)
+}
+
+enum Frame {
+    Map { pointer: String, key: Option<String> },
+    Seq { pointer: String, index: usize },
+}
+
+#[derive(Default)]
+struct PositionIndexer {
+    stack: Vec<Frame>,
+    positions: BTreeMap<String, (usize, usize)>,
+}
+
+impl PositionIndexer {
+    /// Pointer of the value node starting now, or `None` when the event is a mapping key.
+    fn value_pointer(&mut self, key_text: Option<&str>, mark: Marker) -> Option<String> {
+        let pos = (mark.line(), mark.col() + 1);
+        match self.stack.last_mut() {
+            None => {
+                self.positions.entry(String::new()).or_insert(pos);
+                Some(String::new())
+            }
+            Some(Frame::Map { pointer, key }) => match key.take() {
+                None => {
+                    // A key: remember it; its position is the position of its value's entry.
+                    let k = key_text.unwrap_or_default().to_string();
+                    let child = format!("{pointer}/{}", escape_token(&k));
+                    self.positions.entry(child).or_insert(pos);
+                    *key = Some(k);
+                    None
+                }
+                Some(k) => Some(format!("{pointer}/{}", escape_token(&k))),
+            },
+            Some(Frame::Seq { pointer, index }) => {
+                let child = format!("{pointer}/{index}");
+                *index += 1;
+                self.positions.entry(child.clone()).or_insert(pos);
+                Some(child)
+            }
+        }
+    }
+}
+
+impl MarkedEventReceiver for PositionIndexer {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        match event {
+            Event::Scalar(text, ..) => {
+                self.value_pointer(Some(&text), mark);
+            }
+            Event::Alias(_) => {
+                self.value_pointer(Some(""), mark);
+            }
+            Event::MappingStart(..) => {
+                if let Some(pointer) = self.value_pointer(None, mark) {
+                    self.stack.push(Frame::Map { pointer, key: None });
+                } else {
+                    // complex mapping keys are not valid JSON keys; index the rest anyway
+                    self.stack.push(Frame::Map { pointer: "/?".into(), key: None });
+                }
+            }
+            Event::SequenceStart(..) => {
+                let pointer = self.value_pointer(None, mark).unwrap_or_else(|| "/?".into());
+                self.stack.push(Frame::Seq { pointer, index: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_point_at_keys_and_items() {
+        let text = "asyncapi: 3.0.0\nchannels:\n  a/b:\n    address: x.y\n    tags:\n      - name: t\n";
+        let idx = index_positions(text).unwrap();
+        assert_eq!(idx["/asyncapi"], (1, 1));
+        assert_eq!(idx["/channels/a~1b/address"], (4, 5));
+        assert_eq!(idx["/channels/a~1b/tags/0"], (6, 9));
+    }
+
+    #[test]
+    fn json_positions_are_indexed_too() {
+        let text = "{\n  \"info\": {\n    \"title\": \"x\"\n  }\n}\n";
+        let idx = index_positions(text).unwrap();
+        assert_eq!(idx["/info/title"].0, 3);
+    }
+
+    #[test]
+    fn percent_encoded_fragments_decode() {
+        assert_eq!(
+            decode_fragment("/components/messages/payments.%7Bregion%7D.settled:OnSettled:Message").unwrap(),
+            "/components/messages/payments.{region}.settled:OnSettled:Message"
+        );
+        assert!(decode_fragment("components").is_err());
+    }
+
+    #[test]
+    fn local_refs_resolve_and_missing_ones_are_located() {
+        let src = Source::from_str(
+            "spec.yaml",
+            "components:\n  schemas:\n    a~b:\n      type: string\n    c:\n      $ref: '#/components/schemas/nope'\n",
+        )
+        .unwrap();
+        let from = src.root_id().child("components").child("schemas").child("c");
+        let err = src.resolve_ref(&from, "#/components/schemas/nope").unwrap_err();
+        let loc = err.location.unwrap();
+        assert_eq!(loc.line_col, Some((5, 5)));
+        assert_eq!(loc.pointer, "/components/schemas/c");
+        let ok = src.resolve_ref(&from, "#/components/schemas/a~0b").unwrap();
+        assert_eq!(src.get(&ok).unwrap()["type"], "string");
+    }
+
+    #[test]
+    fn remote_refs_are_refused() {
+        let err = resolve_file_part(
+            Path::new("/x/spec.yaml"),
+            "https://example.com/s.json#/a",
+            Location { file: "spec.yaml".into(), line_col: None, pointer: String::new() },
+        )
+        .unwrap_err();
+        assert!(err.message.contains("remote $ref"));
+    }
+
+    #[test]
+    fn circular_ref_chains_are_errors() {
+        let src = Source::from_str("s.yaml", "a:\n  $ref: '#/b'\nb:\n  $ref: '#/a'\n").unwrap();
+        let err = src.deref(&src.root_id().child("a")).unwrap_err();
+        assert!(err.message.contains("circular"));
+    }
+}

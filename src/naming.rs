@@ -1,0 +1,156 @@
+//! Naming policy: turning spec names (`orders.created:ValidateOrder:SubscribeMessage`,
+//! `2fa`, `type`) into Rust identifiers, and resolving collisions deterministically.
+
+use std::collections::BTreeSet;
+
+use heck::{ToKebabCase, ToPascalCase, ToSnakeCase};
+
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
+    "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self",
+    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box",
+    "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
+
+/// Splits on anything that is not alphanumeric so heck sees word boundaries.
+fn words(raw: &str) -> String {
+    raw.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' }).collect()
+}
+
+/// `orders.created:ValidateOrder` → `OrdersCreatedValidateOrder`; never empty, never a keyword.
+pub fn type_name(raw: &str) -> String {
+    let mut name = words(raw).to_pascal_case();
+    if name.is_empty() {
+        name = "Unnamed".into();
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, 'T');
+    }
+    if name == "Self" {
+        name.push('_');
+    }
+    name
+}
+
+/// `allocationId` → `allocation_id`; keywords become raw identifiers (`r#type`).
+pub fn value_name(raw: &str) -> String {
+    let mut name = words(raw).to_snake_case();
+    if name.is_empty() {
+        name = "value".into();
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert_str(0, "n_");
+    }
+    escape_keyword(name)
+}
+
+/// `SCREAMING_CASE` constant name.
+pub fn const_name(raw: &str) -> String {
+    let name = value_name(raw);
+    name.trim_start_matches("r#").to_uppercase()
+}
+
+pub fn escape_keyword(name: String) -> String {
+    match name.as_str() {
+        "self" | "super" | "crate" | "Self" | "_" => format!("{name}_"),
+        n if KEYWORDS.contains(&n) => format!("r#{name}"),
+        _ => name,
+    }
+}
+
+/// Crate names: `Allocation Service` → `allocation-service`.
+pub fn crate_name(raw: &str) -> String {
+    let name = words(raw).to_kebab_case();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) { format!("api-{name}") } else { name }
+}
+
+/// Default stream name from a title: `Allocation Service` → `allocation-service`.
+pub fn stream_name(title: &str) -> String {
+    let name = words(title).to_kebab_case();
+    if name.is_empty() { "default".into() } else { name }
+}
+
+/// Default durable name from an operation name: `processReady` → `process-ready`.
+pub fn durable_name(operation: &str) -> String {
+    let name = words(operation).to_kebab_case();
+    if name.is_empty() { "consumer".into() } else { name }
+}
+
+/// JetStream stream/consumer names: no whitespace, `.`, `*`, `>`, path separators; ≤ 255 bytes.
+pub fn check_jetstream_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty".into());
+    }
+    if name.len() > 255 {
+        return Err("is longer than 255 bytes".into());
+    }
+    if let Some(c) = name.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, '.' | '*' | '>' | '/' | '\\')) {
+        return Err(format!("contains `{}`, which JetStream names may not contain", c.escape_default()));
+    }
+    Ok(())
+}
+
+/// A scope of names: hands out `wanted`, or `wanted2`, `wanted3`, … when taken.
+/// Callers must ask in a deterministic order.
+#[derive(Debug, Default, Clone)]
+pub struct Namespace {
+    taken: BTreeSet<String>,
+}
+
+impl Namespace {
+    pub fn with_reserved(reserved: &[&str]) -> Self {
+        Namespace { taken: reserved.iter().map(|s| s.to_string()).collect() }
+    }
+
+    pub fn claim(&mut self, wanted: &str) -> String {
+        let bare = wanted.trim_start_matches("r#");
+        if self.taken.insert(bare.to_string()) {
+            return wanted.to_string();
+        }
+        let sep = if bare.contains('_') || bare.chars().all(|c| !c.is_ascii_uppercase()) { "_" } else { "" };
+        (2..)
+            .map(|n| format!("{bare}{sep}{n}"))
+            .find(|candidate| self.taken.insert(candidate.clone()))
+            .expect("an unused suffix always exists")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitises_faststream_keys_and_keywords() {
+        assert_eq!(type_name("orders.created:ValidateOrder:SubscribeMessage"), "OrdersCreatedValidateOrderSubscribeMessage");
+        assert_eq!(type_name("payments.{region}.settled:OnSettled:Message"), "PaymentsRegionSettledOnSettledMessage");
+        assert_eq!(type_name("2fa"), "T2fa");
+        assert_eq!(type_name("self"), "Self_");
+        assert_eq!(value_name("type"), "r#type");
+        assert_eq!(value_name("self"), "self_");
+        assert_eq!(value_name("allocationId"), "allocation_id");
+        assert_eq!(value_name("2fa"), "n_2fa");
+        assert_eq!(value_name("audit.>"), "audit");
+        assert_eq!(const_name("type"), "TYPE");
+    }
+
+    #[test]
+    fn collisions_get_deterministic_suffixes() {
+        let mut ns = Namespace::with_reserved(&["Subject"]);
+        assert_eq!(ns.claim("Subject"), "Subject2");
+        assert_eq!(ns.claim("Order"), "Order");
+        assert_eq!(ns.claim("Order"), "Order2");
+        assert_eq!(ns.claim("order_id"), "order_id");
+        assert_eq!(ns.claim("order_id"), "order_id_2");
+        assert_eq!(ns.claim("r#type"), "r#type");
+        assert_eq!(ns.claim("r#type"), "type_2");
+    }
+
+    #[test]
+    fn jetstream_names() {
+        assert!(check_jetstream_name("processor-ready").is_ok());
+        assert!(check_jetstream_name("a.b").is_err());
+        assert!(check_jetstream_name("a b").is_err());
+        assert_eq!(stream_name("Allocation Service"), "allocation-service");
+        assert_eq!(durable_name("processReady"), "process-ready");
+    }
+}

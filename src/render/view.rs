@@ -1,0 +1,584 @@
+//! The view model: everything the templates print, computed here in Rust.
+//! Templates never decide names, types or escaping.
+
+use std::collections::BTreeMap;
+
+use heck::ToShoutySnakeCase;
+use serde::Serialize;
+
+use crate::duration;
+use crate::error::Result;
+use crate::load::{NodeId, Source};
+use crate::model::{Action, Api, Channel, Message};
+use crate::naming::{self, Namespace};
+use crate::subject::Token;
+use crate::types::{Kind, Ty, TypeSpace};
+
+/// What to emit (build scripts may want only some parts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub types: bool,
+    pub publishers: bool,
+    pub subscribers: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CrateView {
+    pub crate_name: String,
+    pub crate_version: String,
+    /// TOML string literal.
+    pub crate_description: String,
+    pub docs: Vec<String>,
+    pub uses_time: bool,
+    pub uses_uuid: bool,
+    pub emit_types: bool,
+    pub emit_publishers: bool,
+    pub emit_subscribers: bool,
+    pub extra_derives: String,
+    pub type_attributes: Vec<String>,
+    pub types: Vec<TypeItem>,
+    pub subjects: Vec<SubjectView>,
+    pub publishers: Vec<PublisherView>,
+    pub subscribers: Vec<SubscriberView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TypeItem {
+    pub name: String,
+    pub docs: Vec<String>,
+    /// `struct`, `enum`, `union`, `alias`
+    pub kind: &'static str,
+    pub derives: String,
+    pub attrs: Vec<String>,
+    pub fields: Vec<FieldView>,
+    pub variants: Vec<VariantView>,
+    pub target: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldView {
+    pub name: String,
+    pub ty: String,
+    pub docs: Vec<String>,
+    pub attrs: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VariantView {
+    pub name: String,
+    pub attrs: Vec<String>,
+    /// Empty for unit variants.
+    pub ty: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubjectView {
+    pub fn_name: String,
+    pub parse_fn: String,
+    pub params_struct: String,
+    pub filter_const: String,
+    pub template: String,
+    /// The template for prose (`orders.{region}.created`), without quotes.
+    pub template_text: String,
+    pub filter: String,
+    pub docs: Vec<String>,
+    pub params: Vec<ParamView>,
+    /// Only channels without wildcards get a builder.
+    pub buildable: bool,
+    /// `format!` string with `{}` for each parameter.
+    pub format: String,
+    pub tokens: Vec<TokenView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ParamView {
+    pub name: String,
+    /// String literal of the spec name, for errors.
+    pub spec_name: String,
+    pub docs: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenView {
+    /// `literal`, `param`, `star`, `rest`
+    pub kind: &'static str,
+    /// String literal for literals, parameter variable for params.
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PublisherView {
+    pub fn_name: String,
+    pub docs: Vec<String>,
+    pub subject_fn: String,
+    pub fallible_subject: bool,
+    pub params: Vec<String>,
+    pub payload_ty: String,
+    pub headers_ty: Option<String>,
+    /// The `headers` argument of the runtime call.
+    pub headers_arg: String,
+    pub jetstream: bool,
+    /// The `msg_id` argument of the runtime call.
+    pub msg_id_arg: String,
+    /// Reply payload type for request/reply.
+    pub reply_ty: Option<String>,
+    pub many_args: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubscriberView {
+    pub mod_name: String,
+    pub docs: Vec<String>,
+    /// `jetstream`, `core`, `responder`
+    pub kind: &'static str,
+    pub stream: String,
+    pub durable: String,
+    pub filter_subjects: Vec<String>,
+    pub batch: u32,
+    pub expires_ms: u64,
+    pub max_bytes: u64,
+    pub backoff_ms: Vec<u64>,
+    pub max_deliver: i64,
+    pub queue: Option<String>,
+    pub payload_ty: String,
+    /// Variants `(name, type)` when the operation accepts several messages.
+    pub payload_variants: Vec<(String, String)>,
+    pub reply_ty: Option<String>,
+    pub parse_fn: Option<String>,
+    pub params_struct: Option<String>,
+}
+
+/// Options for the view that come from `Config`.
+pub struct ViewOptions<'a> {
+    pub crate_name: Option<&'a str>,
+    pub parts: Parts,
+    pub extra_derives: &'a [String],
+    pub type_attributes: &'a [String],
+    /// Schema (component key or node) → existing Rust type path.
+    pub type_overrides: &'a BTreeMap<String, String>,
+}
+
+pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result<CrateView> {
+    let tys = TyWriter { space, overrides: options.type_overrides };
+    let mut extra_derives = String::new();
+    for d in options.extra_derives {
+        extra_derives.push_str(", ");
+        extra_derives.push_str(d);
+    }
+    let types = if options.parts.types { type_items(space, &tys, &extra_derives, options.type_attributes) } else { Vec::new() };
+    let (subjects, subject_of) = subject_views(api);
+    let publishers = if options.parts.publishers { publisher_views(source, api, space, &tys, &subjects, &subject_of)? } else { Vec::new() };
+    let subscribers = if options.parts.subscribers { subscriber_views(api, space, &tys, &subjects, &subject_of) } else { Vec::new() };
+    let mut docs = Vec::new();
+    docs.push(format!("{} {}", api.title, api.api_version).trim().to_string());
+    if let Some(d) = &api.description {
+        docs.push(String::new());
+        docs.push(d.clone());
+    }
+    let version_ok = |v: &str| v.split('.').count() == 3 && v.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    Ok(CrateView {
+        crate_name: options.crate_name.map(str::to_string).unwrap_or_else(|| naming::crate_name(&api.title)),
+        crate_version: if version_ok(&api.api_version) { api.api_version.clone() } else { "0.1.0".into() },
+        crate_description: toml_string(&format!("NATS client for {} (generated from its AsyncAPI document)", api.title)),
+        docs: doc_lines(Some(&docs.join("\n"))),
+        uses_time: options.parts.types && space.uses(&|t| *t == Ty::DateTime),
+        uses_uuid: options.parts.types && space.uses(&|t| *t == Ty::Uuid),
+        emit_types: options.parts.types,
+        emit_publishers: options.parts.publishers,
+        emit_subscribers: options.parts.subscribers,
+        extra_derives,
+        type_attributes: options.type_attributes.to_vec(),
+        types,
+        subjects,
+        publishers,
+        subscribers,
+    })
+}
+
+/// Writes `Ty`s as Rust, with absolute std paths so user type names cannot shadow them.
+struct TyWriter<'a> {
+    space: &'a TypeSpace,
+    overrides: &'a BTreeMap<String, String>,
+}
+
+impl TyWriter<'_> {
+    fn override_for(&self, node: &NodeId) -> Option<&String> {
+        let def = self.space.defs.get(node)?;
+        self.overrides.get(&def.name).or_else(|| self.overrides.get(&node.to_string()))
+    }
+
+    fn write(&self, ty: &Ty, prefix: &str) -> String {
+        match ty {
+            Ty::Named(n) => match self.override_for(n) {
+                Some(path) => path.clone(),
+                None => format!("{prefix}{}", self.space.name(n)),
+            },
+            Ty::String => "::std::string::String".into(),
+            Ty::Bool => "bool".into(),
+            Ty::Int(t) | Ty::Float(t) => (*t).into(),
+            Ty::DateTime => "::time::OffsetDateTime".into(),
+            Ty::Uuid => "::uuid::Uuid".into(),
+            Ty::Any => "::serde_json::Value".into(),
+            Ty::Vec(t) => format!("::std::vec::Vec<{}>", self.write(t, prefix)),
+            Ty::Map(t) => format!("::std::collections::BTreeMap<::std::string::String, {}>", self.write(t, prefix)),
+            Ty::Option(t) => format!("::std::option::Option<{}>", self.write(t, prefix)),
+            Ty::Boxed(t) => format!("::std::boxed::Box<{}>", self.write(t, prefix)),
+        }
+    }
+
+    /// The type of a message part as seen from a module next to `types`.
+    fn of_node(&self, node: Option<&NodeId>, prefix: &str) -> String {
+        match node.and_then(|n| self.space.ty_of(n)) {
+            Some(ty) => self.write(ty, prefix),
+            None => "::serde_json::Value".into(),
+        }
+    }
+}
+
+fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_attributes: &[String]) -> Vec<TypeItem> {
+    let mut items: Vec<TypeItem> = space
+        .defs
+        .values()
+        .filter(|def| tys.override_for(&def.node).is_none())
+        .map(|def| {
+            let mut item = TypeItem {
+                name: def.name.clone(),
+                docs: doc_lines(def.doc.as_deref()),
+                kind: "alias",
+                derives: extra_derives.to_string(),
+                attrs: type_attributes.to_vec(),
+                fields: Vec::new(),
+                variants: Vec::new(),
+                target: String::new(),
+            };
+            match &def.kind {
+                Kind::Struct { fields, additional, deny_unknown } => {
+                    item.kind = "struct";
+                    if *deny_unknown {
+                        item.attrs.push("serde(deny_unknown_fields)".into());
+                    }
+                    for f in fields {
+                        let mut serde = Vec::new();
+                        if f.name.trim_start_matches("r#") != f.json_name {
+                            serde.push(format!("rename = {}", lit(&f.json_name)));
+                        }
+                        let optional = matches!(f.ty, Ty::Option(_));
+                        if optional {
+                            serde.push("default".to_string());
+                        }
+                        if optional && !f.required {
+                            serde.push("skip_serializing_if = \"::std::option::Option::is_none\"".into());
+                        }
+                        match &f.ty {
+                            Ty::DateTime => serde.push("with = \"::time::serde::rfc3339\"".into()),
+                            Ty::Option(inner) if **inner == Ty::DateTime => serde.push("with = \"::time::serde::rfc3339::option\"".into()),
+                            _ => {}
+                        }
+                        let attrs = if serde.is_empty() { Vec::new() } else { vec![format!("serde({})", serde.join(", "))] };
+                        item.fields.push(FieldView { name: f.name.clone(), ty: tys.write(&f.ty, ""), docs: doc_lines(f.doc.as_deref()), attrs });
+                    }
+                    if let Some(extra) = additional {
+                        item.fields.push(FieldView {
+                            name: "additional_properties".into(),
+                            ty: tys.write(&Ty::Map(Box::new(extra.clone())), ""),
+                            docs: doc_lines(Some("Properties not named in the schema (`additionalProperties`).")),
+                            attrs: vec!["serde(flatten)".into()],
+                        });
+                    }
+                }
+                Kind::Enum(values) => {
+                    item.kind = "enum";
+                    item.variants = values
+                        .iter()
+                        .map(|(name, value)| VariantView { name: name.clone(), attrs: vec![format!("serde(rename = {})", lit(value))], ty: String::new() })
+                        .collect();
+                }
+                Kind::Union(variants) => {
+                    item.kind = "union";
+                    item.attrs.push("serde(untagged)".into());
+                    item.attrs.push("allow(clippy::large_enum_variant)".into());
+                    let mut ns = Namespace::default();
+                    item.variants = variants
+                        .iter()
+                        .map(|ty| VariantView { name: ns.claim(&variant_name(space, ty)), attrs: Vec::new(), ty: tys.write(ty, "") })
+                        .collect();
+                }
+                Kind::Alias(ty) => item.target = tys.write(ty, ""),
+            }
+            item
+        })
+        .collect();
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    items
+}
+
+fn variant_name(space: &TypeSpace, ty: &Ty) -> String {
+    match ty {
+        Ty::Named(n) => space.name(n).to_string(),
+        Ty::Boxed(t) => variant_name(space, t),
+        Ty::String | Ty::Uuid | Ty::DateTime => "String".into(),
+        Ty::Bool => "Boolean".into(),
+        Ty::Int(_) => "Integer".into(),
+        Ty::Float(_) => "Number".into(),
+        Ty::Vec(_) => "Array".into(),
+        Ty::Map(_) => "Object".into(),
+        Ty::Option(t) => variant_name(space, t),
+        Ty::Any => "Value".into(),
+    }
+}
+
+/// One builder per distinct subject template, in document order; `subject_of[channel]` indexes it.
+fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
+    let mut views: Vec<SubjectView> = Vec::new();
+    let mut by_template: BTreeMap<String, usize> = BTreeMap::new();
+    let mut fns = Namespace::with_reserved(&["check_parameter"]);
+    let mut subject_of = Vec::new();
+    for channel in &api.channels {
+        let template = channel.subject.to_string();
+        if let Some(&i) = by_template.get(&template) {
+            subject_of.push(i);
+            continue;
+        }
+        let literals: Vec<&str> = channel.subject.literals().collect();
+        let base = naming::value_name(&if literals.is_empty() { "subject".to_string() } else { literals.join("_") });
+        // Claim the whole family (`x`, `parse_x`) so no two channels share a derived name.
+        let fn_name = loop {
+            let candidate = fns.claim(&base);
+            let bare = candidate.trim_start_matches("r#");
+            let parse = format!("parse_{bare}");
+            if fns.clone().claim(&parse) == parse {
+                fns.claim(&parse);
+                break candidate;
+            }
+        };
+        let bare = fn_name.trim_start_matches("r#").to_string();
+        let mut params_ns = Namespace::with_reserved(&["subject"]);
+        let param_names: BTreeMap<String, String> =
+            channel.subject.params().map(|p| (p.to_string(), params_ns.claim(&naming::value_name(p)))).collect();
+        let params = channel
+            .parameters
+            .iter()
+            .map(|p| ParamView { name: param_names[&p.name].clone(), spec_name: lit(&p.name), docs: doc_lines(p.description.as_deref()) })
+            .collect();
+        let tokens = channel
+            .subject
+            .tokens
+            .iter()
+            .map(|t| match t {
+                Token::Literal(l) => TokenView { kind: "literal", value: lit(l) },
+                Token::Param(p) => TokenView { kind: "param", value: param_names[p].clone() },
+                Token::Star => TokenView { kind: "star", value: String::new() },
+                Token::Rest => TokenView { kind: "rest", value: String::new() },
+            })
+            .collect();
+        let format = channel
+            .subject
+            .tokens
+            .iter()
+            .map(|t| match t {
+                Token::Literal(l) => l.clone(),
+                _ => "{}".into(),
+            })
+            .collect::<Vec<_>>()
+            .join(".");
+        let mut docs = channel.description.clone().unwrap_or_default();
+        if !docs.is_empty() {
+            docs.push_str("\n\n");
+        }
+        docs.push_str(&format!("Subject: `{template}`"));
+        by_template.insert(template.clone(), views.len());
+        subject_of.push(views.len());
+        views.push(SubjectView {
+            parse_fn: format!("parse_{bare}"),
+            params_struct: format!("{}Params", naming::type_name(&bare)),
+            filter_const: format!("{}_FILTER", bare.to_shouty_snake_case()),
+            template: lit(&template),
+            template_text: template.replace('`', ""),
+            filter: lit(&channel.subject.filter()),
+            docs: doc_lines(Some(&docs)),
+            params,
+            buildable: !channel.subject.has_wildcard(),
+            format: lit(&format),
+            tokens,
+            fn_name,
+        });
+    }
+    (views, subject_of)
+}
+
+fn publisher_views(
+    source: &Source,
+    api: &Api,
+    space: &TypeSpace,
+    tys: &TyWriter,
+    subjects: &[SubjectView],
+    subject_of: &[usize],
+) -> Result<Vec<PublisherView>> {
+    let mut ns = Namespace::with_reserved(&["new", "from_jetstream", "client", "jetstream"]);
+    let mut out = Vec::new();
+    for op in api.operations.iter().filter(|o| o.action == Action::Send) {
+        let channel = &api.channels[op.channel];
+        let subject = &subjects[subject_of[op.channel]];
+        let messages: Vec<&Message> = op.messages.iter().map(|m| &api.messages[m]).collect();
+        let reply_ty = op.reply.as_ref().map(|r| tys.of_node(r.messages.first().and_then(|m| api.messages[m].payload.as_ref()), "super::types::"));
+        let msg_id = match &op.send.msg_id {
+            None => None,
+            Some(expr) => Some(parse_runtime_expression(expr).ok_or_else(|| {
+                source
+                    .error(&op.node.child("x-jetstream").child("msgId"), format!("unsupported msgId expression `{expr}`"))
+                    .hint("use `$message.payload#/<json pointer>` or `$message.header#/<header name>`")
+            })?),
+        };
+        let variants: Vec<Option<&Message>> = if messages.is_empty() { vec![None] } else { messages.iter().copied().map(Some).collect() };
+        for message in &variants {
+            let base = match message {
+                Some(m) if variants.len() > 1 => format!("{} {}", op.name, m.name),
+                _ => op.name.clone(),
+            };
+            let headers_ty = message.and_then(|m| m.headers.as_ref()).map(|h| tys.of_node(Some(h), "super::types::"));
+            let mut docs = op_docs(op.summary.as_deref(), op.description.as_deref());
+            if let Some(m) = message {
+                docs.push_str(&message_docs(m));
+            }
+            docs.push_str(&format!(
+                "\n\nSubject: `{}`{}",
+                channel.subject,
+                if channel.stream.is_some() { " (JetStream: waits for the stream's acknowledgement)" } else { " (core NATS)" }
+            ));
+            out.push(PublisherView {
+                fn_name: ns.claim(&naming::value_name(&base)),
+                docs: doc_lines(Some(&docs)),
+                subject_fn: subject.fn_name.clone(),
+                fallible_subject: !subject.params.is_empty(),
+                params: subject.params.iter().map(|p| p.name.clone()).collect(),
+                payload_ty: tys.of_node(message.and_then(|m| m.payload.as_ref()), "super::types::"),
+                headers_ty: headers_ty.clone(),
+                headers_arg: if headers_ty.is_some() { "Some(headers)".into() } else { "::std::option::Option::<&()>::None".into() },
+                jetstream: channel.stream.is_some() && op.reply.is_none(),
+                msg_id_arg: msg_id.clone().unwrap_or_else(|| "None".into()),
+                reply_ty: reply_ty.clone(),
+                many_args: subject.params.len() + 3 > 7,
+            });
+        }
+    }
+    let _ = space;
+    Ok(out)
+}
+
+/// `$message.payload#/a/b` → `Some(…MsgId::Payload("/a/b"))`; `$message.header#/X` → `…MsgId::Header("/X")`.
+fn parse_runtime_expression(expr: &str) -> Option<String> {
+    let (part, pointer) = expr.split_once('#')?;
+    let variant = match part {
+        "$message.payload" => "Payload",
+        "$message.header" => "Header",
+        _ => return None,
+    };
+    pointer.starts_with('/').then(|| format!("Some(super::runtime::MsgId::{variant}({}))", lit(pointer)))
+}
+
+fn subscriber_views(api: &Api, space: &TypeSpace, tys: &TyWriter, subjects: &[SubjectView], subject_of: &[usize]) -> Vec<SubscriberView> {
+    let mut ns = Namespace::default();
+    let mut out = Vec::new();
+    for op in api.operations.iter().filter(|o| o.action == Action::Receive) {
+        let channel: &Channel = &api.channels[op.channel];
+        let subject = &subjects[subject_of[op.channel]];
+        let spec = op.consumer.clone().unwrap_or_default();
+        let kind = match (&channel.stream, &op.reply) {
+            (_, Some(_)) => "responder",
+            (Some(_), None) => "jetstream",
+            (None, None) => "core",
+        };
+        let filter_subjects = match (&spec.filter_subject, &spec.filter_subjects) {
+            (Some(f), _) => vec![f.clone()],
+            (_, Some(fs)) => fs.clone(),
+            _ => vec![channel.subject.filter()],
+        };
+        let ms = |d: &Option<String>, default: u64| d.as_deref().and_then(|v| duration::parse(v).ok()).map_or(default, |d| d.as_millis() as u64);
+        let messages: Vec<&Message> = op.messages.iter().map(|m| &api.messages[m]).collect();
+        let payload_variants: Vec<(String, String)> = if messages.len() > 1 {
+            let mut vns = Namespace::default();
+            messages
+                .iter()
+                .map(|m| (vns.claim(&naming::type_name(&m.name)), tys.of_node(m.payload.as_ref(), "super::super::types::")))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let payload_ty = match messages.as_slice() {
+            [only] => tys.of_node(only.payload.as_ref(), "super::super::types::"),
+            [] => "::serde_json::Value".into(),
+            _ => "Payload".into(),
+        };
+        let mut docs = op_docs(op.summary.as_deref(), op.description.as_deref());
+        for m in &messages {
+            docs.push_str(&message_docs(m));
+        }
+        out.push(SubscriberView {
+            mod_name: ns.claim(&naming::value_name(&op.name)),
+            docs: doc_lines(Some(&docs)),
+            kind,
+            stream: lit(channel.stream.as_deref().unwrap_or_default()),
+            durable: lit(&spec.durable.clone().unwrap_or_else(|| naming::durable_name(&op.name))),
+            filter_subjects: filter_subjects.iter().map(|s| lit(s)).collect(),
+            batch: spec.pull.batch.unwrap_or(100).max(1),
+            expires_ms: ms(&spec.pull.expires, 30_000),
+            max_bytes: spec.pull.max_bytes.unwrap_or(0),
+            backoff_ms: spec.backoff.iter().filter_map(|b| duration::parse(b).ok()).map(|d| d.as_millis() as u64).collect(),
+            max_deliver: spec.max_deliver.unwrap_or(-1),
+            queue: op.queue.clone().or_else(|| channel.queue.clone()).map(|q| lit(&q)),
+            payload_ty,
+            payload_variants,
+            reply_ty: op.reply.as_ref().map(|r| tys.of_node(r.messages.first().and_then(|m| api.messages[m].payload.as_ref()), "super::super::types::")),
+            parse_fn: (!subject.params.is_empty()).then(|| subject.parse_fn.clone()),
+            params_struct: (!subject.params.is_empty()).then(|| subject.params_struct.clone()),
+        });
+    }
+    let _ = space;
+    out
+}
+
+fn op_docs(summary: Option<&str>, description: Option<&str>) -> String {
+    [summary, description].into_iter().flatten().collect::<Vec<_>>().join("\n\n")
+}
+
+fn message_docs(m: &Message) -> String {
+    let mut s = format!("\n\nMessage `{}`", m.name);
+    if let Some(part) = [&m.summary, &m.title, &m.description].into_iter().flatten().next() {
+        s.push_str(&format!(": {part}"));
+    }
+    s
+}
+
+/// A Rust string literal.
+pub fn lit(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// TOML basic string (JSON escapes are valid TOML escapes).
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialize")
+}
+
+/// Rustdoc lines as string literals for `#[doc = …]`. Markdown is kept, but
+/// indentation is dropped and bare code fences are marked `text` so rustdoc
+/// never compiles spec prose as doctests.
+pub fn doc_lines(text: Option<&str>) -> Vec<String> {
+    let Some(text) = text else { return Vec::new() };
+    let text = text.trim();
+    if text.is_empty() {
+        return Vec::new();
+    }
+    let mut in_fence = false;
+    text.lines()
+        .map(|line| {
+            let mut line = line.trim();
+            if line.starts_with("```") {
+                if !in_fence && line == "```" {
+                    line = "```text";
+                }
+                in_fence = !in_fence;
+            }
+            lit(&format!(" {line}"))
+        })
+        .collect()
+}

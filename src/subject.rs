@@ -1,0 +1,178 @@
+//! NATS subject templates: `orders.{region}.created`, `audit.>`.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Token {
+    Literal(String),
+    Param(String),
+    /// `*`: one token, any value (receive only).
+    Star,
+    /// `>`: one or more trailing tokens (receive only).
+    Rest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SubjectTemplate {
+    pub tokens: Vec<Token>,
+}
+
+impl SubjectTemplate {
+    /// Parses an address; the error says what is wrong with it.
+    pub fn parse(address: &str) -> Result<Self, String> {
+        if address.is_empty() {
+            return Err("the subject is empty".into());
+        }
+        let parts: Vec<&str> = address.split('.').collect();
+        let mut tokens = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let token = if part.is_empty() {
+                return Err(format!("`{address}` has an empty token (two dots, or a leading/trailing dot)"));
+            } else if *part == "*" {
+                Token::Star
+            } else if *part == ">" {
+                if i + 1 != parts.len() {
+                    return Err(format!("`{address}`: `>` must be the last token"));
+                }
+                Token::Rest
+            } else if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                if name.is_empty() || name.contains(['{', '}']) {
+                    return Err(format!("`{address}`: malformed parameter `{part}`"));
+                }
+                Token::Param(name.to_string())
+            } else if part.contains(['{', '}']) {
+                return Err(format!(
+                    "`{address}`: parameter in `{part}` must be a whole subject token (write `a.{{id}}.b`, not `a.x{{id}}.b`)"
+                ));
+            } else if part.contains(['*', '>']) || part.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(format!("`{address}`: token `{part}` contains a wildcard or whitespace"));
+            } else {
+                Token::Literal(part.to_string())
+            };
+            tokens.push(token);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for t in &tokens {
+            if let Token::Param(p) = t {
+                if !seen.insert(p) {
+                    return Err(format!("`{address}`: parameter `{{{p}}}` appears twice"));
+                }
+            }
+        }
+        Ok(SubjectTemplate { tokens })
+    }
+
+    pub fn params(&self) -> impl Iterator<Item = &str> {
+        self.tokens.iter().filter_map(|t| match t {
+            Token::Param(p) => Some(p.as_str()),
+            _ => None,
+        })
+    }
+
+    pub fn has_wildcard(&self) -> bool {
+        self.tokens.iter().any(|t| matches!(t, Token::Star | Token::Rest))
+    }
+
+    /// The filter form: parameters become `*`.
+    pub fn filter(&self) -> String {
+        self.render(|t| match t {
+            Token::Literal(l) => l.clone(),
+            Token::Param(_) | Token::Star => "*".into(),
+            Token::Rest => ">".into(),
+        })
+    }
+
+    /// The literal tokens, for naming (`orders.{region}.created` → `orders`, `created`).
+    pub fn literals(&self) -> impl Iterator<Item = &str> {
+        self.tokens.iter().filter_map(|t| match t {
+            Token::Literal(l) => Some(l.as_str()),
+            _ => None,
+        })
+    }
+
+    fn render(&self, f: impl Fn(&Token) -> String) -> String {
+        self.tokens.iter().map(f).collect::<Vec<_>>().join(".")
+    }
+}
+
+impl fmt::Display for SubjectTemplate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.render(|t| match t {
+            Token::Literal(l) => l.clone(),
+            Token::Param(p) => format!("{{{p}}}"),
+            Token::Star => "*".into(),
+            Token::Rest => ">".into(),
+        });
+        f.write_str(&s)
+    }
+}
+
+/// Whether every subject matched by filter `inner` is also matched by filter `outer`.
+pub fn filter_covers(outer: &str, inner: &str) -> bool {
+    let o: Vec<&str> = outer.split('.').collect();
+    let i: Vec<&str> = inner.split('.').collect();
+    for (idx, ot) in o.iter().enumerate() {
+        match *ot {
+            ">" => return i.len() > idx,
+            _ if idx >= i.len() => return false,
+            "*" => {
+                if i[idx] == ">" {
+                    return false;
+                }
+            }
+            lit => {
+                if i[idx] != lit {
+                    return false;
+                }
+            }
+        }
+    }
+    o.len() == i.len()
+}
+
+/// Whether some subject is matched by both filters.
+pub fn filters_overlap(a: &str, b: &str) -> bool {
+    let a: Vec<&str> = a.split('.').collect();
+    let b: Vec<&str> = b.split('.').collect();
+    for idx in 0..a.len().max(b.len()) {
+        match (a.get(idx), b.get(idx)) {
+            (Some(&">"), Some(_)) | (Some(_), Some(&">")) => return true,
+            (Some(x), Some(y)) => {
+                if *x != "*" && *y != "*" && x != y {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_parameters_and_wildcards() {
+        let s = SubjectTemplate::parse("orders.{region}.created").unwrap();
+        assert_eq!(s.filter(), "orders.*.created");
+        assert_eq!(s.params().collect::<Vec<_>>(), ["region"]);
+        assert!(SubjectTemplate::parse("audit.>").unwrap().has_wildcard());
+        assert!(SubjectTemplate::parse("a.x{id}").is_err());
+        assert!(SubjectTemplate::parse("a..b").is_err());
+        assert!(SubjectTemplate::parse("a.>.b").is_err());
+        assert!(SubjectTemplate::parse("a.{x}.{x}").is_err());
+    }
+
+    #[test]
+    fn coverage_and_overlap() {
+        assert!(filter_covers("orders.>", "orders.*.created"));
+        assert!(filter_covers("orders.*.created", "orders.eu.created"));
+        assert!(!filter_covers("orders.*", "orders.>"));
+        assert!(!filter_covers("orders.*.created", "orders.>"));
+        assert!(filters_overlap("orders.*", "orders.eu"));
+        assert!(filters_overlap("a.>", "a.b.c"));
+        assert!(!filters_overlap("a.b", "a.c"));
+        assert!(!filters_overlap("a.b", "a.b.c"));
+    }
+}
