@@ -452,19 +452,26 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
                 .error(&c.node.child("x-jetstream"), format!("channel `{}` names a stream but the document declares none", c.key))
                 .hint("declare streams under the root `x-jetstream.streams`"));
         }
-        // No declared streams: one stream holds every channel that is not request/reply or a wildcard.
+        // No declared streams: one stream holds every channel, except request/reply
+        // channels and channels received in a queue group (core NATS semantics).
         let name = options.default_stream.clone().unwrap_or_else(|| crate::naming::stream_name(&api.title));
-        let mut rpc = vec![false; api.channels.len()];
+        let mut core = vec![false; api.channels.len()];
+        for (i, channel) in api.channels.iter().enumerate() {
+            core[i] = channel.queue.is_some();
+        }
         for op in &api.operations {
+            if op.queue.is_some() {
+                core[op.channel] = true;
+            }
             if let Some(reply) = &op.reply {
-                rpc[op.channel] = true;
+                core[op.channel] = true;
                 if let Some(c) = reply.channel {
-                    rpc[c] = true;
+                    core[c] = true;
                 }
             }
         }
         for (i, channel) in api.channels.iter_mut().enumerate() {
-            if !rpc[i] && !channel.subject.has_wildcard() {
+            if !core[i] {
                 channel.stream = Some(name.clone());
             }
         }

@@ -542,14 +542,8 @@ fn file_stem(file: &str) -> String {
     name.split('.').next().unwrap_or(name).to_string()
 }
 
-/// `title` and `description`, joined, for rustdoc.
+/// Rustdoc for a schema: its `description`, else its `title` (generators such
+/// as pydantic put a title on everything, usually just the name again).
 pub fn doc_of(schema: &serde_json::Map<String, Value>) -> Option<String> {
-    let title = schema.get("title").and_then(Value::as_str);
-    let description = schema.get("description").and_then(Value::as_str);
-    match (title, description) {
-        (Some(t), Some(d)) => Some(format!("{t}\n\n{d}")),
-        (Some(t), None) => Some(t.to_string()),
-        (None, Some(d)) => Some(d.to_string()),
-        (None, None) => None,
-    }
+    ["description", "title"].iter().find_map(|k| schema.get(*k).and_then(Value::as_str)).map(str::to_string)
 }

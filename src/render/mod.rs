@@ -83,7 +83,7 @@ fn space_items(text: &str) -> String {
             let indent = line.len() - line.trim_start().len();
             let p_indent = p.len() - p.trim_start().len();
             let p_trim = p.trim();
-            let ends_item = (p_trim == "}" || p_trim.ends_with(';')) && p_indent == indent;
+            let ends_item = (p_trim == "}" || (p_trim.ends_with(';') && !p_trim.starts_with("//"))) && p_indent == indent;
             let after_inner_doc = p_trim.starts_with("//!") && !line.trim_start().starts_with("//!");
             let starts_item = ITEM_STARTS.iter().any(|s| line.trim_start().starts_with(s));
             if starts_item && (ends_item || after_inner_doc) {

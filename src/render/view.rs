@@ -543,7 +543,7 @@ fn op_docs(summary: Option<&str>, description: Option<&str>) -> String {
 
 fn message_docs(m: &Message) -> String {
     let mut s = format!("\n\nMessage `{}`", m.name);
-    if let Some(part) = [&m.summary, &m.title, &m.description].into_iter().flatten().next() {
+    if let Some(part) = [&m.summary, &m.title, &m.description].into_iter().flatten().find(|p| **p != m.name) {
         s.push_str(&format!(": {part}"));
     }
     s

@@ -698,7 +698,6 @@ pub struct CoreDelivery<T> {
 }
 
 /// Subscribes over core NATS (in `queue` group if given) until `shutdown`;
-
 /// replies with the handler's answer when `reply` handlers are used.
 pub async fn run_core<T, R, F, Fut, S>(
     client: &::async_nats::Client,
