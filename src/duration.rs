@@ -47,7 +47,14 @@ pub fn format(d: Duration) -> String {
     }
     let mut out = String::new();
     let mut rest = total;
-    for (unit, size) in [("h", 3_600_000_000_000u128), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000), ("ns", 1)] {
+    for (unit, size) in [
+        ("h", 3_600_000_000_000u128),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+        ("ns", 1),
+    ] {
         let n = rest / size;
         if n > 0 {
             out.push_str(&format!("{n}{unit}"));

@@ -131,12 +131,21 @@ impl Config {
         let mut files = Vec::new();
         let cargo = renderer.text("Cargo.toml.jinja", &prepared.view)?;
         files.push(GeneratedFile { path: "Cargo.toml".into(), contents: format!("# {header}\n{cargo}") });
+        // The generator formats its output; rustfmt must not, or `gen --check` would report drift.
+        files.push(GeneratedFile {
+            path: "rustfmt.toml".into(),
+            contents: format!("# {header}\n# Formatted by the generator; rustfmt leaves it as is so `gen --check` stays exact.\ndisable_all_formatting = true\n"),
+        });
         let modules = self.module_bodies(&renderer, &prepared)?;
         let names: Vec<&str> = modules.iter().map(|(n, _)| *n).collect();
-        let lib = renderer.rust("lib.rs.jinja", &serde_json::json!({ "docs": prepared.view.docs, "modules": names }))?;
+        let lib =
+            renderer.rust("lib.rs.jinja", &serde_json::json!({ "docs": prepared.view.docs, "modules": names }))?;
         files.push(GeneratedFile { path: "src/lib.rs".into(), contents: format!("// {header}\n{lib}") });
         for (name, body) in modules {
-            files.push(GeneratedFile { path: format!("src/{name}.rs").into(), contents: format!("// {header}\n{body}") });
+            files.push(GeneratedFile {
+                path: format!("src/{name}.rs").into(),
+                contents: format!("// {header}\n{body}"),
+            });
         }
         Ok(Generated { files, inputs: prepared.source.paths().into_iter().map(Path::to_path_buf).collect() })
     }
@@ -153,7 +162,9 @@ impl Config {
             .collect();
         let text = renderer.rust("module.rs.jinja", &serde_json::json!({ "modules": modules }))?;
         let name = self.module_name.clone().unwrap_or_else(|| {
-            naming::value_name(spec.file_stem().and_then(|s| s.to_str()).unwrap_or("asyncapi")).trim_start_matches("r#").to_string()
+            naming::value_name(spec.file_stem().and_then(|s| s.to_str()).unwrap_or("asyncapi"))
+                .trim_start_matches("r#")
+                .to_string()
         });
         let contents = format!("// {}\n{text}", header(&prepared.source.root));
         Ok(Generated {
@@ -172,9 +183,9 @@ impl Config {
         }
         let dir = match &self.out_dir {
             Some(dir) => dir.clone(),
-            None => std::env::var_os("OUT_DIR")
-                .map(PathBuf::from)
-                .ok_or_else(|| Error::new("OUT_DIR is not set").hint("call compile() from a build script, or set Config::out_dir"))?,
+            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| {
+                Error::new("OUT_DIR is not set").hint("call compile() from a build script, or set Config::out_dir")
+            })?,
         };
         write::write_files(&dir, &generated.files)
     }

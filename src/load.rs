@@ -73,7 +73,9 @@ impl Source {
             let text = std::fs::read_to_string(&file_path).map_err(|e| {
                 let err = Error::new(format!("cannot read {}: {e}", file_path.display()));
                 match referrer.clone() {
-                    Some(loc) => err.at(loc).hint("the $ref names a file that does not exist; paths are relative to the referring file"),
+                    Some(loc) => err
+                        .at(loc)
+                        .hint("the $ref names a file that does not exist; paths are relative to the referring file"),
                     None => err,
                 }
             })?;
@@ -171,7 +173,9 @@ impl Source {
             match value.get("$ref").and_then(Value::as_str) {
                 Some(reference) => {
                     if !seen.insert(current.clone()) {
-                        return Err(self.error(id, "circular $ref chain").hint("a $ref must eventually point to a definition"));
+                        return Err(self
+                            .error(id, "circular $ref chain")
+                            .hint("a $ref must eventually point to a definition"));
                     }
                     current = self.resolve_ref(&current, reference)?;
                 }
@@ -229,7 +233,9 @@ fn yaml_to_json(yaml: serde_yaml::Value) -> std::result::Result<Value, String> {
                 Value::from(u)
             } else {
                 let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f).map(Value::Number).ok_or(format!("number {f} cannot be represented in JSON"))?
+                serde_json::Number::from_f64(f)
+                    .map(Value::Number)
+                    .ok_or(format!("number {f} cannot be represented in JSON"))?
             }
         }
         Y::String(s) => Value::String(s),
@@ -356,7 +362,7 @@ struct PositionIndexer {
 
 impl PositionIndexer {
     /// Pointer of the value node starting now, or `None` when the event is a mapping key.
-    fn value_pointer(&mut self, key_text: Option<&str>, mark: Marker) -> Option<String> {
+    fn value_pointer(&mut self, key_text: Option<&str>, mark: Marker, starts_mapping: bool) -> Option<String> {
         let pos = (mark.line(), mark.col() + 1);
         match self.stack.last_mut() {
             None => {
@@ -366,6 +372,8 @@ impl PositionIndexer {
             Some(Frame::Map { pointer, key }) => match key.take() {
                 None => {
                     // A key: remember it; its position is the position of its value's entry.
+                    // A mapping's own position is its first key (block mapping marks point elsewhere).
+                    self.positions.entry(pointer.clone()).or_insert(pos);
                     let k = key_text.unwrap_or_default().to_string();
                     let child = format!("{pointer}/{}", escape_token(&k));
                     self.positions.entry(child).or_insert(pos);
@@ -377,7 +385,9 @@ impl PositionIndexer {
             Some(Frame::Seq { pointer, index }) => {
                 let child = format!("{pointer}/{index}");
                 *index += 1;
-                self.positions.entry(child.clone()).or_insert(pos);
+                if !starts_mapping {
+                    self.positions.entry(child.clone()).or_insert(pos);
+                }
                 Some(child)
             }
         }
@@ -388,13 +398,13 @@ impl MarkedEventReceiver for PositionIndexer {
     fn on_event(&mut self, event: Event, mark: Marker) {
         match event {
             Event::Scalar(text, ..) => {
-                self.value_pointer(Some(&text), mark);
+                self.value_pointer(Some(&text), mark, false);
             }
             Event::Alias(_) => {
-                self.value_pointer(Some(""), mark);
+                self.value_pointer(Some(""), mark, false);
             }
             Event::MappingStart(..) => {
-                if let Some(pointer) = self.value_pointer(None, mark) {
+                if let Some(pointer) = self.value_pointer(None, mark, true) {
                     self.stack.push(Frame::Map { pointer, key: None });
                 } else {
                     // complex mapping keys are not valid JSON keys; index the rest anyway
@@ -402,7 +412,7 @@ impl MarkedEventReceiver for PositionIndexer {
                 }
             }
             Event::SequenceStart(..) => {
-                let pointer = self.value_pointer(None, mark).unwrap_or_else(|| "/?".into());
+                let pointer = self.value_pointer(None, mark, false).unwrap_or_else(|| "/?".into());
                 self.stack.push(Frame::Seq { pointer, index: 0 });
             }
             Event::MappingEnd | Event::SequenceEnd => {

@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "asyncapi-nats", version, about = "Typed Rust NATS/JetStream clients and NACK manifests from AsyncAPI 3.0 / 2.6")]
+#[command(
+    name = "asyncapi-nats",
+    version,
+    about = "Typed Rust NATS/JetStream clients and NACK manifests from AsyncAPI 3.0 / 2.6"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -108,17 +108,18 @@ pub struct ModelOptions {
 pub fn build(source: &Source, options: &ModelOptions) -> Result<Api> {
     let root = source.root_id();
     let doc = source.get(&root).unwrap_or(&Value::Null);
-    let version_text = doc
-        .get("asyncapi")
-        .and_then(Value::as_str)
-        .ok_or_else(|| source.error(&root, "not an AsyncAPI document: no `asyncapi` version field").hint("the root must contain `asyncapi: 3.0.0` or `asyncapi: 2.6.0`"))?;
+    let version_text = doc.get("asyncapi").and_then(Value::as_str).ok_or_else(|| {
+        source
+            .error(&root, "not an AsyncAPI document: no `asyncapi` version field")
+            .hint("the root must contain `asyncapi: 3.0.0` or `asyncapi: 2.6.0`")
+    })?;
     let version = match version_text.split('.').next() {
         Some("3") if version_text.starts_with("3.0") => SpecVersion::V3,
         Some("2") => SpecVersion::V2,
         _ => {
             return Err(source
                 .error(&root.child("asyncapi"), format!("unsupported AsyncAPI version {version_text}"))
-                .hint("asyncapi-nats reads AsyncAPI 3.0.x and 2.x (2.6 recommended)"))
+                .hint("asyncapi-nats reads AsyncAPI 3.0.x and 2.x (2.6 recommended)"));
         }
     };
     let info = root.child("info");
@@ -190,7 +191,7 @@ impl Builder<'_> {
                 other => {
                     return Err(source
                         .error(&def.child("action"), format!("operation `{name}` has action {other:?}"))
-                        .hint("`action` must be `send` or `receive`"))
+                        .hint("`action` must be `send` or `receive`"));
                 }
             };
             let channel = self.channel_ref(&def.child("channel"), &channel_index)?;
@@ -286,9 +287,9 @@ impl Builder<'_> {
     ) -> Result<Channel> {
         let source = self.source;
         let subject = SubjectTemplate::parse(address).map_err(|e| {
-            source.error(def, format!("channel `{key}`: invalid NATS subject: {e}")).hint(
-                "subjects are dot-separated tokens; parameters are whole tokens like `orders.{region}.created`",
-            )
+            source
+                .error(def, format!("channel `{key}`: invalid NATS subject: {e}"))
+                .hint("subjects are dot-separated tokens; parameters are whole tokens like `orders.{region}.created`")
         })?;
         let mut parameters = Vec::new();
         for name in subject.params() {
@@ -449,7 +450,10 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
     if ext.streams.is_empty() {
         if let Some(c) = api.channels.iter().find(|c| c.stream.is_some()) {
             return Err(source
-                .error(&c.node.child("x-jetstream"), format!("channel `{}` names a stream but the document declares none", c.key))
+                .error(
+                    &c.node.child("x-jetstream"),
+                    format!("channel `{}` names a stream but the document declares none", c.key),
+                )
                 .hint("declare streams under the root `x-jetstream.streams`"));
         }
         // No declared streams: one stream holds every channel, except request/reply
@@ -480,7 +484,8 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
     } else {
         for (name, spec) in &ext.streams {
             let at = root.child("x-jetstream").child("streams").child(name);
-            crate::naming::check_jetstream_name(name).map_err(|e| source.error(&at, format!("stream name `{name}`: {e}")))?;
+            crate::naming::check_jetstream_name(name)
+                .map_err(|e| source.error(&at, format!("stream name `{name}`: {e}")))?;
             for (field, value) in [("maxAge", &spec.max_age), ("duplicateWindow", &spec.duplicate_window)] {
                 if let Some(v) = value {
                     crate::duration::parse(v).map_err(|e| source.error(&at.child(field), e))?;
@@ -492,7 +497,10 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
                 if !ext.streams.contains_key(stream) {
                     return Err(source
                         .error(&channel.node.child("x-jetstream").child("stream"), format!("unknown stream `{stream}`"))
-                        .hint(format!("declared streams: {}", ext.streams.keys().cloned().collect::<Vec<_>>().join(", "))));
+                        .hint(format!(
+                            "declared streams: {}",
+                            ext.streams.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )));
                 }
             }
         }
@@ -502,23 +510,39 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
         let channel = &api.channels[op.channel];
         if op.action == Action::Receive && op.consumer.is_some() && channel.stream.is_none() {
             return Err(source
-                .error(&op.node.child("x-jetstream"), format!("operation `{}` has consumer settings but channel `{}` is in no stream", op.name, channel.key))
+                .error(
+                    &op.node.child("x-jetstream"),
+                    format!(
+                        "operation `{}` has consumer settings but channel `{}` is in no stream",
+                        op.name, channel.key
+                    ),
+                )
                 .hint("add `x-jetstream: {stream: NAME}` to the channel, or remove the consumer settings"));
         }
         if op.action == Action::Send && channel.subject.has_wildcard() {
             return Err(source
-                .error(&channel.node, format!("operation `{}` sends to wildcard subject `{}`", op.name, channel.subject))
+                .error(
+                    &channel.node,
+                    format!("operation `{}` sends to wildcard subject `{}`", op.name, channel.subject),
+                )
                 .hint("wildcard addresses are valid for receiving only; use `{param}` tokens to send"));
         }
         if let Some(spec) = &op.consumer {
             let at = op.node.child("x-jetstream");
             if let Some(d) = &spec.durable {
-                crate::naming::check_jetstream_name(d).map_err(|e| source.error(&at.child("durable"), format!("durable `{d}`: {e}")))?;
+                crate::naming::check_jetstream_name(d)
+                    .map_err(|e| source.error(&at.child("durable"), format!("durable `{d}`: {e}")))?;
             }
             if spec.filter_subject.is_some() && spec.filter_subjects.is_some() {
-                return Err(source.error(&at, "both `filterSubject` and `filterSubjects` are set").hint("keep one of them"));
+                return Err(source
+                    .error(&at, "both `filterSubject` and `filterSubjects` are set")
+                    .hint("keep one of them"));
             }
-            let durations = [("ackWait", spec.ack_wait.as_ref()), ("inactiveThreshold", spec.inactive_threshold.as_ref()), ("pull/expires", spec.pull.expires.as_ref())];
+            let durations = [
+                ("ackWait", spec.ack_wait.as_ref()),
+                ("inactiveThreshold", spec.inactive_threshold.as_ref()),
+                ("pull/expires", spec.pull.expires.as_ref()),
+            ];
             for (field, value) in durations.into_iter().chain(spec.backoff.iter().map(|b| ("backoff", Some(b)))) {
                 if let Some(v) = value {
                     let node = field.split('/').fold(at.clone(), |n, f| n.child(f));

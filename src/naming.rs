@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use heck::{ToKebabCase, ToPascalCase, ToSnakeCase};
 
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
-    "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self",
-    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box",
-    "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+    "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
+    "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract",
+    "become", "box", "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
 ];
 
 /// Splits on anything that is not alphanumeric so heck sees word boundaries.
@@ -84,7 +84,9 @@ pub fn check_jetstream_name(name: &str) -> Result<(), String> {
     if name.len() > 255 {
         return Err("is longer than 255 bytes".into());
     }
-    if let Some(c) = name.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, '.' | '*' | '>' | '/' | '\\')) {
+    if let Some(c) =
+        name.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, '.' | '*' | '>' | '/' | '\\'))
+    {
         return Err(format!("contains `{}`, which JetStream names may not contain", c.escape_default()));
     }
     Ok(())
@@ -121,7 +123,10 @@ mod tests {
 
     #[test]
     fn sanitises_faststream_keys_and_keywords() {
-        assert_eq!(type_name("orders.created:ValidateOrder:SubscribeMessage"), "OrdersCreatedValidateOrderSubscribeMessage");
+        assert_eq!(
+            type_name("orders.created:ValidateOrder:SubscribeMessage"),
+            "OrdersCreatedValidateOrderSubscribeMessage"
+        );
         assert_eq!(type_name("payments.{region}.settled:OnSettled:Message"), "PaymentsRegionSettledOnSettledMessage");
         assert_eq!(type_name("2fa"), "T2fa");
         assert_eq!(type_name("self"), "Self_");

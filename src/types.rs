@@ -37,7 +37,11 @@ pub struct TypeDef {
 
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Struct { fields: Vec<Field>, additional: Option<Ty>, deny_unknown: bool },
+    Struct {
+        fields: Vec<Field>,
+        additional: Option<Ty>,
+        deny_unknown: bool,
+    },
     /// String enum: (variant name, JSON value).
     Enum(Vec<(String, String)>),
     /// oneOf/anyOf, untagged: variants are tried in order. A discriminator property
@@ -227,7 +231,16 @@ fn tarjan(edges: &[Vec<usize>]) -> Vec<usize> {
         }
     }
     let n = edges.len();
-    let mut s = State { edges, index: vec![None; n], low: vec![0; n], on_stack: vec![false; n], stack: Vec::new(), comp: vec![0; n], next: 0, comps: 0 };
+    let mut s = State {
+        edges,
+        index: vec![None; n],
+        low: vec![0; n],
+        on_stack: vec![false; n],
+        stack: Vec::new(),
+        comp: vec![0; n],
+        next: 0,
+        comps: 0,
+    };
     for v in 0..n {
         if s.index[v].is_none() {
             visit(&mut s, v);
@@ -270,7 +283,9 @@ impl Converter<'_> {
             Value::Bool(_) => return Ok(Ty::Any),
             Value::Object(map) => map,
             _ => {
-                return Err(source.error(node, "a schema must be an object or a boolean").hint("write a JSON Schema object such as `{type: string}`"))
+                return Err(source
+                    .error(node, "a schema must be an object or a boolean")
+                    .hint("write a JSON Schema object such as `{type: string}`"));
             }
         };
         if let Some(Value::String(reference)) = schema.get("$ref") {
@@ -293,7 +308,13 @@ impl Converter<'_> {
         let named_here = named || needs_def(schema);
         if named_here {
             // Register before descending so recursion terminates.
-            let priority = if is_component(node) { 0 } else if named { 1 } else { 2 };
+            let priority = if is_component(node) {
+                0
+            } else if named {
+                1
+            } else {
+                2
+            };
             self.space.hints.insert(node.clone(), (priority, hint.to_string()));
             self.space.memo.insert(node.clone(), Ty::Named(node.clone()));
             let kind = self.kind(node, schema, hint)?;
@@ -376,7 +397,12 @@ impl Converter<'_> {
         self.object(node, &parts, hint)
     }
 
-    fn object(&mut self, node: &NodeId, parts: &[(NodeId, &serde_json::Map<String, Value>)], hint: &str) -> Result<Kind> {
+    fn object(
+        &mut self,
+        node: &NodeId,
+        parts: &[(NodeId, &serde_json::Map<String, Value>)],
+        hint: &str,
+    ) -> Result<Kind> {
         let mut required = BTreeSet::new();
         for (_, s) in parts {
             if let Some(Value::Array(r)) = s.get("required") {
@@ -401,14 +427,24 @@ impl Converter<'_> {
                         ty = Ty::Option(Box::new(ty));
                     }
                     let doc = pschema.as_object().and_then(doc_of);
-                    fields.push(Field { json_name: prop.clone(), name: ns.claim(&naming::value_name(prop)), ty, required: is_required, doc });
+                    fields.push(Field {
+                        json_name: prop.clone(),
+                        name: ns.claim(&naming::value_name(prop)),
+                        ty,
+                        required: is_required,
+                        doc,
+                    });
                 }
             }
             match s.get("additionalProperties") {
                 Some(Value::Bool(false)) if parts.len() == 1 => deny_unknown = true,
                 Some(Value::Object(_)) => {
                     let h = format!("{hint} value");
-                    additional = Some(self.convert(&id.child("additionalProperties"), Ctx { hint: &h, direct: false }, false)?);
+                    additional = Some(self.convert(
+                        &id.child("additionalProperties"),
+                        Ctx { hint: &h, direct: false },
+                        false,
+                    )?);
                 }
                 _ => {}
             }
@@ -470,16 +506,22 @@ impl Converter<'_> {
             ["array"] => {
                 let item_hint = format!("{} item", ctx.hint);
                 match schema.get("items") {
-                    Some(Value::Object(_)) | Some(Value::Bool(_)) => {
-                        Ty::Vec(Box::new(self.convert(&node.child("items"), Ctx { hint: &item_hint, direct: false }, false)?))
-                    }
+                    Some(Value::Object(_)) | Some(Value::Bool(_)) => Ty::Vec(Box::new(self.convert(
+                        &node.child("items"),
+                        Ctx { hint: &item_hint, direct: false },
+                        false,
+                    )?)),
                     _ => Ty::Vec(Box::new(Ty::Any)),
                 }
             }
             ["object"] => match schema.get("additionalProperties") {
                 Some(Value::Object(_)) => {
                     let h = format!("{} value", ctx.hint);
-                    Ty::Map(Box::new(self.convert(&node.child("additionalProperties"), Ctx { hint: &h, direct: false }, false)?))
+                    Ty::Map(Box::new(self.convert(
+                        &node.child("additionalProperties"),
+                        Ctx { hint: &h, direct: false },
+                        false,
+                    )?))
                 }
                 _ => Ty::Map(Box::new(Ty::Any)),
             },
@@ -534,7 +576,10 @@ fn string_enum(schema: &serde_json::Map<String, Value>) -> Option<Vec<String>> {
 
 fn is_component(node: &NodeId) -> bool {
     let mut parts = node.pointer.split('/');
-    matches!((parts.next(), parts.next(), parts.next(), parts.next(), parts.next()), (Some(""), Some("components"), Some("schemas"), Some(_), None))
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(""), Some("components"), Some("schemas"), Some(_), None)
+    )
 }
 
 fn file_stem(file: &str) -> String {

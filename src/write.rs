@@ -41,7 +41,10 @@ pub fn write_files(dir: &Path, files: &[GeneratedFile]) -> Result<WriteReport> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Drift {
     Missing(PathBuf),
-    Changed { path: PathBuf, diff: String },
+    Changed {
+        path: PathBuf,
+        diff: String,
+    },
     /// A file in a generated folder that the generator would not write.
     Extra(PathBuf),
 }
@@ -73,7 +76,8 @@ pub fn check_files(dir: &Path, files: &[GeneratedFile]) -> Vec<Drift> {
     }
     for folder in folders.iter().filter(|f| !f.as_os_str().is_empty()) {
         let Ok(entries) = std::fs::read_dir(dir.join(folder)) else { continue };
-        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok()).filter(|e| e.path().is_file()).map(|e| folder.join(e.file_name())).collect();
+        let mut names: Vec<PathBuf> =
+            entries.filter_map(|e| e.ok()).filter(|e| e.path().is_file()).map(|e| folder.join(e.file_name())).collect();
         names.sort();
         for name in names {
             if !files.iter().any(|f| f.path == name) {

@@ -23,15 +23,9 @@ impl RawClient {
     /// Returns the server's `-ERR` line as `Err` (e.g. authorization failures).
     fn connect(port: u16, connect_json: &str) -> Result<RawClient, String> {
         let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).map_err(|e| e.to_string())?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
         let writer = stream.try_clone().map_err(|e| e.to_string())?;
-        let mut c = RawClient {
-            reader: BufReader::new(stream),
-            writer,
-            next_sid: 1,
-        };
+        let mut c = RawClient { reader: BufReader::new(stream), writer, next_sid: 1 };
         let info = c.line()?;
         assert!(info.starts_with("INFO "), "expected INFO, got {info:?}");
         c.send(&format!("CONNECT {connect_json}\r\nPING\r\n"))?;
@@ -58,9 +52,7 @@ impl RawClient {
     }
 
     fn send(&mut self, s: &str) -> Result<(), String> {
-        self.writer
-            .write_all(s.as_bytes())
-            .map_err(|e| e.to_string())
+        self.writer.write_all(s.as_bytes()).map_err(|e| e.to_string())
     }
 
     /// Publishes `payload` to `subject` with a unique reply inbox and returns
@@ -75,9 +67,7 @@ impl RawClient {
         ))
         .unwrap();
         loop {
-            let l = self
-                .line()
-                .unwrap_or_else(|e| panic!("request {subject}: {e}"));
+            let l = self.line().unwrap_or_else(|e| panic!("request {subject}: {e}"));
             let parts: Vec<&str> = l.split_whitespace().collect();
             match parts.first().copied() {
                 Some("PING") => self.send("PONG\r\n").unwrap(),
@@ -117,17 +107,11 @@ fn starts_with_jetstream_on_loopback() {
     let info = nats_server::read_info(srv.port()).expect("INFO line");
     assert!(info.contains(r#""jetstream":true"#), "{info}");
     assert!(info.contains(r#""host":"127.0.0.1""#), "{info}");
-    assert!(
-        info.contains(&format!(r#""port":{}"#, srv.port())),
-        "{info}"
-    );
+    assert!(info.contains(&format!(r#""port":{}"#, srv.port())), "{info}");
 
     let mut c = RawClient::connect(srv.port(), CONNECT_PLAIN).unwrap();
     let account = c.request("$JS.API.INFO", "");
-    assert!(
-        account.contains(r#""type":"io.nats.jetstream.api.v1.account_info_response""#),
-        "{account}"
-    );
+    assert!(account.contains(r#""type":"io.nats.jetstream.api.v1.account_info_response""#), "{account}");
     assert!(!account.contains(r#""error""#), "{account}");
 }
 
@@ -138,31 +122,18 @@ fn kill9_then_restart_keeps_port_and_file_stream() {
     let store = srv.store_dir().to_path_buf();
     {
         let mut c = RawClient::connect(port, CONNECT_PLAIN).unwrap();
-        let created = c.request(
-            "$JS.API.STREAM.CREATE.T",
-            r#"{"name":"T","subjects":["t.>"],"storage":"file"}"#,
-        );
+        let created = c.request("$JS.API.STREAM.CREATE.T", r#"{"name":"T","subjects":["t.>"],"storage":"file"}"#);
         assert!(!created.contains(r#""error""#), "{created}");
         let ack = c.request("t.one", "hello");
-        assert!(
-            ack.contains(r#""stream":"T""#) && ack.contains(r#""seq":1"#),
-            "{ack}"
-        );
+        assert!(ack.contains(r#""stream":"T""#) && ack.contains(r#""seq":1"#), "{ack}");
     }
 
     let pid = srv.pid().expect("running");
     let status = srv.kill9().expect("was running");
-    assert_eq!(
-        status.signal(),
-        Some(9),
-        "Child::kill must send SIGKILL, got {status:?}"
-    );
+    assert_eq!(status.signal(), Some(9), "Child::kill must send SIGKILL, got {status:?}");
     assert!(!srv.is_running());
     assert!(srv.kill9().is_none(), "second kill9 is a no-op");
-    assert!(
-        TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err(),
-        "port {port} still accepts after kill9"
-    );
+    assert!(TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err(), "port {port} still accepts after kill9");
 
     srv.restart();
     assert_ne!(srv.pid(), Some(pid));
@@ -173,10 +144,7 @@ fn kill9_then_restart_keeps_port_and_file_stream() {
     let info = c.request("$JS.API.STREAM.INFO.T", "");
     assert!(!info.contains(r#""error""#), "{info}");
     assert!(info.contains(r#""storage":"file""#), "{info}");
-    assert!(
-        info.contains(r#""messages":1"#),
-        "stream lost its message: {info}"
-    );
+    assert!(info.contains(r#""messages":1"#), "stream lost its message: {info}");
 }
 
 #[test]
@@ -204,19 +172,13 @@ fn start_with_config_enforces_authorization() {
     let info = nats_server::read_info(srv.port()).unwrap();
     assert!(info.contains(r#""auth_required":true"#), "{info}");
 
-    let err = RawClient::connect(
-        srv.port(),
-        r#"{"verbose":false,"user":"app","pass":"wrong"}"#,
-    )
-    .err()
-    .expect("wrong password must be rejected");
+    let err = RawClient::connect(srv.port(), r#"{"verbose":false,"user":"app","pass":"wrong"}"#)
+        .err()
+        .expect("wrong password must be rejected");
     assert!(err.contains("Authorization Violation"), "{err}");
 
-    let mut c = RawClient::connect(
-        srv.port(),
-        r#"{"verbose":false,"headers":true,"user":"app","pass":"s3cret"}"#,
-    )
-    .unwrap();
+    let mut c =
+        RawClient::connect(srv.port(), r#"{"verbose":false,"headers":true,"user":"app","pass":"s3cret"}"#).unwrap();
     let account = c.request("$JS.API.INFO", "");
     assert!(!account.contains(r#""error""#), "{account}");
 }
@@ -245,27 +207,15 @@ fn concurrent_servers_are_isolated() {
     assert_eq!(ports.len(), 3);
     for srv in &servers {
         let info = nats_server::read_info(srv.port()).unwrap();
-        assert!(
-            info.contains(&format!(r#""server_name":"{}""#, srv.name())),
-            "{info}"
-        );
+        assert!(info.contains(&format!(r#""server_name":"{}""#, srv.name())), "{info}");
     }
 }
 
 #[test]
 fn parses_versions() {
-    assert_eq!(
-        nats_server::parse_version("nats-server: v2.15.1"),
-        Some((2, 15))
-    );
-    assert_eq!(
-        nats_server::parse_version("nats-server: v2.9.10"),
-        Some((2, 9))
-    );
-    assert_eq!(
-        nats_server::parse_version("nats-server version 2.10.0-beta"),
-        Some((2, 10))
-    );
+    assert_eq!(nats_server::parse_version("nats-server: v2.15.1"), Some((2, 15)));
+    assert_eq!(nats_server::parse_version("nats-server: v2.9.10"), Some((2, 9)));
+    assert_eq!(nats_server::parse_version("nats-server version 2.10.0-beta"), Some((2, 10)));
     assert_eq!(nats_server::parse_version("garbage"), None);
     assert!(nats_server::parse_version("nats-server: v2.9.10").unwrap() < nats_server::MIN_VERSION);
 }

@@ -33,7 +33,11 @@ impl Renderer {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_syntax(
-            minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build().expect("default delimiters are valid"),
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .build()
+                .expect("default delimiters are valid"),
         );
         for (name, text) in TEMPLATES {
             env.add_template(name, text).expect("embedded templates are valid");
@@ -44,7 +48,10 @@ impl Renderer {
     /// Renders a template to text (no formatting).
     pub fn text(&self, template: &str, ctx: &impl Serialize) -> Result<String> {
         let tmpl = self.env.get_template(template).map_err(|e| Error::new(format!("template {template}: {e}")))?;
-        tmpl.render(minijinja::value::Serde(ctx)).map_err(|e| Error::new(format!("template {template} failed: {e:#}")).hint("this is a bug in asyncapi-nats; please report it with the spec"))
+        tmpl.render(minijinja::value::Serde(ctx)).map_err(|e| {
+            Error::new(format!("template {template} failed: {e:#}"))
+                .hint("this is a bug in asyncapi-nats; please report it with the spec")
+        })
     }
 
     /// Renders a template that produces Rust and formats it; invalid Rust is an error naming the template.
@@ -74,8 +81,9 @@ pub fn format_rust(origin: &str, text: &str) -> Result<String> {
 /// prettyplease puts items back to back; a blank line between items at the
 /// same depth makes generated files readable in review.
 fn space_items(text: &str) -> String {
-    const ITEM_STARTS: &[&str] =
-        &["///", "#[", "pub ", "impl", "fn ", "const ", "type ", "mod ", "use ", "enum ", "struct ", "trait ", "async fn"];
+    const ITEM_STARTS: &[&str] = &[
+        "///", "#[", "pub ", "impl", "fn ", "const ", "type ", "mod ", "use ", "enum ", "struct ", "trait ", "async fn",
+    ];
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     let mut prev: Option<&str> = None;
     for line in text.lines() {
@@ -83,7 +91,8 @@ fn space_items(text: &str) -> String {
             let indent = line.len() - line.trim_start().len();
             let p_indent = p.len() - p.trim_start().len();
             let p_trim = p.trim();
-            let ends_item = (p_trim == "}" || (p_trim.ends_with(';') && !p_trim.starts_with("//"))) && p_indent == indent;
+            let ends_item =
+                (p_trim == "}" || (p_trim.ends_with(';') && !p_trim.starts_with("//"))) && p_indent == indent;
             let after_inner_doc = p_trim.starts_with("//!") && !line.trim_start().starts_with("//!");
             let starts_item = ITEM_STARTS.iter().any(|s| line.trim_start().starts_with(s));
             if starts_item && (ends_item || after_inner_doc) {

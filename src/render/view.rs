@@ -165,21 +165,32 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         extra_derives.push_str(", ");
         extra_derives.push_str(d);
     }
-    let types = if options.parts.types { type_items(space, &tys, &extra_derives, options.type_attributes) } else { Vec::new() };
+    let types =
+        if options.parts.types { type_items(space, &tys, &extra_derives, options.type_attributes) } else { Vec::new() };
     let (subjects, subject_of) = subject_views(api);
-    let publishers = if options.parts.publishers { publisher_views(source, api, space, &tys, &subjects, &subject_of)? } else { Vec::new() };
-    let subscribers = if options.parts.subscribers { subscriber_views(api, space, &tys, &subjects, &subject_of) } else { Vec::new() };
+    let publishers = if options.parts.publishers {
+        publisher_views(source, api, space, &tys, &subjects, &subject_of)?
+    } else {
+        Vec::new()
+    };
+    let subscribers =
+        if options.parts.subscribers { subscriber_views(api, space, &tys, &subjects, &subject_of) } else { Vec::new() };
     let mut docs = Vec::new();
     docs.push(format!("{} {}", api.title, api.api_version).trim().to_string());
     if let Some(d) = &api.description {
         docs.push(String::new());
         docs.push(d.clone());
     }
-    let version_ok = |v: &str| v.split('.').count() == 3 && v.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    let version_ok = |v: &str| {
+        v.split('.').count() == 3 && v.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    };
     Ok(CrateView {
         crate_name: options.crate_name.map(str::to_string).unwrap_or_else(|| naming::crate_name(&api.title)),
         crate_version: if version_ok(&api.api_version) { api.api_version.clone() } else { "0.1.0".into() },
-        crate_description: toml_string(&format!("NATS client for {} (generated from its AsyncAPI document)", api.title)),
+        crate_description: toml_string(&format!(
+            "NATS client for {} (generated from its AsyncAPI document)",
+            api.title
+        )),
         docs: doc_lines(Some(&docs.join("\n"))),
         uses_time: options.parts.types && space.uses(&|t| *t == Ty::DateTime),
         uses_uuid: options.parts.types && space.uses(&|t| *t == Ty::Uuid),
@@ -271,11 +282,19 @@ fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_attri
                         }
                         match &f.ty {
                             Ty::DateTime => serde.push("with = \"::time::serde::rfc3339\"".into()),
-                            Ty::Option(inner) if **inner == Ty::DateTime => serde.push("with = \"::time::serde::rfc3339::option\"".into()),
+                            Ty::Option(inner) if **inner == Ty::DateTime => {
+                                serde.push("with = \"::time::serde::rfc3339::option\"".into())
+                            }
                             _ => {}
                         }
-                        let attrs = if serde.is_empty() { Vec::new() } else { vec![format!("serde({})", serde.join(", "))] };
-                        item.fields.push(FieldView { name: f.name.clone(), ty: tys.write(&f.ty, ""), docs: doc_lines(f.doc.as_deref()), attrs });
+                        let attrs =
+                            if serde.is_empty() { Vec::new() } else { vec![format!("serde({})", serde.join(", "))] };
+                        item.fields.push(FieldView {
+                            name: f.name.clone(),
+                            ty: tys.write(&f.ty, ""),
+                            docs: doc_lines(f.doc.as_deref()),
+                            attrs,
+                        });
                     }
                     if let Some(extra) = additional {
                         item.fields.push(FieldView {
@@ -290,7 +309,11 @@ fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_attri
                     item.kind = "enum";
                     item.variants = values
                         .iter()
-                        .map(|(name, value)| VariantView { name: name.clone(), attrs: vec![format!("serde(rename = {})", lit(value))], ty: String::new() })
+                        .map(|(name, value)| VariantView {
+                            name: name.clone(),
+                            attrs: vec![format!("serde(rename = {})", lit(value))],
+                            ty: String::new(),
+                        })
                         .collect();
                 }
                 Kind::Union(variants) => {
@@ -300,7 +323,11 @@ fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_attri
                     let mut ns = Namespace::default();
                     item.variants = variants
                         .iter()
-                        .map(|ty| VariantView { name: ns.claim(&variant_name(space, ty)), attrs: Vec::new(), ty: tys.write(ty, "") })
+                        .map(|ty| VariantView {
+                            name: ns.claim(&variant_name(space, ty)),
+                            attrs: Vec::new(),
+                            ty: tys.write(ty, ""),
+                        })
                         .collect();
                 }
                 Kind::Alias(ty) => item.target = tys.write(ty, ""),
@@ -358,7 +385,11 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
         let params = channel
             .parameters
             .iter()
-            .map(|p| ParamView { name: param_names[&p.name].clone(), spec_name: lit(&p.name), docs: doc_lines(p.description.as_deref()) })
+            .map(|p| ParamView {
+                name: param_names[&p.name].clone(),
+                spec_name: lit(&p.name),
+                docs: doc_lines(p.description.as_deref()),
+            })
             .collect();
         let tokens = channel
             .subject
@@ -420,16 +451,23 @@ fn publisher_views(
         let channel = &api.channels[op.channel];
         let subject = &subjects[subject_of[op.channel]];
         let messages: Vec<&Message> = op.messages.iter().map(|m| &api.messages[m]).collect();
-        let reply_ty = op.reply.as_ref().map(|r| tys.of_node(r.messages.first().and_then(|m| api.messages[m].payload.as_ref()), "super::types::"));
+        let reply_ty = op
+            .reply
+            .as_ref()
+            .map(|r| tys.of_node(r.messages.first().and_then(|m| api.messages[m].payload.as_ref()), "super::types::"));
         let msg_id = match &op.send.msg_id {
             None => None,
             Some(expr) => Some(parse_runtime_expression(expr).ok_or_else(|| {
                 source
-                    .error(&op.node.child("x-jetstream").child("msgId"), format!("unsupported msgId expression `{expr}`"))
+                    .error(
+                        &op.node.child("x-jetstream").child("msgId"),
+                        format!("unsupported msgId expression `{expr}`"),
+                    )
                     .hint("use `$message.payload#/<json pointer>` or `$message.header#/<header name>`")
             })?),
         };
-        let variants: Vec<Option<&Message>> = if messages.is_empty() { vec![None] } else { messages.iter().copied().map(Some).collect() };
+        let variants: Vec<Option<&Message>> =
+            if messages.is_empty() { vec![None] } else { messages.iter().copied().map(Some).collect() };
         for message in &variants {
             let base = match message {
                 Some(m) if variants.len() > 1 => format!("{} {}", op.name, m.name),
@@ -443,7 +481,11 @@ fn publisher_views(
             docs.push_str(&format!(
                 "\n\nSubject: `{}`{}",
                 channel.subject,
-                if channel.stream.is_some() { " (JetStream: waits for the stream's acknowledgement)" } else { " (core NATS)" }
+                if channel.stream.is_some() {
+                    " (JetStream: waits for the stream's acknowledgement)"
+                } else {
+                    " (core NATS)"
+                }
             ));
             out.push(PublisherView {
                 fn_name: ns.claim(&naming::value_name(&base)),
@@ -453,7 +495,11 @@ fn publisher_views(
                 params: subject.params.iter().map(|p| p.name.clone()).collect(),
                 payload_ty: tys.of_node(message.and_then(|m| m.payload.as_ref()), "super::types::"),
                 headers_ty: headers_ty.clone(),
-                headers_arg: if headers_ty.is_some() { "Some(headers)".into() } else { "::std::option::Option::<&()>::None".into() },
+                headers_arg: if headers_ty.is_some() {
+                    "Some(headers)".into()
+                } else {
+                    "::std::option::Option::<&()>::None".into()
+                },
                 jetstream: channel.stream.is_some() && op.reply.is_none(),
                 msg_id_arg: msg_id.clone().unwrap_or_else(|| "None".into()),
                 reply_ty: reply_ty.clone(),
@@ -476,7 +522,13 @@ fn parse_runtime_expression(expr: &str) -> Option<String> {
     pointer.starts_with('/').then(|| format!("Some(super::runtime::MsgId::{variant}({}))", lit(pointer)))
 }
 
-fn subscriber_views(api: &Api, space: &TypeSpace, tys: &TyWriter, subjects: &[SubjectView], subject_of: &[usize]) -> Vec<SubscriberView> {
+fn subscriber_views(
+    api: &Api,
+    space: &TypeSpace,
+    tys: &TyWriter,
+    subjects: &[SubjectView],
+    subject_of: &[usize],
+) -> Vec<SubscriberView> {
     let mut ns = Namespace::default();
     let mut out = Vec::new();
     for op in api.operations.iter().filter(|o| o.action == Action::Receive) {
@@ -493,13 +545,17 @@ fn subscriber_views(api: &Api, space: &TypeSpace, tys: &TyWriter, subjects: &[Su
             (_, Some(fs)) => fs.clone(),
             _ => vec![channel.subject.filter()],
         };
-        let ms = |d: &Option<String>, default: u64| d.as_deref().and_then(|v| duration::parse(v).ok()).map_or(default, |d| d.as_millis() as u64);
+        let ms = |d: &Option<String>, default: u64| {
+            d.as_deref().and_then(|v| duration::parse(v).ok()).map_or(default, |d| d.as_millis() as u64)
+        };
         let messages: Vec<&Message> = op.messages.iter().map(|m| &api.messages[m]).collect();
         let payload_variants: Vec<(String, String)> = if messages.len() > 1 {
             let mut vns = Namespace::default();
             messages
                 .iter()
-                .map(|m| (vns.claim(&naming::type_name(&m.name)), tys.of_node(m.payload.as_ref(), "super::super::types::")))
+                .map(|m| {
+                    (vns.claim(&naming::type_name(&m.name)), tys.of_node(m.payload.as_ref(), "super::super::types::"))
+                })
                 .collect()
         } else {
             Vec::new()
@@ -523,12 +579,19 @@ fn subscriber_views(api: &Api, space: &TypeSpace, tys: &TyWriter, subjects: &[Su
             batch: spec.pull.batch.unwrap_or(100).max(1),
             expires_ms: ms(&spec.pull.expires, 30_000),
             max_bytes: spec.pull.max_bytes.unwrap_or(0),
-            backoff_ms: spec.backoff.iter().filter_map(|b| duration::parse(b).ok()).map(|d| d.as_millis() as u64).collect(),
+            backoff_ms: spec
+                .backoff
+                .iter()
+                .filter_map(|b| duration::parse(b).ok())
+                .map(|d| d.as_millis() as u64)
+                .collect(),
             max_deliver: spec.max_deliver.unwrap_or(-1),
             queue: op.queue.clone().or_else(|| channel.queue.clone()).map(|q| lit(&q)),
             payload_ty,
             payload_variants,
-            reply_ty: op.reply.as_ref().map(|r| tys.of_node(r.messages.first().and_then(|m| api.messages[m].payload.as_ref()), "super::super::types::")),
+            reply_ty: op.reply.as_ref().map(|r| {
+                tys.of_node(r.messages.first().and_then(|m| api.messages[m].payload.as_ref()), "super::super::types::")
+            }),
             parse_fn: (!subject.params.is_empty()).then(|| subject.parse_fn.clone()),
             params_struct: (!subject.params.is_empty()).then(|| subject.params_struct.clone()),
         });

@@ -34,8 +34,7 @@ use std::time::{Duration, Instant};
 /// consumer `filter_subjects` field, so it would make tests lie.
 pub const MIN_VERSION: (u32, u32) = (2, 10);
 
-const NOT_FOUND: &str =
-    "nats-server not found: run scripts/install-nats-server.sh or set NATS_SERVER_BIN";
+const NOT_FOUND: &str = "nats-server not found: run scripts/install-nats-server.sh or set NATS_SERVER_BIN";
 const VENV_BIN: &str = "target/nats-venv/bin/nats-server";
 const READY_DEADLINE: Duration = Duration::from_secs(10);
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -94,19 +93,14 @@ impl NatsServer {
             .tempdir()
             .unwrap_or_else(|e| panic!("cannot create temp dir for nats-server: {e}"));
         let store_dir = dir.path().join("store");
-        fs::create_dir_all(&store_dir)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", store_dir.display()));
+        fs::create_dir_all(&store_dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", store_dir.display()));
         let log_path = dir.path().join("nats-server.log");
         let config_path = conf_text.map(|text| {
             let p = dir.path().join("nats-server.conf");
             fs::write(&p, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", p.display()));
             p
         });
-        let name = format!(
-            "test-{}-{}",
-            std::process::id(),
-            NEXT_ID.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("test-{}-{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed));
         let mut server = NatsServer {
             bin,
             version,
@@ -128,21 +122,14 @@ impl NatsServer {
             }
             match server.spawn_and_wait() {
                 Attempt::Ready => return server,
-                Attempt::Exited {
-                    status,
-                    addr_in_use: true,
-                } => {
+                Attempt::Exited { status, addr_in_use: true } => {
                     last = format!("port clash ({status})");
                 }
-                Attempt::Exited { status, .. } => {
-                    server.fail(&format!("exited during startup: {status}"))
-                }
+                Attempt::Exited { status, .. } => server.fail(&format!("exited during startup: {status}")),
                 Attempt::TimedOut(why) => server.fail(&why),
             }
         }
-        server.fail(&format!(
-            "could not start after {START_ATTEMPTS} attempts; last: {last}"
-        ))
+        server.fail(&format!("could not start after {START_ATTEMPTS} attempts; last: {last}"))
     }
 
     /// `nats://127.0.0.1:PORT`
@@ -202,11 +189,7 @@ impl NatsServer {
         let mut child = self.child.take()?;
         // Err only if it had already exited; wait() reaps it either way.
         let _ = child.kill();
-        Some(
-            child
-                .wait()
-                .unwrap_or_else(|e| panic!("waiting for killed nats-server: {e}")),
-        )
+        Some(child.wait().unwrap_or_else(|e| panic!("waiting for killed nats-server: {e}")))
     }
 
     /// Start the server again on the same port, monitor port and store dir and
@@ -217,10 +200,7 @@ impl NatsServer {
         for _ in 0..START_ATTEMPTS {
             match self.spawn_and_wait() {
                 Attempt::Ready => return,
-                Attempt::Exited {
-                    status,
-                    addr_in_use: true,
-                } => {
+                Attempt::Exited { status, addr_in_use: true } => {
                     // Our client port must stay the same, so just retry it; the
                     // monitor port is internal and may move if it was taken.
                     last = format!("port clash ({status})");
@@ -230,16 +210,11 @@ impl NatsServer {
                     // Backoff for an external port holder, not synchronisation.
                     std::thread::sleep(Duration::from_millis(200));
                 }
-                Attempt::Exited { status, .. } => {
-                    self.fail(&format!("exited during restart: {status}"))
-                }
+                Attempt::Exited { status, .. } => self.fail(&format!("exited during restart: {status}")),
                 Attempt::TimedOut(why) => self.fail(&format!("restart: {why}")),
             }
         }
-        self.fail(&format!(
-            "could not restart on port {} after {START_ATTEMPTS} attempts; last: {last}",
-            self.port
-        ))
+        self.fail(&format!("could not restart on port {} after {START_ATTEMPTS} attempts; last: {last}", self.port))
     }
 
     fn spawn_and_wait(&mut self) -> Attempt {
@@ -249,33 +224,19 @@ impl NatsServer {
             .append(true)
             .open(&self.log_path)
             .unwrap_or_else(|e| panic!("cannot open {}: {e}", self.log_path.display()));
-        let log_err = log
-            .try_clone()
-            .unwrap_or_else(|e| panic!("cannot dup log file handle: {e}"));
+        let log_err = log.try_clone().unwrap_or_else(|e| panic!("cannot dup log file handle: {e}"));
         let mut cmd = Command::new(&self.bin);
-        cmd.args(self.args())
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(log_err));
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", self.bin.display()));
+        cmd.args(self.args()).stdin(Stdio::null()).stdout(Stdio::from(log)).stderr(Stdio::from(log_err));
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot spawn {}: {e}", self.bin.display()));
         self.child = Some(child);
 
         let deadline = Instant::now() + READY_DEADLINE;
         let mut stage = "waiting for /healthz";
         loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 self.child = None;
                 let log = read_from(&self.log_path, log_start);
-                return Attempt::Exited {
-                    status,
-                    addr_in_use: log.contains("address already in use"),
-                };
+                return Attempt::Exited { status, addr_in_use: log.contains("address already in use") };
             }
             if Instant::now() >= deadline {
                 self.kill9();
@@ -323,11 +284,7 @@ impl NatsServer {
 
     fn fail(&mut self, what: &str) -> ! {
         self.kill9();
-        let args: Vec<String> = self
-            .args()
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let args: Vec<String> = self.args().iter().map(|a| a.to_string_lossy().into_owned()).collect();
         panic!(
             "nats-server {} ({}) {what}\ncommand: {} {}\n--- last lines of {} ---\n{}",
             self.name,
@@ -356,19 +313,14 @@ impl Drop for NatsServer {
 
 fn read_from(path: &Path, offset: u64) -> String {
     let bytes = fs::read(path).unwrap_or_default();
-    let start = usize::try_from(offset)
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
     String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
 fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
-        .map_or_else(
-            |e| panic!("cannot bind 127.0.0.1:0 to find a free port: {e}"),
-            |a| a.port(),
-        )
+        .map_or_else(|e| panic!("cannot bind 127.0.0.1:0 to find a free port: {e}"), |a| a.port())
 }
 
 fn port_is_free(port: u16) -> bool {
@@ -395,10 +347,7 @@ fn healthz_ok(monitor_port: u16) -> bool {
     let mut resp = Vec::new();
     let _ = s.take(64 * 1024).read_to_end(&mut resp);
     let resp = String::from_utf8_lossy(&resp);
-    let status_ok = resp
-        .lines()
-        .next()
-        .is_some_and(|l| l.split_whitespace().nth(1) == Some("200"));
+    let status_ok = resp.lines().next().is_some_and(|l| l.split_whitespace().nth(1) == Some("200"));
     status_ok && resp.contains("\"status\":\"ok\"")
 }
 
@@ -407,22 +356,14 @@ fn healthz_ok(monitor_port: u16) -> bool {
 pub fn read_info(port: u16) -> Option<String> {
     let s = connect(port)?;
     let mut line = String::new();
-    BufReader::new(s)
-        .take(64 * 1024)
-        .read_line(&mut line)
-        .ok()?;
-    line.starts_with("INFO ")
-        .then(|| line.trim_end().to_owned())
+    BufReader::new(s).take(64 * 1024).read_line(&mut line).ok()?;
+    line.starts_with("INFO ").then(|| line.trim_end().to_owned())
 }
 
 fn find_binary() -> PathBuf {
     if let Some(p) = env::var_os("NATS_SERVER_BIN").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
-        assert!(
-            is_executable(&p),
-            "NATS_SERVER_BIN={} is not an executable file. {NOT_FOUND}",
-            p.display()
-        );
+        assert!(is_executable(&p), "NATS_SERVER_BIN={} is not an executable file. {NOT_FOUND}", p.display());
         return p;
     }
     for dir in Path::new(env!("CARGO_MANIFEST_DIR")).ancestors() {
@@ -455,11 +396,7 @@ fn check_version(bin: &Path) -> String {
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("cannot run `{} --version`: {e}. {NOT_FOUND}", bin.display()));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let line = text.trim().to_owned();
     match parse_version(&line) {
         Some(v) if v >= MIN_VERSION => line,
@@ -471,21 +408,16 @@ fn check_version(bin: &Path) -> String {
             MIN_VERSION.0,
             MIN_VERSION.1
         ),
-        None => panic!(
-            "cannot parse version from `{} --version`: {line:?}. {NOT_FOUND}",
-            bin.display()
-        ),
+        None => panic!("cannot parse version from `{} --version`: {line:?}. {NOT_FOUND}", bin.display()),
     }
 }
 
 /// `"nats-server: v2.15.1"` -> `Some((2, 15))`.
 pub fn parse_version(text: &str) -> Option<(u32, u32)> {
-    text.split(|c: char| c.is_whitespace() || c == ':')
-        .map(|w| w.strip_prefix('v').unwrap_or(w))
-        .find_map(|w| {
-            let mut parts = w.split('.');
-            let major = parts.next()?.parse().ok()?;
-            let minor = parts.next()?.parse().ok()?;
-            Some((major, minor))
-        })
+    text.split(|c: char| c.is_whitespace() || c == ':').map(|w| w.strip_prefix('v').unwrap_or(w)).find_map(|w| {
+        let mut parts = w.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        Some((major, minor))
+    })
 }
