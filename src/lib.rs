@@ -15,6 +15,7 @@ pub mod duration;
 pub mod error;
 pub mod jetstream;
 pub mod load;
+pub mod manifests;
 pub mod model;
 pub mod naming;
 pub mod render;
@@ -45,6 +46,7 @@ pub struct Config {
     type_attributes: Vec<String>,
     type_overrides: BTreeMap<String, String>,
     out_dir: Option<PathBuf>,
+    manifests: manifests::ManifestOptions,
 }
 
 impl Default for Config {
@@ -58,6 +60,7 @@ impl Default for Config {
             type_attributes: Vec::new(),
             type_overrides: BTreeMap::new(),
             out_dir: None,
+            manifests: manifests::ManifestOptions::default(),
         }
     }
 }
@@ -123,7 +126,21 @@ impl Config {
         self
     }
 
-    /// Generates a whole crate (`Cargo.toml`, `src/*.rs`) from `spec`, without writing.
+    /// Options of the NACK manifests (namespace, account, `preventDelete`, …).
+    pub fn manifest_options(&mut self, options: manifests::ManifestOptions) -> &mut Self {
+        self.manifests = options;
+        self
+    }
+
+    /// Generates the ops files only (`deploy/` of [`Config::generate_crate`], paths without `deploy/`).
+    pub fn generate_manifests(&self, spec: impl AsRef<Path>) -> Result<Generated> {
+        let source = Source::load(spec.as_ref())?;
+        let api = model::build(&source, &model::ModelOptions { default_stream: self.default_stream.clone() })?;
+        let files = manifests::build(&source, &api, &self.manifests)?.files(&api.title, &header(&source.root));
+        Ok(Generated { files, inputs: source.paths().into_iter().map(Path::to_path_buf).collect() })
+    }
+
+    /// Generates a whole crate (`Cargo.toml`, `src/*.rs`, and the NACK manifests under `deploy/`) from `spec`, without writing.
     pub fn generate_crate(&self, spec: impl AsRef<Path>) -> Result<Generated> {
         let prepared = self.prepare(spec.as_ref())?;
         let renderer = Renderer::new();
@@ -146,6 +163,10 @@ impl Config {
                 path: format!("src/{name}.rs").into(),
                 contents: format!("// {header}\n{body}"),
             });
+        }
+        let ops = manifests::build(&prepared.source, &prepared.api, &self.manifests)?;
+        for file in ops.files(&prepared.api.title, &header) {
+            files.push(GeneratedFile { path: Path::new("deploy").join(file.path), contents: file.contents });
         }
         Ok(Generated { files, inputs: prepared.source.paths().into_iter().map(Path::to_path_buf).collect() })
     }
@@ -188,6 +209,21 @@ impl Config {
             })?,
         };
         write::write_files(&dir, &generated.files)
+    }
+
+    /// For build scripts: [`Config::compile`], reporting an error to Cargo instead of returning it.
+    ///
+    /// On error, prints it as `cargo::error=` lines (the message, `--> file:line:col (at #/pointer)`
+    /// and `= help: …`), so `cargo build` shows where the spec is wrong and what to do, and exits
+    /// with status 1 — no panic, no backtrace.
+    pub fn compile_or_exit(&self, spec: impl AsRef<Path>) -> WriteReport {
+        match self.compile(spec) {
+            Ok(report) => report,
+            Err(e) => {
+                print!("{}", cargo_error(&e));
+                std::process::exit(1)
+            }
+        }
     }
 
     fn prepare(&self, spec: &Path) -> Result<Prepared> {
@@ -235,6 +271,11 @@ struct Prepared {
     source: Source,
     api: Api,
     view: render::CrateView,
+}
+
+/// `error` as `cargo::error=` directives, one per line (a directive cannot span lines).
+pub fn cargo_error(error: &Error) -> String {
+    error.to_string().lines().map(|line| format!("cargo::error={line}\n")).collect()
 }
 
 fn header(root: &str) -> String {

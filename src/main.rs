@@ -1,9 +1,11 @@
 //! Command-line front-end: a thin layer over the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use asyncapi_nats::manifests::ManifestOptions;
+use asyncapi_nats::{Config, Generated};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -18,7 +20,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate a Rust crate from an AsyncAPI document.
+    /// Generate a Rust crate (and its NACK manifests under DIR/deploy) from an AsyncAPI document.
     Gen {
         /// The AsyncAPI document (YAML or JSON).
         spec: PathBuf,
@@ -28,13 +30,61 @@ enum Command {
         /// Package name (default: from info.title).
         #[arg(long)]
         crate_name: Option<String>,
-        /// Stream assumed when the document declares no x-jetstream streams (default: from info.title).
-        #[arg(long)]
-        stream: Option<String>,
-        /// Write nothing; exit 1 when OUT differs from what would be generated.
-        #[arg(long)]
-        check: bool,
+        #[command(flatten)]
+        common: Common,
     },
+    /// Generate only the ops files: NACK Stream/Consumer manifests, kustomization, NATS permissions.
+    Manifests {
+        /// The AsyncAPI document (YAML or JSON).
+        spec: PathBuf,
+        /// Output directory.
+        #[arg(short, long)]
+        out: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// Stream assumed when the document declares no x-jetstream streams (default: from info.title).
+    #[arg(long)]
+    stream: Option<String>,
+    /// Write nothing; exit 1 when OUT differs from what would be generated.
+    #[arg(long)]
+    check: bool,
+    /// Do not set `preventDelete: true` on Stream manifests.
+    #[arg(long)]
+    no_prevent_delete: bool,
+    /// Kubernetes namespace of the manifests.
+    #[arg(long)]
+    namespace: Option<String>,
+    /// NACK Account resource the streams and consumers belong to.
+    #[arg(long)]
+    account: Option<String>,
+    /// NATS server URL for the NACK resources (repeatable).
+    #[arg(long = "server")]
+    servers: Vec<String>,
+    /// Credentials file path for the NACK resources.
+    #[arg(long)]
+    creds: Option<String>,
+}
+
+impl Common {
+    fn config(&self) -> Config {
+        let mut config = Config::new();
+        if let Some(stream) = &self.stream {
+            config.default_stream(stream);
+        }
+        config.manifest_options(ManifestOptions {
+            prevent_delete: !self.no_prevent_delete,
+            namespace: self.namespace.clone(),
+            account: self.account.clone(),
+            servers: self.servers.clone(),
+            creds: self.creds.clone(),
+        });
+        config
+    }
 }
 
 fn main() -> ExitCode {
@@ -50,36 +100,40 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> asyncapi_nats::Result<ExitCode> {
     match cli.command {
-        Command::Gen { spec, out, crate_name, stream, check } => {
-            let mut config = asyncapi_nats::Config::new();
+        Command::Gen { spec, out, crate_name, common } => {
+            let mut config = common.config();
             if let Some(name) = crate_name {
                 config.crate_name(name);
             }
-            if let Some(stream) = stream {
-                config.default_stream(stream);
-            }
-            let generated = config.generate_crate(&spec)?;
-            if check {
-                let drift = asyncapi_nats::write::check_files(&out, &generated.files);
-                if drift.is_empty() {
-                    println!("{} is up to date ({} files)", out.display(), generated.files.len());
-                    return Ok(ExitCode::SUCCESS);
-                }
-                for d in &drift {
-                    println!("{d}");
-                }
-                println!("{} file(s) differ from what `asyncapi-nats gen` would write; regenerate", drift.len());
-                return Ok(ExitCode::FAILURE);
-            }
-            let report = asyncapi_nats::write::write_files(&out, &generated.files)?;
-            println!(
-                "generated {} into {} ({} written, {} unchanged)",
-                spec.display(),
-                out.display(),
-                report.written.len(),
-                report.unchanged.len()
-            );
-            Ok(ExitCode::SUCCESS)
+            emit(&spec, &out, &config.generate_crate(&spec)?, common.check, "gen")
+        }
+        Command::Manifests { spec, out, common } => {
+            emit(&spec, &out, &common.config().generate_manifests(&spec)?, common.check, "manifests")
         }
     }
+}
+
+/// Writes the files (only those that changed), or with `check` compares them.
+fn emit(spec: &Path, out: &Path, generated: &Generated, check: bool, command: &str) -> asyncapi_nats::Result<ExitCode> {
+    if check {
+        let drift = asyncapi_nats::write::check_files(out, &generated.files);
+        if drift.is_empty() {
+            println!("{} is up to date ({} files)", out.display(), generated.files.len());
+            return Ok(ExitCode::SUCCESS);
+        }
+        for d in &drift {
+            println!("{d}");
+        }
+        println!("{} file(s) differ from what `asyncapi-nats {command}` would write; regenerate", drift.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    let report = asyncapi_nats::write::write_files(out, &generated.files)?;
+    println!(
+        "generated {} into {} ({} written, {} unchanged)",
+        spec.display(),
+        out.display(),
+        report.written.len(),
+        report.unchanged.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,613 @@
+//! NACK manifests (`jetstream.nats.io/v1beta2` Stream and Consumer resources)
+//! and least-privilege NATS permissions, built from the model as typed structs.
+//!
+//! NACK's own defaults are dangerous (`storage: memory`, `ackPolicy: none`,
+//! `ackWait: 1ns`), so every field that has one is written explicitly.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration;
+use crate::error::{Error, Result};
+use crate::jetstream::{DeliverPolicy, Discard, ReplayPolicy, Retention, Storage, StreamSpec};
+use crate::load::Source;
+use crate::model::{Action, Api};
+use crate::naming;
+use crate::subject::{filter_covers, filters_overlap};
+use crate::write::GeneratedFile;
+
+pub const API_VERSION: &str = "jetstream.nats.io/v1beta2";
+
+/// Options for the manifests.
+#[derive(Debug, Clone)]
+pub struct ManifestOptions {
+    /// `preventDelete: true` on streams (default), so deleting the resource keeps the data.
+    pub prevent_delete: bool,
+    pub namespace: Option<String>,
+    /// NACK `Account` resource the streams and consumers belong to.
+    pub account: Option<String>,
+    pub servers: Vec<String>,
+    pub creds: Option<String>,
+}
+
+impl Default for ManifestOptions {
+    fn default() -> Self {
+        ManifestOptions { prevent_delete: true, namespace: None, account: None, servers: Vec::new(), creds: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Resource<S> {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: S,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Connection fields shared by both kinds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creds: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StreamResourceSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub subjects: Vec<String>,
+    pub storage: Storage,
+    pub retention: Retention,
+    pub replicas: u32,
+    pub discard: Discard,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_msgs: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_msg_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_consumers: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_msgs_per_subject: Option<i64>,
+    pub duplicate_window: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny_delete: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny_purge: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_rollup: Option<bool>,
+    pub prevent_delete: bool,
+    #[serde(flatten)]
+    pub connection: Connection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConsumerResourceSpec {
+    pub stream_name: String,
+    pub durable_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub deliver_policy: DeliverPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_start_seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_start_time: Option<String>,
+    pub ack_policy: AckPolicy,
+    pub ack_wait: String,
+    pub max_deliver: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backoff: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_subjects: Option<Vec<String>>,
+    pub replay_policy: ReplayPolicy,
+    pub max_ack_pending: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_waiting: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactive_threshold: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers_only: Option<bool>,
+    #[serde(flatten)]
+    pub connection: Connection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AckPolicy {
+    None,
+    All,
+    Explicit,
+}
+
+pub type StreamResource = Resource<StreamResourceSpec>;
+pub type ConsumerResource = Resource<ConsumerResourceSpec>;
+
+/// Everything ops need for one service.
+#[derive(Debug, Clone)]
+pub struct Manifests {
+    pub streams: Vec<StreamResource>,
+    pub consumers: Vec<ConsumerResource>,
+    pub permissions: Permissions,
+}
+
+/// Least-privilege NATS permissions for the service's own user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Permissions {
+    pub publish: Allow,
+    pub subscribe: Allow,
+    /// Responders may publish to the reply subjects of requests they received.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_responses: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Allow {
+    pub allow: Vec<String>,
+}
+
+/// Defaults written when the document does not say (never NACK's own).
+pub const DEFAULT_ACK_WAIT: &str = "30s";
+pub const DEFAULT_MAX_ACK_PENDING: i64 = 1000;
+pub const DEFAULT_DUPLICATE_WINDOW: &str = "2m";
+
+/// Builds and checks the manifests; errors are located in the document.
+pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Manifests> {
+    let labels = labels(api);
+    let connection =
+        Connection { account: options.account.clone(), servers: options.servers.clone(), creds: options.creds.clone() };
+    let metadata_names = &mut naming::Namespace::default();
+    let mut metadata = |wanted: &str| Metadata {
+        name: metadata_names.claim(&dns_label(wanted)),
+        namespace: options.namespace.clone(),
+        labels: labels.clone(),
+    };
+    let stream_node = |name: &str| {
+        let declared = source.root_id().child("x-jetstream").child("streams").child(name);
+        if source.get(&declared).is_some() { declared } else { source.root_id() }
+    };
+
+    // Streams: explicit subjects, or the subjects of the channels stored in them.
+    let mut streams = Vec::new();
+    for (name, spec) in &api.streams {
+        let at = stream_node(name);
+        let mut subjects: Vec<String> = match &spec.subjects {
+            Some(s) => s.clone(),
+            None => api
+                .channels
+                .iter()
+                .filter(|c| c.stream.as_deref() == Some(name.as_str()))
+                .map(|c| c.subject.filter())
+                .collect(),
+        };
+        subjects = minimal_cover(subjects);
+        if subjects.is_empty() {
+            return Err(source
+                .error(&at, format!("stream `{name}` stores no channel and declares no subjects"))
+                .hint("bind a channel with `x-jetstream: {stream: NAME}` or set `subjects`"));
+        }
+        for channel in api.channels.iter().filter(|c| c.stream.as_deref() == Some(name.as_str())) {
+            let filter = channel.subject.filter();
+            if !subjects.iter().any(|s| filter_covers(s, &filter)) {
+                return Err(source
+                    .error(&channel.node, format!("channel subject `{filter}` is not captured by stream `{name}`"))
+                    .hint(format!("add it to the stream's subjects (now {subjects:?})")));
+            }
+        }
+        streams.push(stream_resource(name, spec, subjects, options.prevent_delete, &connection, metadata(name))?);
+    }
+    check_overlaps(source, &streams, &stream_node)?;
+
+    // Consumers: one per durable receive operation.
+    let mut consumers: Vec<ConsumerResource> = Vec::new();
+    let mut durables: BTreeMap<(String, String), String> = BTreeMap::new();
+    for op in api.operations.iter().filter(|o| o.action == Action::Receive && o.reply.is_none()) {
+        let channel = &api.channels[op.channel];
+        let Some(stream) = &channel.stream else { continue };
+        let spec = op.consumer.clone().unwrap_or_default();
+        let at = if source.get(&op.node.child("x-jetstream")).is_some() {
+            op.node.child("x-jetstream")
+        } else {
+            op.node.clone()
+        };
+        let durable = spec.durable.clone().unwrap_or_else(|| naming::durable_name(&op.name));
+        if let Some(other) = durables.insert((stream.clone(), durable.clone()), op.name.clone()) {
+            return Err(source
+                .error(&at, format!("durable `{durable}` on stream `{stream}` is also used by operation `{other}`"))
+                .hint("durable names must be unique per stream; set `x-jetstream.durable` on one of them"));
+        }
+        let filters: Vec<String> = match (&spec.filter_subject, &spec.filter_subjects) {
+            (Some(f), _) => vec![f.clone()],
+            (_, Some(fs)) => fs.clone(),
+            _ => vec![channel.subject.filter()],
+        };
+        let stream_subjects =
+            &streams.iter().find(|s| &s.spec.name == stream).expect("stream built above").spec.subjects;
+        for f in &filters {
+            crate::subject::SubjectTemplate::parse(f)
+                .map_err(|e| source.error(&at, format!("invalid filter subject: {e}")))?;
+            if !stream_subjects.iter().any(|s| filter_covers(s, f)) {
+                return Err(source
+                    .error(&at, format!("filter subject `{f}` of durable `{durable}` is not covered by stream `{stream}` ({stream_subjects:?})"))
+                    .hint("the consumer would never receive anything; fix the filter or the stream's subjects"));
+            }
+        }
+        let to_go = |field: &str, v: &Option<String>| -> Result<Option<String>> {
+            v.as_deref()
+                .map(|text| duration::parse(text).map(duration::format).map_err(|e| source.error(&at.child(field), e)))
+                .transpose()
+        };
+        let backoff = spec
+            .backoff
+            .iter()
+            .map(|b| duration::parse(b).map(duration::format).map_err(|e| source.error(&at.child("backoff"), e)))
+            .collect::<Result<Vec<_>>>()?;
+        let max_deliver = spec.max_deliver.unwrap_or_else(|| (backoff.len() as i64 + 1).max(5));
+        if !backoff.is_empty() && max_deliver != -1 && max_deliver <= backoff.len() as i64 {
+            return Err(source
+                .error(
+                    &at.child("maxDeliver"),
+                    format!(
+                        "maxDeliver {max_deliver} must be greater than the number of backoff steps ({})",
+                        backoff.len()
+                    ),
+                )
+                .hint("the server rejects such consumers; raise maxDeliver or shorten backoff"));
+        }
+        let (filter_subject, filter_subjects) =
+            if filters.len() == 1 { (filters.first().cloned(), None) } else { (None, Some(filters)) };
+        let spec_out = ConsumerResourceSpec {
+            stream_name: stream.clone(),
+            durable_name: durable.clone(),
+            description: spec.description.clone(),
+            deliver_policy: spec.deliver_policy.unwrap_or(DeliverPolicy::All),
+            opt_start_seq: spec.opt_start_seq,
+            opt_start_time: spec.opt_start_time.clone(),
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: to_go("ackWait", &spec.ack_wait)?.unwrap_or_else(|| DEFAULT_ACK_WAIT.into()),
+            max_deliver,
+            backoff,
+            filter_subject,
+            filter_subjects,
+            replay_policy: spec.replay_policy.unwrap_or(ReplayPolicy::Instant),
+            max_ack_pending: spec.max_ack_pending.unwrap_or(DEFAULT_MAX_ACK_PENDING),
+            max_waiting: spec.max_waiting,
+            inactive_threshold: to_go("inactiveThreshold", &spec.inactive_threshold)?,
+            headers_only: spec.headers_only,
+            connection: connection.clone(),
+        };
+        consumers.push(Resource {
+            api_version: API_VERSION.into(),
+            kind: "Consumer".into(),
+            metadata: metadata(&format!("{stream}-{durable}")),
+            spec: spec_out,
+        });
+    }
+    Ok(Manifests { permissions: permissions(api, &consumers), streams, consumers })
+}
+
+fn stream_resource(
+    name: &str,
+    spec: &StreamSpec,
+    subjects: Vec<String>,
+    prevent_delete: bool,
+    connection: &Connection,
+    metadata: Metadata,
+) -> Result<StreamResource> {
+    let go = |v: &Option<String>| -> Result<Option<String>> {
+        v.as_deref().map(|t| duration::parse(t).map(duration::format).map_err(Error::new)).transpose()
+    };
+    Ok(Resource {
+        api_version: API_VERSION.into(),
+        kind: "Stream".into(),
+        metadata,
+        spec: StreamResourceSpec {
+            name: name.to_string(),
+            description: spec.description.clone(),
+            subjects,
+            storage: spec.storage.unwrap_or(Storage::File),
+            retention: spec.retention.unwrap_or(Retention::Limits),
+            replicas: spec.replicas.unwrap_or(1),
+            discard: spec.discard.unwrap_or(Discard::Old),
+            max_age: go(&spec.max_age)?,
+            max_msgs: spec.max_msgs,
+            max_bytes: spec.max_bytes,
+            max_msg_size: spec.max_msg_size,
+            max_consumers: spec.max_consumers,
+            max_msgs_per_subject: spec.max_msgs_per_subject,
+            duplicate_window: go(&spec.duplicate_window)?.unwrap_or_else(|| DEFAULT_DUPLICATE_WINDOW.into()),
+            deny_delete: spec.deny_delete,
+            deny_purge: spec.deny_purge,
+            allow_rollup: spec.allow_rollup,
+            prevent_delete,
+            connection: connection.clone(),
+        },
+    })
+}
+
+/// Drops subjects covered by another subject of the same list (the server rejects overlaps within a stream).
+fn minimal_cover(subjects: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, s) in subjects.iter().enumerate() {
+        let covered = subjects
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && filter_covers(other, s) && (!filter_covers(s, other) || j < i));
+        if !covered && !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+fn check_overlaps(
+    source: &Source,
+    streams: &[StreamResource],
+    node: &dyn Fn(&str) -> crate::load::NodeId,
+) -> Result<()> {
+    // Index subjects by first token so large documents are not compared all against all.
+    let mut by_first: BTreeMap<&str, Vec<(usize, &str)>> = BTreeMap::new();
+    let mut wild: Vec<(usize, &str)> = Vec::new();
+    for (i, s) in streams.iter().enumerate() {
+        for subject in &s.spec.subjects {
+            match subject.split('.').next().unwrap_or("") {
+                "*" | ">" => wild.push((i, subject)),
+                first => by_first.entry(first).or_default().push((i, subject)),
+            }
+        }
+    }
+    for group in by_first.values() {
+        let candidates: Vec<&(usize, &str)> = group.iter().chain(wild.iter()).collect();
+        for (a, (i, x)) in candidates.iter().enumerate() {
+            for (j, y) in candidates.iter().skip(a + 1) {
+                if i != j && filters_overlap(x, y) {
+                    let (first, second) = (&streams[*i.min(j)].spec.name, &streams[*i.max(j)].spec.name);
+                    return Err(source
+                        .error(
+                            &node(second),
+                            format!("streams `{first}` and `{second}` have overlapping subjects `{x}` and `{y}`"),
+                        )
+                        .hint("a subject may be stored in one stream only; the server rejects overlapping streams"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn labels(api: &Api) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    labels.insert("app.kubernetes.io/managed-by".into(), "asyncapi-nats".into());
+    labels.insert("app.kubernetes.io/part-of".into(), dns_label(&api.title));
+    if !api.api_version.is_empty() {
+        labels.insert("app.kubernetes.io/version".into(), label_value(&api.api_version));
+    }
+    labels
+}
+
+/// DNS-1123 label: lowercase alphanumerics and `-`, at most 63 characters, alphanumeric at both ends.
+pub fn dns_label(raw: &str) -> String {
+    let mut out = String::new();
+    for c in raw.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let mut out: String = out.trim_matches('-').chars().take(63).collect();
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() { "resource".into() } else { out }
+}
+
+/// Kubernetes label value: alphanumerics, `-`, `_`, `.`; at most 63; alphanumeric at both ends.
+fn label_value(raw: &str) -> String {
+    let mapped: String =
+        raw.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' }).collect();
+    let trimmed: String = mapped.trim_matches(|c: char| !c.is_ascii_alphanumeric()).chars().take(63).collect();
+    trimmed.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).to_string()
+}
+
+/// Publish: its send subjects, the JetStream API calls for its own streams and
+/// durables (info, next, ack); subscribe: its core subjects and its inboxes.
+/// Nothing that creates, updates, deletes or purges streams or consumers.
+fn permissions(api: &Api, consumers: &[ConsumerResource]) -> Permissions {
+    let mut publish = Vec::new();
+    let mut subscribe = vec!["_INBOX.>".to_string()];
+    let mut allow_responses = false;
+    for op in &api.operations {
+        let channel = &api.channels[op.channel];
+        let filter = channel.subject.filter();
+        match op.action {
+            Action::Send => publish.push(filter),
+            Action::Receive if channel.stream.is_none() || op.reply.is_some() => {
+                subscribe.push(filter);
+                allow_responses |= op.reply.is_some();
+            }
+            Action::Receive => {}
+        }
+    }
+    for c in consumers {
+        let (stream, durable) = (&c.spec.stream_name, &c.spec.durable_name);
+        publish.push(format!("$JS.API.STREAM.INFO.{stream}"));
+        publish.push(format!("$JS.API.CONSUMER.INFO.{stream}.{durable}"));
+        publish.push(format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"));
+        publish.push(format!("$JS.ACK.{stream}.{durable}.>"));
+    }
+    publish.sort();
+    publish.dedup();
+    subscribe.sort();
+    subscribe.dedup();
+    Permissions { publish: Allow { allow: publish }, subscribe: Allow { allow: subscribe }, allow_responses }
+}
+
+impl Manifests {
+    /// The files under `deploy/`: one per resource, a kustomization, and the permissions.
+    pub fn files(&self, title: &str, header: &str) -> Vec<GeneratedFile> {
+        let mut files = Vec::new();
+        let mut resources = Vec::new();
+        for s in &self.streams {
+            let path = format!("stream-{}.yaml", s.metadata.name);
+            files.push(yaml_file(&path, header, s));
+            resources.push(path);
+        }
+        for c in &self.consumers {
+            let path = format!("consumer-{}.yaml", c.metadata.name);
+            files.push(yaml_file(&path, header, c));
+            resources.push(path);
+        }
+        let kustomization = serde_json::json!({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": resources,
+        });
+        files.push(GeneratedFile {
+            path: "kustomization.yaml".into(),
+            contents: format!("# {header}\n{}", to_yaml(&kustomization)),
+        });
+        let user = dns_label(title);
+        // JSON has no comments: the header is the first field.
+        let json = serde_json::json!({ "$comment": header, "user": user, "permissions": self.permissions });
+        files.push(GeneratedFile {
+            path: "nats-permissions.json".into(),
+            contents: format!("{}\n", serde_json::to_string_pretty(&json).expect("permissions serialize")),
+        });
+        files.push(GeneratedFile {
+            path: "nats-authorization.conf".into(),
+            contents: self.authorization_conf(&user, header),
+        });
+        files
+    }
+
+    /// A nats-server `authorization` block for the service user (password from the environment).
+    pub fn authorization_conf(&self, user: &str, header: &str) -> String {
+        let list = |items: &[String]| items.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+        let mut out = format!(
+            "# {header}\n# Least-privilege permissions for `{user}`: include this file from nats-server.conf.\n"
+        );
+        out.push_str("authorization {\n  users = [\n    {\n");
+        out.push_str(&format!("      user: {user:?}\n      password: $SERVICE_PASSWORD\n      permissions: {{\n"));
+        out.push_str(&format!("        publish: {{ allow: [{}] }}\n", list(&self.permissions.publish.allow)));
+        out.push_str(&format!("        subscribe: {{ allow: [{}] }}\n", list(&self.permissions.subscribe.allow)));
+        if self.permissions.allow_responses {
+            out.push_str("        allow_responses: true\n");
+        }
+        out.push_str("      }\n    }\n  ]\n}\n");
+        out
+    }
+}
+
+fn yaml_file(path: &str, header: &str, resource: &impl Serialize) -> GeneratedFile {
+    let value = serde_json::to_value(resource).expect("resources serialize");
+    GeneratedFile { path: path.into(), contents: format!("# {header}\n{}", to_yaml(&value)) }
+}
+
+/// A small deterministic YAML emitter (strings always double-quoted with JSON escapes, which YAML accepts).
+pub fn to_yaml(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    emit(value, 0, &mut out);
+    out
+}
+
+fn emit(value: &serde_json::Value, indent: usize, out: &mut String) {
+    use serde_json::Value;
+    let pad = " ".repeat(indent);
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let key = if k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')) {
+                    k.clone()
+                } else {
+                    serde_json::to_string(k).expect("string")
+                };
+                match v {
+                    Value::Object(m) if !m.is_empty() => {
+                        out.push_str(&format!("{pad}{key}:\n"));
+                        emit(v, indent + 2, out);
+                    }
+                    Value::Array(a) if !a.is_empty() => {
+                        out.push_str(&format!("{pad}{key}:\n"));
+                        emit(v, indent + 2, out);
+                    }
+                    _ => out.push_str(&format!("{pad}{key}: {}\n", scalar(v))),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                match item {
+                    Value::Object(m) if !m.is_empty() => {
+                        let mut nested = String::new();
+                        emit(item, indent + 2, &mut nested);
+                        out.push_str(&format!("{pad}- {}", &nested[indent + 2..]));
+                    }
+                    _ => out.push_str(&format!("{pad}- {}\n", scalar(item))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+}
+
+fn scalar(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(_) => "{}".into(),
+        serde_json::Value::Array(_) => "[]".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels_are_valid() {
+        assert_eq!(dns_label("ORDERS"), "orders");
+        assert_eq!(dns_label("allocation-processor-ready"), "allocation-processor-ready");
+        assert_eq!(dns_label("a_b.c--d"), "a-b-c-d");
+        assert_eq!(dns_label("--"), "resource");
+        assert!(dns_label(&"x".repeat(100)).len() <= 63);
+    }
+
+    #[test]
+    fn minimal_cover_drops_covered_subjects() {
+        let subjects = vec!["orders.*.created".into(), "orders.>".into(), "orders.>".into(), "pay.x".into()];
+        assert_eq!(minimal_cover(subjects), vec!["orders.>".to_string(), "pay.x".to_string()]);
+    }
+
+    #[test]
+    fn yaml_round_trips_through_the_loader() {
+        let value = serde_json::json!({"a": {"b": [1, "x: y", {"c": true, "d": ["e"]}], "e": {}}, "k/l": "\"q\"\n"});
+        let text = to_yaml(&value);
+        let source = crate::load::Source::from_str("m.yaml", &text).unwrap();
+        assert_eq!(source.get(&source.root_id()).unwrap(), &value);
+    }
+}
