@@ -139,6 +139,8 @@ pub struct SubscriberView {
     pub max_bytes: u64,
     pub backoff_ms: Vec<u64>,
     pub max_deliver: i64,
+    /// The `correlation_id` field of the consumer settings (`None` or `Some(…Location::…)`).
+    pub correlation_id_arg: String,
     pub queue: Option<String>,
     pub payload_ty: String,
     /// Variants `(name, type)` when the operation accepts several messages.
@@ -513,13 +515,22 @@ fn publisher_views(
 
 /// `$message.payload#/a/b` → `Some(…MsgId::Payload("/a/b"))`; `$message.header#/X` → `…MsgId::Header("/X")`.
 fn parse_runtime_expression(expr: &str) -> Option<String> {
+    location_expression(expr, "super::runtime::MsgId")
+}
+
+/// Like [`parse_runtime_expression`], as a `runtime::Location` seen from a subscriber module.
+fn subscriber_location(expr: &str) -> Option<String> {
+    location_expression(expr, "super::super::runtime::Location")
+}
+
+fn location_expression(expr: &str, ty: &str) -> Option<String> {
     let (part, pointer) = expr.split_once('#')?;
     let variant = match part {
         "$message.payload" => "Payload",
         "$message.header" => "Header",
         _ => return None,
     };
-    pointer.starts_with('/').then(|| format!("Some(super::runtime::MsgId::{variant}({}))", lit(pointer)))
+    pointer.starts_with('/').then(|| format!("Some({ty}::{variant}({}))", lit(pointer)))
 }
 
 fn subscriber_views(
@@ -586,6 +597,11 @@ fn subscriber_views(
                 .map(|d| d.as_millis() as u64)
                 .collect(),
             max_deliver: spec.max_deliver.unwrap_or(-1),
+            // The first message's correlation id location (all messages of a channel share it in practice).
+            correlation_id_arg: messages
+                .iter()
+                .find_map(|m| m.correlation_id.as_deref().and_then(subscriber_location))
+                .unwrap_or_else(|| "None".into()),
             queue: op.queue.clone().or_else(|| channel.queue.clone()).map(|q| lit(&q)),
             payload_ty,
             payload_variants,

@@ -44,6 +44,8 @@ pub mod process_ready {
             ::std::time::Duration::from_millis(5000),
             ::std::time::Duration::from_millis(30000),
         ],
+        max_deliver: 5,
+        correlation_id: None,
     };
 
     /// A decoded message of this operation.
@@ -73,10 +75,12 @@ pub mod process_ready {
         super::super::runtime::bind(jetstream, &SETTINGS).await
     }
 
-    /// Binds, then processes messages with `handler` until `shutdown` completes.
+    /// Binds, then processes messages with `handler` until `shutdown` completes;
+    /// in-flight handlers finish and their acknowledgements are sent before it
+    /// returns. Lost pulls (dead connection, restarted server) are re-established.
     ///
     /// # Errors
-    /// When binding fails.
+    /// When binding fails (the stream or consumer is missing or differs from the document).
     pub async fn run<H: Handler>(
         jetstream: &::async_nats::jetstream::Context,
         handler: &H,
@@ -84,6 +88,7 @@ pub mod process_ready {
     ) -> ::std::result::Result<(), super::super::runtime::RunError> {
         let consumer = bind(jetstream).await?;
         super::super::runtime::run(
+                jetstream,
                 consumer,
                 &SETTINGS,
                 |delivery| handler.handle(delivery),

@@ -104,13 +104,47 @@ impl ::std::convert::From<super::subjects::SubjectError> for RequestError {
     }
 }
 
-/// Where the `Nats-Msg-Id` de-duplication header comes from.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::marker::Copy)]
-pub enum MsgId {
-    /// JSON pointer into the serialized payload.
+/// Where a value (the `Nats-Msg-Id` de-duplication id, a correlation id) is
+/// found in a message, from an AsyncAPI runtime expression.
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::marker::Copy,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq
+)]
+pub enum Location {
+    /// JSON pointer into the serialized payload (`$message.payload#/…`).
     Payload(&'static str),
-    /// JSON pointer into the serialized headers.
+    /// JSON pointer into the serialized headers (`$message.header#/…`): its
+    /// first token is the header name.
     Header(&'static str),
+}
+
+/// Where the `Nats-Msg-Id` de-duplication header comes from.
+pub type MsgId = Location;
+
+impl Location {
+    /// Reads the value from a received message's payload and headers.
+    pub fn find(
+        &self,
+        payload: &[u8],
+        headers: ::std::option::Option<&::async_nats::HeaderMap>,
+    ) -> ::std::option::Option<::std::string::String> {
+        match *self {
+            Location::Payload(pointer) => {
+                let value: ::serde_json::Value = ::serde_json::from_slice(payload).ok()?;
+                value.pointer(pointer).and_then(header_text)
+            }
+            Location::Header(pointer) => {
+                let name = pointer
+                    .strip_prefix('/')?
+                    .replace("~1", "/")
+                    .replace("~0", "~");
+                headers?.get(name.as_str()).map(|v| v.as_str().to_string())
+            }
+        }
+    }
 }
 
 fn header_text(
@@ -253,7 +287,7 @@ pub struct ConsumerSettings {
     pub durable: &'static str,
     /// The filter subjects the consumer must have (it may not deliver anything else).
     pub filter_subjects: &'static [&'static str],
-    /// Messages requested per pull.
+    /// Messages requested per pull; also the number of handlers run concurrently.
     pub batch: usize,
     /// How long a pull request waits on the server.
     pub expires: ::std::time::Duration,
@@ -261,6 +295,29 @@ pub struct ConsumerSettings {
     pub max_bytes: usize,
     /// Redelivery delays for `Outcome::Retry { delay: None }`, by delivery count.
     pub backoff: &'static [::std::time::Duration],
+    /// Deliveries after which the server gives up on a message (-1: unlimited).
+    pub max_deliver: i64,
+    /// Where the messages carry their correlation id, if the document says.
+    pub correlation_id: ::std::option::Option<Location>,
+}
+
+impl ConsumerSettings {
+    /// Idle heartbeat asked of the server for each pull, so that a pull lost
+    /// with a dead connection or a restarted server is noticed and replaced.
+    pub fn heartbeat(&self) -> ::std::time::Duration {
+        (self.expires / 4).min(::std::time::Duration::from_secs(5))
+    }
+
+    /// The nak delay for `Outcome::Retry { delay: None }` on the given delivery
+    /// (1 = first): the spec's `backoff` entry for it, the last entry beyond
+    /// its end, or none (redeliver at once) without a backoff.
+    pub fn retry_delay(
+        &self,
+        delivered: i64,
+    ) -> ::std::option::Option<::std::time::Duration> {
+        let index = usize::try_from(delivered.max(1) - 1).unwrap_or(usize::MAX);
+        self.backoff.get(index).or(self.backoff.last()).copied()
+    }
 }
 
 /// Why a subscriber could not bind to its stream and consumer.
@@ -318,7 +375,15 @@ impl ::std::fmt::Display for BindError {
     }
 }
 
-impl ::std::error::Error for BindError {}
+impl ::std::error::Error for BindError {
+    fn source(&self) -> ::std::option::Option<&(dyn ::std::error::Error + 'static)> {
+        match self {
+            BindError::Nats(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
 /// Looks up the provisioned stream and durable pull consumer and checks its configuration.
 /// Never creates or changes anything.
 pub async fn bind(
@@ -425,6 +490,32 @@ fn config_problem(
             ),
         );
     }
+    if config.max_batch > 0 && settings.batch as i64 > config.max_batch {
+        return Some(
+            format!(
+                "its max batch {} is below the pull batch {} of the document", config
+                .max_batch, settings.batch
+            ),
+        );
+    }
+    if !config.max_expires.is_zero() && settings.expires > config.max_expires {
+        return Some(
+            format!(
+                "its max expires {:?} is below the pull expiry {:?} of the document",
+                config.max_expires, settings.expires
+            ),
+        );
+    }
+    if config.max_bytes > 0
+        && (settings.max_bytes == 0 || settings.max_bytes as i64 > config.max_bytes)
+    {
+        return Some(
+            format!(
+                "its max bytes {} is below the pull byte limit {} of the document",
+                config.max_bytes, settings.max_bytes
+            ),
+        );
+    }
     None
 }
 
@@ -451,19 +542,31 @@ pub enum Outcome {
     /// Processed: acknowledge.
     Ack,
     /// Failed but may succeed later: negative-acknowledge for redelivery after
-    /// `delay` (`None`: the consumer's backoff for this delivery count, or at once).
+    /// `delay` (`None`: the document's backoff for this delivery count, or at once).
     Retry {
         /// Redelivery delay.
         delay: ::std::option::Option<::std::time::Duration>,
     },
     /// Never processable: terminate, so it is not redelivered.
     Reject {
-        /// Logged with the message's stream sequence.
+        /// Logged with the message's stream sequence and sent to the server with the term.
         reason: ::std::string::String,
     },
 }
 
-/// A decoded JetStream message.
+impl Outcome {
+    /// Short name used in logs and traces: `ack`, `retry`, `reject`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Ack => "ack",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Reject { .. } => "reject",
+        }
+    }
+}
+
+/// A decoded JetStream message. The run loop acknowledges it exactly once,
+/// according to the handler's [`Outcome`]; the handler cannot ack it itself.
 #[derive(::std::fmt::Debug)]
 pub struct Delivery<T> {
     /// The decoded payload.
@@ -478,18 +581,28 @@ pub struct Delivery<T> {
     pub pending: u64,
     /// NATS headers, if any.
     pub headers: ::std::option::Option<::async_nats::HeaderMap>,
+    /// The correlation id, when the document defines where messages carry it.
+    pub correlation_id: ::std::option::Option<::std::string::String>,
     message: ::async_nats::jetstream::Message,
 }
 
 impl<T> Delivery<T> {
     /// Tells the server the handler is still working, resetting the ack wait.
+    ///
+    /// # Errors
+    /// When the progress acknowledgement cannot be sent.
     pub async fn in_progress(&self) -> ::std::result::Result<(), ::async_nats::Error> {
         self.message.ack_with(::async_nats::jetstream::AckKind::Progress).await
     }
 
-    /// The raw message.
-    pub fn message(&self) -> &::async_nats::jetstream::Message {
-        &self.message
+    /// The payload as received.
+    pub fn raw_payload(&self) -> &[u8] {
+        &self.message.payload
+    }
+
+    /// Whether this is the last delivery the server will make (`maxDeliver`).
+    pub fn is_last_attempt(&self, settings: &ConsumerSettings) -> bool {
+        settings.max_deliver > 0 && self.delivered >= settings.max_deliver
     }
 }
 
@@ -512,7 +625,15 @@ impl ::std::fmt::Display for RunError {
     }
 }
 
-impl ::std::error::Error for RunError {}
+impl ::std::error::Error for RunError {
+    fn source(&self) -> ::std::option::Option<&(dyn ::std::error::Error + 'static)> {
+        match self {
+            RunError::Bind(e) => Some(e),
+            RunError::Nats(e) => Some(&**e),
+        }
+    }
+}
+
 impl ::std::convert::From<BindError> for RunError {
     fn from(e: BindError) -> Self {
         RunError::Bind(e)
@@ -537,6 +658,9 @@ pub struct Lag {
 }
 
 /// Reads the consumer's lag from the server.
+///
+/// # Errors
+/// When the stream or consumer is missing or cannot be looked up.
 pub async fn lag(
     jetstream: &::async_nats::jetstream::Context,
     settings: &ConsumerSettings,
@@ -550,10 +674,41 @@ pub async fn lag(
     })
 }
 
-/// Pulls from `consumer` until `shutdown` completes, handling up to `batch`
-/// messages concurrently; in-flight handlers finish and are acknowledged
-/// before it returns. Acks are pipelined (not awaited for a server reply).
+/// Pause before re-establishing a pull after `failures` consecutive failures:
+/// 100 ms doubling up to 5 s.
+fn reconnect_pause(failures: u32) -> ::std::time::Duration {
+    let factor = 1u32 << failures.saturating_sub(1).min(6);
+    (::std::time::Duration::from_millis(100) * factor)
+        .min(::std::time::Duration::from_secs(5))
+}
+
+/// Whether a pull error means the consumer itself must be looked up again.
+fn needs_rebind(error: &::async_nats::jetstream::consumer::pull::MessagesError) -> bool {
+    use ::async_nats::jetstream::consumer::pull::MessagesErrorKind;
+    matches!(
+        error.kind(), MessagesErrorKind::ConsumerDeleted |
+        MessagesErrorKind::PushBasedConsumer | MessagesErrorKind::RequestLimitExceeded
+    )
+}
+
+/// Pulls from `consumer` until `shutdown` completes.
+///
+/// - Up to `settings.batch` handlers run concurrently; acks are published
+///   without waiting for the server's reply (pipelined), so they do not
+///   serialise throughput, and the client is flushed before returning.
+/// - A pull that fails, ends, or misses the server's idle heartbeats (dead
+///   connection, restarted server) is replaced after a pause that grows from
+///   100 ms to 5 s while failures repeat; a deleted or reconfigured consumer is
+///   looked up again (never created). Unacknowledged messages are redelivered
+///   by the server, so nothing is lost.
+/// - On `shutdown`: no new message is started, messages already received but
+///   not started are nak'ed for immediate redelivery, in-flight handlers
+///   finish and their outcome is sent, then the client is flushed.
+///
+/// # Errors
+/// Never after binding succeeded: pull failures are logged and retried.
 pub async fn run<T, F, Fut, S>(
+    jetstream: &::async_nats::jetstream::Context,
     consumer: ::async_nats::jetstream::consumer::PullConsumer,
     settings: &ConsumerSettings,
     handler: F,
@@ -566,51 +721,121 @@ where
     S: ::std::future::Future<Output = ()>,
 {
     use ::futures::FutureExt as _;
-
-    use ::futures::future::FusedFuture as _;
+    let mut consumer = consumer;
     let mut shutdown = ::std::pin::pin!(shutdown.fuse());
-    while !shutdown.is_terminated() {
+    let handler = &handler;
+    let concurrency = settings.batch.max(1);
+    let mut in_flight = ::futures::stream::FuturesUnordered::new();
+    let mut failures: u32 = 0;
+    let mut rebind = false;
+    ::tracing::info!(
+        stream = settings.stream, durable = settings.durable, batch = settings.batch,
+        "consuming"
+    );
+    'pull: loop {
+        if failures > 0 {
+            let mut pause = ::std::pin::pin!(
+                ::tokio::time::sleep(reconnect_pause(failures)).fuse()
+            );
+            loop {
+                ::futures::select_biased! {
+                    () = shutdown => break 'pull, () = pause => break, () = in_flight
+                    .select_next_some() => {}
+                }
+            }
+        }
+        if rebind {
+            match bind(jetstream, settings).await {
+                Ok(bound) => {
+                    consumer = bound;
+                    rebind = false;
+                }
+                Err(error) => {
+                    ::tracing::error!(
+                        stream = settings.stream, durable = settings.durable, % error,
+                        "cannot bind again; retrying"
+                    );
+                    failures = failures.saturating_add(1);
+                    continue 'pull;
+                }
+            }
+        }
         let messages = consumer
             .stream()
             .max_messages_per_batch(settings.batch)
             .max_bytes_per_batch(settings.max_bytes)
             .expires(settings.expires)
+            .heartbeat(settings.heartbeat())
             .messages()
             .await;
-        let messages = match messages {
-            Ok(messages) => messages,
+        let mut messages = match messages {
+            Ok(messages) => messages.fuse(),
             Err(error) => {
                 ::tracing::warn!(
                     stream = settings.stream, durable = settings.durable, % error,
-                    "cannot pull; retrying"
+                    "cannot start pulling; retrying"
                 );
-                let pause = ::tokio::time::sleep(::std::time::Duration::from_secs(1))
-                    .fuse();
-                let mut pause = ::std::pin::pin!(pause);
-                ::futures::select! {
-                    _ = pause => continue, _ = shutdown => break,
-                }
+                failures = failures.saturating_add(1);
+                continue 'pull;
             }
         };
-        messages
-            .take_until(&mut shutdown)
-            .for_each_concurrent(
-                settings.batch,
-                |message| async {
-                    match message {
-                        Ok(message) => handle(message, settings, &handler).await,
-                        Err(error) => {
-                            ::tracing::warn!(
-                                stream = settings.stream, durable = settings.durable, %
-                                error, "pull error"
-                            )
-                        }
-                    }
-                },
-            )
-            .await;
+        loop {
+            if in_flight.len() >= concurrency {
+                ::futures::select_biased! {
+                    () = shutdown => { release_buffered(& mut messages). await; break
+                    'pull; } () = in_flight.select_next_some() => {}
+                }
+                continue;
+            }
+            ::futures::select_biased! {
+                () = shutdown => { release_buffered(& mut messages). await; break 'pull;
+                } () = in_flight.select_next_some() => {} item = messages.next() => match
+                item { Some(Ok(message)) => { failures = 0; in_flight
+                .push(handle(message, settings, handler)); } Some(Err(error)) => {
+                ::tracing::warn!(stream = settings.stream, durable = settings.durable, %
+                error, kind = ? error.kind(), "pull failed; pulling again"); rebind =
+                needs_rebind(& error); failures = failures.saturating_add(1); continue
+                'pull; } None => { ::tracing::warn!(stream = settings.stream, durable =
+                settings.durable, "pull ended; pulling again"); failures = failures
+                .saturating_add(1); continue 'pull; } }
+            }
+        }
     }
+    while in_flight.next().await.is_some() {}
+    if let Err(error) = jetstream.client().flush().await {
+        ::tracing::warn!(
+            stream = settings.stream, durable = settings.durable, % error,
+            "cannot flush acknowledgements; unacknowledged messages will be redelivered"
+        );
+    }
+    ::tracing::info!(stream = settings.stream, durable = settings.durable, "stopped");
     Ok(())
+}
+
+/// On shutdown: naks the messages already received but not handed to a
+/// handler, so that the server redelivers them at once (to another instance)
+/// instead of after the ack wait.
+async fn release_buffered<S>(messages: &mut S)
+where
+    S: ::futures::Stream<
+            Item = ::std::result::Result<
+                ::async_nats::jetstream::Message,
+                ::async_nats::jetstream::consumer::pull::MessagesError,
+            >,
+        > + ::std::marker::Unpin,
+{
+    use ::futures::FutureExt as _;
+    while let Some(Some(Ok(message))) = messages.next().now_or_never() {
+        if let Err(error) = message
+            .ack_with(::async_nats::jetstream::AckKind::Nak(None))
+            .await
+        {
+            ::tracing::warn!(
+                % error,
+                "cannot release an unstarted message; it is redelivered after the ack wait"
+            );
+        }
+    }
 }
 
 async fn handle<T, F, Fut>(
@@ -623,66 +848,113 @@ where
     F: Fn(Delivery<T>) -> Fut,
     Fut: ::std::future::Future<Output = Outcome>,
 {
-    use ::async_nats::jetstream::AckKind;
+    use ::tracing::Instrument as _;
     let (stream_sequence, delivered, pending) = match message.info() {
         Ok(info) => (info.stream_sequence, info.delivered, info.pending),
         Err(_) => (0, 1, 0),
     };
     let subject = message.subject.to_string();
     let span = ::tracing::info_span!(
-        "message", stream = settings.stream, durable = settings.durable, % subject,
-        stream_sequence, delivered
+        "jetstream_message", stream = settings.stream, durable = settings.durable, %
+        subject, stream_sequence, delivered, outcome = ::tracing::field::Empty,
     );
-    let _enter = span.enter();
-    let payload = match ::serde_json::from_slice::<T>(&message.payload) {
-        Ok(payload) => payload,
-        Err(error) => {
-            ::tracing::error!(
-                % subject, stream_sequence, % error,
-                "undecodable payload; terminating the message so it is not redelivered"
-            );
-            if let Err(error) = message.ack_with(AckKind::Term).await {
-                ::tracing::warn!(% error, "term failed");
+    async move {
+        use ::async_nats::jetstream::AckKind;
+        let payload = match ::serde_json::from_slice::<T>(&message.payload) {
+            Ok(payload) => payload,
+            Err(error) => {
+                ::tracing::Span::current().record("outcome", "term");
+                ::tracing::error!(
+                    % subject, stream_sequence, delivered, outcome = "term", % error,
+                    "undecodable payload; terminating the message so it is not redelivered"
+                );
+                terminate(&message, &format!("undecodable payload: {error}")).await;
+                return;
             }
-            return;
+        };
+        let headers = message.headers.clone();
+        let correlation_id = settings
+            .correlation_id
+            .and_then(|at| at.find(&message.payload, headers.as_ref()));
+        let ack_handle = message.clone();
+        let outcome = handler(Delivery {
+                payload,
+                subject: subject.clone(),
+                stream_sequence,
+                delivered,
+                pending,
+                headers,
+                correlation_id,
+                message,
+            })
+            .await;
+        ::tracing::Span::current().record("outcome", outcome.name());
+        match &outcome {
+            Outcome::Ack => {
+                ::tracing::debug!(
+                    % subject, stream_sequence, delivered, outcome = "ack", "handled"
+                );
+                send_ack(&ack_handle, AckKind::Ack, stream_sequence).await;
+            }
+            Outcome::Retry { delay } => {
+                let delay = delay.or_else(|| settings.retry_delay(delivered));
+                if settings.max_deliver > 0 && delivered >= settings.max_deliver {
+                    ::tracing::warn!(
+                        % subject, stream_sequence, delivered, outcome = "retry",
+                        "retry requested on the last delivery (maxDeliver); the server will not redeliver it"
+                    );
+                } else {
+                    ::tracing::debug!(
+                        % subject, stream_sequence, delivered, outcome = "retry", ?
+                        delay, "handled"
+                    );
+                }
+                send_ack(&ack_handle, AckKind::Nak(delay), stream_sequence).await;
+            }
+            Outcome::Reject { reason } => {
+                ::tracing::warn!(
+                    % subject, stream_sequence, delivered, outcome = "reject", % reason,
+                    "handler rejected the message; terminating it"
+                );
+                terminate(&ack_handle, reason).await;
+            }
         }
-    };
-    let headers = message.headers.clone();
-    let ack_handle = message.clone();
-    let outcome = handler(Delivery {
-            payload,
-            subject,
-            stream_sequence,
-            delivered,
-            pending,
-            headers,
-            message,
-        })
+    }
+        .instrument(span)
         .await;
-    let ack = match &outcome {
-        Outcome::Ack => AckKind::Ack,
-        Outcome::Retry { delay } => {
-            let index = usize::try_from(delivered.max(1) - 1).unwrap_or(usize::MAX);
-            AckKind::Nak(
-                delay
-                    .or_else(|| {
-                        settings.backoff.get(index).or(settings.backoff.last()).copied()
-                    }),
-            )
-        }
-        Outcome::Reject { reason } => {
-            ::tracing::warn!(
-                stream_sequence, % reason, "handler rejected the message; terminating it"
-            );
-            AckKind::Term
-        }
-    };
-    ::tracing::debug!(stream_sequence, ? outcome, "handled");
-    if let Err(error) = ack_handle.ack_with(ack).await {
+}
+
+/// Sends an acknowledgement without waiting for the server's confirmation.
+async fn send_ack(
+    message: &::async_nats::jetstream::Message,
+    kind: ::async_nats::jetstream::AckKind,
+    stream_sequence: u64,
+) {
+    if let Err(error) = message.ack_with(kind).await {
         ::tracing::warn!(
             stream_sequence, % error,
             "acknowledgement failed; the message will be redelivered"
         );
+    }
+}
+
+/// Terminates a message (`+TERM reason`): the server will not redeliver it.
+async fn terminate(message: &::async_nats::jetstream::Message, reason: &str) {
+    let Some(reply) = message.reply.clone() else {
+        ::tracing::warn!("message without a reply subject; cannot terminate it");
+        return;
+    };
+    let reason: ::std::string::String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if let Err(error) = message
+        .context
+        .client()
+        .publish(reply, format!("+TERM {reason}").into())
+        .await
+    {
+        ::tracing::warn!(% error, "term failed; the message will be redelivered");
     }
 }
 
@@ -699,6 +971,11 @@ pub struct CoreDelivery<T> {
 
 /// Subscribes over core NATS (in `queue` group if given) until `shutdown`;
 /// replies with the handler's answer when `reply` handlers are used.
+/// On shutdown the subscription is dropped, in-flight handlers finish, and
+/// the client is flushed so their replies are sent.
+///
+/// # Errors
+/// When subscribing fails.
 pub async fn run_core<T, R, F, Fut, S>(
     client: &::async_nats::Client,
     subject: &'static str,
@@ -715,51 +992,70 @@ where
     S: ::std::future::Future<Output = ()>,
 {
     use ::futures::FutureExt as _;
+
+    use ::tracing::Instrument as _;
     let subscriber = match queue {
         Some(queue) => client.queue_subscribe(subject, queue.to_string()).await,
         None => client.subscribe(subject).await,
     }
         .map_err(|e| RunError::Nats(e.into()))?;
+    ::tracing::info!(subject, queue, "subscribed");
     let shutdown = ::std::pin::pin!(shutdown.fuse());
     let handler = &handler;
     subscriber
         .take_until(shutdown)
         .for_each_concurrent(
-            concurrency,
-            |message| async move {
-                let payload = match ::serde_json::from_slice::<T>(&message.payload) {
-                    Ok(payload) => payload,
-                    Err(error) => {
-                        ::tracing::error!(
-                            subject = % message.subject, % error,
-                            "undecodable payload; dropped"
+            concurrency.max(1),
+            |message| {
+                let span = ::tracing::info_span!(
+                    "nats_message", subject = % message.subject, queue
+                );
+                async move {
+                    let payload = match ::serde_json::from_slice::<T>(&message.payload) {
+                        Ok(payload) => payload,
+                        Err(error) => {
+                            ::tracing::error!(
+                                subject = % message.subject, % error,
+                                "undecodable payload; dropped"
+                            );
+                            return;
+                        }
+                    };
+                    let delivery = CoreDelivery {
+                        payload,
+                        subject: message.subject.to_string(),
+                        headers: message.headers.clone(),
+                    };
+                    let Some(answer) = handler(delivery).await else {
+                        ::tracing::debug!(subject = % message.subject, "handled");
+                        return;
+                    };
+                    let Some(reply) = message.reply else {
+                        ::tracing::warn!(
+                            subject = % message.subject,
+                            "request without a reply subject; answer dropped"
                         );
                         return;
-                    }
-                };
-                let delivery = CoreDelivery {
-                    payload,
-                    subject: message.subject.to_string(),
-                    headers: message.headers.clone(),
-                };
-                let Some(answer) = handler(delivery).await else { return };
-                let Some(reply) = message.reply else {
-                    ::tracing::warn!(
-                        subject = % message.subject,
-                        "request without a reply subject; answer dropped"
-                    );
-                    return;
-                };
-                match ::serde_json::to_vec(&answer) {
-                    Ok(body) => {
-                        if let Err(error) = client.publish(reply, body.into()).await {
-                            ::tracing::warn!(% error, "reply failed");
+                    };
+                    match ::serde_json::to_vec(&answer) {
+                        Ok(body) => {
+                            match client.publish(reply, body.into()).await {
+                                Ok(()) => {
+                                    ::tracing::debug!(subject = % message.subject, "replied")
+                                }
+                                Err(error) => ::tracing::warn!(% error, "reply failed"),
+                            }
                         }
+                        Err(error) => ::tracing::error!(% error, "cannot encode reply"),
                     }
-                    Err(error) => ::tracing::error!(% error, "cannot encode reply"),
                 }
+                    .instrument(span)
             },
         )
         .await;
+    if let Err(error) = client.flush().await {
+        ::tracing::warn!(% error, "cannot flush replies");
+    }
+    ::tracing::info!(subject, queue, "stopped");
     Ok(())
 }

@@ -86,6 +86,8 @@ pub mod payments_region_settled_payment_settled_subscribe {
         expires: ::std::time::Duration::from_millis(30000),
         max_bytes: 0,
         backoff: &[],
+        max_deliver: -1,
+        correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
     };
 
     /// A decoded message of this operation.
@@ -115,10 +117,12 @@ pub mod payments_region_settled_payment_settled_subscribe {
         super::super::runtime::bind(jetstream, &SETTINGS).await
     }
 
-    /// Binds, then processes messages with `handler` until `shutdown` completes.
+    /// Binds, then processes messages with `handler` until `shutdown` completes;
+    /// in-flight handlers finish and their acknowledgements are sent before it
+    /// returns. Lost pulls (dead connection, restarted server) are re-established.
     ///
     /// # Errors
-    /// When binding fails.
+    /// When binding fails (the stream or consumer is missing or differs from the document).
     pub async fn run<H: Handler>(
         jetstream: &::async_nats::jetstream::Context,
         handler: &H,
@@ -126,6 +130,7 @@ pub mod payments_region_settled_payment_settled_subscribe {
     ) -> ::std::result::Result<(), super::super::runtime::RunError> {
         let consumer = bind(jetstream).await?;
         super::super::runtime::run(
+                jetstream,
                 consumer,
                 &SETTINGS,
                 |delivery| handler.handle(delivery),
@@ -224,6 +229,8 @@ pub mod events_ready_to_process_message_handler_subscribe {
         expires: ::std::time::Duration::from_millis(30000),
         max_bytes: 0,
         backoff: &[],
+        max_deliver: -1,
+        correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
     };
 
     /// A decoded message of this operation.
@@ -253,10 +260,12 @@ pub mod events_ready_to_process_message_handler_subscribe {
         super::super::runtime::bind(jetstream, &SETTINGS).await
     }
 
-    /// Binds, then processes messages with `handler` until `shutdown` completes.
+    /// Binds, then processes messages with `handler` until `shutdown` completes;
+    /// in-flight handlers finish and their acknowledgements are sent before it
+    /// returns. Lost pulls (dead connection, restarted server) are re-established.
     ///
     /// # Errors
-    /// When binding fails.
+    /// When binding fails (the stream or consumer is missing or differs from the document).
     pub async fn run<H: Handler>(
         jetstream: &::async_nats::jetstream::Context,
         handler: &H,
@@ -264,6 +273,7 @@ pub mod events_ready_to_process_message_handler_subscribe {
     ) -> ::std::result::Result<(), super::super::runtime::RunError> {
         let consumer = bind(jetstream).await?;
         super::super::runtime::run(
+                jetstream,
                 consumer,
                 &SETTINGS,
                 |delivery| handler.handle(delivery),

@@ -37,6 +37,8 @@ pub mod handle_shipment_request {
         expires: ::std::time::Duration::from_millis(10000),
         max_bytes: 1048576,
         backoff: &[],
+        max_deliver: 10,
+        correlation_id: Some(super::super::runtime::Location::Header("/requestId")),
     };
 
     /// A decoded message of this operation.
@@ -66,10 +68,12 @@ pub mod handle_shipment_request {
         super::super::runtime::bind(jetstream, &SETTINGS).await
     }
 
-    /// Binds, then processes messages with `handler` until `shutdown` completes.
+    /// Binds, then processes messages with `handler` until `shutdown` completes;
+    /// in-flight handlers finish and their acknowledgements are sent before it
+    /// returns. Lost pulls (dead connection, restarted server) are re-established.
     ///
     /// # Errors
-    /// When binding fails.
+    /// When binding fails (the stream or consumer is missing or differs from the document).
     pub async fn run<H: Handler>(
         jetstream: &::async_nats::jetstream::Context,
         handler: &H,
@@ -77,6 +81,7 @@ pub mod handle_shipment_request {
     ) -> ::std::result::Result<(), super::super::runtime::RunError> {
         let consumer = bind(jetstream).await?;
         super::super::runtime::run(
+                jetstream,
                 consumer,
                 &SETTINGS,
                 |delivery| handler.handle(delivery),

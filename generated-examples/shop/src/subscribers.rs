@@ -41,6 +41,8 @@ pub mod on_payment_settled {
             ::std::time::Duration::from_millis(10000),
             ::std::time::Duration::from_millis(60000),
         ],
+        max_deliver: 5,
+        correlation_id: Some(super::super::runtime::Location::Header("/traceparent")),
     };
 
     /// A decoded message of this operation.
@@ -70,10 +72,12 @@ pub mod on_payment_settled {
         super::super::runtime::bind(jetstream, &SETTINGS).await
     }
 
-    /// Binds, then processes messages with `handler` until `shutdown` completes.
+    /// Binds, then processes messages with `handler` until `shutdown` completes;
+    /// in-flight handlers finish and their acknowledgements are sent before it
+    /// returns. Lost pulls (dead connection, restarted server) are re-established.
     ///
     /// # Errors
-    /// When binding fails.
+    /// When binding fails (the stream or consumer is missing or differs from the document).
     pub async fn run<H: Handler>(
         jetstream: &::async_nats::jetstream::Context,
         handler: &H,
@@ -81,6 +85,7 @@ pub mod on_payment_settled {
     ) -> ::std::result::Result<(), super::super::runtime::RunError> {
         let consumer = bind(jetstream).await?;
         super::super::runtime::run(
+                jetstream,
                 consumer,
                 &SETTINGS,
                 |delivery| handler.handle(delivery),
@@ -135,6 +140,8 @@ pub mod process_refund {
             ::std::time::Duration::from_millis(120000),
             ::std::time::Duration::from_millis(600000),
         ],
+        max_deliver: 8,
+        correlation_id: None,
     };
 
     /// A decoded message of this operation.
@@ -164,10 +171,12 @@ pub mod process_refund {
         super::super::runtime::bind(jetstream, &SETTINGS).await
     }
 
-    /// Binds, then processes messages with `handler` until `shutdown` completes.
+    /// Binds, then processes messages with `handler` until `shutdown` completes;
+    /// in-flight handlers finish and their acknowledgements are sent before it
+    /// returns. Lost pulls (dead connection, restarted server) are re-established.
     ///
     /// # Errors
-    /// When binding fails.
+    /// When binding fails (the stream or consumer is missing or differs from the document).
     pub async fn run<H: Handler>(
         jetstream: &::async_nats::jetstream::Context,
         handler: &H,
@@ -175,6 +184,7 @@ pub mod process_refund {
     ) -> ::std::result::Result<(), super::super::runtime::RunError> {
         let consumer = bind(jetstream).await?;
         super::super::runtime::run(
+                jetstream,
                 consumer,
                 &SETTINGS,
                 |delivery| handler.handle(delivery),
@@ -230,6 +240,8 @@ pub mod on_stock_reserved {
         expires: ::std::time::Duration::from_millis(2000),
         max_bytes: 1048576,
         backoff: &[],
+        max_deliver: 3,
+        correlation_id: None,
     };
 
     /// A decoded message of this operation.
@@ -259,10 +271,12 @@ pub mod on_stock_reserved {
         super::super::runtime::bind(jetstream, &SETTINGS).await
     }
 
-    /// Binds, then processes messages with `handler` until `shutdown` completes.
+    /// Binds, then processes messages with `handler` until `shutdown` completes;
+    /// in-flight handlers finish and their acknowledgements are sent before it
+    /// returns. Lost pulls (dead connection, restarted server) are re-established.
     ///
     /// # Errors
-    /// When binding fails.
+    /// When binding fails (the stream or consumer is missing or differs from the document).
     pub async fn run<H: Handler>(
         jetstream: &::async_nats::jetstream::Context,
         handler: &H,
@@ -270,6 +284,7 @@ pub mod on_stock_reserved {
     ) -> ::std::result::Result<(), super::super::runtime::RunError> {
         let consumer = bind(jetstream).await?;
         super::super::runtime::run(
+                jetstream,
                 consumer,
                 &SETTINGS,
                 |delivery| handler.handle(delivery),
@@ -325,6 +340,8 @@ pub mod on_low_stock {
         expires: ::std::time::Duration::from_millis(10000),
         max_bytes: 0,
         backoff: &[],
+        max_deliver: 4,
+        correlation_id: None,
     };
 
     /// A decoded message of this operation.
@@ -354,10 +371,12 @@ pub mod on_low_stock {
         super::super::runtime::bind(jetstream, &SETTINGS).await
     }
 
-    /// Binds, then processes messages with `handler` until `shutdown` completes.
+    /// Binds, then processes messages with `handler` until `shutdown` completes;
+    /// in-flight handlers finish and their acknowledgements are sent before it
+    /// returns. Lost pulls (dead connection, restarted server) are re-established.
     ///
     /// # Errors
-    /// When binding fails.
+    /// When binding fails (the stream or consumer is missing or differs from the document).
     pub async fn run<H: Handler>(
         jetstream: &::async_nats::jetstream::Context,
         handler: &H,
@@ -365,6 +384,7 @@ pub mod on_low_stock {
     ) -> ::std::result::Result<(), super::super::runtime::RunError> {
         let consumer = bind(jetstream).await?;
         super::super::runtime::run(
+                jetstream,
                 consumer,
                 &SETTINGS,
                 |delivery| handler.handle(delivery),
