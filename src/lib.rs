@@ -18,6 +18,8 @@ pub mod load;
 pub mod manifests;
 pub mod model;
 pub mod naming;
+#[cfg(feature = "live")]
+pub mod ops;
 pub mod render;
 pub mod subject;
 pub mod types;

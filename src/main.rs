@@ -43,6 +43,79 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Create or update the streams and consumers of a manifests folder on a live server
+    /// (local development and tests; production uses the NACK controller).
+    Apply {
+        /// Folder with the generated manifests (e.g. OUT/deploy).
+        dir: PathBuf,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Compare a live server's streams and consumers with the manifests, field by field; exit 1 on drift.
+    Diff {
+        /// Folder with the generated manifests (e.g. OUT/deploy).
+        dir: PathBuf,
+        #[command(flatten)]
+        server: Server,
+    },
+}
+
+#[derive(Args)]
+struct Server {
+    /// NATS server URL.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    server: String,
+    /// Credentials file.
+    #[arg(long)]
+    creds: Option<PathBuf>,
+    /// User name (with --password).
+    #[arg(long)]
+    user: Option<String>,
+    /// Password (with --user); prefer the NATS_PASSWORD environment variable.
+    #[arg(long, env = "NATS_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// Use this replica count for every stream instead of the manifests' (e.g. 1 on a single local server).
+    #[arg(long)]
+    replicas: Option<u32>,
+}
+
+impl Server {
+    fn manifests(&self, dir: &Path) -> asyncapi_nats::Result<asyncapi_nats::ops::ManifestSet> {
+        let set = asyncapi_nats::ops::read_dir(dir)?;
+        Ok(match self.replicas {
+            Some(r) => set.with_replicas(r),
+            None => set,
+        })
+    }
+}
+
+impl Server {
+    /// Connects and runs `f` with a JetStream context on a current-thread runtime.
+    fn run<T>(
+        &self,
+        f: impl AsyncFnOnce(async_nats::jetstream::Context) -> asyncapi_nats::Result<T>,
+    ) -> asyncapi_nats::Result<T> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| asyncapi_nats::Error::new(format!("cannot start runtime: {e}")))?;
+        runtime.block_on(async {
+            let mut options = async_nats::ConnectOptions::new();
+            if let Some(creds) = &self.creds {
+                options = options.credentials_file(creds).await.map_err(|e| {
+                    asyncapi_nats::Error::new(format!("cannot read {}: {e}", creds.display()))
+                })?;
+            }
+            if let (Some(user), Some(password)) = (&self.user, &self.password) {
+                options = options.user_and_password(user.clone(), password.clone());
+            }
+            let client = options.connect(&self.server).await.map_err(|e| {
+                asyncapi_nats::Error::new(format!("cannot connect to {}: {e}", self.server))
+                    .hint("check --server and that the server runs with JetStream enabled (-js)")
+            })?;
+            f(async_nats::jetstream::new(client)).await
+        })
+    }
 }
 
 #[derive(Args)]
@@ -109,6 +182,26 @@ fn run(cli: Cli) -> asyncapi_nats::Result<ExitCode> {
         }
         Command::Manifests { spec, out, common } => {
             emit(&spec, &out, &common.config().generate_manifests(&spec)?, common.check, "manifests")
+        }
+        Command::Apply { dir, server } => {
+            let set = server.manifests(&dir)?;
+            for action in server.run(async |js| asyncapi_nats::ops::apply(&js, &set).await)? {
+                println!("{action}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff { dir, server } => {
+            let set = server.manifests(&dir)?;
+            let differences = server.run(async |js| asyncapi_nats::ops::diff(&js, &set).await)?;
+            if differences.is_empty() {
+                println!("no drift: {} stream(s), {} consumer(s) match {}", set.streams.len(), set.consumers.len(), dir.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            for d in &differences {
+                println!("{d}");
+            }
+            println!("{} difference(s) between {} and {}", differences.len(), dir.display(), server.server);
+            Ok(ExitCode::FAILURE)
         }
     }
 }

@@ -266,6 +266,17 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
             .iter()
             .map(|b| duration::parse(b).map(duration::format).map_err(|e| source.error(&at.child("backoff"), e)))
             .collect::<Result<Vec<_>>>()?;
+        // The server replaces ackWait with the first backoff step; say so instead of diverging silently.
+        let ack_wait = to_go("ackWait", &spec.ack_wait)?;
+        let ack_wait = match (backoff.first(), ack_wait) {
+            (Some(first), Some(wait)) if *first != wait => {
+                return Err(source
+                    .error(&at.child("ackWait"), format!("ackWait {wait} has no effect: with backoff set, the server uses the first backoff step ({first}) as the ack wait"))
+                    .hint(format!("remove ackWait, or start backoff with {wait}")));
+            }
+            (Some(first), _) => first.clone(),
+            (None, wait) => wait.unwrap_or_else(|| DEFAULT_ACK_WAIT.into()),
+        };
         let max_deliver = spec.max_deliver.unwrap_or_else(|| (backoff.len() as i64 + 1).max(5));
         if !backoff.is_empty() && max_deliver != -1 && max_deliver <= backoff.len() as i64 {
             return Err(source
@@ -288,7 +299,7 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
             opt_start_seq: spec.opt_start_seq,
             opt_start_time: spec.opt_start_time.clone(),
             ack_policy: AckPolicy::Explicit,
-            ack_wait: to_go("ackWait", &spec.ack_wait)?.unwrap_or_else(|| DEFAULT_ACK_WAIT.into()),
+            ack_wait,
             max_deliver,
             backoff,
             filter_subject,

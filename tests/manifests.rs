@@ -205,11 +205,16 @@ fn durations_are_validated_and_converted() {
     assert!(e.contains("#/operations/r/x-jetstream/ackWait"), "{e}");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("spec.yaml");
-    std::fs::write(&path, spec("b", "{durable: d, ackWait: 1d, backoff: [90s]}")).unwrap();
+    std::fs::write(&path, spec("b", "{durable: d, ackWait: 1d}")).unwrap();
     let files = asyncapi_nats::Config::new().generate_manifests(&path).unwrap().files;
     let consumer = files.iter().find(|f| f.path.to_string_lossy().starts_with("consumer-")).unwrap();
     assert!(consumer.contents.contains("ackWait: \"24h\""), "{}", consumer.contents);
-    assert!(consumer.contents.contains("- \"1m30s\""), "{}", consumer.contents);
+    std::fs::write(&path, spec("b", "{durable: d, backoff: [90s, 3d]}")).unwrap();
+    let files = asyncapi_nats::Config::new().generate_manifests(&path).unwrap().files;
+    let consumer = files.iter().find(|f| f.path.to_string_lossy().starts_with("consumer-")).unwrap();
+    assert!(consumer.contents.contains("ackWait: \"1m30s\""), "backoff[0] is the ack wait: {}", consumer.contents);
+    assert!(consumer.contents.contains("- \"72h\""), "{}", consumer.contents);
+
 }
 
 #[test]
@@ -256,4 +261,11 @@ fn permissions_grant_no_stream_or_consumer_management() {
             assert_ne!(*subject, ">", "{example}: full wildcard");
         }
     }
+}
+
+#[test]
+fn ack_wait_that_backoff_overrides_is_rejected() {
+    let e = manifest_error(&spec("b", "{durable: d, ackWait: 30s, backoff: [1s, 5s]}"));
+    assert!(e.contains("ackWait 30s has no effect"), "{e}");
+    assert!(e.contains("#/operations/r/x-jetstream/ackWait"), "{e}");
 }

@@ -1,0 +1,346 @@
+//! `apply` and `diff`: the manifests against a live server, with the field
+//! mapping the NACK controller uses (manifest camelCase → JetStream API JSON).
+//! For local development, CI and drift detection; production uses NACK.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::duration;
+use crate::error::{Error, Result};
+use crate::load::Source;
+use crate::manifests::{ConsumerResource, StreamResource};
+
+/// How a manifest field maps to the JetStream API.
+#[derive(Clone, Copy)]
+enum Conv {
+    Same,
+    /// Go duration string ↔ nanoseconds.
+    Duration,
+    Durations,
+    /// `byStartSequence` ↔ `by_start_sequence`.
+    Enum,
+    /// Limits where the server reports "unset" as -1 and accepts 0 for it.
+    Limit,
+    /// Booleans the API omits when false.
+    Flag,
+    /// Values the API omits when empty/zero (descriptions, filters, …).
+    Optional,
+}
+
+/// (manifest field, JetStream API field, conversion). Fields not listed
+/// (`streamName`, `preventDelete`, `account`, `servers`, `creds`) are not server config.
+const STREAM_FIELDS: &[(&str, &str, Conv)] = &[
+    ("name", "name", Conv::Same),
+    ("description", "description", Conv::Optional),
+    ("subjects", "subjects", Conv::Same),
+    ("storage", "storage", Conv::Enum),
+    ("retention", "retention", Conv::Enum),
+    ("replicas", "num_replicas", Conv::Same),
+    ("discard", "discard", Conv::Enum),
+    ("maxAge", "max_age", Conv::Duration),
+    ("maxMsgs", "max_msgs", Conv::Limit),
+    ("maxBytes", "max_bytes", Conv::Limit),
+    ("maxMsgSize", "max_msg_size", Conv::Limit),
+    ("maxConsumers", "max_consumers", Conv::Limit),
+    ("maxMsgsPerSubject", "max_msgs_per_subject", Conv::Limit),
+    ("duplicateWindow", "duplicate_window", Conv::Duration),
+    ("denyDelete", "deny_delete", Conv::Flag),
+    ("denyPurge", "deny_purge", Conv::Flag),
+    ("allowRollup", "allow_rollup_hdrs", Conv::Flag),
+];
+
+const CONSUMER_FIELDS: &[(&str, &str, Conv)] = &[
+    ("durableName", "durable_name", Conv::Same),
+    ("description", "description", Conv::Optional),
+    ("deliverPolicy", "deliver_policy", Conv::Enum),
+    ("optStartSeq", "opt_start_seq", Conv::Optional),
+    ("optStartTime", "opt_start_time", Conv::Optional),
+    ("ackPolicy", "ack_policy", Conv::Enum),
+    ("ackWait", "ack_wait", Conv::Duration),
+    ("maxDeliver", "max_deliver", Conv::Same),
+    ("backoff", "backoff", Conv::Durations),
+    ("filterSubject", "filter_subject", Conv::Optional),
+    ("filterSubjects", "filter_subjects", Conv::Optional),
+    ("replayPolicy", "replay_policy", Conv::Enum),
+    ("maxAckPending", "max_ack_pending", Conv::Same),
+    ("maxWaiting", "max_waiting", Conv::Same),
+    ("inactiveThreshold", "inactive_threshold", Conv::Duration),
+    ("headersOnly", "headers_only", Conv::Flag),
+];
+
+/// The Stream and Consumer manifests of a folder (other files are ignored).
+#[derive(Debug, Clone, Default)]
+pub struct ManifestSet {
+    pub streams: Vec<StreamResource>,
+    pub consumers: Vec<ConsumerResource>,
+}
+
+impl ManifestSet {
+    /// Overrides every stream's `replicas` (a single local server cannot hold R3 streams).
+    pub fn with_replicas(mut self, replicas: u32) -> Self {
+        for s in &mut self.streams {
+            s.spec.replicas = replicas;
+        }
+        self
+    }
+}
+
+/// Reads every `*.yaml`/`*.yml`/`*.json` Stream or Consumer resource in `dir`, sorted by file name.
+pub fn read_dir(dir: &Path) -> Result<ManifestSet> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", dir.display())).hint("pass the folder with the generated manifests (e.g. OUT/deploy)"))?;
+    let mut paths: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json"))
+        .collect();
+    paths.sort();
+    let mut set = ManifestSet::default();
+    for path in paths {
+        let source = Source::load(&path)?;
+        let root = source.root_id();
+        let value = source.get(&root).cloned().unwrap_or(Value::Null);
+        let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+        let api = value.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        if !api.starts_with("jetstream.nats.io/") {
+            continue;
+        }
+        let bad = |e: serde_json::Error| source.error(&root, format!("invalid {kind} manifest: {e}")).hint("regenerate it with `asyncapi-nats manifests`");
+        match kind.as_str() {
+            "Stream" => set.streams.push(serde_json::from_value(value).map_err(bad)?),
+            "Consumer" => set.consumers.push(serde_json::from_value(value).map_err(bad)?),
+            _ => {}
+        }
+    }
+    if set.streams.is_empty() && set.consumers.is_empty() {
+        return Err(Error::new(format!("no Stream or Consumer manifests in {}", dir.display())).hint("generate them with `asyncapi-nats manifests SPEC -o DIR`"));
+    }
+    Ok(set)
+}
+
+/// Manifest spec → JetStream API config JSON.
+fn to_api(spec: &Value, fields: &[(&str, &str, Conv)]) -> Result<Map<String, Value>> {
+    let mut out = Map::new();
+    for (from, to, conv) in fields {
+        let Some(v) = spec.get(*from) else { continue };
+        let converted = match conv {
+            Conv::Same | Conv::Limit | Conv::Flag | Conv::Optional => v.clone(),
+            Conv::Enum => Value::from(snake(v.as_str().unwrap_or_default())),
+            Conv::Duration => Value::from(nanos(v)?),
+            Conv::Durations => Value::Array(v.as_array().into_iter().flatten().map(nanos).map(|r| r.map(Value::from)).collect::<Result<_>>()?),
+        };
+        out.insert(to.to_string(), converted);
+    }
+    Ok(out)
+}
+
+fn nanos(v: &Value) -> Result<u64> {
+    let text = v.as_str().unwrap_or_default();
+    duration::parse(text).map(|d| d.as_nanos() as u64).map_err(Error::new)
+}
+
+fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One field that differs between a manifest and the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// `Stream ORDERS` or `Consumer ORDERS/processor`.
+    pub resource: String,
+    /// Manifest field name (or `<missing>` when the resource does not exist).
+    pub field: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: manifest {} ≠ server {}", self.resource, self.field, self.expected, self.actual)
+    }
+}
+
+/// Compares the fields a manifest sets with the live config (JetStream API JSON).
+fn compare(resource: &str, spec: &Value, live: &Value, fields: &[(&str, &str, Conv)], out: &mut Vec<Difference>) {
+    for (from, to, conv) in fields {
+        let Some(expected) = spec.get(*from) else { continue };
+        let actual = live.get(*to).cloned().unwrap_or(Value::Null);
+        let (e, a) = match conv {
+            Conv::Duration => (nanos(expected).ok().map(Value::from).unwrap_or(Value::Null), actual.clone()),
+            Conv::Durations => (
+                Value::Array(expected.as_array().into_iter().flatten().filter_map(|v| nanos(v).ok()).map(Value::from).collect()),
+                if actual.is_null() { Value::Array(Vec::new()) } else { actual.clone() },
+            ),
+            Conv::Enum => (Value::from(snake(expected.as_str().unwrap_or_default())), actual.clone()),
+            Conv::Limit => {
+                let norm = |v: &Value| if v.as_i64() == Some(0) || v.is_null() { Value::from(-1) } else { v.clone() };
+                (norm(expected), norm(&actual))
+            }
+            Conv::Flag => (Value::Bool(expected.as_bool().unwrap_or(false)), Value::Bool(actual.as_bool().unwrap_or(false))),
+            Conv::Optional => {
+                let empty = |v: &Value| v.is_null() || v == "" || v.as_array().is_some_and(Vec::is_empty);
+                let norm = |v: &Value| if empty(v) { Value::Null } else { v.clone() };
+                (norm(expected), norm(&actual))
+            }
+            Conv::Same => (expected.clone(), actual.clone()),
+        };
+        if e != a {
+            let show = |v: &Value| match conv {
+                Conv::Duration => v.as_u64().map(|n| duration::format(std::time::Duration::from_nanos(n))).unwrap_or_else(|| v.to_string()),
+                Conv::Durations => v
+                    .as_array()
+                    .map(|a| format!("{:?}", a.iter().filter_map(Value::as_u64).map(|n| duration::format(std::time::Duration::from_nanos(n))).collect::<Vec<_>>()))
+                    .unwrap_or_else(|| v.to_string()),
+                _ => v.to_string(),
+            };
+            out.push(Difference { resource: resource.into(), field: from.to_string(), expected: show(&e), actual: show(&a) });
+        }
+    }
+}
+
+/// What `apply` did to one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Created(String),
+    Updated(String),
+    Unchanged(String),
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Created(r) => write!(f, "created {r}"),
+            Action::Updated(r) => write!(f, "updated {r}"),
+            Action::Unchanged(r) => write!(f, "unchanged {r}"),
+        }
+    }
+}
+
+fn nats_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(format!("{what}: {e}"))
+}
+
+/// Creates or updates the streams, then the consumers, like the NACK controller.
+pub async fn apply(js: &async_nats::jetstream::Context, set: &ManifestSet) -> Result<Vec<Action>> {
+    use async_nats::jetstream::{consumer, stream};
+    let mut actions = Vec::new();
+    for s in &set.streams {
+        let spec = serde_json::to_value(&s.spec).expect("serializes");
+        let config: stream::Config = serde_json::from_value(Value::Object(to_api(&spec, STREAM_FIELDS)?))
+            .map_err(|e| nats_error(&format!("stream {}", s.spec.name), e))?;
+        let label = format!("Stream {}", s.spec.name);
+        match js.get_stream(&s.spec.name).await {
+            Ok(mut existing) => {
+                let live = serde_json::to_value(&existing.info().await.map_err(|e| nats_error(&label, e))?.config).expect("serializes");
+                let mut diff = Vec::new();
+                compare(&label, &spec, &live, STREAM_FIELDS, &mut diff);
+                if diff.is_empty() {
+                    actions.push(Action::Unchanged(label));
+                } else {
+                    js.update_stream(config).await.map_err(|e| nats_error(&label, e))?;
+                    actions.push(Action::Updated(label));
+                }
+            }
+            Err(_) => {
+                js.create_stream(config).await.map_err(|e| nats_error(&label, e))?;
+                actions.push(Action::Created(label));
+            }
+        }
+    }
+    for c in &set.consumers {
+        let spec = serde_json::to_value(&c.spec).expect("serializes");
+        let label = format!("Consumer {}/{}", c.spec.stream_name, c.spec.durable_name);
+        let config: consumer::pull::Config = serde_json::from_value(Value::Object(to_api(&spec, CONSUMER_FIELDS)?))
+            .map_err(|e| nats_error(&label, e))?;
+        let stream = js.get_stream(&c.spec.stream_name).await.map_err(|e| nats_error(&label, e))?;
+        match stream.consumer_info(&c.spec.durable_name).await {
+            Ok(info) => {
+                let live = serde_json::to_value(&info.config).expect("serializes");
+                let mut diff = Vec::new();
+                compare(&label, &spec, &live, CONSUMER_FIELDS, &mut diff);
+                if diff.is_empty() {
+                    actions.push(Action::Unchanged(label));
+                } else {
+                    stream.update_consumer(config).await.map_err(|e| nats_error(&label, e))?;
+                    actions.push(Action::Updated(label));
+                }
+            }
+            Err(_) => {
+                stream.create_consumer(config).await.map_err(|e| nats_error(&label, e))?;
+                actions.push(Action::Created(label));
+            }
+        }
+    }
+    Ok(actions)
+}
+
+/// Field-by-field differences between the manifests and the server (empty: no drift).
+pub async fn diff(js: &async_nats::jetstream::Context, set: &ManifestSet) -> Result<Vec<Difference>> {
+    let mut out = Vec::new();
+    for s in &set.streams {
+        let label = format!("Stream {}", s.spec.name);
+        let spec = serde_json::to_value(&s.spec).expect("serializes");
+        match js.get_stream(&s.spec.name).await {
+            Ok(mut stream) => {
+                let live = serde_json::to_value(&stream.info().await.map_err(|e| nats_error(&label, e))?.config).expect("serializes");
+                compare(&label, &spec, &live, STREAM_FIELDS, &mut out);
+            }
+            Err(_) => out.push(Difference { resource: label, field: "<missing>".into(), expected: "exists".into(), actual: "absent".into() }),
+        }
+    }
+    for c in &set.consumers {
+        let label = format!("Consumer {}/{}", c.spec.stream_name, c.spec.durable_name);
+        let spec = serde_json::to_value(&c.spec).expect("serializes");
+        let info = match js.get_stream(&c.spec.stream_name).await {
+            Ok(stream) => stream.consumer_info(&c.spec.durable_name).await.ok(),
+            Err(_) => None,
+        };
+        match info {
+            Some(info) => {
+                let live = serde_json::to_value(&info.config).expect("serializes");
+                if let Some(deliver) = live.get("deliver_subject").filter(|v| !v.is_null()) {
+                    out.push(Difference { resource: label.clone(), field: "deliverSubject".into(), expected: "none (pull)".into(), actual: deliver.to_string() });
+                }
+                compare(&label, &spec, &live, CONSUMER_FIELDS, &mut out);
+            }
+            None => out.push(Difference { resource: label, field: "<missing>".into(), expected: "exists".into(), actual: "absent".into() }),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_fields_map_to_the_jetstream_api() {
+        let spec = serde_json::json!({"name": "S", "replicas": 3, "maxAge": "72h", "storage": "file", "retention": "workqueue", "discard": "new"});
+        let api = to_api(&spec, STREAM_FIELDS).unwrap();
+        assert_eq!(api["num_replicas"], 3);
+        assert_eq!(api["max_age"], 72 * 3600 * 1_000_000_000u64);
+        let consumer = serde_json::json!({"deliverPolicy": "byStartSequence", "backoff": ["1s", "1m"]});
+        let api = to_api(&consumer, CONSUMER_FIELDS).unwrap();
+        assert_eq!(api["deliver_policy"], "by_start_sequence");
+        assert_eq!(api["backoff"], serde_json::json!([1_000_000_000u64, 60_000_000_000u64]));
+    }
+
+    #[test]
+    fn compare_reports_fields_in_manifest_terms() {
+        let spec = serde_json::json!({"ackWait": "30s", "maxAckPending": 100, "maxMsgs": -1});
+        let live = serde_json::json!({"ack_wait": 10_000_000_000u64, "max_ack_pending": 100});
+        let mut out = Vec::new();
+        compare("Consumer S/d", &spec, &live, CONSUMER_FIELDS, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].to_string(), "Consumer S/d: ackWait: manifest 30s ≠ server 10s");
+    }
+}
