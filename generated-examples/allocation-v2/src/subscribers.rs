@@ -40,9 +40,9 @@ pub mod process_ready {
         expires: ::std::time::Duration::from_millis(5000),
         max_bytes: 0,
         backoff: &[
-            ::std::time::Duration::from_millis(1000),
-            ::std::time::Duration::from_millis(5000),
             ::std::time::Duration::from_millis(30000),
+            ::std::time::Duration::from_millis(60000),
+            ::std::time::Duration::from_millis(300000),
         ],
         max_deliver: 5,
         correlation_id: None,
