@@ -219,16 +219,23 @@ impl Config {
     /// and `= help: …`), so `cargo build` shows where the spec is wrong and what to do, and exits
     /// with status 1 — no panic, no backtrace.
     pub fn compile_or_exit(&self, spec: impl AsRef<Path>) -> WriteReport {
+        let spec = spec.as_ref();
         match self.compile(spec) {
             Ok(report) => report,
             Err(e) => {
                 print!("{}", cargo_error(&e));
+                let relative = if e.location.is_some() { "; paths above are relative to its folder" } else { "" };
+                println!("cargo::error=  = note: asyncapi-nats was generating code from {}{relative}", spec.display());
                 std::process::exit(1)
             }
         }
     }
 
     fn prepare(&self, spec: &Path) -> Result<Prepared> {
+        if !self.parts.types && (self.parts.publishers || self.parts.subscribers) {
+            return Err(Error::new("publishers and subscribers need the generated types, but Parts::types is false")
+                .hint("set `types: true`, or emit no publishers and subscribers (`Parts { types: false, publishers: false, subscribers: false }` emits the subjects only)"));
+        }
         let source = Source::load(spec)?;
         let api = model::build(&source, &model::ModelOptions { default_stream: self.default_stream.clone() })?;
         let space = TypeSpace::build(&source, &type_roots(&source, &api), &[])?;
@@ -275,7 +282,8 @@ struct Prepared {
     view: render::CrateView,
 }
 
-/// `error` as `cargo::error=` directives, one per line (a directive cannot span lines).
+/// `error` as `cargo::error=` directives (Cargo 1.84+), one per line since a directive cannot span
+/// lines: for build scripts that handle [`Config::compile`]'s error themselves.
 pub fn cargo_error(error: &Error) -> String {
     error.to_string().lines().map(|line| format!("cargo::error={line}\n")).collect()
 }

@@ -1,0 +1,135 @@
+//! The command line: `gen` writes a crate (only files whose bytes changed), `gen --check` writes
+//! nothing and reports drift (exit 0 up to date, 1 drift, 2 error).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cli(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_asyncapi-nats")).args(args).current_dir(dir).output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Every file under `dir`: relative path → (bytes, modification time).
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, SystemTime)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let modified = path.metadata().unwrap().modified().unwrap();
+                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), (std::fs::read(&path).unwrap(), modified));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// A temp dir with `out/` generated from the multi-file spec.
+fn generated() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let generate = cli(&["gen", "specs/multi-file/asyncapi.yaml", "-o", out.to_str().unwrap()], &repo());
+    assert!(generate.status.success(), "{}{}", stdout(&generate), stderr(&generate));
+    (tmp, out)
+}
+
+fn check(out: &Path) -> Output {
+    cli(&["gen", "specs/multi-file/asyncapi.yaml", "-o", out.to_str().unwrap(), "--check"], &repo())
+}
+
+#[test]
+fn gen_writes_only_changed_files() {
+    let (_tmp, out) = generated();
+    let before = snapshot(&out);
+    assert!(before.contains_key(Path::new("Cargo.toml")) && before.contains_key(Path::new("src/types.rs")));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let again = cli(&["gen", "specs/multi-file/asyncapi.yaml", "-o", out.to_str().unwrap()], &repo());
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains("(0 written,"), "{}", stdout(&again));
+    assert_eq!(snapshot(&out), before, "nothing rewritten, not even the modification times");
+}
+
+#[test]
+fn check_passes_on_an_up_to_date_crate_and_writes_nothing() {
+    let (_tmp, out) = generated();
+    let before = snapshot(&out);
+    let output = check(&out);
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("is up to date"), "{}", stdout(&output));
+    assert_eq!(snapshot(&out), before);
+}
+
+#[test]
+fn check_lists_changed_missing_and_extra_files_with_a_diff_and_writes_nothing() {
+    let (_tmp, out) = generated();
+    let types = out.join("src/types.rs");
+    let edited = std::fs::read_to_string(&types).unwrap().replace("/// A WGS 84 coordinate.", "/// Hand edited.");
+    std::fs::write(&types, &edited).unwrap();
+    std::fs::remove_file(out.join("src/subjects.rs")).unwrap();
+    std::fs::write(out.join("src/extra.rs"), "// not generated\n").unwrap();
+    // Files outside the generated folders are the user's business (README, target/, …).
+    std::fs::write(out.join("NOTES.md"), "mine\n").unwrap();
+    let before = snapshot(&out);
+
+    let output = check(&out);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}{}", stderr(&output));
+    assert!(text.contains("changed: src/types.rs"), "{text}");
+    assert!(text.contains("  - /// Hand edited."), "the old line:\n{text}");
+    assert!(text.contains("  + /// A WGS 84 coordinate."), "the new line:\n{text}");
+    assert!(text.contains("missing: src/subjects.rs"), "{text}");
+    assert!(text.contains("extra: src/extra.rs"), "{text}");
+    assert!(!text.contains("NOTES.md"), "{text}");
+    assert!(text.contains("3 file(s) differ"), "{text}");
+    assert_eq!(snapshot(&out), before, "--check writes nothing");
+}
+
+#[test]
+fn check_of_a_directory_that_does_not_exist_reports_every_file_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("nothing-here");
+    let output = check(&out);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("missing: src/lib.rs"), "{}", stdout(&output));
+    assert!(!out.exists(), "--check creates nothing");
+}
+
+#[test]
+fn errors_exit_2_with_file_location_and_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tmp.path().join("asyncapi.yaml");
+    std::fs::write(
+        &spec,
+        "asyncapi: 3.0.0\ninfo: {title: T, version: 1.0.0}\nchannels:\n  a:\n    address: a.b\n    x-jetstream: {strem: s}\n",
+    )
+    .unwrap();
+    for check in [false, true] {
+        let mut args = vec!["gen", "asyncapi.yaml", "-o", "out"];
+        if check {
+            args.push("--check");
+        }
+        let output = cli(&args, tmp.path());
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        let err = stderr(&output);
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(err.contains("--> asyncapi.yaml:6:"), "file and line:\n{err}");
+        assert!(err.contains("= help:"), "a hint:\n{err}");
+        assert!(!tmp.path().join("out").exists(), "nothing written on error");
+    }
+}
