@@ -361,11 +361,16 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
     let mut views: Vec<SubjectView> = Vec::new();
     let mut by_template: BTreeMap<String, usize> = BTreeMap::new();
     let mut fns = Namespace::with_reserved(&["check_parameter"]);
-    let mut subject_of = Vec::new();
-    for channel in &api.channels {
+    let mut subject_of = vec![0; api.channels.len()];
+    // By address, then channel key: neither the output order nor collision suffixes depend on the
+    // order of `channels` in the document.
+    let mut order: Vec<usize> = (0..api.channels.len()).collect();
+    order.sort_by_cached_key(|&i| (api.channels[i].subject.to_string(), api.channels[i].key.clone()));
+    for index in order {
+        let channel = &api.channels[index];
         let template = channel.subject.to_string();
         if let Some(&i) = by_template.get(&template) {
-            subject_of.push(i);
+            subject_of[index] = i;
             continue;
         }
         let literals: Vec<&str> = channel.subject.literals().collect();
@@ -420,7 +425,7 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
         }
         docs.push_str(&format!("Subject: `{template}`"));
         by_template.insert(template.clone(), views.len());
-        subject_of.push(views.len());
+        subject_of[index] = views.len();
         views.push(SubjectView {
             parse_fn: format!("parse_{bare}"),
             params_struct: format!("{}Params", naming::type_name(&bare)),
@@ -439,6 +444,14 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
     (views, subject_of)
 }
 
+/// The operations with `action`, by name: neither the output order nor collision suffixes depend
+/// on the order of `operations` (or of 2.x channels) in the document.
+fn sorted_operations(api: &Api, action: Action) -> Vec<&crate::model::Operation> {
+    let mut ops: Vec<_> = api.operations.iter().filter(|o| o.action == action).collect();
+    ops.sort_by(|a, b| (&a.name, &a.node).cmp(&(&b.name, &b.node)));
+    ops
+}
+
 fn publisher_views(
     source: &Source,
     api: &Api,
@@ -449,7 +462,7 @@ fn publisher_views(
 ) -> Result<Vec<PublisherView>> {
     let mut ns = Namespace::with_reserved(&["new", "from_jetstream", "client", "jetstream"]);
     let mut out = Vec::new();
-    for op in api.operations.iter().filter(|o| o.action == Action::Send) {
+    for op in sorted_operations(api, Action::Send) {
         let channel = &api.channels[op.channel];
         let subject = &subjects[subject_of[op.channel]];
         let messages: Vec<&Message> = op.messages.iter().map(|m| &api.messages[m]).collect();
@@ -542,7 +555,7 @@ fn subscriber_views(
 ) -> Vec<SubscriberView> {
     let mut ns = Namespace::default();
     let mut out = Vec::new();
-    for op in api.operations.iter().filter(|o| o.action == Action::Receive) {
+    for op in sorted_operations(api, Action::Receive) {
         let channel: &Channel = &api.channels[op.channel];
         let subject = &subjects[subject_of[op.channel]];
         let spec = op.consumer.clone().unwrap_or_default();

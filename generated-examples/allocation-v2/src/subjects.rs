@@ -90,50 +90,6 @@ fn check_parameter(
     Err(SubjectError { parameter, reason })
 }
 
-/// Filter subject of `events.ready_to_process.{allocationId}` (parameters as `*`).
-pub const EVENTS_READY_TO_PROCESS_FILTER: &str = "events.ready_to_process.*";
-
-/// An allocation has been prepared and is ready to be processed by a warehouse worker.
-///
-/// Subject: `events.ready_to_process.{allocationId}`
-///
-/// # Errors
-/// When a parameter value is empty, starts with `$`, or contains `.`, `*`, `>`,
-/// whitespace, a control character or a non-ASCII character.
-pub fn events_ready_to_process(
-    allocation_id: &str,
-) -> ::std::result::Result<Subject, SubjectError> {
-    check_parameter("allocationId", allocation_id)?;
-    Ok(Subject(format!("events.ready_to_process.{}", allocation_id,)))
-}
-
-/// Parameters of a subject matching `events.ready_to_process.{allocationId}`.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::std::cmp::Eq)]
-pub struct EventsReadyToProcessParams {
-    /// Identifier of the allocation (a UUID) the event is about.
-    pub allocation_id: ::std::string::String,
-}
-
-/// Extracts the parameters from a received subject; `None` when it does not match `events.ready_to_process.{allocationId}`.
-pub fn parse_events_ready_to_process(
-    subject: &str,
-) -> ::std::option::Option<EventsReadyToProcessParams> {
-    let mut tokens = subject.split('.');
-    if tokens.next()? != "events" {
-        return None;
-    }
-    if tokens.next()? != "ready_to_process" {
-        return None;
-    }
-    let allocation_id = tokens.next().filter(|t| !t.is_empty())?;
-    if tokens.next().is_some() {
-        return None;
-    }
-    Some(EventsReadyToProcessParams {
-        allocation_id: allocation_id.to_string(),
-    })
-}
-
 /// Filter subject of `events.allocated.{allocationId}` (parameters as `*`).
 pub const EVENTS_ALLOCATED_FILTER: &str = "events.allocated.*";
 
@@ -174,6 +130,50 @@ pub fn parse_events_allocated(
         return None;
     }
     Some(EventsAllocatedParams {
+        allocation_id: allocation_id.to_string(),
+    })
+}
+
+/// Filter subject of `events.ready_to_process.{allocationId}` (parameters as `*`).
+pub const EVENTS_READY_TO_PROCESS_FILTER: &str = "events.ready_to_process.*";
+
+/// An allocation has been prepared and is ready to be processed by a warehouse worker.
+///
+/// Subject: `events.ready_to_process.{allocationId}`
+///
+/// # Errors
+/// When a parameter value is empty, starts with `$`, or contains `.`, `*`, `>`,
+/// whitespace, a control character or a non-ASCII character.
+pub fn events_ready_to_process(
+    allocation_id: &str,
+) -> ::std::result::Result<Subject, SubjectError> {
+    check_parameter("allocationId", allocation_id)?;
+    Ok(Subject(format!("events.ready_to_process.{}", allocation_id,)))
+}
+
+/// Parameters of a subject matching `events.ready_to_process.{allocationId}`.
+#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::std::cmp::Eq)]
+pub struct EventsReadyToProcessParams {
+    /// Identifier of the allocation (a UUID) the event is about.
+    pub allocation_id: ::std::string::String,
+}
+
+/// Extracts the parameters from a received subject; `None` when it does not match `events.ready_to_process.{allocationId}`.
+pub fn parse_events_ready_to_process(
+    subject: &str,
+) -> ::std::option::Option<EventsReadyToProcessParams> {
+    let mut tokens = subject.split('.');
+    if tokens.next()? != "events" {
+        return None;
+    }
+    if tokens.next()? != "ready_to_process" {
+        return None;
+    }
+    let allocation_id = tokens.next().filter(|t| !t.is_empty())?;
+    if tokens.next().is_some() {
+        return None;
+    }
+    Some(EventsReadyToProcessParams {
         allocation_id: allocation_id.to_string(),
     })
 }

@@ -90,12 +90,35 @@ fn check_parameter(
     Err(SubjectError { parameter, reason })
 }
 
+/// Filter subject of `events.ready_to_process.*` (parameters as `*`); a wildcard subject, receive only.
+pub const EVENTS_READY_TO_PROCESS_FILTER: &str = "events.ready_to_process.*";
+
+/// Filter subject of `notifications.email` (parameters as `*`).
+pub const NOTIFICATIONS_EMAIL_FILTER: &str = "notifications.email";
+
+/// Core NATS subscriber in the `mailers` queue group.
+///
+/// Subject: `notifications.email`
+pub fn notifications_email() -> Subject {
+    Subject(::std::string::String::from("notifications.email"))
+}
+
 /// Filter subject of `orders.create` (parameters as `*`).
 pub const ORDERS_CREATE_FILTER: &str = "orders.create";
 
 /// Subject: `orders.create`
 pub fn orders_create() -> Subject {
     Subject(::std::string::String::from("orders.create"))
+}
+
+/// Filter subject of `orders.created` (parameters as `*`).
+pub const ORDERS_CREATED_FILTER: &str = "orders.created";
+
+/// Orders that were created.
+///
+/// Subject: `orders.created`
+pub fn orders_created() -> Subject {
+    Subject(::std::string::String::from("orders.created"))
 }
 
 /// Filter subject of `payments.{region}.settled` (parameters as `*`).
@@ -135,27 +158,4 @@ pub fn parse_payments_settled(
     Some(PaymentsSettledParams {
         region: region.to_string(),
     })
-}
-
-/// Filter subject of `notifications.email` (parameters as `*`).
-pub const NOTIFICATIONS_EMAIL_FILTER: &str = "notifications.email";
-
-/// Core NATS subscriber in the `mailers` queue group.
-///
-/// Subject: `notifications.email`
-pub fn notifications_email() -> Subject {
-    Subject(::std::string::String::from("notifications.email"))
-}
-
-/// Filter subject of `events.ready_to_process.*` (parameters as `*`); a wildcard subject, receive only.
-pub const EVENTS_READY_TO_PROCESS_FILTER: &str = "events.ready_to_process.*";
-
-/// Filter subject of `orders.created` (parameters as `*`).
-pub const ORDERS_CREATED_FILTER: &str = "orders.created";
-
-/// Orders that were created.
-///
-/// Subject: `orders.created`
-pub fn orders_created() -> Subject {
-    Subject(::std::string::String::from("orders.created"))
 }

@@ -4,78 +4,19 @@
 //! looks them up (like FastStream's `JStream(declare=False)`), and fails with
 //! an explanation when they are missing or configured differently.
 
-/// Message `orders.create:CreateOrder:SubscribeMessage`
-pub mod orders_create_create_order_subscribe {
+/// Message `events.ready_to_process.*:MessageHandler:SubscribeMessage`
+pub mod events_ready_to_process_message_handler_subscribe {
     /// The payload type of this operation's messages.
-    pub type Payload = super::super::types::OrderCreated;
-
-    /// Subject subscribed to.
-    pub const SUBJECT: &str = "orders.create";
-
-    /// Queue group: instances in the same group share the messages.
-    pub const QUEUE: ::std::option::Option<&str> = Some("order-workers");
-
-    /// A decoded message of this operation.
-    pub type Delivery = super::super::runtime::CoreDelivery<Payload>;
-
-    /// Implement this to process the messages.
-    pub trait Handler: ::std::marker::Sync {
-        /// Processes one message (core NATS: at most once, no acknowledgement).
-        fn handle(
-            &self,
-            delivery: Delivery,
-        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-    }
-
-    /// Subscribes and processes messages with `handler` until `shutdown` completes.
-    ///
-    /// # Errors
-    /// When subscribing fails.
-    pub async fn run<H: Handler>(
-        client: &::async_nats::Client,
-        handler: &H,
-        shutdown: impl ::std::future::Future<Output = ()>,
-    ) -> ::std::result::Result<(), super::super::runtime::RunError> {
-        super::super::runtime::run_core::<
-            _,
-            (),
-            _,
-            _,
-            _,
-        >(
-                client,
-                SUBJECT,
-                QUEUE,
-                100,
-                |delivery| async {
-                    handler.handle(delivery).await;
-                    None
-                },
-                shutdown,
-            )
-            .await
-    }
-}
-
-/// Message `payments.{region}.settled:PaymentSettled:SubscribeMessage`
-pub mod payments_region_settled_payment_settled_subscribe {
-    /// The payload type of this operation's messages.
-    pub type Payload = super::super::types::PaymentSettled;
-
-    /// Extracts the subject parameters from a delivery's subject.
-    pub use super::super::subjects::parse_payments_settled as parse_subject;
-
-    /// Parameters of the subject.
-    pub use super::super::subjects::PaymentsSettledParams as SubjectParams;
+    pub type Payload = super::super::types::AllocationReadyToProcess;
 
     /// Stream the messages are stored in (provisioned by ops, never created here).
     pub const STREAM: &str = "allocation-service";
 
     /// Durable pull consumer (provisioned by ops, never created here).
-    pub const DURABLE: &str = "payments-region-settled-payment-settled-subscribe";
+    pub const DURABLE: &str = "events-ready-to-process-message-handler-subscribe";
 
     /// Filter subjects the consumer must have.
-    pub const FILTER_SUBJECTS: &[&str] = &["payments.*.settled"];
+    pub const FILTER_SUBJECTS: &[&str] = &["events.ready_to_process.*"];
 
     /// Binding and fetch settings.
     pub const SETTINGS: super::super::runtime::ConsumerSettings = super::super::runtime::ConsumerSettings {
@@ -206,19 +147,78 @@ pub mod notifications_email_send_email_subscribe {
     }
 }
 
-/// Message `events.ready_to_process.*:MessageHandler:SubscribeMessage`
-pub mod events_ready_to_process_message_handler_subscribe {
+/// Message `orders.create:CreateOrder:SubscribeMessage`
+pub mod orders_create_create_order_subscribe {
     /// The payload type of this operation's messages.
-    pub type Payload = super::super::types::AllocationReadyToProcess;
+    pub type Payload = super::super::types::OrderCreated;
+
+    /// Subject subscribed to.
+    pub const SUBJECT: &str = "orders.create";
+
+    /// Queue group: instances in the same group share the messages.
+    pub const QUEUE: ::std::option::Option<&str> = Some("order-workers");
+
+    /// A decoded message of this operation.
+    pub type Delivery = super::super::runtime::CoreDelivery<Payload>;
+
+    /// Implement this to process the messages.
+    pub trait Handler: ::std::marker::Sync {
+        /// Processes one message (core NATS: at most once, no acknowledgement).
+        fn handle(
+            &self,
+            delivery: Delivery,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+    }
+
+    /// Subscribes and processes messages with `handler` until `shutdown` completes.
+    ///
+    /// # Errors
+    /// When subscribing fails.
+    pub async fn run<H: Handler>(
+        client: &::async_nats::Client,
+        handler: &H,
+        shutdown: impl ::std::future::Future<Output = ()>,
+    ) -> ::std::result::Result<(), super::super::runtime::RunError> {
+        super::super::runtime::run_core::<
+            _,
+            (),
+            _,
+            _,
+            _,
+        >(
+                client,
+                SUBJECT,
+                QUEUE,
+                100,
+                |delivery| async {
+                    handler.handle(delivery).await;
+                    None
+                },
+                shutdown,
+            )
+            .await
+    }
+}
+
+/// Message `payments.{region}.settled:PaymentSettled:SubscribeMessage`
+pub mod payments_region_settled_payment_settled_subscribe {
+    /// The payload type of this operation's messages.
+    pub type Payload = super::super::types::PaymentSettled;
+
+    /// Extracts the subject parameters from a delivery's subject.
+    pub use super::super::subjects::parse_payments_settled as parse_subject;
+
+    /// Parameters of the subject.
+    pub use super::super::subjects::PaymentsSettledParams as SubjectParams;
 
     /// Stream the messages are stored in (provisioned by ops, never created here).
     pub const STREAM: &str = "allocation-service";
 
     /// Durable pull consumer (provisioned by ops, never created here).
-    pub const DURABLE: &str = "events-ready-to-process-message-handler-subscribe";
+    pub const DURABLE: &str = "payments-region-settled-payment-settled-subscribe";
 
     /// Filter subjects the consumer must have.
-    pub const FILTER_SUBJECTS: &[&str] = &["events.ready_to_process.*"];
+    pub const FILTER_SUBJECTS: &[&str] = &["payments.*.settled"];
 
     /// Binding and fetch settings.
     pub const SETTINGS: super::super::runtime::ConsumerSettings = super::super::runtime::ConsumerSettings {

@@ -35,6 +35,27 @@ impl Publishers {
         &self.jetstream
     }
 
+    /// Broadcast the category tree.
+    ///
+    /// Publishes the whole category tree on core NATS (not stored in a stream).
+    ///
+    /// Message `CategoryTreeUpdated`: The product category tree has changed.
+    ///
+    /// Subject: `shipping.catalog.categories` (core NATS)
+    pub async fn publish_category_tree(
+        &self,
+        payload: &super::types::CategoryTree,
+    ) -> ::std::result::Result<(), super::runtime::PublishError> {
+        let subject = super::subjects::shipping_catalog_categories();
+        super::runtime::publish_core(
+                &self.client,
+                subject,
+                payload,
+                ::std::option::Option::<&()>::None,
+            )
+            .await
+    }
+
     /// Announce a dispatched shipment.
     ///
     /// Publishes `ShipmentDispatched` to the `shipping` stream, de-duplicated by shipment id.
@@ -57,27 +78,6 @@ impl Publishers {
                 payload,
                 ::std::option::Option::<&()>::None,
                 Some(super::runtime::MsgId::Payload("/shipmentId")),
-            )
-            .await
-    }
-
-    /// Broadcast the category tree.
-    ///
-    /// Publishes the whole category tree on core NATS (not stored in a stream).
-    ///
-    /// Message `CategoryTreeUpdated`: The product category tree has changed.
-    ///
-    /// Subject: `shipping.catalog.categories` (core NATS)
-    pub async fn publish_category_tree(
-        &self,
-        payload: &super::types::CategoryTree,
-    ) -> ::std::result::Result<(), super::runtime::PublishError> {
-        let subject = super::subjects::shipping_catalog_categories();
-        super::runtime::publish_core(
-                &self.client,
-                subject,
-                payload,
-                ::std::option::Option::<&()>::None,
             )
             .await
     }

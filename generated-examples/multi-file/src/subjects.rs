@@ -90,48 +90,14 @@ fn check_parameter(
     Err(SubjectError { parameter, reason })
 }
 
-/// Filter subject of `shipping.{warehouseId}.requested` (parameters as `*`).
-pub const SHIPPING_REQUESTED_FILTER: &str = "shipping.*.requested";
+/// Filter subject of `shipping.catalog.categories` (parameters as `*`).
+pub const SHIPPING_CATALOG_CATEGORIES_FILTER: &str = "shipping.catalog.categories";
 
-/// A shipment has been requested from a warehouse.
+/// The full product category tree, broadcast over core NATS whenever it changes.
 ///
-/// Subject: `shipping.{warehouseId}.requested`
-///
-/// # Errors
-/// When a parameter value is empty, starts with `$`, or contains `.`, `*`, `>`,
-/// whitespace, a control character or a non-ASCII character.
-pub fn shipping_requested(
-    warehouse_id: &str,
-) -> ::std::result::Result<Subject, SubjectError> {
-    check_parameter("warehouseId", warehouse_id)?;
-    Ok(Subject(format!("shipping.{}.requested", warehouse_id,)))
-}
-
-/// Parameters of a subject matching `shipping.{warehouseId}.requested`.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::std::cmp::Eq)]
-pub struct ShippingRequestedParams {
-    /// Code of the warehouse, e.g. `ams1`.
-    pub warehouse_id: ::std::string::String,
-}
-
-/// Extracts the parameters from a received subject; `None` when it does not match `shipping.{warehouseId}.requested`.
-pub fn parse_shipping_requested(
-    subject: &str,
-) -> ::std::option::Option<ShippingRequestedParams> {
-    let mut tokens = subject.split('.');
-    if tokens.next()? != "shipping" {
-        return None;
-    }
-    let warehouse_id = tokens.next().filter(|t| !t.is_empty())?;
-    if tokens.next()? != "requested" {
-        return None;
-    }
-    if tokens.next().is_some() {
-        return None;
-    }
-    Some(ShippingRequestedParams {
-        warehouse_id: warehouse_id.to_string(),
-    })
+/// Subject: `shipping.catalog.categories`
+pub fn shipping_catalog_categories() -> Subject {
+    Subject(::std::string::String::from("shipping.catalog.categories"))
 }
 
 /// Filter subject of `shipping.{warehouseId}.dispatched` (parameters as `*`).
@@ -178,12 +144,46 @@ pub fn parse_shipping_dispatched(
     })
 }
 
-/// Filter subject of `shipping.catalog.categories` (parameters as `*`).
-pub const SHIPPING_CATALOG_CATEGORIES_FILTER: &str = "shipping.catalog.categories";
+/// Filter subject of `shipping.{warehouseId}.requested` (parameters as `*`).
+pub const SHIPPING_REQUESTED_FILTER: &str = "shipping.*.requested";
 
-/// The full product category tree, broadcast over core NATS whenever it changes.
+/// A shipment has been requested from a warehouse.
 ///
-/// Subject: `shipping.catalog.categories`
-pub fn shipping_catalog_categories() -> Subject {
-    Subject(::std::string::String::from("shipping.catalog.categories"))
+/// Subject: `shipping.{warehouseId}.requested`
+///
+/// # Errors
+/// When a parameter value is empty, starts with `$`, or contains `.`, `*`, `>`,
+/// whitespace, a control character or a non-ASCII character.
+pub fn shipping_requested(
+    warehouse_id: &str,
+) -> ::std::result::Result<Subject, SubjectError> {
+    check_parameter("warehouseId", warehouse_id)?;
+    Ok(Subject(format!("shipping.{}.requested", warehouse_id,)))
+}
+
+/// Parameters of a subject matching `shipping.{warehouseId}.requested`.
+#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::std::cmp::Eq)]
+pub struct ShippingRequestedParams {
+    /// Code of the warehouse, e.g. `ams1`.
+    pub warehouse_id: ::std::string::String,
+}
+
+/// Extracts the parameters from a received subject; `None` when it does not match `shipping.{warehouseId}.requested`.
+pub fn parse_shipping_requested(
+    subject: &str,
+) -> ::std::option::Option<ShippingRequestedParams> {
+    let mut tokens = subject.split('.');
+    if tokens.next()? != "shipping" {
+        return None;
+    }
+    let warehouse_id = tokens.next().filter(|t| !t.is_empty())?;
+    if tokens.next()? != "requested" {
+        return None;
+    }
+    if tokens.next().is_some() {
+        return None;
+    }
+    Some(ShippingRequestedParams {
+        warehouse_id: warehouse_id.to_string(),
+    })
 }

@@ -35,6 +35,32 @@ impl Publishers {
         &self.jetstream
     }
 
+    /// Publish an order cancellation.
+    ///
+    /// Message `OrderCancelled`: An order was cancelled.
+    ///
+    /// Subject: `orders.{region}.{orderId}.cancelled` (JetStream: waits for the stream's acknowledgement)
+    pub async fn publish_order_cancelled(
+        &self,
+        region: &str,
+        order_id: &str,
+        payload: &super::types::OrderCancelled,
+        headers: &super::types::TraceHeaders,
+    ) -> ::std::result::Result<
+        ::async_nats::jetstream::publish::PublishAck,
+        super::runtime::PublishError,
+    > {
+        let subject = super::subjects::orders_cancelled(region, order_id)?;
+        super::runtime::publish_jetstream(
+                &self.jetstream,
+                subject,
+                payload,
+                Some(headers),
+                None,
+            )
+            .await
+    }
+
     /// Publish a newly created order.
     ///
     /// De-duplicated on the order id, so retried publishes within two minutes are dropped by the server.
@@ -62,32 +88,6 @@ impl Publishers {
             .await
     }
 
-    /// Publish an order cancellation.
-    ///
-    /// Message `OrderCancelled`: An order was cancelled.
-    ///
-    /// Subject: `orders.{region}.{orderId}.cancelled` (JetStream: waits for the stream's acknowledgement)
-    pub async fn publish_order_cancelled(
-        &self,
-        region: &str,
-        order_id: &str,
-        payload: &super::types::OrderCancelled,
-        headers: &super::types::TraceHeaders,
-    ) -> ::std::result::Result<
-        ::async_nats::jetstream::publish::PublishAck,
-        super::runtime::PublishError,
-    > {
-        let subject = super::subjects::orders_cancelled(region, order_id)?;
-        super::runtime::publish_jetstream(
-                &self.jetstream,
-                subject,
-                payload,
-                Some(headers),
-                None,
-            )
-            .await
-    }
-
     /// Ask the payment workers to collect a payment.
     ///
     /// Message `PaymentRequested`: A payment must be collected.
@@ -108,6 +108,27 @@ impl Publishers {
                 payload,
                 ::std::option::Option::<&()>::None,
                 Some(super::runtime::MsgId::Payload("/paymentId")),
+            )
+            .await
+    }
+
+    /// Ask for the price of a SKU.
+    ///
+    /// Core NATS request; the reply arrives on a per-request inbox.
+    ///
+    /// Message `PriceQuoteRequest`: Which SKU to price, for whom and how many.
+    ///
+    /// Subject: `pricing.quote` (core NATS)
+    pub async fn request_price_quote(
+        &self,
+        payload: &super::types::PriceQuoteRequest,
+    ) -> ::std::result::Result<super::types::PriceQuote, super::runtime::RequestError> {
+        let subject = super::subjects::pricing_quote();
+        super::runtime::request(
+                &self.client,
+                subject,
+                payload,
+                ::std::option::Option::<&()>::None,
             )
             .await
     }
@@ -158,27 +179,6 @@ impl Publishers {
                 payload,
                 ::std::option::Option::<&()>::None,
                 None,
-            )
-            .await
-    }
-
-    /// Ask for the price of a SKU.
-    ///
-    /// Core NATS request; the reply arrives on a per-request inbox.
-    ///
-    /// Message `PriceQuoteRequest`: Which SKU to price, for whom and how many.
-    ///
-    /// Subject: `pricing.quote` (core NATS)
-    pub async fn request_price_quote(
-        &self,
-        payload: &super::types::PriceQuoteRequest,
-    ) -> ::std::result::Result<super::types::PriceQuote, super::runtime::RequestError> {
-        let subject = super::subjects::pricing_quote();
-        super::runtime::request(
-                &self.client,
-                subject,
-                payload,
-                ::std::option::Option::<&()>::None,
             )
             .await
     }

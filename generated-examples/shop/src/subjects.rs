@@ -90,6 +90,151 @@ fn check_parameter(
     Err(SubjectError { parameter, reason })
 }
 
+/// Filter subject of `audit.>` (parameters as `*`); a wildcard subject, receive only.
+pub const AUDIT_FILTER: &str = "audit.>";
+
+/// Filter subject of `inventory.{warehouseId}.low_stock` (parameters as `*`).
+pub const INVENTORY_LOW_STOCK_FILTER: &str = "inventory.*.low_stock";
+
+/// The available quantity of a SKU dropped below its threshold.
+///
+/// Subject: `inventory.{warehouseId}.low_stock`
+///
+/// # Errors
+/// When a parameter value is empty, starts with `$`, or contains `.`, `*`, `>`,
+/// whitespace, a control character or a non-ASCII character.
+pub fn inventory_low_stock(
+    warehouse_id: &str,
+) -> ::std::result::Result<Subject, SubjectError> {
+    check_parameter("warehouseId", warehouse_id)?;
+    Ok(Subject(format!("inventory.{}.low_stock", warehouse_id,)))
+}
+
+/// Parameters of a subject matching `inventory.{warehouseId}.low_stock`.
+#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::std::cmp::Eq)]
+pub struct InventoryLowStockParams {
+    /// Code of the warehouse, e.g. `ams1`.
+    pub warehouse_id: ::std::string::String,
+}
+
+/// Extracts the parameters from a received subject; `None` when it does not match `inventory.{warehouseId}.low_stock`.
+pub fn parse_inventory_low_stock(
+    subject: &str,
+) -> ::std::option::Option<InventoryLowStockParams> {
+    let mut tokens = subject.split('.');
+    if tokens.next()? != "inventory" {
+        return None;
+    }
+    let warehouse_id = tokens.next().filter(|t| !t.is_empty())?;
+    if tokens.next()? != "low_stock" {
+        return None;
+    }
+    if tokens.next().is_some() {
+        return None;
+    }
+    Some(InventoryLowStockParams {
+        warehouse_id: warehouse_id.to_string(),
+    })
+}
+
+/// Filter subject of `inventory.{warehouseId}.reserve` (parameters as `*`).
+pub const INVENTORY_RESERVE_FILTER: &str = "inventory.*.reserve";
+
+/// Command to reserve stock for an order in a warehouse.
+///
+/// Subject: `inventory.{warehouseId}.reserve`
+///
+/// # Errors
+/// When a parameter value is empty, starts with `$`, or contains `.`, `*`, `>`,
+/// whitespace, a control character or a non-ASCII character.
+pub fn inventory_reserve(
+    warehouse_id: &str,
+) -> ::std::result::Result<Subject, SubjectError> {
+    check_parameter("warehouseId", warehouse_id)?;
+    Ok(Subject(format!("inventory.{}.reserve", warehouse_id,)))
+}
+
+/// Parameters of a subject matching `inventory.{warehouseId}.reserve`.
+#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::std::cmp::Eq)]
+pub struct InventoryReserveParams {
+    /// Code of the warehouse, e.g. `ams1`.
+    pub warehouse_id: ::std::string::String,
+}
+
+/// Extracts the parameters from a received subject; `None` when it does not match `inventory.{warehouseId}.reserve`.
+pub fn parse_inventory_reserve(
+    subject: &str,
+) -> ::std::option::Option<InventoryReserveParams> {
+    let mut tokens = subject.split('.');
+    if tokens.next()? != "inventory" {
+        return None;
+    }
+    let warehouse_id = tokens.next().filter(|t| !t.is_empty())?;
+    if tokens.next()? != "reserve" {
+        return None;
+    }
+    if tokens.next().is_some() {
+        return None;
+    }
+    Some(InventoryReserveParams {
+        warehouse_id: warehouse_id.to_string(),
+    })
+}
+
+/// Filter subject of `inventory.{warehouseId}.reserved` (parameters as `*`).
+pub const INVENTORY_RESERVED_FILTER: &str = "inventory.*.reserved";
+
+/// Stock has been reserved for an order.
+///
+/// Subject: `inventory.{warehouseId}.reserved`
+///
+/// # Errors
+/// When a parameter value is empty, starts with `$`, or contains `.`, `*`, `>`,
+/// whitespace, a control character or a non-ASCII character.
+pub fn inventory_reserved(
+    warehouse_id: &str,
+) -> ::std::result::Result<Subject, SubjectError> {
+    check_parameter("warehouseId", warehouse_id)?;
+    Ok(Subject(format!("inventory.{}.reserved", warehouse_id,)))
+}
+
+/// Parameters of a subject matching `inventory.{warehouseId}.reserved`.
+#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::std::cmp::Eq)]
+pub struct InventoryReservedParams {
+    /// Code of the warehouse, e.g. `ams1`.
+    pub warehouse_id: ::std::string::String,
+}
+
+/// Extracts the parameters from a received subject; `None` when it does not match `inventory.{warehouseId}.reserved`.
+pub fn parse_inventory_reserved(
+    subject: &str,
+) -> ::std::option::Option<InventoryReservedParams> {
+    let mut tokens = subject.split('.');
+    if tokens.next()? != "inventory" {
+        return None;
+    }
+    let warehouse_id = tokens.next().filter(|t| !t.is_empty())?;
+    if tokens.next()? != "reserved" {
+        return None;
+    }
+    if tokens.next().is_some() {
+        return None;
+    }
+    Some(InventoryReservedParams {
+        warehouse_id: warehouse_id.to_string(),
+    })
+}
+
+/// Filter subject of `notifications.email` (parameters as `*`).
+pub const NOTIFICATIONS_EMAIL_FILTER: &str = "notifications.email";
+
+/// E-mails to send; served by a core NATS queue group so each e-mail is sent once.
+///
+/// Subject: `notifications.email`
+pub fn notifications_email() -> Subject {
+    Subject(::std::string::String::from("notifications.email"))
+}
+
 /// Filter subject of `orders.{region}.created` (parameters as `*`).
 pub const ORDERS_CREATED_FILTER: &str = "orders.*.created";
 
@@ -182,6 +327,16 @@ pub fn parse_orders_cancelled(
     })
 }
 
+/// Filter subject of `payments.refund.requested` (parameters as `*`).
+pub const PAYMENTS_REFUND_REQUESTED_FILTER: &str = "payments.refund.requested";
+
+/// A refund has been requested; the same service publishes and processes refunds.
+///
+/// Subject: `payments.refund.requested`
+pub fn payments_refund_requested() -> Subject {
+    Subject(::std::string::String::from("payments.refund.requested"))
+}
+
 /// Filter subject of `payments.{region}.requested` (parameters as `*`).
 pub const PAYMENTS_REQUESTED_FILTER: &str = "payments.*.requested";
 
@@ -266,151 +421,6 @@ pub fn parse_payments_settled(
     })
 }
 
-/// Filter subject of `payments.refund.requested` (parameters as `*`).
-pub const PAYMENTS_REFUND_REQUESTED_FILTER: &str = "payments.refund.requested";
-
-/// A refund has been requested; the same service publishes and processes refunds.
-///
-/// Subject: `payments.refund.requested`
-pub fn payments_refund_requested() -> Subject {
-    Subject(::std::string::String::from("payments.refund.requested"))
-}
-
-/// Filter subject of `inventory.{warehouseId}.reserve` (parameters as `*`).
-pub const INVENTORY_RESERVE_FILTER: &str = "inventory.*.reserve";
-
-/// Command to reserve stock for an order in a warehouse.
-///
-/// Subject: `inventory.{warehouseId}.reserve`
-///
-/// # Errors
-/// When a parameter value is empty, starts with `$`, or contains `.`, `*`, `>`,
-/// whitespace, a control character or a non-ASCII character.
-pub fn inventory_reserve(
-    warehouse_id: &str,
-) -> ::std::result::Result<Subject, SubjectError> {
-    check_parameter("warehouseId", warehouse_id)?;
-    Ok(Subject(format!("inventory.{}.reserve", warehouse_id,)))
-}
-
-/// Parameters of a subject matching `inventory.{warehouseId}.reserve`.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::std::cmp::Eq)]
-pub struct InventoryReserveParams {
-    /// Code of the warehouse, e.g. `ams1`.
-    pub warehouse_id: ::std::string::String,
-}
-
-/// Extracts the parameters from a received subject; `None` when it does not match `inventory.{warehouseId}.reserve`.
-pub fn parse_inventory_reserve(
-    subject: &str,
-) -> ::std::option::Option<InventoryReserveParams> {
-    let mut tokens = subject.split('.');
-    if tokens.next()? != "inventory" {
-        return None;
-    }
-    let warehouse_id = tokens.next().filter(|t| !t.is_empty())?;
-    if tokens.next()? != "reserve" {
-        return None;
-    }
-    if tokens.next().is_some() {
-        return None;
-    }
-    Some(InventoryReserveParams {
-        warehouse_id: warehouse_id.to_string(),
-    })
-}
-
-/// Filter subject of `inventory.{warehouseId}.reserved` (parameters as `*`).
-pub const INVENTORY_RESERVED_FILTER: &str = "inventory.*.reserved";
-
-/// Stock has been reserved for an order.
-///
-/// Subject: `inventory.{warehouseId}.reserved`
-///
-/// # Errors
-/// When a parameter value is empty, starts with `$`, or contains `.`, `*`, `>`,
-/// whitespace, a control character or a non-ASCII character.
-pub fn inventory_reserved(
-    warehouse_id: &str,
-) -> ::std::result::Result<Subject, SubjectError> {
-    check_parameter("warehouseId", warehouse_id)?;
-    Ok(Subject(format!("inventory.{}.reserved", warehouse_id,)))
-}
-
-/// Parameters of a subject matching `inventory.{warehouseId}.reserved`.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::std::cmp::Eq)]
-pub struct InventoryReservedParams {
-    /// Code of the warehouse, e.g. `ams1`.
-    pub warehouse_id: ::std::string::String,
-}
-
-/// Extracts the parameters from a received subject; `None` when it does not match `inventory.{warehouseId}.reserved`.
-pub fn parse_inventory_reserved(
-    subject: &str,
-) -> ::std::option::Option<InventoryReservedParams> {
-    let mut tokens = subject.split('.');
-    if tokens.next()? != "inventory" {
-        return None;
-    }
-    let warehouse_id = tokens.next().filter(|t| !t.is_empty())?;
-    if tokens.next()? != "reserved" {
-        return None;
-    }
-    if tokens.next().is_some() {
-        return None;
-    }
-    Some(InventoryReservedParams {
-        warehouse_id: warehouse_id.to_string(),
-    })
-}
-
-/// Filter subject of `inventory.{warehouseId}.low_stock` (parameters as `*`).
-pub const INVENTORY_LOW_STOCK_FILTER: &str = "inventory.*.low_stock";
-
-/// The available quantity of a SKU dropped below its threshold.
-///
-/// Subject: `inventory.{warehouseId}.low_stock`
-///
-/// # Errors
-/// When a parameter value is empty, starts with `$`, or contains `.`, `*`, `>`,
-/// whitespace, a control character or a non-ASCII character.
-pub fn inventory_low_stock(
-    warehouse_id: &str,
-) -> ::std::result::Result<Subject, SubjectError> {
-    check_parameter("warehouseId", warehouse_id)?;
-    Ok(Subject(format!("inventory.{}.low_stock", warehouse_id,)))
-}
-
-/// Parameters of a subject matching `inventory.{warehouseId}.low_stock`.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::std::cmp::Eq)]
-pub struct InventoryLowStockParams {
-    /// Code of the warehouse, e.g. `ams1`.
-    pub warehouse_id: ::std::string::String,
-}
-
-/// Extracts the parameters from a received subject; `None` when it does not match `inventory.{warehouseId}.low_stock`.
-pub fn parse_inventory_low_stock(
-    subject: &str,
-) -> ::std::option::Option<InventoryLowStockParams> {
-    let mut tokens = subject.split('.');
-    if tokens.next()? != "inventory" {
-        return None;
-    }
-    let warehouse_id = tokens.next().filter(|t| !t.is_empty())?;
-    if tokens.next()? != "low_stock" {
-        return None;
-    }
-    if tokens.next().is_some() {
-        return None;
-    }
-    Some(InventoryLowStockParams {
-        warehouse_id: warehouse_id.to_string(),
-    })
-}
-
-/// Filter subject of `audit.>` (parameters as `*`); a wildcard subject, receive only.
-pub const AUDIT_FILTER: &str = "audit.>";
-
 /// Filter subject of `pricing.quote` (parameters as `*`).
 pub const PRICING_QUOTE_FILTER: &str = "pricing.quote";
 
@@ -419,14 +429,4 @@ pub const PRICING_QUOTE_FILTER: &str = "pricing.quote";
 /// Subject: `pricing.quote`
 pub fn pricing_quote() -> Subject {
     Subject(::std::string::String::from("pricing.quote"))
-}
-
-/// Filter subject of `notifications.email` (parameters as `*`).
-pub const NOTIFICATIONS_EMAIL_FILTER: &str = "notifications.email";
-
-/// E-mails to send; served by a core NATS queue group so each e-mail is sent once.
-///
-/// Subject: `notifications.email`
-pub fn notifications_email() -> Subject {
-    Subject(::std::string::String::from("notifications.email"))
 }

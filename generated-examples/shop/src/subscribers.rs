@@ -4,45 +4,41 @@
 //! looks them up (like FastStream's `JStream(declare=False)`), and fails with
 //! an explanation when they are missing or configured differently.
 
-/// Mark orders as paid.
+/// Plan restocking.
 ///
-/// Consumes settled payments of every region and marks the corresponding orders as paid.
+/// Starts from the latest alert of every SKU and warehouse, so a restarted planner sees the current state only.
 ///
-/// Message `PaymentSettled`: A payment was settled by the provider.
-pub mod on_payment_settled {
+/// Message `LowStockAlert`: A SKU is running low in a warehouse.
+pub mod on_low_stock {
     /// The payload type of this operation's messages.
-    pub type Payload = super::super::types::PaymentSettled;
+    pub type Payload = super::super::types::LowStockAlert;
 
     /// Extracts the subject parameters from a delivery's subject.
-    pub use super::super::subjects::parse_payments_settled as parse_subject;
+    pub use super::super::subjects::parse_inventory_low_stock as parse_subject;
 
     /// Parameters of the subject.
-    pub use super::super::subjects::PaymentsSettledParams as SubjectParams;
+    pub use super::super::subjects::InventoryLowStockParams as SubjectParams;
 
     /// Stream the messages are stored in (provisioned by ops, never created here).
-    pub const STREAM: &str = "PAYMENTS";
+    pub const STREAM: &str = "INVENTORY";
 
     /// Durable pull consumer (provisioned by ops, never created here).
-    pub const DURABLE: &str = "orders-payment-settled";
+    pub const DURABLE: &str = "restock-planner";
 
     /// Filter subjects the consumer must have.
-    pub const FILTER_SUBJECTS: &[&str] = &["payments.*.settled"];
+    pub const FILTER_SUBJECTS: &[&str] = &["inventory.*.low_stock"];
 
     /// Binding and fetch settings.
     pub const SETTINGS: super::super::runtime::ConsumerSettings = super::super::runtime::ConsumerSettings {
         stream: STREAM,
         durable: DURABLE,
         filter_subjects: FILTER_SUBJECTS,
-        batch: 50,
-        expires: ::std::time::Duration::from_millis(5000),
+        batch: 20,
+        expires: ::std::time::Duration::from_millis(10000),
         max_bytes: 0,
-        backoff: &[
-            ::std::time::Duration::from_millis(30000),
-            ::std::time::Duration::from_millis(60000),
-            ::std::time::Duration::from_millis(300000),
-        ],
-        max_deliver: 5,
-        correlation_id: Some(super::super::runtime::Location::Header("/traceparent")),
+        backoff: &[],
+        max_deliver: 4,
+        correlation_id: None,
     };
 
     /// A decoded message of this operation.
@@ -108,40 +104,45 @@ pub mod on_payment_settled {
     }
 }
 
-/// Execute refunds with the payment provider.
+/// Mark orders as paid.
 ///
-/// Slow external calls, so few messages in flight and a long ack wait.
+/// Consumes settled payments of every region and marks the corresponding orders as paid.
 ///
-/// Message `RefundRequested`: A refund must be paid out.
-pub mod process_refund {
+/// Message `PaymentSettled`: A payment was settled by the provider.
+pub mod on_payment_settled {
     /// The payload type of this operation's messages.
-    pub type Payload = super::super::types::RefundRequested;
+    pub type Payload = super::super::types::PaymentSettled;
+
+    /// Extracts the subject parameters from a delivery's subject.
+    pub use super::super::subjects::parse_payments_settled as parse_subject;
+
+    /// Parameters of the subject.
+    pub use super::super::subjects::PaymentsSettledParams as SubjectParams;
 
     /// Stream the messages are stored in (provisioned by ops, never created here).
     pub const STREAM: &str = "PAYMENTS";
 
     /// Durable pull consumer (provisioned by ops, never created here).
-    pub const DURABLE: &str = "refund-worker";
+    pub const DURABLE: &str = "orders-payment-settled";
 
     /// Filter subjects the consumer must have.
-    pub const FILTER_SUBJECTS: &[&str] = &["payments.refund.requested"];
+    pub const FILTER_SUBJECTS: &[&str] = &["payments.*.settled"];
 
     /// Binding and fetch settings.
     pub const SETTINGS: super::super::runtime::ConsumerSettings = super::super::runtime::ConsumerSettings {
         stream: STREAM,
         durable: DURABLE,
         filter_subjects: FILTER_SUBJECTS,
-        batch: 1,
-        expires: ::std::time::Duration::from_millis(30000),
+        batch: 50,
+        expires: ::std::time::Duration::from_millis(5000),
         max_bytes: 0,
         backoff: &[
-            ::std::time::Duration::from_millis(120000),
+            ::std::time::Duration::from_millis(30000),
+            ::std::time::Duration::from_millis(60000),
             ::std::time::Duration::from_millis(300000),
-            ::std::time::Duration::from_millis(600000),
-            ::std::time::Duration::from_millis(1800000),
         ],
-        max_deliver: 8,
-        correlation_id: None,
+        max_deliver: 5,
+        correlation_id: Some(super::super::runtime::Location::Header("/traceparent")),
     };
 
     /// A decoded message of this operation.
@@ -307,40 +308,39 @@ pub mod on_stock_reserved {
     }
 }
 
-/// Plan restocking.
+/// Execute refunds with the payment provider.
 ///
-/// Starts from the latest alert of every SKU and warehouse, so a restarted planner sees the current state only.
+/// Slow external calls, so few messages in flight and a long ack wait.
 ///
-/// Message `LowStockAlert`: A SKU is running low in a warehouse.
-pub mod on_low_stock {
+/// Message `RefundRequested`: A refund must be paid out.
+pub mod process_refund {
     /// The payload type of this operation's messages.
-    pub type Payload = super::super::types::LowStockAlert;
-
-    /// Extracts the subject parameters from a delivery's subject.
-    pub use super::super::subjects::parse_inventory_low_stock as parse_subject;
-
-    /// Parameters of the subject.
-    pub use super::super::subjects::InventoryLowStockParams as SubjectParams;
+    pub type Payload = super::super::types::RefundRequested;
 
     /// Stream the messages are stored in (provisioned by ops, never created here).
-    pub const STREAM: &str = "INVENTORY";
+    pub const STREAM: &str = "PAYMENTS";
 
     /// Durable pull consumer (provisioned by ops, never created here).
-    pub const DURABLE: &str = "restock-planner";
+    pub const DURABLE: &str = "refund-worker";
 
     /// Filter subjects the consumer must have.
-    pub const FILTER_SUBJECTS: &[&str] = &["inventory.*.low_stock"];
+    pub const FILTER_SUBJECTS: &[&str] = &["payments.refund.requested"];
 
     /// Binding and fetch settings.
     pub const SETTINGS: super::super::runtime::ConsumerSettings = super::super::runtime::ConsumerSettings {
         stream: STREAM,
         durable: DURABLE,
         filter_subjects: FILTER_SUBJECTS,
-        batch: 20,
-        expires: ::std::time::Duration::from_millis(10000),
+        batch: 1,
+        expires: ::std::time::Duration::from_millis(30000),
         max_bytes: 0,
-        backoff: &[],
-        max_deliver: 4,
+        backoff: &[
+            ::std::time::Duration::from_millis(120000),
+            ::std::time::Duration::from_millis(300000),
+            ::std::time::Duration::from_millis(600000),
+            ::std::time::Duration::from_millis(1800000),
+        ],
+        max_deliver: 8,
         correlation_id: None,
     };
 
@@ -407,6 +407,59 @@ pub mod on_low_stock {
     }
 }
 
+/// Answer price quote requests.
+///
+/// Served by the `pricing` queue group; the quote is sent to the request's reply subject.
+///
+/// Message `PriceQuoteRequest`: Which SKU to price, for whom and how many.
+pub mod quote_price {
+    /// The payload type of this operation's messages.
+    pub type Payload = super::super::types::PriceQuoteRequest;
+
+    /// Subject subscribed to.
+    pub const SUBJECT: &str = "pricing.quote";
+
+    /// Queue group: instances in the same group share the messages.
+    pub const QUEUE: ::std::option::Option<&str> = Some("pricing");
+
+    /// A decoded message of this operation.
+    pub type Delivery = super::super::runtime::CoreDelivery<Payload>;
+
+    /// The reply payload type.
+    pub type Reply = super::super::types::PriceQuote;
+
+    /// Implement this to answer the requests.
+    pub trait Handler: ::std::marker::Sync {
+        /// Answers one request; `None` sends no reply.
+        fn handle(
+            &self,
+            delivery: Delivery,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<Reply>,
+        > + ::std::marker::Send;
+    }
+
+    /// Subscribes and processes messages with `handler` until `shutdown` completes.
+    ///
+    /// # Errors
+    /// When subscribing fails.
+    pub async fn run<H: Handler>(
+        client: &::async_nats::Client,
+        handler: &H,
+        shutdown: impl ::std::future::Future<Output = ()>,
+    ) -> ::std::result::Result<(), super::super::runtime::RunError> {
+        super::super::runtime::run_core(
+                client,
+                SUBJECT,
+                QUEUE,
+                100,
+                |delivery| handler.handle(delivery),
+                shutdown,
+            )
+            .await
+    }
+}
+
 /// Store audit events of all services.
 ///
 /// Plain core NATS subscription on the `audit.>` wildcard; no queue group, every instance receives everything.
@@ -458,59 +511,6 @@ pub mod record_audit {
                     handler.handle(delivery).await;
                     None
                 },
-                shutdown,
-            )
-            .await
-    }
-}
-
-/// Answer price quote requests.
-///
-/// Served by the `pricing` queue group; the quote is sent to the request's reply subject.
-///
-/// Message `PriceQuoteRequest`: Which SKU to price, for whom and how many.
-pub mod quote_price {
-    /// The payload type of this operation's messages.
-    pub type Payload = super::super::types::PriceQuoteRequest;
-
-    /// Subject subscribed to.
-    pub const SUBJECT: &str = "pricing.quote";
-
-    /// Queue group: instances in the same group share the messages.
-    pub const QUEUE: ::std::option::Option<&str> = Some("pricing");
-
-    /// A decoded message of this operation.
-    pub type Delivery = super::super::runtime::CoreDelivery<Payload>;
-
-    /// The reply payload type.
-    pub type Reply = super::super::types::PriceQuote;
-
-    /// Implement this to answer the requests.
-    pub trait Handler: ::std::marker::Sync {
-        /// Answers one request; `None` sends no reply.
-        fn handle(
-            &self,
-            delivery: Delivery,
-        ) -> impl ::std::future::Future<
-            Output = ::std::option::Option<Reply>,
-        > + ::std::marker::Send;
-    }
-
-    /// Subscribes and processes messages with `handler` until `shutdown` completes.
-    ///
-    /// # Errors
-    /// When subscribing fails.
-    pub async fn run<H: Handler>(
-        client: &::async_nats::Client,
-        handler: &H,
-        shutdown: impl ::std::future::Future<Output = ()>,
-    ) -> ::std::result::Result<(), super::super::runtime::RunError> {
-        super::super::runtime::run_core(
-                client,
-                SUBJECT,
-                QUEUE,
-                100,
-                |delivery| handler.handle(delivery),
                 shutdown,
             )
             .await
