@@ -193,25 +193,40 @@ impl PullObserver {
     }
 }
 
-/// Captures `tracing` output (fmt, no ANSI, DEBUG and above) in memory.
+/// Captures the generated crates' `tracing` output (fmt, no ANSI, DEBUG and
+/// above) in memory, through one process-wide subscriber: per-test scoped
+/// subscribers miss events when tests run in parallel (callsite interest is
+/// cached globally), so tests select their lines by a unique subject instead.
 #[derive(Clone, Default)]
 pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
 
 impl LogCapture {
-    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
-        tracing_subscriber::fmt()
-            .with_writer(self.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .finish()
+    /// The process-wide capture (installed as the global subscriber on first use).
+    pub fn global() -> LogCapture {
+        static GLOBAL: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
+        GLOBAL
+            .get_or_init(|| {
+                use tracing_subscriber::layer::SubscriberExt as _;
+                let capture = LogCapture::default();
+                let targets = tracing_subscriber::filter::Targets::new()
+                    .with_target("allocation", tracing::Level::DEBUG)
+                    .with_target("shop", tracing::Level::DEBUG);
+                let subscriber = tracing_subscriber::registry()
+                    .with(tracing_subscriber::fmt::layer().with_writer(capture.clone()).with_ansi(false))
+                    .with(targets);
+                tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+                capture
+            })
+            .clone()
     }
 
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 
-    pub fn lines(&self) -> Vec<String> {
-        self.text().lines().map(str::to_owned).collect()
+    /// Captured lines containing `needle`.
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.text().lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
     }
 }
 
@@ -261,9 +276,9 @@ pub fn ready_payload(n: u64) -> serde_json::Value {
 }
 
 /// Publishes `count` ready-to-process events (ids `first..first+count`), pipelined,
-/// each awaited for the stream's ack. Returns the stream sequences.
+/// each awaited for the stream's ack. Returns the stream sequences, sorted.
 pub async fn publish_ready(js: &Context, first: u64, count: u64) -> Vec<u64> {
-    let acks = futures::stream::iter(first..first + count)
+    let mut acks = futures::stream::iter(first..first + count)
         .map(|n| {
             let js = js.clone();
             async move {
@@ -277,5 +292,6 @@ pub async fn publish_ready(js: &Context, first: u64, count: u64) -> Vec<u64> {
         .collect::<Vec<u64>>()
         .await;
     assert_eq!(acks.len() as u64, count);
+    acks.sort_unstable();
     acks
 }

@@ -1,5 +1,5 @@
-//! 2. Pull consumption, 3. durable resume, 5. scaling out, 10. observability,
-//! 11. graceful shutdown — all on specs/allocation.yaml `processReady`.
+//! Pull consumption (2), durable resume (3), scaling out (5), observability
+//! (10) and graceful shutdown (11), all on specs/allocation.yaml `processReady`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -11,9 +11,8 @@ use e2e_tests::{
     AckObserver, DEADLINE, LogCapture, NatsServer, PullObserver, Shutdown, connect, eventually, provision,
     publish_ready,
 };
-use tracing::instrument::WithSubscriber as _;
 
-use crate::{FnHandler, spawn_worker};
+use crate::spawn_worker;
 
 async fn provisioned() -> (NatsServer, async_nats::Client, async_nats::jetstream::Context) {
     let server = NatsServer::start();
@@ -130,25 +129,17 @@ async fn undecodable_payload_is_terminated_logged_and_not_redelivered() {
     let good = publish_ready(&js, 1, 1).await[0];
 
     let handled = Arc::new(Mutex::new(Vec::new()));
-    let logs = LogCapture::default();
+    let logs = LogCapture::global();
     let shutdown = Shutdown::new();
     let rec = handled.clone();
-    let (_c2, js2) = connect(&server).await;
-    let stop = shutdown.wait();
-    let sub = logs.subscriber();
-    let worker = tokio::spawn(
+    let worker = spawn_worker(&server, &shutdown, move |d: process_ready::Delivery| {
+        let rec = rec.clone();
         async move {
-            let handler = FnHandler(move |d: process_ready::Delivery| {
-                let rec = rec.clone();
-                async move {
-                    rec.lock().unwrap().push(d.stream_sequence);
-                    Outcome::Ack
-                }
-            });
-            process_ready::run(&js2, &handler, stop).await
+            rec.lock().unwrap().push(d.stream_sequence);
+            Outcome::Ack
         }
-        .with_subscriber(sub),
-    );
+    })
+    .await;
     eventually("good message acked", DEADLINE, || async { acks.acks_per_sequence().contains_key(&good).then_some(()) })
         .await;
     eventually("poison terminated", DEADLINE, || async {
@@ -168,7 +159,7 @@ async fn undecodable_payload_is_terminated_logged_and_not_redelivered() {
     assert_eq!((info.num_ack_pending, info.num_redelivered, info.num_pending), (0, 0, 0));
     assert_eq!(info.delivered.stream_sequence, good);
     let line = logs
-        .lines()
+        .lines_with("subject=events.ready_to_process.poison")
         .into_iter()
         .find(|l| l.contains("undecodable payload"))
         .unwrap_or_else(|| panic!("no log line:\n{}", logs.text()));
@@ -292,7 +283,7 @@ async fn two_instances_share_one_durable() {
     for w in workers {
         w.await.expect("join").expect("run");
     }
-    let sets = by_instance.lock().unwrap();
+    let sets = by_instance.lock().unwrap().clone();
     eprintln!("scaling out: instance A {}, instance B {}", sets[0].len(), sets[1].len());
     assert!(!sets[0].is_empty() && !sets[1].is_empty(), "work split: {} / {}", sets[0].len(), sets[1].len());
     assert_eq!(sets[0].union(&sets[1]).count() as u64, N);
@@ -311,35 +302,30 @@ async fn two_instances_share_one_durable() {
 async fn lag_and_tracing_events() {
     let (server, _c, js) = provisioned().await;
     let acks = AckObserver::start(&server, "allocation", "processor-ready").await;
-    publish_ready(&js, 0, 3).await;
+    const FIRST: u64 = 7_000_000; // unique subjects: the log capture is process-wide
+    publish_ready(&js, FIRST, 3).await;
     let lag = process_ready::lag(&js).await.expect("lag");
     assert_eq!((lag.pending, lag.ack_pending, lag.redelivered), (3, 0, 0));
 
     // Message 1: retried once, then held in the handler; others acked.
     let release = Arc::new(tokio::sync::Notify::new());
-    let logs = LogCapture::default();
+    let logs = LogCapture::global();
     let shutdown = Shutdown::new();
-    let (_c2, js2) = connect(&server).await;
-    let (stop, gate, sub) = (shutdown.wait(), release.clone(), logs.subscriber());
-    let worker = tokio::spawn(
+    let gate = release.clone();
+    let worker = spawn_worker(&server, &shutdown, move |d: process_ready::Delivery| {
+        let gate = gate.clone();
         async move {
-            let handler = FnHandler(move |d: process_ready::Delivery| {
-                let gate = gate.clone();
-                async move {
-                    if d.stream_sequence != 1 {
-                        return Outcome::Ack;
-                    }
-                    if d.delivered == 1 {
-                        return Outcome::Retry { delay: Some(Duration::from_millis(10)) };
-                    }
-                    gate.notified().await;
-                    Outcome::Ack
-                }
-            });
-            process_ready::run(&js2, &handler, stop).await
+            if d.stream_sequence != 1 {
+                return Outcome::Ack;
+            }
+            if d.delivered == 1 {
+                return Outcome::Retry { delay: Some(Duration::from_millis(10)) };
+            }
+            gate.notified().await;
+            Outcome::Ack
         }
-        .with_subscriber(sub),
-    );
+    })
+    .await;
     let lag = eventually("message 1 redelivered and in flight", DEADLINE, || async {
         let lag = process_ready::lag(&js).await.ok()?;
         (lag.pending == 0 && lag.ack_pending == 1 && lag.redelivered == 1).then_some(lag)
@@ -352,21 +338,16 @@ async fn lag_and_tracing_events() {
     shutdown.trigger();
     worker.await.expect("join").expect("run");
 
-    let lines = logs.lines();
+    let lines = logs.lines_with("subject=events.ready_to_process.00000000-0000-4000-8000-0000006acf");
     let handled: Vec<&String> = lines.iter().filter(|l| l.contains("handled")).collect();
     let expect = |seq: u64, delivered: u64, outcome: &str| {
-        handled
-            .iter()
-            .any(|l| {
-                l.contains(&format!("stream_sequence={seq}"))
-                    && l.contains(&format!("delivered={delivered}"))
-                    && l.contains(&format!("outcome=\"{outcome}\""))
-                    && l.contains("subject=events.ready_to_process.")
-            })
-            .then_some(())
-            .unwrap_or_else(|| {
-                panic!("no `handled` event for seq {seq} delivery {delivered} {outcome}:\n{}", lines.join("\n"))
-            })
+        let found = handled.iter().any(|l| {
+            l.contains(&format!("subject=events.ready_to_process.{}", e2e_tests::uuid(FIRST + seq - 1)))
+                && l.contains(&format!("stream_sequence={seq}"))
+                && l.contains(&format!("delivered={delivered}"))
+                && l.contains(&format!("outcome=\"{outcome}\""))
+        });
+        assert!(found, "no `handled` event for seq {seq} delivery {delivered} {outcome}:\n{}", lines.join("\n"));
     };
     expect(1, 1, "retry");
     expect(1, 2, "ack");

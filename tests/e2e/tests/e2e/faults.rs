@@ -1,4 +1,4 @@
-//! 4. Server restart: kill -9 the nats-server during consumption and restart
+//! Server restart (4): kill -9 the nats-server during consumption and restart
 //! it on the same store; the run loop recovers by itself and nothing is lost.
 
 use std::collections::BTreeMap;
@@ -16,6 +16,7 @@ use crate::spawn_worker;
 async fn kill9_and_restart_during_consumption_loses_nothing() {
     const N: u64 = 10_000;
     const KILL_AFTER: usize = 3_000;
+    let logs = e2e_tests::LogCapture::global();
     let mut server = NatsServer::start();
     let (_c, js) = connect(&server).await;
     provision::allocation(&js).await;
@@ -65,7 +66,7 @@ async fn kill9_and_restart_during_consumption_loses_nothing() {
     shutdown.trigger();
     worker.await.expect("join").expect("run returns Ok");
 
-    let map = processed.lock().unwrap();
+    let map = processed.lock().unwrap().clone();
     let distinct = map.len() as u64;
     let calls = invocations.load(Ordering::Relaxed);
     let duplicates = calls - distinct;
@@ -77,6 +78,10 @@ async fn kill9_and_restart_during_consumption_loses_nothing() {
         stream.state.messages,
         redeliveries.load(Ordering::Relaxed),
     );
+    // Informational (the capture is process-wide): how the loop re-established its pull.
+    for line in logs.lines_with("pull").iter().filter(|l| l.contains("WARN")).take(20) {
+        eprintln!("  {line}");
+    }
     assert_eq!(stream.state.messages, N, "the stream kept every message");
     assert_eq!(lost, 0);
 }

@@ -1,4 +1,4 @@
-//! 6. Publishers: JetStream publish awaits the PublishAck; typed NoStream
+//! Publishers (6): JetStream publish awaits the PublishAck; typed NoStream
 //! error; Nats-Msg-Id de-duplication from the spec's msgId; typed headers;
 //! correlation id carried to the subscriber.
 
@@ -108,7 +108,8 @@ async fn msg_id_from_a_header_and_correlation_id_reach_the_subscriber() {
         .await
         .expect("stored");
 
-    struct Worker(Arc<Mutex<Vec<(Option<String>, String)>>>);
+    type Seen = Arc<Mutex<Vec<(Option<String>, String)>>>;
+    struct Worker(Seen);
     impl on_payment_settled::Handler for Worker {
         async fn handle(&self, d: on_payment_settled::Delivery) -> shop::runtime::Outcome {
             let region = on_payment_settled::parse_subject(&d.subject).expect("subject").region;
