@@ -14,7 +14,7 @@ use crate::jetstream::{DeliverPolicy, Discard, ReplayPolicy, Retention, Storage,
 use crate::load::Source;
 use crate::model::{Action, Api};
 use crate::naming;
-use crate::subject::{filter_covers, filters_overlap};
+use crate::subject::{FilterTrie, filter_covers};
 use crate::write::GeneratedFile;
 
 pub const API_VERSION: &str = "jetstream.nats.io/v1beta2";
@@ -193,6 +193,7 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
 
     // Streams: explicit subjects, or the subjects of the channels stored in them.
     let mut streams = Vec::new();
+    let mut tries: BTreeMap<&str, FilterTrie<()>> = BTreeMap::new();
     for (name, spec) in &api.streams {
         let at = stream_node(name);
         let mut subjects: Vec<String> = match &spec.subjects {
@@ -210,14 +211,19 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
                 .error(&at, format!("stream `{name}` stores no channel and declares no subjects"))
                 .hint("bind a channel with `x-jetstream: {stream: NAME}` or set `subjects`"));
         }
+        let mut trie = FilterTrie::default();
+        for s in &subjects {
+            trie.insert(s, ());
+        }
         for channel in api.channels.iter().filter(|c| c.stream.as_deref() == Some(name.as_str())) {
             let filter = channel.subject.filter();
-            if !subjects.iter().any(|s| filter_covers(s, &filter)) {
+            if trie.covering(&filter).is_empty() {
                 return Err(source
                     .error(&channel.node, format!("channel subject `{filter}` is not captured by stream `{name}`"))
                     .hint(format!("add it to the stream's subjects (now {subjects:?})")));
             }
         }
+        tries.insert(name, trie);
         streams.push(stream_resource(name, spec, subjects, options.prevent_delete, &connection, metadata(name))?);
     }
     check_overlaps(source, &streams, &stream_node)?;
@@ -245,12 +251,12 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
             (_, Some(fs)) => fs.clone(),
             _ => vec![channel.subject.filter()],
         };
-        let stream_subjects =
-            &streams.iter().find(|s| &s.spec.name == stream).expect("stream built above").spec.subjects;
         for f in &filters {
             crate::subject::SubjectTemplate::parse(f)
                 .map_err(|e| source.error(&at, format!("invalid filter subject: {e}")))?;
-            if !stream_subjects.iter().any(|s| filter_covers(s, f)) {
+            if tries[stream.as_str()].covering(f).is_empty() {
+                let stream_subjects =
+                    &streams.iter().find(|s| &s.spec.name == stream).expect("stream built above").spec.subjects;
                 return Err(source
                     .error(&at, format!("filter subject `{f}` of durable `{durable}` is not covered by stream `{stream}` ({stream_subjects:?})"))
                     .hint("the consumer would never receive anything; fix the filter or the stream's subjects"));
@@ -361,18 +367,22 @@ fn stream_resource(
 }
 
 /// Drops subjects covered by another subject of the same list (the server rejects overlaps within a stream).
+/// Of two identical subjects the first is kept.
 fn minimal_cover(subjects: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+    let mut trie = FilterTrie::default();
     for (i, s) in subjects.iter().enumerate() {
-        let covered = subjects
-            .iter()
-            .enumerate()
-            .any(|(j, other)| j != i && filter_covers(other, s) && (!filter_covers(s, other) || j < i));
-        if !covered && !out.contains(s) {
-            out.push(s.clone());
-        }
+        trie.insert(s, i);
     }
-    out
+    let mut seen = std::collections::BTreeSet::new();
+    subjects
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            let covered = trie.covering(s).into_iter().any(|&j| j != *i && (!filter_covers(s, &subjects[j]) || j < *i));
+            !covered && seen.insert(s.as_str())
+        })
+        .map(|(_, s)| s.clone())
+        .collect()
 }
 
 fn check_overlaps(
@@ -380,30 +390,22 @@ fn check_overlaps(
     streams: &[StreamResource],
     node: &dyn Fn(&str) -> crate::load::NodeId,
 ) -> Result<()> {
-    // Index subjects by first token so large documents are not compared all against all.
-    let mut by_first: BTreeMap<&str, Vec<(usize, &str)>> = BTreeMap::new();
-    let mut wild: Vec<(usize, &str)> = Vec::new();
+    let mut trie = FilterTrie::default();
     for (i, s) in streams.iter().enumerate() {
         for subject in &s.spec.subjects {
-            match subject.split('.').next().unwrap_or("") {
-                "*" | ">" => wild.push((i, subject)),
-                first => by_first.entry(first).or_default().push((i, subject)),
-            }
+            trie.insert(subject, (i, subject.as_str()));
         }
     }
-    for group in by_first.values() {
-        let candidates: Vec<&(usize, &str)> = group.iter().chain(wild.iter()).collect();
-        for (a, (i, x)) in candidates.iter().enumerate() {
-            for (j, y) in candidates.iter().skip(a + 1) {
-                if i != j && filters_overlap(x, y) {
-                    let (first, second) = (&streams[*i.min(j)].spec.name, &streams[*i.max(j)].spec.name);
-                    return Err(source
-                        .error(
-                            &node(second),
-                            format!("streams `{first}` and `{second}` have overlapping subjects `{x}` and `{y}`"),
-                        )
-                        .hint("a subject may be stored in one stream only; the server rejects overlapping streams"));
-                }
+    for (i, s) in streams.iter().enumerate() {
+        for x in &s.spec.subjects {
+            if let Some(&&(j, y)) = trie.overlapping(x).iter().filter(|(j, _)| *j > i).min() {
+                let (first, second) = (&s.spec.name, &streams[j].spec.name);
+                return Err(source
+                    .error(
+                        &node(second),
+                        format!("streams `{first}` and `{second}` have overlapping subjects `{x}` and `{y}`"),
+                    )
+                    .hint("a subject may be stored in one stream only; the server rejects overlapping streams"));
             }
         }
     }

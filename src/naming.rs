@@ -104,6 +104,11 @@ impl Namespace {
         Namespace { taken: reserved.iter().map(|s| s.to_string()).collect() }
     }
 
+    /// Whether `name` is still free.
+    pub fn is_free(&self, name: &str) -> bool {
+        !self.taken.contains(name.trim_start_matches("r#"))
+    }
+
     pub fn claim(&mut self, wanted: &str) -> String {
         let bare = wanted.trim_start_matches("r#");
         if self.taken.insert(bare.to_string()) {

@@ -176,3 +176,131 @@ mod tests {
         assert!(!filters_overlap("a.b", "a.b.c"));
     }
 }
+
+/// Filter subjects indexed token by token, so coverage and overlap queries
+/// over thousands of subjects are not all-pairs comparisons.
+#[derive(Debug)]
+pub struct FilterTrie<T> {
+    root: TrieNode<T>,
+}
+
+#[derive(Debug)]
+struct TrieNode<T> {
+    children: std::collections::BTreeMap<String, TrieNode<T>>,
+    values: Vec<T>,
+}
+
+impl<T> Default for TrieNode<T> {
+    fn default() -> Self {
+        TrieNode { children: Default::default(), values: Vec::new() }
+    }
+}
+
+impl<T> Default for FilterTrie<T> {
+    fn default() -> Self {
+        FilterTrie { root: TrieNode::default() }
+    }
+}
+
+impl<T> FilterTrie<T> {
+    pub fn insert(&mut self, filter: &str, value: T) {
+        let mut node = &mut self.root;
+        for token in filter.split('.') {
+            node = node.children.entry(token.to_string()).or_default();
+        }
+        node.values.push(value);
+    }
+
+    /// Values of stored filters that match every subject `filter` matches.
+    pub fn covering(&self, filter: &str) -> Vec<&T> {
+        fn walk<'a, T>(node: &'a TrieNode<T>, tokens: &[&str], out: &mut Vec<&'a T>) {
+            let Some((first, rest)) = tokens.split_first() else {
+                out.extend(&node.values);
+                return;
+            };
+            if let Some(gt) = node.children.get(">") {
+                out.extend(&gt.values);
+            }
+            if *first != ">" {
+                if let Some(star) = node.children.get("*") {
+                    walk(star, rest, out);
+                }
+            }
+            if *first != "*" && *first != ">" {
+                if let Some(lit) = node.children.get(*first) {
+                    walk(lit, rest, out);
+                }
+            }
+        }
+        let tokens: Vec<&str> = filter.split('.').collect();
+        let mut out = Vec::new();
+        walk(&self.root, &tokens, &mut out);
+        out
+    }
+
+    /// Values of stored filters that match at least one subject `filter` also matches.
+    pub fn overlapping(&self, filter: &str) -> Vec<&T> {
+        fn all<'a, T>(node: &'a TrieNode<T>, out: &mut Vec<&'a T>) {
+            for child in node.children.values() {
+                out.extend(&child.values);
+                all(child, out);
+            }
+        }
+        fn walk<'a, T>(node: &'a TrieNode<T>, tokens: &[&str], out: &mut Vec<&'a T>) {
+            let Some((first, rest)) = tokens.split_first() else {
+                out.extend(&node.values);
+                return;
+            };
+            if *first == ">" {
+                all(node, out);
+                return;
+            }
+            if let Some(gt) = node.children.get(">") {
+                out.extend(&gt.values);
+            }
+            if *first == "*" {
+                for (key, child) in &node.children {
+                    if key != ">" {
+                        walk(child, rest, out);
+                    }
+                }
+            } else {
+                if let Some(star) = node.children.get("*") {
+                    walk(star, rest, out);
+                }
+                if let Some(lit) = node.children.get(*first) {
+                    walk(lit, rest, out);
+                }
+            }
+        }
+        let tokens: Vec<&str> = filter.split('.').collect();
+        let mut out = Vec::new();
+        walk(&self.root, &tokens, &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod trie_tests {
+    use super::*;
+
+    /// The trie agrees with the pairwise definitions on every pair of a varied set.
+    #[test]
+    fn trie_matches_pairwise_semantics() {
+        let filters = ["a", "a.b", "a.*", "a.>", "*", ">", "*.b", "a.b.c", "a.*.c", "b.>", "a.b.>", "*.*"];
+        let mut trie = FilterTrie::default();
+        for (i, f) in filters.iter().enumerate() {
+            trie.insert(f, i);
+        }
+        for q in filters {
+            let mut covering: Vec<usize> = trie.covering(q).into_iter().copied().collect();
+            covering.sort();
+            let expected: Vec<usize> = (0..filters.len()).filter(|&i| filter_covers(filters[i], q)).collect();
+            assert_eq!(covering, expected, "covering {q}");
+            let mut overlapping: Vec<usize> = trie.overlapping(q).into_iter().copied().collect();
+            overlapping.sort();
+            let expected: Vec<usize> = (0..filters.len()).filter(|&i| filters_overlap(filters[i], q)).collect();
+            assert_eq!(overlapping, expected, "overlapping {q}");
+        }
+    }
+}

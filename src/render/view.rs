@@ -380,7 +380,7 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
             let candidate = fns.claim(&base);
             let bare = candidate.trim_start_matches("r#");
             let parse = format!("parse_{bare}");
-            if fns.clone().claim(&parse) == parse {
+            if fns.is_free(&parse) {
                 fns.claim(&parse);
                 break candidate;
             }
