@@ -102,9 +102,10 @@ impl Server {
         runtime.block_on(async {
             let mut options = async_nats::ConnectOptions::new();
             if let Some(creds) = &self.creds {
-                options = options.credentials_file(creds).await.map_err(|e| {
-                    asyncapi_nats::Error::new(format!("cannot read {}: {e}", creds.display()))
-                })?;
+                options = options
+                    .credentials_file(creds)
+                    .await
+                    .map_err(|e| asyncapi_nats::Error::new(format!("cannot read {}: {e}", creds.display())))?;
             }
             if let (Some(user), Some(password)) = (&self.user, &self.password) {
                 options = options.user_and_password(user.clone(), password.clone());
@@ -194,7 +195,12 @@ fn run(cli: Cli) -> asyncapi_nats::Result<ExitCode> {
             let set = server.manifests(&dir)?;
             let differences = server.run(async |js| asyncapi_nats::ops::diff(&js, &set).await)?;
             if differences.is_empty() {
-                println!("no drift: {} stream(s), {} consumer(s) match {}", set.streams.len(), set.consumers.len(), dir.display());
+                println!(
+                    "no drift: {} stream(s), {} consumer(s) match {}",
+                    set.streams.len(),
+                    set.consumers.len(),
+                    dir.display()
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             for d in &differences {

@@ -88,8 +88,10 @@ impl ManifestSet {
 
 /// Reads every `*.yaml`/`*.yml`/`*.json` Stream or Consumer resource in `dir`, sorted by file name.
 pub fn read_dir(dir: &Path) -> Result<ManifestSet> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", dir.display())).hint("pass the folder with the generated manifests (e.g. OUT/deploy)"))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::new(format!("cannot read {}: {e}", dir.display()))
+            .hint("pass the folder with the generated manifests (e.g. OUT/deploy)")
+    })?;
     let mut paths: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json"))
@@ -105,7 +107,11 @@ pub fn read_dir(dir: &Path) -> Result<ManifestSet> {
         if !api.starts_with("jetstream.nats.io/") {
             continue;
         }
-        let bad = |e: serde_json::Error| source.error(&root, format!("invalid {kind} manifest: {e}")).hint("regenerate it with `asyncapi-nats manifests`");
+        let bad = |e: serde_json::Error| {
+            source
+                .error(&root, format!("invalid {kind} manifest: {e}"))
+                .hint("regenerate it with `asyncapi-nats manifests`")
+        };
         match kind.as_str() {
             "Stream" => set.streams.push(serde_json::from_value(value).map_err(bad)?),
             "Consumer" => set.consumers.push(serde_json::from_value(value).map_err(bad)?),
@@ -113,7 +119,8 @@ pub fn read_dir(dir: &Path) -> Result<ManifestSet> {
         }
     }
     if set.streams.is_empty() && set.consumers.is_empty() {
-        return Err(Error::new(format!("no Stream or Consumer manifests in {}", dir.display())).hint("generate them with `asyncapi-nats manifests SPEC -o DIR`"));
+        return Err(Error::new(format!("no Stream or Consumer manifests in {}", dir.display()))
+            .hint("generate them with `asyncapi-nats manifests SPEC -o DIR`"));
     }
     Ok(set)
 }
@@ -127,7 +134,9 @@ fn to_api(spec: &Value, fields: &[(&str, &str, Conv)]) -> Result<Map<String, Val
             Conv::Same | Conv::Limit | Conv::Flag | Conv::Optional => v.clone(),
             Conv::Enum => Value::from(snake(v.as_str().unwrap_or_default())),
             Conv::Duration => Value::from(nanos(v)?),
-            Conv::Durations => Value::Array(v.as_array().into_iter().flatten().map(nanos).map(|r| r.map(Value::from)).collect::<Result<_>>()?),
+            Conv::Durations => Value::Array(
+                v.as_array().into_iter().flatten().map(nanos).map(|r| r.map(Value::from)).collect::<Result<_>>()?,
+            ),
         };
         out.insert(to.to_string(), converted);
     }
@@ -177,7 +186,9 @@ fn compare(resource: &str, spec: &Value, live: &Value, fields: &[(&str, &str, Co
         let (e, a) = match conv {
             Conv::Duration => (nanos(expected).ok().map(Value::from).unwrap_or(Value::Null), actual.clone()),
             Conv::Durations => (
-                Value::Array(expected.as_array().into_iter().flatten().filter_map(|v| nanos(v).ok()).map(Value::from).collect()),
+                Value::Array(
+                    expected.as_array().into_iter().flatten().filter_map(|v| nanos(v).ok()).map(Value::from).collect(),
+                ),
                 if actual.is_null() { Value::Array(Vec::new()) } else { actual.clone() },
             ),
             Conv::Enum => (Value::from(snake(expected.as_str().unwrap_or_default())), actual.clone()),
@@ -185,7 +196,9 @@ fn compare(resource: &str, spec: &Value, live: &Value, fields: &[(&str, &str, Co
                 let norm = |v: &Value| if v.as_i64() == Some(0) || v.is_null() { Value::from(-1) } else { v.clone() };
                 (norm(expected), norm(&actual))
             }
-            Conv::Flag => (Value::Bool(expected.as_bool().unwrap_or(false)), Value::Bool(actual.as_bool().unwrap_or(false))),
+            Conv::Flag => {
+                (Value::Bool(expected.as_bool().unwrap_or(false)), Value::Bool(actual.as_bool().unwrap_or(false)))
+            }
             Conv::Optional => {
                 let empty = |v: &Value| v.is_null() || v == "" || v.as_array().is_some_and(Vec::is_empty);
                 let norm = |v: &Value| if empty(v) { Value::Null } else { v.clone() };
@@ -195,14 +208,30 @@ fn compare(resource: &str, spec: &Value, live: &Value, fields: &[(&str, &str, Co
         };
         if e != a {
             let show = |v: &Value| match conv {
-                Conv::Duration => v.as_u64().map(|n| duration::format(std::time::Duration::from_nanos(n))).unwrap_or_else(|| v.to_string()),
+                Conv::Duration => v
+                    .as_u64()
+                    .map(|n| duration::format(std::time::Duration::from_nanos(n)))
+                    .unwrap_or_else(|| v.to_string()),
                 Conv::Durations => v
                     .as_array()
-                    .map(|a| format!("{:?}", a.iter().filter_map(Value::as_u64).map(|n| duration::format(std::time::Duration::from_nanos(n))).collect::<Vec<_>>()))
+                    .map(|a| {
+                        format!(
+                            "{:?}",
+                            a.iter()
+                                .filter_map(Value::as_u64)
+                                .map(|n| duration::format(std::time::Duration::from_nanos(n)))
+                                .collect::<Vec<_>>()
+                        )
+                    })
                     .unwrap_or_else(|| v.to_string()),
                 _ => v.to_string(),
             };
-            out.push(Difference { resource: resource.into(), field: from.to_string(), expected: show(&e), actual: show(&a) });
+            out.push(Difference {
+                resource: resource.into(),
+                field: from.to_string(),
+                expected: show(&e),
+                actual: show(&a),
+            });
         }
     }
 }
@@ -240,7 +269,8 @@ pub async fn apply(js: &async_nats::jetstream::Context, set: &ManifestSet) -> Re
         let label = format!("Stream {}", s.spec.name);
         match js.get_stream(&s.spec.name).await {
             Ok(mut existing) => {
-                let live = serde_json::to_value(&existing.info().await.map_err(|e| nats_error(&label, e))?.config).expect("serializes");
+                let live = serde_json::to_value(&existing.info().await.map_err(|e| nats_error(&label, e))?.config)
+                    .expect("serializes");
                 let mut diff = Vec::new();
                 compare(&label, &spec, &live, STREAM_FIELDS, &mut diff);
                 if diff.is_empty() {
@@ -291,10 +321,16 @@ pub async fn diff(js: &async_nats::jetstream::Context, set: &ManifestSet) -> Res
         let spec = serde_json::to_value(&s.spec).expect("serializes");
         match js.get_stream(&s.spec.name).await {
             Ok(mut stream) => {
-                let live = serde_json::to_value(&stream.info().await.map_err(|e| nats_error(&label, e))?.config).expect("serializes");
+                let live = serde_json::to_value(&stream.info().await.map_err(|e| nats_error(&label, e))?.config)
+                    .expect("serializes");
                 compare(&label, &spec, &live, STREAM_FIELDS, &mut out);
             }
-            Err(_) => out.push(Difference { resource: label, field: "<missing>".into(), expected: "exists".into(), actual: "absent".into() }),
+            Err(_) => out.push(Difference {
+                resource: label,
+                field: "<missing>".into(),
+                expected: "exists".into(),
+                actual: "absent".into(),
+            }),
         }
     }
     for c in &set.consumers {
@@ -308,11 +344,21 @@ pub async fn diff(js: &async_nats::jetstream::Context, set: &ManifestSet) -> Res
             Some(info) => {
                 let live = serde_json::to_value(&info.config).expect("serializes");
                 if let Some(deliver) = live.get("deliver_subject").filter(|v| !v.is_null()) {
-                    out.push(Difference { resource: label.clone(), field: "deliverSubject".into(), expected: "none (pull)".into(), actual: deliver.to_string() });
+                    out.push(Difference {
+                        resource: label.clone(),
+                        field: "deliverSubject".into(),
+                        expected: "none (pull)".into(),
+                        actual: deliver.to_string(),
+                    });
                 }
                 compare(&label, &spec, &live, CONSUMER_FIELDS, &mut out);
             }
-            None => out.push(Difference { resource: label, field: "<missing>".into(), expected: "exists".into(), actual: "absent".into() }),
+            None => out.push(Difference {
+                resource: label,
+                field: "<missing>".into(),
+                expected: "exists".into(),
+                actual: "absent".into(),
+            }),
         }
     }
     Ok(out)

@@ -214,7 +214,6 @@ fn durations_are_validated_and_converted() {
     let consumer = files.iter().find(|f| f.path.to_string_lossy().starts_with("consumer-")).unwrap();
     assert!(consumer.contents.contains("ackWait: \"1m30s\""), "backoff[0] is the ack wait: {}", consumer.contents);
     assert!(consumer.contents.contains("- \"72h\""), "{}", consumer.contents);
-
 }
 
 #[test]

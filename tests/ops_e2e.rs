@@ -15,7 +15,12 @@ fn cli(args: &[&str]) -> (i32, String) {
 }
 
 fn deploy(example: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("generated-examples").join(example).join("deploy").display().to_string()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("generated-examples")
+        .join(example)
+        .join("deploy")
+        .display()
+        .to_string()
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -60,7 +65,10 @@ async fn apply_then_diff_detects_drift_field_by_field() {
     // apply repairs it.
     let (code, out) = cli(&["apply", &dir, "--server", &url, "--replicas", "1"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("updated Consumer PAYMENTS/refund-worker") && out.contains("unchanged Stream ORDERS"), "{out}");
+    assert!(
+        out.contains("updated Consumer PAYMENTS/refund-worker") && out.contains("unchanged Stream ORDERS"),
+        "{out}"
+    );
     assert_eq!(cli(&["diff", &dir, "--server", &url, "--replicas", "1"]).0, 0);
 
     // A deleted consumer is drift too.
