@@ -198,12 +198,17 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
         let at = stream_node(name);
         let mut subjects: Vec<String> = match &spec.subjects {
             Some(s) => s.clone(),
-            None => api
-                .channels
-                .iter()
-                .filter(|c| c.stream.as_deref() == Some(name.as_str()))
-                .map(|c| c.subject.filter())
-                .collect(),
+            // Derived subjects are sorted, so the document's channel order does not matter.
+            None => {
+                let mut derived: Vec<String> = api
+                    .channels
+                    .iter()
+                    .filter(|c| c.stream.as_deref() == Some(name.as_str()))
+                    .map(|c| c.subject.filter())
+                    .collect();
+                derived.sort();
+                derived
+            }
         };
         subjects = minimal_cover(subjects);
         if subjects.is_empty() {
@@ -320,9 +325,14 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
         consumers.push(Resource {
             api_version: API_VERSION.into(),
             kind: "Consumer".into(),
-            metadata: metadata(&format!("{stream}-{durable}")),
+            metadata: Metadata { name: String::new(), namespace: None, labels: BTreeMap::new() },
             spec: spec_out,
         });
+    }
+    // Consumers in (stream, durable) order, named in that order: independent of the document's order.
+    consumers.sort_by(|a, b| (&a.spec.stream_name, &a.spec.durable_name).cmp(&(&b.spec.stream_name, &b.spec.durable_name)));
+    for c in &mut consumers {
+        c.metadata = metadata(&format!("{}-{}", c.spec.stream_name, c.spec.durable_name));
     }
     Ok(Manifests { permissions: permissions(api, &consumers), streams, consumers })
 }

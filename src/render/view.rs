@@ -34,6 +34,8 @@ pub struct CrateView {
     pub emit_types: bool,
     pub emit_publishers: bool,
     pub emit_subscribers: bool,
+    /// Whether the output uses async-nats (types-only output does not).
+    pub needs_nats: bool,
     pub extra_derives: String,
     pub type_attributes: Vec<String>,
     pub types: Vec<TypeItem>,
@@ -199,6 +201,7 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         emit_types: options.parts.types,
         emit_publishers: options.parts.publishers,
         emit_subscribers: options.parts.subscribers,
+        needs_nats: options.parts.publishers || options.parts.subscribers,
         extra_derives,
         type_attributes: options.type_attributes.to_vec(),
         types,
