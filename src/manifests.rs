@@ -330,7 +330,8 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
         });
     }
     // Consumers in (stream, durable) order, named in that order: independent of the document's order.
-    consumers.sort_by(|a, b| (&a.spec.stream_name, &a.spec.durable_name).cmp(&(&b.spec.stream_name, &b.spec.durable_name)));
+    consumers
+        .sort_by(|a, b| (&a.spec.stream_name, &a.spec.durable_name).cmp(&(&b.spec.stream_name, &b.spec.durable_name)));
     for c in &mut consumers {
         c.metadata = metadata(&format!("{}-{}", c.spec.stream_name, c.spec.durable_name));
     }
