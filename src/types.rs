@@ -71,7 +71,7 @@ impl TypeSpace {
     /// Converts every root schema (`(node, name hint)`) and everything it reaches.
     pub fn build(source: &Source, roots: &[(NodeId, String)], reserved: &[&str]) -> Result<TypeSpace> {
         let mut space = TypeSpace::default();
-        let mut conv = Converter { source, space: &mut space };
+        let mut conv = Converter { source, space: &mut space, following: BTreeSet::new() };
         for (node, hint) in roots {
             conv.root(node, hint)?;
         }
@@ -252,6 +252,8 @@ fn tarjan(edges: &[Vec<usize>]) -> Vec<usize> {
 struct Converter<'a> {
     source: &'a Source,
     space: &'a mut TypeSpace,
+    /// `$ref` nodes being followed, to detect reference cycles.
+    following: BTreeSet<NodeId>,
 }
 
 /// Where a schema sits, for naming inline types and for date-time support.
@@ -290,9 +292,16 @@ impl Converter<'_> {
         };
         if let Some(Value::String(reference)) = schema.get("$ref") {
             let target = source.resolve_ref(node, reference)?;
+            // A chain of pure `$ref`s that comes back to itself defines nothing.
+            if !self.following.insert(node.clone()) {
+                return Err(source
+                    .error(node, "circular $ref chain")
+                    .hint("a $ref must eventually point to a schema definition"));
+            }
             // `$ref` + `description`/`default`: the siblings annotate the use, the type is the target's.
             let hint = target.last_token().filter(|t| !t.is_empty()).unwrap_or_else(|| file_stem(&target.file));
             let ty = self.convert(&target, Ctx { hint: &hint, direct: ctx.direct }, true)?;
+            self.following.remove(node);
             let nullable = schema.get("nullable") == Some(&Value::Bool(true));
             return Ok(if nullable { option(ty) } else { ty });
         }

@@ -1,0 +1,154 @@
+//! Bad input gets a clear error: file, line:column, JSON pointer and what to do.
+//! Never a panic, never silently wrong code.
+
+use std::path::Path;
+
+fn generate(files: &[(&str, &str)]) -> Result<asyncapi_nats::Generated, String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    asyncapi_nats::Config::new().generate_crate(dir.path().join(files[0].0)).map_err(|e| e.to_string())
+}
+
+fn error(files: &[(&str, &str)]) -> String {
+    match generate(files) {
+        Ok(_) => panic!("expected an error for {}", files[0].1),
+        Err(e) => e,
+    }
+}
+
+const HEAD: &str = "asyncapi: 3.0.0\ninfo: {title: T, version: 1.0.0}\n";
+
+#[test]
+fn unknown_x_jetstream_keys_point_at_the_key() {
+    let spec = format!(
+        "{HEAD}channels:\n  c:\n    address: a.b\noperations:\n  r:\n    action: receive\n    channel: {{$ref: '#/channels/c'}}\n    x-jetstream:\n      durable: d\n      ackwait: 30s\n"
+    );
+    let e = error(&[("spec.yaml", &spec)]);
+    assert!(e.contains("unknown field `ackwait`"), "{e}");
+    assert!(e.contains("spec.yaml:12:7 (at #/operations/r/x-jetstream/ackwait)"), "{e}");
+    assert!(e.contains("help:") && e.contains("camelCase"), "{e}");
+}
+
+#[test]
+fn unsupported_versions_are_refused() {
+    let e = error(&[("spec.yaml", "asyncapi: 1.2.0\ninfo: {title: T, version: '1'}\n")]);
+    assert!(e.contains("unsupported AsyncAPI version 1.2.0") && e.contains("spec.yaml:1:1"), "{e}");
+    let e = error(&[("spec.yaml", "openapi: 3.1.0\n")]);
+    assert!(e.contains("not an AsyncAPI document"), "{e}");
+}
+
+#[test]
+fn syntax_errors_have_positions() {
+    let e = error(&[("spec.yaml", "asyncapi: 3.0.0\ninfo: [unclosed\n")]);
+    assert!(e.contains("invalid YAML") && e.contains("spec.yaml:"), "{e}");
+    let e = error(&[("spec.json", "{\"asyncapi\": \"3.0.0\",\n \"info\": }")]);
+    assert!(e.contains("invalid JSON") && e.contains("spec.json:2:"), "{e}");
+}
+
+#[test]
+fn parameters_must_be_whole_tokens() {
+    let spec = format!("{HEAD}channels:\n  c:\n    address: orders.x{{id}}.created\n");
+    let e = error(&[("spec.yaml", &spec)]);
+    assert!(e.contains("must be a whole subject token") && e.contains("#/channels/c"), "{e}");
+}
+
+#[test]
+fn wildcards_are_for_receiving_only() {
+    let spec = format!(
+        "{HEAD}channels:\n  audit:\n    address: audit.>\noperations:\n  s:\n    action: send\n    channel: {{$ref: '#/channels/audit'}}\n"
+    );
+    let e = error(&[("spec.yaml", &spec)]);
+    assert!(e.contains("sends to wildcard subject `audit.>`") && e.contains("receiving only"), "{e}");
+}
+
+#[test]
+fn missing_and_remote_refs_are_located() {
+    let spec = format!(
+        "{HEAD}channels:\n  c:\n    address: a\n    messages:\n      m:\n        $ref: '#/components/messages/Nope'\n"
+    );
+    let e = error(&[("spec.yaml", &spec)]);
+    assert!(e.contains("points to nothing") && e.contains("spec.yaml:7:7"), "{e}");
+    let spec = format!(
+        "{HEAD}channels:\n  c:\n    address: a\n    messages:\n      m:\n        $ref: 'https://example.com/m.yaml'\n"
+    );
+    let e = error(&[("spec.yaml", &spec)]);
+    assert!(e.contains("remote $ref") && e.contains("relative path"), "{e}");
+    let spec = format!(
+        "{HEAD}channels:\n  c:\n    address: a\n    messages:\n      m:\n        payload: {{$ref: './schemas/missing.yaml#/X'}}\n"
+    );
+    let e = error(&[("spec.yaml", &spec)]);
+    assert!(e.contains("missing.yaml") && e.contains("spec.yaml:8:9"), "{e}");
+}
+
+#[test]
+fn errors_in_referenced_files_name_that_file() {
+    let spec = format!(
+        "{HEAD}channels:\n  c:\n    address: a\n    messages:\n      m:\n        payload: {{$ref: 'schemas/order.yaml#/Order'}}\n"
+    );
+    let order = "Order:\n  type: object\n  properties:\n    line:\n      $ref: '#/Line'\n";
+    let e = error(&[("spec.yaml", &spec), ("schemas/order.yaml", order)]);
+    assert!(e.contains("schemas/order.yaml:4:5 (at #/Order/properties/line)"), "{e}");
+}
+
+#[test]
+fn unknown_streams_and_consumer_settings_on_core_channels() {
+    let spec = format!(
+        "{HEAD}x-jetstream:\n  streams:\n    S: {{}}\nchannels:\n  c:\n    address: a\n    x-jetstream: {{stream: T}}\n"
+    );
+    let e = error(&[("spec.yaml", &spec)]);
+    assert!(e.contains("unknown stream `T`") && e.contains("declared streams: S"), "{e}");
+    let spec = format!(
+        "{HEAD}x-jetstream:\n  streams:\n    S: {{subjects: [x]}}\nchannels:\n  c:\n    address: a\noperations:\n  r:\n    action: receive\n    channel: {{$ref: '#/channels/c'}}\n    x-jetstream: {{durable: d}}\n"
+    );
+    let e = error(&[("spec.yaml", &spec)]);
+    assert!(e.contains("channel `c` is in no stream"), "{e}");
+}
+
+#[test]
+fn invalid_names_and_durations() {
+    let spec = format!(
+        "{HEAD}x-jetstream:\n  streams:\n    'bad.name': {{maxAge: 3 days}}\nchannels:\n  c:\n    address: a\n"
+    );
+    let e = error(&[("spec.yaml", &spec)]);
+    assert!(e.contains("stream name `bad.name`") && e.contains("`.`"), "{e}");
+}
+
+#[test]
+fn recursive_refs_do_not_loop() {
+    let spec = format!(
+        "{HEAD}channels:\n  c:\n    address: a\n    messages:\n      m:\n        payload: {{$ref: '#/components/schemas/Node'}}\ncomponents:\n  schemas:\n    Node:\n      type: object\n      properties:\n        next: {{$ref: '#/components/schemas/Node'}}\n        children: {{type: array, items: {{$ref: '#/components/schemas/Node'}}}}\n    Loop: {{$ref: '#/components/schemas/Loop2'}}\n    Loop2: {{$ref: '#/components/schemas/Loop'}}\n"
+    );
+    let e = error(&[("spec.yaml", &spec)]);
+    assert!(e.contains("circular $ref") || e.contains("recursive"), "{e}");
+    let ok = spec.replace(
+        "    Loop: {$ref: '#/components/schemas/Loop2'}\n    Loop2: {$ref: '#/components/schemas/Loop'}\n",
+        "",
+    );
+    let generated = generate(&[("spec.yaml", &ok)]).unwrap();
+    let types = generated.files.iter().find(|f| f.path == Path::new("src/types.rs")).unwrap();
+    assert!(types.contents.contains("pub next: ::std::option::Option<::std::boxed::Box<Node>>"), "{}", types.contents);
+    assert!(
+        types.contents.contains("pub children: ::std::option::Option<::std::vec::Vec<Node>>"),
+        "{}",
+        types.contents
+    );
+}
+
+#[test]
+fn sibling_keywords_next_to_ref_annotate_the_field() {
+    let spec = format!(
+        "{HEAD}channels:\n  c:\n    address: a\n    messages:\n      m:\n        payload:\n          type: object\n          properties:\n            state:\n              $ref: '#/components/schemas/State'\n              description: The state at publication time.\ncomponents:\n  schemas:\n    State: {{type: string, enum: [on, off]}}\n"
+    );
+    let generated = generate(&[("spec.yaml", &spec)]).unwrap();
+    let types = generated.files.iter().find(|f| f.path == Path::new("src/types.rs")).unwrap();
+    assert!(
+        types.contents.contains("/// The state at publication time.\n    #[serde(default, skip_serializing_if"),
+        "{}",
+        types.contents
+    );
+    assert!(types.contents.contains("pub state: ::std::option::Option<State>"), "{}", types.contents);
+}
