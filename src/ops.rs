@@ -258,14 +258,26 @@ fn nats_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(format!("{what}: {e}"))
 }
 
+/// The JetStream stream config a Stream manifest stands for (the NACK controller's mapping).
+pub fn stream_config(resource: &StreamResource) -> Result<async_nats::jetstream::stream::Config> {
+    let spec = serde_json::to_value(&resource.spec).expect("serializes");
+    serde_json::from_value(Value::Object(to_api(&spec, STREAM_FIELDS)?))
+        .map_err(|e| nats_error(&format!("Stream {}", resource.spec.name), e))
+}
+
+/// The durable pull consumer config a Consumer manifest stands for.
+pub fn consumer_config(resource: &ConsumerResource) -> Result<async_nats::jetstream::consumer::pull::Config> {
+    let spec = serde_json::to_value(&resource.spec).expect("serializes");
+    let label = format!("Consumer {}/{}", resource.spec.stream_name, resource.spec.durable_name);
+    serde_json::from_value(Value::Object(to_api(&spec, CONSUMER_FIELDS)?)).map_err(|e| nats_error(&label, e))
+}
+
 /// Creates or updates the streams, then the consumers, like the NACK controller.
 pub async fn apply(js: &async_nats::jetstream::Context, set: &ManifestSet) -> Result<Vec<Action>> {
-    use async_nats::jetstream::{consumer, stream};
     let mut actions = Vec::new();
     for s in &set.streams {
         let spec = serde_json::to_value(&s.spec).expect("serializes");
-        let config: stream::Config = serde_json::from_value(Value::Object(to_api(&spec, STREAM_FIELDS)?))
-            .map_err(|e| nats_error(&format!("stream {}", s.spec.name), e))?;
+        let config = stream_config(s)?;
         let label = format!("Stream {}", s.spec.name);
         match js.get_stream(&s.spec.name).await {
             Ok(mut existing) => {
@@ -289,8 +301,7 @@ pub async fn apply(js: &async_nats::jetstream::Context, set: &ManifestSet) -> Re
     for c in &set.consumers {
         let spec = serde_json::to_value(&c.spec).expect("serializes");
         let label = format!("Consumer {}/{}", c.spec.stream_name, c.spec.durable_name);
-        let config: consumer::pull::Config = serde_json::from_value(Value::Object(to_api(&spec, CONSUMER_FIELDS)?))
-            .map_err(|e| nats_error(&label, e))?;
+        let config = consumer_config(c)?;
         let stream = js.get_stream(&c.spec.stream_name).await.map_err(|e| nats_error(&label, e))?;
         match stream.consumer_info(&c.spec.durable_name).await {
             Ok(info) => {
