@@ -877,17 +877,30 @@ where
             .correlation_id
             .and_then(|at| at.find(&message.payload, headers.as_ref()));
         let ack_handle = message.clone();
-        let outcome = handler(Delivery {
-                payload,
-                subject: subject.clone(),
-                stream_sequence,
-                delivered,
-                pending,
-                headers,
-                correlation_id,
-                message,
-            })
-            .await;
+        let delivery = Delivery {
+            payload,
+            subject: subject.clone(),
+            stream_sequence,
+            delivered,
+            pending,
+            headers,
+            correlation_id,
+            message,
+        };
+        let outcome = match ::futures::FutureExt::catch_unwind(
+                ::std::panic::AssertUnwindSafe(async { handler(delivery).await }),
+            )
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                ::tracing::error!(
+                    % subject, stream_sequence, delivered, panic = panic_message(&*
+                    panic), "handler panicked; retrying the message"
+                );
+                Outcome::Retry { delay: None }
+            }
+        };
         ::tracing::Span::current().record("outcome", outcome.name());
         match &outcome {
             Outcome::Ack => {
@@ -922,6 +935,19 @@ where
     }
         .instrument(span)
         .await;
+}
+
+/// The text of a panic payload (`panic!` with a string or a format).
+fn panic_message(panic: &(dyn ::std::any::Any + ::std::marker::Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| {
+            panic
+                .downcast_ref::<::std::string::String>()
+                .map(::std::string::String::as_str)
+        })
+        .unwrap_or("non-string panic payload")
 }
 
 /// Sends an acknowledgement without waiting for the server's confirmation.
@@ -1026,7 +1052,23 @@ where
                         subject: message.subject.to_string(),
                         headers: message.headers.clone(),
                     };
-                    let Some(answer) = handler(delivery).await else {
+                    let answer = match ::futures::FutureExt::catch_unwind(
+                            ::std::panic::AssertUnwindSafe(async {
+                                handler(delivery).await
+                            }),
+                        )
+                        .await
+                    {
+                        Ok(answer) => answer,
+                        Err(panic) => {
+                            ::tracing::error!(
+                                subject = % message.subject, panic = panic_message(&*
+                                panic), "handler panicked; message dropped"
+                            );
+                            return;
+                        }
+                    };
+                    let Some(answer) = answer else {
                         ::tracing::debug!(subject = % message.subject, "handled");
                         return;
                     };

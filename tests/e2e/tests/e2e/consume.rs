@@ -388,3 +388,40 @@ async fn graceful_shutdown_finishes_and_acks_in_flight_handlers() {
     eventually("5 acks observed", DEADLINE, || async { (acks.acks_per_sequence().len() == 5).then_some(()) }).await;
     assert_eq!(acks.acks_per_sequence().keys().copied().collect::<Vec<_>>(), seqs);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_does_not_stop_the_loop_and_its_message_is_retried() {
+    let logs = LogCapture::global();
+    let (server, _c, js) = provisioned().await;
+    let acks = AckObserver::start(&server, "allocation", "processor-ready").await;
+    let seqs = publish_ready(&js, 0, 5).await;
+    let poison = seqs[2];
+    let shutdown = Shutdown::new();
+    let worker = spawn_worker(&server, &shutdown, move |d: process_ready::Delivery| async move {
+        if d.stream_sequence == poison {
+            panic!("bug in the handler for sequence {poison}");
+        }
+        Outcome::Ack
+    })
+    .await;
+    eventually("4 acks and a nak for the panicking message", DEADLINE, || async {
+        let acked = acks.acks_per_sequence().len();
+        let nak = acks.for_sequence(poison).iter().any(|a| a.body.starts_with("-NAK"));
+        (acked == 4 && nak).then_some(())
+    })
+    .await;
+    for seq in seqs.iter().filter(|&&s| s != poison) {
+        assert!(
+            acks.for_sequence(*seq).iter().any(|a| a.body == "+ACK"),
+            "sequence {seq}: {:?}",
+            acks.for_sequence(*seq)
+        );
+    }
+    // The nak uses the spec's backoff for the first delivery (30s), like any retry.
+    let nak = acks.for_sequence(poison).into_iter().find(|a| a.body.starts_with("-NAK")).unwrap();
+    assert!(nak.body.contains("30000000000"), "{}", nak.body);
+    let lines = logs.lines_with("handler panicked");
+    assert!(lines.iter().any(|l| l.contains(&format!("sequence {poison}"))), "{lines:?}");
+    shutdown.trigger();
+    worker.await.expect("join").expect("run returns Ok after a handler panic");
+}
