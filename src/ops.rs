@@ -272,104 +272,133 @@ pub fn consumer_config(resource: &ConsumerResource) -> Result<async_nats::jetstr
     serde_json::from_value(Value::Object(to_api(&spec, CONSUMER_FIELDS)?)).map_err(|e| nats_error(&label, e))
 }
 
+type Js = async_nats::jetstream::Context;
+
+/// The live config of stream `name` as JetStream API JSON; `None` when it does not exist.
+async fn live_stream(js: &Js, name: &str) -> Result<Option<Value>> {
+    use async_nats::jetstream::context::GetStreamErrorKind;
+    match js.get_stream(name).await {
+        Ok(mut stream) => {
+            let info = stream.info().await.map_err(|e| nats_error(&format!("Stream {name}"), e))?;
+            Ok(Some(serde_json::to_value(&info.config).expect("serializes")))
+        }
+        Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(j) if j.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND) => {
+            Ok(None)
+        }
+        Err(e) => Err(nats_error(&format!("Stream {name}"), e)),
+    }
+}
+
+/// The live config of durable `durable` on `stream`; `None` when it (or its stream) does not exist.
+async fn live_consumer(js: &Js, stream: &str, durable: &str) -> Result<Option<Value>> {
+    use async_nats::jetstream::context::ConsumerInfoErrorKind;
+    if live_stream(js, stream).await?.is_none() {
+        return Ok(None);
+    }
+    let label = format!("Consumer {stream}/{durable}");
+    let handle = js.get_stream(stream).await.map_err(|e| nats_error(&label, e))?;
+    match handle.consumer_info(durable).await {
+        Ok(info) => Ok(Some(serde_json::to_value(&info.config).expect("serializes"))),
+        Err(e) if matches!(e.kind(), ConsumerInfoErrorKind::NotFound | ConsumerInfoErrorKind::StreamNotFound) => {
+            Ok(None)
+        }
+        Err(e) => Err(nats_error(&label, e)),
+    }
+}
+
+fn stream_label(s: &StreamResource) -> String {
+    format!("Stream {}", s.spec.name)
+}
+
+fn consumer_label(c: &ConsumerResource) -> String {
+    format!("Consumer {}/{}", c.spec.stream_name, c.spec.durable_name)
+}
+
+/// Differences of one consumer; a push consumer (deliver subject) is drift too.
+fn consumer_differences(c: &ConsumerResource, live: &Value, out: &mut Vec<Difference>) {
+    let label = consumer_label(c);
+    if let Some(deliver) = live.get("deliver_subject").filter(|v| !v.is_null()) {
+        out.push(Difference {
+            resource: label.clone(),
+            field: "deliverSubject".into(),
+            expected: "none (pull)".into(),
+            actual: deliver.to_string(),
+        });
+    }
+    compare(&label, &serde_json::to_value(&c.spec).expect("serializes"), live, CONSUMER_FIELDS, out);
+}
+
+fn missing(resource: String) -> Difference {
+    Difference { resource, field: "<missing>".into(), expected: "exists".into(), actual: "absent".into() }
+}
+
 /// Creates or updates the streams, then the consumers, like the NACK controller.
-pub async fn apply(js: &async_nats::jetstream::Context, set: &ManifestSet) -> Result<Vec<Action>> {
+pub async fn apply(js: &Js, set: &ManifestSet) -> Result<Vec<Action>> {
     let mut actions = Vec::new();
     for s in &set.streams {
-        let spec = serde_json::to_value(&s.spec).expect("serializes");
-        let config = stream_config(s)?;
-        let label = format!("Stream {}", s.spec.name);
-        match js.get_stream(&s.spec.name).await {
-            Ok(mut existing) => {
-                let live = serde_json::to_value(&existing.info().await.map_err(|e| nats_error(&label, e))?.config)
-                    .expect("serializes");
+        let (label, config) = (stream_label(s), stream_config(s)?);
+        let action = match live_stream(js, &s.spec.name).await? {
+            None => {
+                js.create_stream(config).await.map_err(|e| nats_error(&label, e))?;
+                Action::Created(label)
+            }
+            Some(live) => {
                 let mut diff = Vec::new();
-                compare(&label, &spec, &live, STREAM_FIELDS, &mut diff);
+                compare(&label, &serde_json::to_value(&s.spec).expect("serializes"), &live, STREAM_FIELDS, &mut diff);
                 if diff.is_empty() {
-                    actions.push(Action::Unchanged(label));
+                    Action::Unchanged(label)
                 } else {
                     js.update_stream(config).await.map_err(|e| nats_error(&label, e))?;
-                    actions.push(Action::Updated(label));
+                    Action::Updated(label)
                 }
             }
-            Err(_) => {
-                js.create_stream(config).await.map_err(|e| nats_error(&label, e))?;
-                actions.push(Action::Created(label));
-            }
-        }
+        };
+        actions.push(action);
     }
     for c in &set.consumers {
-        let spec = serde_json::to_value(&c.spec).expect("serializes");
-        let label = format!("Consumer {}/{}", c.spec.stream_name, c.spec.durable_name);
-        let config = consumer_config(c)?;
+        let (label, config) = (consumer_label(c), consumer_config(c)?);
+        let live = live_consumer(js, &c.spec.stream_name, &c.spec.durable_name).await?;
         let stream = js.get_stream(&c.spec.stream_name).await.map_err(|e| nats_error(&label, e))?;
-        match stream.consumer_info(&c.spec.durable_name).await {
-            Ok(info) => {
-                let live = serde_json::to_value(&info.config).expect("serializes");
+        let action = match live {
+            None => {
+                stream.create_consumer(config).await.map_err(|e| nats_error(&label, e))?;
+                Action::Created(label)
+            }
+            Some(live) => {
                 let mut diff = Vec::new();
-                compare(&label, &spec, &live, CONSUMER_FIELDS, &mut diff);
+                consumer_differences(c, &live, &mut diff);
                 if diff.is_empty() {
-                    actions.push(Action::Unchanged(label));
+                    Action::Unchanged(label)
                 } else {
                     stream.update_consumer(config).await.map_err(|e| nats_error(&label, e))?;
-                    actions.push(Action::Updated(label));
+                    Action::Updated(label)
                 }
             }
-            Err(_) => {
-                stream.create_consumer(config).await.map_err(|e| nats_error(&label, e))?;
-                actions.push(Action::Created(label));
-            }
-        }
+        };
+        actions.push(action);
     }
     Ok(actions)
 }
 
 /// Field-by-field differences between the manifests and the server (empty: no drift).
-pub async fn diff(js: &async_nats::jetstream::Context, set: &ManifestSet) -> Result<Vec<Difference>> {
+pub async fn diff(js: &Js, set: &ManifestSet) -> Result<Vec<Difference>> {
     let mut out = Vec::new();
     for s in &set.streams {
-        let label = format!("Stream {}", s.spec.name);
-        let spec = serde_json::to_value(&s.spec).expect("serializes");
-        match js.get_stream(&s.spec.name).await {
-            Ok(mut stream) => {
-                let live = serde_json::to_value(&stream.info().await.map_err(|e| nats_error(&label, e))?.config)
-                    .expect("serializes");
-                compare(&label, &spec, &live, STREAM_FIELDS, &mut out);
-            }
-            Err(_) => out.push(Difference {
-                resource: label,
-                field: "<missing>".into(),
-                expected: "exists".into(),
-                actual: "absent".into(),
-            }),
+        match live_stream(js, &s.spec.name).await? {
+            Some(live) => compare(
+                &stream_label(s),
+                &serde_json::to_value(&s.spec).expect("serializes"),
+                &live,
+                STREAM_FIELDS,
+                &mut out,
+            ),
+            None => out.push(missing(stream_label(s))),
         }
     }
     for c in &set.consumers {
-        let label = format!("Consumer {}/{}", c.spec.stream_name, c.spec.durable_name);
-        let spec = serde_json::to_value(&c.spec).expect("serializes");
-        let info = match js.get_stream(&c.spec.stream_name).await {
-            Ok(stream) => stream.consumer_info(&c.spec.durable_name).await.ok(),
-            Err(_) => None,
-        };
-        match info {
-            Some(info) => {
-                let live = serde_json::to_value(&info.config).expect("serializes");
-                if let Some(deliver) = live.get("deliver_subject").filter(|v| !v.is_null()) {
-                    out.push(Difference {
-                        resource: label.clone(),
-                        field: "deliverSubject".into(),
-                        expected: "none (pull)".into(),
-                        actual: deliver.to_string(),
-                    });
-                }
-                compare(&label, &spec, &live, CONSUMER_FIELDS, &mut out);
-            }
-            None => out.push(Difference {
-                resource: label,
-                field: "<missing>".into(),
-                expected: "exists".into(),
-                actual: "absent".into(),
-            }),
+        match live_consumer(js, &c.spec.stream_name, &c.spec.durable_name).await? {
+            Some(live) => consumer_differences(c, &live, &mut out),
+            None => out.push(missing(consumer_label(c))),
         }
     }
     Ok(out)
