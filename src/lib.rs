@@ -271,7 +271,6 @@ impl Config {
         if self.parts.publishers || self.parts.subscribers {
             out.push(("runtime", renderer.rust("runtime.rs.jinja", view)?));
         }
-        let _ = &prepared.api;
         Ok(out)
     }
 }

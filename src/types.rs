@@ -372,7 +372,7 @@ impl Converter<'_> {
             }
         }
         if schema.contains_key("properties") || schema.contains_key("required") {
-            return self.object(node, &[(node.clone(), schema)], hint).map(Some);
+            return self.object(&[(node.clone(), schema)], hint).map(Some);
         }
         Ok(None)
     }
@@ -403,15 +403,10 @@ impl Converter<'_> {
                     .hint("combine object schemas with allOf; put oneOf/anyOf at the top level"));
             }
         }
-        self.object(node, &parts, hint)
+        self.object(&parts, hint)
     }
 
-    fn object(
-        &mut self,
-        node: &NodeId,
-        parts: &[(NodeId, &serde_json::Map<String, Value>)],
-        hint: &str,
-    ) -> Result<Kind> {
+    fn object(&mut self, parts: &[(NodeId, &serde_json::Map<String, Value>)], hint: &str) -> Result<Kind> {
         let mut required = BTreeSet::new();
         for (_, s) in parts {
             if let Some(Value::Array(r)) = s.get("required") {
@@ -458,7 +453,6 @@ impl Converter<'_> {
                 _ => {}
             }
         }
-        let _ = node;
         Ok(Kind::Struct { fields, additional, deny_unknown })
     }
 

@@ -172,13 +172,10 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
     let types =
         if options.parts.types { type_items(space, &tys, &extra_derives, options.type_attributes) } else { Vec::new() };
     let (subjects, subject_of) = subject_views(api);
-    let publishers = if options.parts.publishers {
-        publisher_views(source, api, space, &tys, &subjects, &subject_of)?
-    } else {
-        Vec::new()
-    };
+    let publishers =
+        if options.parts.publishers { publisher_views(source, api, &tys, &subjects, &subject_of)? } else { Vec::new() };
     let subscribers =
-        if options.parts.subscribers { subscriber_views(api, space, &tys, &subjects, &subject_of) } else { Vec::new() };
+        if options.parts.subscribers { subscriber_views(api, &tys, &subjects, &subject_of) } else { Vec::new() };
     let mut docs = Vec::new();
     docs.push(format!("{} {}", api.title, api.api_version).trim().to_string());
     if let Some(d) = &api.description {
@@ -458,7 +455,6 @@ fn sorted_operations(api: &Api, action: Action) -> Vec<&crate::model::Operation>
 fn publisher_views(
     source: &Source,
     api: &Api,
-    space: &TypeSpace,
     tys: &TyWriter,
     subjects: &[SubjectView],
     subject_of: &[usize],
@@ -525,7 +521,6 @@ fn publisher_views(
             });
         }
     }
-    let _ = space;
     Ok(out)
 }
 
@@ -549,13 +544,7 @@ fn location_expression(expr: &str, ty: &str) -> Option<String> {
     pointer.starts_with('/').then(|| format!("Some({ty}::{variant}({}))", lit(pointer)))
 }
 
-fn subscriber_views(
-    api: &Api,
-    space: &TypeSpace,
-    tys: &TyWriter,
-    subjects: &[SubjectView],
-    subject_of: &[usize],
-) -> Vec<SubscriberView> {
+fn subscriber_views(api: &Api, tys: &TyWriter, subjects: &[SubjectView], subject_of: &[usize]) -> Vec<SubscriberView> {
     let mut ns = Namespace::default();
     let mut out = Vec::new();
     for op in sorted_operations(api, Action::Receive) {
@@ -628,7 +617,6 @@ fn subscriber_views(
             params_struct: (!subject.params.is_empty()).then(|| subject.params_struct.clone()),
         });
     }
-    let _ = space;
     out
 }
 
