@@ -228,11 +228,15 @@ fn emit(spec: &Path, out: &Path, generated: &Generated, check: bool, command: &s
     }
     let report = asyncapi_nats::write::write_files(out, &generated.files)?;
     println!(
-        "generated {} into {} ({} written, {} unchanged)",
+        "generated {} into {} ({} written, {} unchanged, {} removed)",
         spec.display(),
         out.display(),
         report.written.len(),
-        report.unchanged.len()
+        report.unchanged.len(),
+        report.removed.len()
     );
+    for removed in &report.removed {
+        println!("removed stale generated file {}", removed.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
