@@ -226,7 +226,7 @@ fn emit(spec: &Path, out: &Path, generated: &Generated, check: bool, command: &s
         println!("{} file(s) differ from what `asyncapi-nats {command}` would write; regenerate", drift.len());
         return Ok(ExitCode::FAILURE);
     }
-    let report = asyncapi_nats::write::write_files(out, &generated.files)?;
+    let report = asyncapi_nats::write::write_files_and_prune(out, &generated.files)?;
     println!(
         "generated {} into {} ({} written, {} unchanged, {} removed)",
         spec.display(),

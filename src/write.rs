@@ -18,7 +18,8 @@ pub struct WriteReport {
     pub written: Vec<PathBuf>,
     pub unchanged: Vec<PathBuf>,
     /// Files this generator wrote earlier that it no longer produces (e.g. the
-    /// manifest of a removed consumer), deleted so `apply DIR` cannot pick them up.
+    /// manifest of a removed consumer), deleted by [`write_files_and_prune`] so
+    /// `apply DIR` cannot pick them up.
     pub removed: Vec<PathBuf>,
 }
 
@@ -37,6 +38,14 @@ pub fn write_files(dir: &Path, files: &[GeneratedFile]) -> Result<WriteReport> {
         std::fs::write(&path, &file.contents).map_err(|e| io_error(&path, e))?;
         report.written.push(file.path.clone());
     }
+    Ok(report)
+}
+
+/// [`write_files`], then deletes the files it generated earlier into the same
+/// folders that are no longer produced. For output folders owned by one
+/// generation (a crate, a manifests folder), not for a shared `OUT_DIR`.
+pub fn write_files_and_prune(dir: &Path, files: &[GeneratedFile]) -> Result<WriteReport> {
+    let mut report = write_files(dir, files)?;
     for stale in stale_files(dir, files) {
         let path = dir.join(&stale);
         std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
