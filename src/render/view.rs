@@ -147,6 +147,8 @@ pub struct SubscriberView {
     pub payload_ty: String,
     /// Variants `(name, type)` when the operation accepts several messages.
     pub payload_variants: Vec<(String, String)>,
+    /// Headers type of the operation's message, when it declares a `headers` schema.
+    pub headers_ty: Option<String>,
     pub reply_ty: Option<String>,
     pub parse_fn: Option<String>,
     pub params_struct: Option<String>,
@@ -610,6 +612,11 @@ fn subscriber_views(api: &Api, tys: &TyWriter, subjects: &[SubjectView], subject
             queue: op.queue.clone().or_else(|| channel.queue.clone()).map(|q| lit(&q)),
             payload_ty,
             payload_variants,
+            // With several messages, the first declared headers schema (they describe one channel).
+            headers_ty: messages
+                .iter()
+                .find_map(|m| m.headers.as_ref())
+                .map(|h| tys.of_node(Some(h), "super::super::types::")),
             reply_ty: op.reply.as_ref().map(|r| {
                 tys.of_node(r.messages.first().and_then(|m| api.messages[m].payload.as_ref()), "super::super::types::")
             }),

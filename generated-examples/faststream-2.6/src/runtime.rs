@@ -595,7 +595,17 @@ impl<T> Delivery<T> {
         self.message.ack_with(::async_nats::jetstream::AckKind::Progress).await
     }
 
-    /// The payload as received.
+    /// The headers decoded into the message's headers type (see `Headers` in the operation's module).
+    ///
+    /// # Errors
+    /// When a required header is missing or a value does not fit its type.
+    pub fn typed_headers<H: ::serde::de::DeserializeOwned>(
+        &self,
+    ) -> ::std::result::Result<H, ::serde_json::Error> {
+        decode_headers(self.headers.as_ref())
+    }
+
+    /// The payload bytes as received.
     pub fn raw_payload(&self) -> &[u8] {
         &self.message.payload
     }
@@ -984,6 +994,46 @@ async fn terminate(message: &::async_nats::jetstream::Message, reason: &str) {
     }
 }
 
+/// Decodes NATS headers into a typed headers struct (from the message's `headers`
+/// schema): each header's first value as a string; when that does not fit the
+/// type, numbers and booleans are tried as such.
+pub fn decode_headers<H: ::serde::de::DeserializeOwned>(
+    headers: ::std::option::Option<&::async_nats::HeaderMap>,
+) -> ::std::result::Result<H, ::serde_json::Error> {
+    let mut text = ::std::collections::BTreeMap::new();
+    for (name, values) in headers.into_iter().flat_map(|h| h.iter()) {
+        if let Some(value) = values.first() {
+            text.insert(name.to_string(), value.as_str().to_string());
+        }
+    }
+    let strings: ::serde_json::Map<::std::string::String, ::serde_json::Value> = text
+        .iter()
+        .map(|(k, v)| (k.clone(), ::serde_json::Value::String(v.clone())))
+        .collect();
+    match ::serde_json::from_value(::serde_json::Value::Object(strings)) {
+        Ok(typed) => Ok(typed),
+        Err(first) => {
+            let scalars: ::serde_json::Map<::std::string::String, ::serde_json::Value> = text
+                .into_iter()
+                .map(|(k, v)| {
+                    let scalar = match ::serde_json::from_str::<
+                        ::serde_json::Value,
+                    >(&v) {
+                        Ok(
+                            n @ (::serde_json::Value::Number(_)
+                            | ::serde_json::Value::Bool(_)),
+                        ) => n,
+                        _ => ::serde_json::Value::String(v),
+                    };
+                    (k, scalar)
+                })
+                .collect();
+            ::serde_json::from_value(::serde_json::Value::Object(scalars))
+                .map_err(|_| first)
+        }
+    }
+}
+
 /// A decoded core NATS message.
 #[derive(::std::fmt::Debug)]
 pub struct CoreDelivery<T> {
@@ -993,6 +1043,18 @@ pub struct CoreDelivery<T> {
     pub subject: ::std::string::String,
     /// NATS headers, if any.
     pub headers: ::std::option::Option<::async_nats::HeaderMap>,
+}
+
+impl<T> CoreDelivery<T> {
+    /// The headers decoded into the message's headers type (see `Headers` in the operation's module).
+    ///
+    /// # Errors
+    /// When a required header is missing or a value does not fit its type.
+    pub fn typed_headers<H: ::serde::de::DeserializeOwned>(
+        &self,
+    ) -> ::std::result::Result<H, ::serde_json::Error> {
+        decode_headers(self.headers.as_ref())
+    }
 }
 
 /// Subscribes over core NATS (in `queue` group if given) until `shutdown`;

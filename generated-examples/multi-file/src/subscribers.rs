@@ -13,6 +13,9 @@ pub mod handle_shipment_request {
     /// The payload type of this operation's messages.
     pub type Payload = super::super::types::ShipmentRequest;
 
+    /// The message's headers type: decode with `delivery.typed_headers::<Headers>()`.
+    pub type Headers = super::super::types::ShippingHeaders;
+
     /// Extracts the subject parameters from a delivery's subject.
     pub use super::super::subjects::parse_shipping_requested as parse_subject;
 

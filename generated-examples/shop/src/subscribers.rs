@@ -113,6 +113,9 @@ pub mod on_payment_settled {
     /// The payload type of this operation's messages.
     pub type Payload = super::super::types::PaymentSettled;
 
+    /// The message's headers type: decode with `delivery.typed_headers::<Headers>()`.
+    pub type Headers = super::super::types::TraceHeaders;
+
     /// Extracts the subject parameters from a delivery's subject.
     pub use super::super::subjects::parse_payments_settled as parse_subject;
 
@@ -316,6 +319,9 @@ pub mod on_stock_reserved {
 pub mod process_refund {
     /// The payload type of this operation's messages.
     pub type Payload = super::super::types::RefundRequested;
+
+    /// The message's headers type: decode with `delivery.typed_headers::<Headers>()`.
+    pub type Headers = super::super::types::RefundHeaders;
 
     /// Stream the messages are stored in (provisioned by ops, never created here).
     pub const STREAM: &str = "PAYMENTS";

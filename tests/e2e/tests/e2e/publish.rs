@@ -127,3 +127,53 @@ async fn msg_id_from_a_header_and_correlation_id_reach_the_subscriber() {
     task.await.expect("join").expect("run");
     assert_eq!(*seen.lock().unwrap(), vec![(Some("00-trace-42-01".to_string()), "eu".to_string())]);
 }
+
+/// Typed headers round trip: the shop's refund publisher writes `RefundHeaders`
+/// as NATS headers (and `Idempotency-Key` as `Nats-Msg-Id`), the refund worker
+/// decodes them back into the same type. Provisioned from the shop's manifests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_headers_round_trip_from_publisher_to_subscriber() {
+    use shop::subscribers::process_refund;
+
+    struct Worker(Arc<Mutex<Vec<shop::types::RefundHeaders>>>);
+    impl process_refund::Handler for Worker {
+        async fn handle(&self, delivery: process_refund::Delivery) -> shop::runtime::Outcome {
+            match delivery.typed_headers::<process_refund::Headers>() {
+                Ok(headers) => {
+                    self.0.lock().unwrap().push(headers);
+                    shop::runtime::Outcome::Ack
+                }
+                Err(e) => shop::runtime::Outcome::Reject { reason: e.to_string() },
+            }
+        }
+    }
+
+    let server = NatsServer::start();
+    let (client, js) = connect(&server).await;
+    provision::apply(&js, "shop").await;
+    let publishers = shop::publishers::Publishers::new(client);
+    let refund: shop::types::RefundRequested = serde_json::from_value(serde_json::json!({
+        "refundId": uuid(7), "paymentId": uuid(8), "amount": {"amountMinor": 1250, "currency": "EUR"},
+        "requestedBy": "support"
+    }))
+    .expect("valid RefundRequested");
+    let headers =
+        shop::types::RefundHeaders { idempotency_key: "refund-7".into(), traceparent: Some("00-abc-def-01".into()) };
+    publishers.request_refund(&refund, &headers).await.expect("published");
+    let duplicate = publishers.request_refund(&refund, &headers).await.expect("published again");
+    assert!(duplicate.duplicate, "Idempotency-Key is the Nats-Msg-Id: the second publish is a duplicate");
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let shutdown = Shutdown::new();
+    let worker = {
+        let (js, seen, stop) = (js.clone(), seen.clone(), shutdown.wait());
+        tokio::spawn(async move { process_refund::run(&js, &Worker(seen), stop).await })
+    };
+    eventually("the refund worker decoded the headers", DEADLINE, || async {
+        (seen.lock().unwrap().len() == 1).then_some(())
+    })
+    .await;
+    shutdown.trigger();
+    worker.await.expect("join").expect("run");
+    assert_eq!(seen.lock().unwrap()[0], headers);
+}
