@@ -34,10 +34,8 @@ impl process_ready::Handler for Io {
 
 async fn drained(js: &async_nats::jetstream::Context) {
     loop {
-        if let Ok(lag) = process_ready::lag(js).await {
-            if lag.pending == 0 && lag.ack_pending == 0 {
-                return;
-            }
+        if process_ready::lag(js).await.is_ok_and(|lag| lag.pending == 0 && lag.ack_pending == 0) {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
