@@ -45,6 +45,8 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub value: Value,
     positions: BTreeMap<String, (usize, usize)>,
+    /// Pointers whose value came from an overlay file (display name), for diagnostics.
+    overlaid: BTreeMap<String, String>,
 }
 
 /// The root document and every file it reaches through `$ref`.
@@ -52,6 +54,8 @@ pub struct SourceFile {
 pub struct Source {
     /// Display name of the root file.
     pub root: String,
+    /// Display names of the overlays merged into it, in order.
+    pub overlays: Vec<String>,
     files: BTreeMap<String, SourceFile>,
 }
 
@@ -92,7 +96,7 @@ impl Source {
             }
             files.insert(name, file);
         }
-        Ok(Source { root, files })
+        Ok(Source { root, overlays: Vec::new(), files })
     }
 
     /// Parses a document held in memory (tests, and `generate` on strings).
@@ -108,7 +112,7 @@ impl Source {
         }
         let mut files = BTreeMap::new();
         files.insert(name.to_string(), file);
-        Ok(Source { root: name.to_string(), files })
+        Ok(Source { root: name.to_string(), overlays: Vec::new(), files })
     }
 
     /// The root node of the root document.
@@ -128,10 +132,60 @@ impl Source {
 
     /// Where `id` is, for an error message.
     pub fn location(&self, id: &NodeId) -> Location {
-        match self.files.get(&id.file) {
-            Some(file) => file.location(id),
-            None => Location { file: id.file.clone(), line_col: None, pointer: id.pointer.clone() },
+        let Some(file) = self.files.get(&id.file) else {
+            return Location { file: id.file.clone(), line_col: None, pointer: id.pointer.clone() };
+        };
+        // A node an overlay put there is located in the overlay (same pointer, its own positions).
+        let mut pointer = id.pointer.as_str();
+        loop {
+            if let Some(overlay) = file.overlaid.get(pointer) {
+                if let Some(overlay_file) = self.files.get(overlay) {
+                    return overlay_file.location(&NodeId { file: overlay.clone(), pointer: id.pointer.clone() });
+                }
+            }
+            match pointer.rsplit_once('/') {
+                Some((parent, _)) => pointer = parent,
+                None => return file.location(id),
+            }
         }
+    }
+
+    /// Merges an overlay document into the root document (JSON Merge Patch, RFC 7386:
+    /// objects merge key by key, `null` removes, anything else replaces). For adding
+    /// `x-jetstream` settings to documents another tool generates (e.g. FastStream).
+    /// `$ref`s in the overlay resolve as if written in the root document; they may not name files.
+    pub fn apply_overlay(&mut self, path: &Path) -> Result<()> {
+        let canonical = path.canonicalize().map_err(|e| {
+            Error::new(format!("cannot read overlay {}: {e}", path.display()))
+                .hint("check the path given with --overlay")
+        })?;
+        let base = self.files[&self.root].path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let name = display_name(&canonical, &base);
+        let text = std::fs::read_to_string(&canonical)
+            .map_err(|e| Error::new(format!("cannot read overlay {}: {e}", canonical.display())))?;
+        let overlay = parse_file(&name, &canonical, &text)?;
+        let mut external = None;
+        collect_file_refs(&overlay.value, &mut String::new(), &mut |p, r| {
+            external.get_or_insert((p.to_string(), r.to_string()));
+        });
+        if let Some((pointer, reference)) = external {
+            return Err(Error::new(format!("overlay $ref `{reference}` names a file"))
+                .at(overlay.location(&NodeId { file: name, pointer }))
+                .hint(
+                    "an overlay is merged into the document; reference the document's own nodes (`#/components/...`)",
+                ));
+        }
+        if !overlay.value.is_object() {
+            return Err(Error::new("an overlay must be a mapping merged into the document")
+                .at(overlay.location(&NodeId { file: name, pointer: String::new() })));
+        }
+        let root = self.files.get_mut(&self.root).expect("root file is loaded");
+        merge_patch(&mut root.value, &overlay.value, &mut String::new(), &mut |pointer| {
+            root.overlaid.insert(pointer.to_string(), name.clone());
+        });
+        self.overlays.push(name.clone());
+        self.files.insert(name, overlay);
+        Ok(())
     }
 
     /// An error located at `id`.
@@ -202,6 +256,31 @@ impl SourceFile {
     }
 }
 
+/// RFC 7386 merge; `replaced(pointer)` is called for every node the patch sets.
+fn merge_patch(target: &mut Value, patch: &Value, pointer: &mut String, replaced: &mut dyn FnMut(&str)) {
+    let Value::Object(patch_map) = patch else {
+        *target = patch.clone();
+        replaced(pointer);
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+        replaced(pointer);
+    }
+    let target_map = target.as_object_mut().expect("made an object above");
+    for (key, value) in patch_map {
+        let len = pointer.len();
+        pointer.push('/');
+        pointer.push_str(&escape_token(key));
+        if value.is_null() {
+            target_map.remove(key);
+        } else {
+            merge_patch(target_map.entry(key.clone()).or_insert(Value::Null), value, pointer, replaced);
+        }
+        pointer.truncate(len);
+    }
+}
+
 fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let whole = |line_col| Location { file: name.to_string(), line_col, pointer: String::new() };
@@ -217,7 +296,7 @@ fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
         yaml_to_json(yaml).map_err(|msg| Error::new(msg).at(whole(None)))?
     };
     let positions = index_positions(text).unwrap_or_default();
-    Ok(SourceFile { path: path.to_path_buf(), value, positions })
+    Ok(SourceFile { path: path.to_path_buf(), value, positions, overlaid: BTreeMap::new() })
 }
 
 /// YAML → JSON value; keys must be strings (numbers/bools as keys are stringified, as YAML 1.2 JSON schema tools do).

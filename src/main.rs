@@ -124,6 +124,10 @@ struct Common {
     /// Stream assumed when the document declares no x-jetstream streams (default: from info.title).
     #[arg(long)]
     stream: Option<String>,
+    /// A YAML/JSON document merged into the spec first (JSON Merge Patch), e.g. x-jetstream
+    /// settings for a FastStream-generated document. Repeatable.
+    #[arg(long = "overlay", value_name = "FILE")]
+    overlays: Vec<PathBuf>,
     /// Write nothing; exit 1 when OUT differs from what would be generated.
     #[arg(long)]
     check: bool,
@@ -147,6 +151,9 @@ struct Common {
 impl Common {
     fn config(&self) -> Config {
         let mut config = Config::new();
+        for overlay in &self.overlays {
+            config.overlay(overlay);
+        }
         if let Some(stream) = &self.stream {
             config.default_stream(stream);
         }

@@ -152,3 +152,30 @@ fn sibling_keywords_next_to_ref_annotate_the_field() {
     );
     assert!(types.contents.contains("pub state: ::std::option::Option<State>"), "{}", types.contents);
 }
+
+#[test]
+fn overlays_merge_and_their_errors_name_the_overlay_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        format!("{HEAD}channels:\n  c:\n    address: a.b\noperations:\n  r:\n    action: receive\n    channel: {{$ref: '#/channels/c'}}\n"),
+    )
+    .unwrap();
+    let overlay = dir.path().join("ops.overlay.yaml");
+    std::fs::write(&overlay, "operations:\n  r:\n    x-jetstream:\n      durable: worker\n      pull: {batch: 5}\n")
+        .unwrap();
+    let generated = asyncapi_nats::Config::new().overlay(&overlay).generate_crate(&spec).unwrap();
+    let subscribers = generated.files.iter().find(|f| f.path == Path::new("src/subscribers.rs")).unwrap();
+    assert!(subscribers.contents.contains("pub const DURABLE: &str = \"worker\";"), "{}", subscribers.contents);
+    assert!(subscribers.contents.lines().next().unwrap().contains("from spec.yaml + ops.overlay.yaml"));
+    assert!(generated.inputs.iter().any(|p| p.ends_with("ops.overlay.yaml")), "overlays are inputs (rerun-if-changed)");
+
+    std::fs::write(&overlay, "operations:\n  r:\n    x-jetstream:\n      durable: worker\n      batch: 5\n").unwrap();
+    let e = asyncapi_nats::Config::new().overlay(&overlay).generate_crate(&spec).unwrap_err().to_string();
+    assert!(e.contains("unknown field `batch`") && e.contains("ops.overlay.yaml:5:7"), "{e}");
+    // `null` removes: the operation without its channel is reported in the document.
+    std::fs::write(&overlay, "operations:\n  r:\n    channel: null\n").unwrap();
+    let e = asyncapi_nats::Config::new().overlay(&overlay).generate_crate(&spec).unwrap_err().to_string();
+    assert!(e.contains("missing channel reference"), "{e}");
+}

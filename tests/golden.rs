@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use asyncapi_nats::{Config, GeneratedFile};
 
-/// (spec, folder under generated-examples, crate name)
+/// (spec, folder under generated-examples, crate name); a spec `a + b` is spec `a` with overlay `b`.
 const EXAMPLES: &[(&str, &str, &str)] = &[
     ("specs/allocation.yaml", "allocation", "allocation"),
     ("specs/allocation-v2.yaml", "allocation-v2", "allocation-v2"),
@@ -16,6 +16,11 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("specs/hostile-names.yaml", "hostile-names", "hostile-names"),
     ("tests/fixtures/faststream/faststream-3.0.yaml", "faststream-3.0", "faststream-v3"),
     ("tests/fixtures/faststream/faststream-2.6.yaml", "faststream-2.6", "faststream-v2"),
+    (
+        "tests/fixtures/faststream/faststream-3.0.yaml + specs/faststream-allocation.overlay.yaml",
+        "faststream-allocation",
+        "faststream-allocation",
+    ),
 ];
 
 fn root() -> PathBuf {
@@ -23,11 +28,13 @@ fn root() -> PathBuf {
 }
 
 fn generate(spec: &str, crate_name: &str) -> Vec<GeneratedFile> {
-    Config::new()
-        .crate_name(crate_name)
-        .generate_crate(root().join(spec))
-        .unwrap_or_else(|e| panic!("{spec}: {e}"))
-        .files
+    let mut config = Config::new();
+    config.crate_name(crate_name);
+    let (document, overlay) = spec.split_once(" + ").map_or((spec, None), |(d, o)| (d, Some(o)));
+    if let Some(overlay) = overlay {
+        config.overlay(root().join(overlay));
+    }
+    config.generate_crate(root().join(document)).unwrap_or_else(|e| panic!("{spec}: {e}")).files
 }
 
 #[test]
