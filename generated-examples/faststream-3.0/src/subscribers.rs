@@ -105,6 +105,14 @@ pub mod notifications_email_send_email_subscribe {
     /// Queue group: instances in the same group share the messages.
     pub const QUEUE: ::std::option::Option<&str> = Some("mailers");
 
+    /// Subscription settings.
+    pub const SETTINGS: super::super::runtime::CoreSettings = super::super::runtime::CoreSettings {
+        subject: SUBJECT,
+        queue: QUEUE,
+        concurrency: 100,
+        correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+    };
+
     /// A decoded message of this operation.
     pub type Delivery = super::super::runtime::CoreDelivery<Payload>;
 
@@ -134,9 +142,7 @@ pub mod notifications_email_send_email_subscribe {
             _,
         >(
                 client,
-                SUBJECT,
-                QUEUE,
-                100,
+                &SETTINGS,
                 |delivery| async {
                     handler.handle(delivery).await;
                     None
@@ -158,6 +164,14 @@ pub mod orders_create_create_order_subscribe {
     /// Queue group: instances in the same group share the messages.
     pub const QUEUE: ::std::option::Option<&str> = Some("order-workers");
 
+    /// Subscription settings.
+    pub const SETTINGS: super::super::runtime::CoreSettings = super::super::runtime::CoreSettings {
+        subject: SUBJECT,
+        queue: QUEUE,
+        concurrency: 100,
+        correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+    };
+
     /// A decoded message of this operation.
     pub type Delivery = super::super::runtime::CoreDelivery<Payload>;
 
@@ -187,9 +201,7 @@ pub mod orders_create_create_order_subscribe {
             _,
         >(
                 client,
-                SUBJECT,
-                QUEUE,
-                100,
+                &SETTINGS,
                 |delivery| async {
                     handler.handle(delivery).await;
                     None

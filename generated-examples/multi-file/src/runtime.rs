@@ -1043,6 +1043,21 @@ pub struct CoreDelivery<T> {
     pub subject: ::std::string::String,
     /// NATS headers, if any.
     pub headers: ::std::option::Option<::async_nats::HeaderMap>,
+    /// The correlation id, when the message declares `correlationId` and carries it.
+    pub correlation_id: ::std::option::Option<::std::string::String>,
+}
+
+/// What a core NATS subscriber subscribes to.
+#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::marker::Copy)]
+pub struct CoreSettings {
+    /// Subject (may contain wildcards).
+    pub subject: &'static str,
+    /// Queue group: instances in the same group share the messages.
+    pub queue: ::std::option::Option<&'static str>,
+    /// Handlers run concurrently.
+    pub concurrency: usize,
+    /// Where the correlation id is, from the message's `correlationId`.
+    pub correlation_id: ::std::option::Option<Location>,
 }
 
 impl<T> CoreDelivery<T> {
@@ -1066,9 +1081,7 @@ impl<T> CoreDelivery<T> {
 /// When subscribing fails.
 pub async fn run_core<T, R, F, Fut, S>(
     client: &::async_nats::Client,
-    subject: &'static str,
-    queue: ::std::option::Option<&'static str>,
-    concurrency: usize,
+    settings: &CoreSettings,
     handler: F,
     shutdown: S,
 ) -> ::std::result::Result<(), RunError>
@@ -1082,6 +1095,7 @@ where
     use ::futures::FutureExt as _;
 
     use ::tracing::Instrument as _;
+    let CoreSettings { subject, queue, concurrency, correlation_id } = *settings;
     let subscriber = match queue {
         Some(queue) => client.queue_subscribe(subject, queue.to_string()).await,
         None => client.subscribe(subject).await,
@@ -1109,10 +1123,15 @@ where
                             return;
                         }
                     };
+                    let correlation_id = correlation_id
+                        .and_then(|at| {
+                            at.find(&message.payload, message.headers.as_ref())
+                        });
                     let delivery = CoreDelivery {
                         payload,
                         subject: message.subject.to_string(),
                         headers: message.headers.clone(),
+                        correlation_id,
                     };
                     let answer = match ::futures::FutureExt::catch_unwind(
                             ::std::panic::AssertUnwindSafe(async {

@@ -428,6 +428,14 @@ pub mod quote_price {
     /// Queue group: instances in the same group share the messages.
     pub const QUEUE: ::std::option::Option<&str> = Some("pricing");
 
+    /// Subscription settings.
+    pub const SETTINGS: super::super::runtime::CoreSettings = super::super::runtime::CoreSettings {
+        subject: SUBJECT,
+        queue: QUEUE,
+        concurrency: 100,
+        correlation_id: None,
+    };
+
     /// A decoded message of this operation.
     pub type Delivery = super::super::runtime::CoreDelivery<Payload>;
 
@@ -456,9 +464,7 @@ pub mod quote_price {
     ) -> ::std::result::Result<(), super::super::runtime::RunError> {
         super::super::runtime::run_core(
                 client,
-                SUBJECT,
-                QUEUE,
-                100,
+                &SETTINGS,
                 |delivery| handler.handle(delivery),
                 shutdown,
             )
@@ -480,6 +486,14 @@ pub mod record_audit {
 
     /// Queue group: instances in the same group share the messages.
     pub const QUEUE: ::std::option::Option<&str> = None;
+
+    /// Subscription settings.
+    pub const SETTINGS: super::super::runtime::CoreSettings = super::super::runtime::CoreSettings {
+        subject: SUBJECT,
+        queue: QUEUE,
+        concurrency: 100,
+        correlation_id: None,
+    };
 
     /// A decoded message of this operation.
     pub type Delivery = super::super::runtime::CoreDelivery<Payload>;
@@ -510,9 +524,7 @@ pub mod record_audit {
             _,
         >(
                 client,
-                SUBJECT,
-                QUEUE,
-                100,
+                &SETTINGS,
                 |delivery| async {
                     handler.handle(delivery).await;
                     None
@@ -538,6 +550,14 @@ pub mod send_email {
     /// Queue group: instances in the same group share the messages.
     pub const QUEUE: ::std::option::Option<&str> = Some("email-senders");
 
+    /// Subscription settings.
+    pub const SETTINGS: super::super::runtime::CoreSettings = super::super::runtime::CoreSettings {
+        subject: SUBJECT,
+        queue: QUEUE,
+        concurrency: 100,
+        correlation_id: None,
+    };
+
     /// A decoded message of this operation.
     pub type Delivery = super::super::runtime::CoreDelivery<Payload>;
 
@@ -567,9 +587,7 @@ pub mod send_email {
             _,
         >(
                 client,
-                SUBJECT,
-                QUEUE,
-                100,
+                &SETTINGS,
                 |delivery| async {
                     handler.handle(delivery).await;
                     None

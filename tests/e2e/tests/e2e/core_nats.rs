@@ -104,3 +104,43 @@ async fn core_subscriber_uses_the_bindings_queue_group() {
     eprintln!("queue group: instance A {a}, instance B {}", N - a);
     assert!(a > 0 && a < N, "both members got work: {a} / {}", N - a);
 }
+
+/// Interop with FastStream: a message published the way FastStream does (JSON
+/// body, `correlation_id` header) reaches the Rust subscriber generated from
+/// FastStream's own AsyncAPI document (+ overlay), in the app's queue group,
+/// typed and with its correlation id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriber_generated_from_faststream_docs_reads_a_faststream_message() {
+    use faststream_allocation::subscribers::notifications_email_send_email_subscribe as send_email_fs;
+
+    struct Mailer(Arc<Mutex<Vec<(String, Option<String>)>>>);
+    impl send_email_fs::Handler for Mailer {
+        async fn handle(&self, d: send_email_fs::Delivery) {
+            self.0.lock().unwrap().push((d.payload.to.clone(), d.correlation_id.clone()));
+        }
+    }
+
+    let server = NatsServer::start();
+    let (client, _js) = connect(&server).await;
+    assert_eq!(send_email_fs::QUEUE, Some("mailers"), "queue group from FastStream's channel binding");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let shutdown = Shutdown::new();
+    let worker = {
+        let (c, seen, stop) = (client.clone(), seen.clone(), shutdown.wait());
+        tokio::spawn(async move { send_email_fs::run(&c, &Mailer(seen), stop).await })
+    };
+    eventually("subscribed in queue group mailers", DEADLINE, || async {
+        (subscriptions(&server, "notifications.email", Some("mailers")) == 1).then_some(())
+    })
+    .await;
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("correlation_id", "6f1d2c3b-fast-stream");
+    let body = serde_json::json!({"to": "ops@example.com", "subject": "hello"});
+    client.publish_with_headers("notifications.email", headers, body.to_string().into()).await.unwrap();
+    client.flush().await.unwrap();
+    eventually("the message was handled", DEADLINE, || async { (!seen.lock().unwrap().is_empty()).then_some(()) })
+        .await;
+    shutdown.trigger();
+    worker.await.unwrap().unwrap();
+    assert_eq!(*seen.lock().unwrap(), [("ops@example.com".to_string(), Some("6f1d2c3b-fast-stream".to_string()))]);
+}
