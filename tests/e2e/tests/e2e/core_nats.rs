@@ -113,7 +113,9 @@ async fn core_subscriber_uses_the_bindings_queue_group() {
 async fn subscriber_generated_from_faststream_docs_reads_a_faststream_message() {
     use faststream_allocation::subscribers::notifications_email_send_email_subscribe as send_email_fs;
 
-    struct Mailer(Arc<Mutex<Vec<(String, Option<String>)>>>);
+    /// (recipient, correlation id) of each handled message.
+    type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+    struct Mailer(Seen);
     impl send_email_fs::Handler for Mailer {
         async fn handle(&self, d: send_email_fs::Delivery) {
             self.0.lock().unwrap().push((d.payload.to.clone(), d.correlation_id.clone()));
