@@ -50,6 +50,7 @@ pub struct Config {
     out_dir: Option<PathBuf>,
     overlays: Vec<PathBuf>,
     manifests: manifests::ManifestOptions,
+    deny_warnings: bool,
 }
 
 impl Default for Config {
@@ -65,6 +66,7 @@ impl Default for Config {
             out_dir: None,
             overlays: Vec::new(),
             manifests: manifests::ManifestOptions::default(),
+            deny_warnings: false,
         }
     }
 }
@@ -75,6 +77,8 @@ pub struct Generated {
     pub files: Vec<GeneratedFile>,
     /// Every input file (the spec and each file reached through `$ref`), canonical paths.
     pub inputs: Vec<PathBuf>,
+    /// What was dropped, approximated or skipped, located like errors.
+    pub warnings: Vec<Error>,
 }
 
 impl Config {
@@ -132,6 +136,28 @@ impl Config {
         self
     }
 
+    /// Treat warnings (dropped keywords, skipped channels, approximated types) as errors.
+    pub fn deny_warnings(&mut self, deny: bool) -> &mut Self {
+        self.deny_warnings = deny;
+        self
+    }
+
+    /// The result of a run: `files`, with every warning; with [`Config::deny_warnings`], an
+    /// error listing all of them when there is any.
+    fn finish(&self, source: &Source, files: Vec<GeneratedFile>) -> Result<Generated> {
+        let warnings = source.warnings();
+        if self.deny_warnings && !warnings.is_empty() {
+            let listed: Vec<String> = warnings.iter().map(|w| format!("warning: {w}")).collect();
+            return Err(Error::new(format!(
+                "{} warning(s) denied (Config::deny_warnings / --deny-warnings):\n{}",
+                warnings.len(),
+                listed.join("\n")
+            ))
+            .hint("fix the document (or an overlay) so nothing is dropped, or allow warnings"));
+        }
+        Ok(Generated { files, inputs: source.paths().into_iter().map(Path::to_path_buf).collect(), warnings })
+    }
+
     fn load(&self, spec: &Path) -> Result<Source> {
         let mut source = Source::load(spec)?;
         for overlay in &self.overlays {
@@ -157,7 +183,7 @@ impl Config {
         let source = self.load(spec.as_ref())?;
         let api = model::build(&source, &model::ModelOptions { default_stream: self.default_stream.clone() })?;
         let files = manifests::build(&source, &api, &self.manifests)?.files(&api.title, &header(&source));
-        Ok(Generated { files, inputs: source.paths().into_iter().map(Path::to_path_buf).collect() })
+        self.finish(&source, files)
     }
 
     /// Generates a whole crate (`Cargo.toml`, `src/*.rs`, and the NACK manifests under `deploy/`) from `spec`, without writing.
@@ -188,7 +214,7 @@ impl Config {
         for file in ops.files(&prepared.api.title, &header) {
             files.push(GeneratedFile { path: Path::new("deploy").join(file.path), contents: file.contents });
         }
-        Ok(Generated { files, inputs: prepared.source.paths().into_iter().map(Path::to_path_buf).collect() })
+        self.finish(&prepared.source, files)
     }
 
     /// Generates one module file (for `include!`) from `spec`, without writing.
@@ -208,10 +234,7 @@ impl Config {
                 .to_string()
         });
         let contents = format!("// {}\n{text}", header(&prepared.source));
-        Ok(Generated {
-            files: vec![GeneratedFile { path: format!("{name}.rs").into(), contents }],
-            inputs: prepared.source.paths().into_iter().map(Path::to_path_buf).collect(),
-        })
+        self.finish(&prepared.source, vec![GeneratedFile { path: format!("{name}.rs").into(), contents }])
     }
 
     /// For build scripts: generates the module into `$OUT_DIR` (or [`Config::out_dir`]),
@@ -221,6 +244,9 @@ impl Config {
         let generated = self.generate(spec)?;
         for input in &generated.inputs {
             println!("cargo:rerun-if-changed={}", input.display());
+        }
+        for warning in &generated.warnings {
+            print!("{}", cargo_warning(warning));
         }
         let dir = match &self.out_dir {
             Some(dir) => dir.clone(),
@@ -303,6 +329,11 @@ struct Prepared {
 /// lines: for build scripts that handle [`Config::compile`]'s error themselves.
 pub fn cargo_error(error: &Error) -> String {
     error.to_string().lines().map(|line| format!("cargo::error={line}\n")).collect()
+}
+
+/// `warning` as `cargo::warning=` directives, one per line.
+pub fn cargo_warning(warning: &Error) -> String {
+    warning.to_string().lines().map(|line| format!("cargo::warning={line}\n")).collect()
 }
 
 fn header(source: &Source) -> String {

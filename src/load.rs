@@ -57,6 +57,8 @@ pub struct Source {
     /// Display names of the overlays merged into it, in order.
     pub overlays: Vec<String>,
     files: BTreeMap<String, SourceFile>,
+    /// Located warnings collected by every stage (what was dropped, approximated or skipped).
+    warnings: std::sync::Mutex<Vec<Error>>,
 }
 
 impl Source {
@@ -96,7 +98,7 @@ impl Source {
             }
             files.insert(name, file);
         }
-        Ok(Source { root, overlays: Vec::new(), files })
+        Ok(Source { root, overlays: Vec::new(), files, warnings: Default::default() })
     }
 
     /// Parses a document held in memory (tests, and `generate` on strings).
@@ -112,7 +114,25 @@ impl Source {
         }
         let mut files = BTreeMap::new();
         files.insert(name.to_string(), file);
-        Ok(Source { root: name.to_string(), overlays: Vec::new(), files })
+        Ok(Source { root: name.to_string(), overlays: Vec::new(), files, warnings: Default::default() })
+    }
+
+    /// Records a located warning (built like an error: `source.warn(source.error(&id, "…").hint("…"))`).
+    pub fn warn(&self, warning: Error) {
+        self.warnings.lock().unwrap_or_else(|e| e.into_inner()).push(warning);
+    }
+
+    /// The warnings recorded so far, sorted by location and de-duplicated (deterministic output).
+    pub fn warnings(&self) -> Vec<Error> {
+        let mut all = self.warnings.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        all.sort_by(|a, b| {
+            let key = |e: &Error| {
+                e.location.as_ref().map(|l| (l.file.clone(), l.line_col, l.pointer.clone())).unwrap_or_default()
+            };
+            key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
+        });
+        all.dedup();
+        all
     }
 
     /// The root node of the root document.

@@ -131,6 +131,9 @@ struct Common {
     /// Write nothing; exit 1 when OUT differs from what would be generated.
     #[arg(long)]
     check: bool,
+    /// Treat warnings (dropped keywords, skipped channels, approximated types) as errors.
+    #[arg(long)]
+    deny_warnings: bool,
     /// Do not set `preventDelete: true` on Stream manifests.
     #[arg(long)]
     no_prevent_delete: bool,
@@ -151,6 +154,7 @@ struct Common {
 impl Common {
     fn config(&self) -> Config {
         let mut config = Config::new();
+        config.deny_warnings(self.deny_warnings);
         for overlay in &self.overlays {
             config.overlay(overlay);
         }
@@ -221,6 +225,9 @@ fn run(cli: Cli) -> asyncapi_nats::Result<ExitCode> {
 
 /// Writes the files (only those that changed), or with `check` compares them.
 fn emit(spec: &Path, out: &Path, generated: &Generated, check: bool, command: &str) -> asyncapi_nats::Result<ExitCode> {
+    for warning in &generated.warnings {
+        eprintln!("warning: {warning}");
+    }
     if check {
         let drift = asyncapi_nats::write::check_files(out, &generated.files);
         if drift.is_empty() {
