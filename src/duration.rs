@@ -3,9 +3,14 @@
 
 use std::time::Duration;
 
+/// `i64::MAX` nanoseconds: the largest Go `time.Duration`.
+const MAX_NANOS: u128 = i64::MAX as u128;
+
 /// Parses a Go duration (plus `d` for days). Returns a message saying what is wrong.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let bad = || format!("`{text}` is not a duration; use Go syntax such as `30s`, `5m`, `72h` or `1h30m`");
+    // Go's time.Duration is an int64 of nanoseconds (about 292 years); the server accepts no more.
+    let too_long = || format!("`{text}` is too long a duration (at most 2562047h, Go's time.Duration)");
     let s = text.trim();
     if s.is_empty() {
         return Err(bad());
@@ -34,9 +39,14 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             _ => return Err(bad()),
         };
         rest = &rest[unit_len..];
-        nanos += (number * scale).round() as u128;
+        // Checked in floating point first: `as` saturates, and a sum of saturated parts would overflow.
+        let part = (number * scale).round();
+        if !part.is_finite() || part > MAX_NANOS as f64 {
+            return Err(too_long());
+        }
+        nanos = nanos.checked_add(part as u128).filter(|n| *n <= MAX_NANOS).ok_or_else(too_long)?;
     }
-    u64::try_from(nanos).map(Duration::from_nanos).map_err(|_| format!("`{text}` is too long a duration"))
+    u64::try_from(nanos).map(Duration::from_nanos).map_err(|_| too_long())
 }
 
 /// Formats like Go's `time.Duration.String()` minus zero units: `72h`, `1m30s`, `500ms`.
@@ -78,6 +88,10 @@ mod tests {
         assert!(parse("3 days").is_err());
         assert!(parse("s").is_err());
         assert!(parse("10").is_err());
+        assert!(parse("999999999999999999999999999999h1ns").unwrap_err().contains("too long"));
+        assert!(parse("2562047h1h").unwrap_err().contains("too long"));
+        assert!(parse("1e400s").is_err());
+        assert!(parse("2562047h").is_ok());
     }
 
     #[test]

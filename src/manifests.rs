@@ -569,7 +569,7 @@ fn emit(value: &serde_json::Value, indent: usize, out: &mut String) {
                 let key = if k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')) {
                     k.clone()
                 } else {
-                    serde_json::to_string(k).expect("string")
+                    crate::escape::yaml_str(k)
                 };
                 match v {
                     Value::Object(m) if !m.is_empty() => {
@@ -604,6 +604,7 @@ fn scalar(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::Object(_) => "{}".into(),
         serde_json::Value::Array(_) => "[]".into(),
+        serde_json::Value::String(s) => crate::escape::yaml_str(s),
         other => other.to_string(),
     }
 }

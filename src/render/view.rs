@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::duration;
 use crate::error::Result;
+use crate::escape;
 use crate::load::{NodeId, Source};
 use crate::model::{Action, Api, Channel, Message};
 use crate::naming::{self, Namespace};
@@ -190,7 +191,7 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
     Ok(CrateView {
         crate_name: options.crate_name.map(str::to_string).unwrap_or_else(|| naming::crate_name(&api.title)),
         crate_version: if version_ok(&api.api_version) { api.api_version.clone() } else { "0.1.0".into() },
-        crate_description: toml_string(&format!(
+        crate_description: escape::toml_str(&format!(
             "NATS client for {} (generated from its AsyncAPI document)",
             api.title
         )),
@@ -433,7 +434,7 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
             params_struct: format!("{}Params", naming::type_name(&bare)),
             filter_const: format!("{}_FILTER", bare.to_shouty_snake_case()),
             template: lit(&template),
-            template_text: template.replace('`', ""),
+            template_text: escape::comment_text(&template.replace('`', "")),
             filter: lit(&channel.subject.filter()),
             docs: doc_lines(Some(&docs)),
             params,
@@ -641,34 +642,10 @@ fn message_docs(m: &Message) -> String {
 
 /// A Rust string literal.
 pub fn lit(s: &str) -> String {
-    format!("{s:?}")
+    escape::rust_str(s)
 }
 
-/// TOML basic string (JSON escapes are valid TOML escapes).
-fn toml_string(s: &str) -> String {
-    serde_json::to_string(s).expect("strings serialize")
-}
-
-/// Rustdoc lines as string literals for `#[doc = …]`. Markdown is kept, but
-/// indentation is dropped and bare code fences are marked `text` so rustdoc
-/// never compiles spec prose as doctests.
+/// Rustdoc lines as string literals for `#[doc = …]` (see [`escape::doc_lines`]).
 pub fn doc_lines(text: Option<&str>) -> Vec<String> {
-    let Some(text) = text else { return Vec::new() };
-    let text = text.trim();
-    if text.is_empty() {
-        return Vec::new();
-    }
-    let mut in_fence = false;
-    text.lines()
-        .map(|line| {
-            let mut line = line.trim();
-            if line.starts_with("```") {
-                if !in_fence && line == "```" {
-                    line = "```text";
-                }
-                in_fence = !in_fence;
-            }
-            lit(&format!(" {line}"))
-        })
-        .collect()
+    escape::doc_lines(text)
 }

@@ -1,0 +1,173 @@
+//! Escaping for every output language. Spec text is untrusted: it reaches
+//! generated files only through these functions (or through serde, for JSON).
+//!
+//! - Rust string literals: [`rust_str`].
+//! - Rust doc text: [`doc_lines`] (no control or bidi characters, no code block rustdoc would run).
+//! - One-line comments (`//`, `#`) such as the `@generated` header: [`comment_text`].
+//! - TOML basic strings: [`toml_str`]; YAML double-quoted scalars: [`yaml_str`];
+//!   nats-server config strings: [`nats_conf_str`].
+
+/// Characters that reorder text when displayed (the "Trojan Source" set, CVE-2021-42574) or
+/// are invisible format controls; rustc rejects the former in comments.
+fn is_bidi_or_format(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+    )
+}
+
+/// A character that must not appear raw in comments or doc text.
+pub fn is_unsafe_in_text(c: char) -> bool {
+    (c.is_control() && c != '\t') || is_bidi_or_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Replaces every character unsafe in text with a visible `\u{…}` escape (tabs become spaces).
+pub fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\t' {
+            out.push(' ');
+        } else if is_unsafe_in_text(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Text for a one-line comment: no line breaks, controls or bidi characters survive.
+pub fn comment_text(text: &str) -> String {
+    visible(text)
+}
+
+/// A Rust string literal (`"…"`), escaping everything that is not printable.
+pub fn rust_str(text: &str) -> String {
+    format!("{text:?}")
+}
+
+/// Rustdoc lines as Rust string literals for `#[doc = …]`.
+///
+/// Markdown is kept, but: indentation is dropped (no indented code blocks), control and bidi
+/// characters become visible escapes, and every fenced code block (` ``` ` or `~~~`, whatever
+/// its info string) is re-fenced as ` ```text `, so rustdoc never compiles or runs spec prose as
+/// a doctest. A fence left open is closed.
+pub fn doc_lines(text: Option<&str>) -> Vec<String> {
+    let Some(text) = text else { return Vec::new() };
+    let text = text.trim();
+    if text.is_empty() {
+        return Vec::new();
+    }
+    // The fence that opened the current code block: its character and length.
+    let mut open: Option<(char, usize)> = None;
+    let mut out = Vec::new();
+    // `lines()` keeps lone CRs and other separators inside a line; they are escaped below.
+    for raw in text.split('\n') {
+        let line = visible(raw.trim_end_matches('\r').trim());
+        let fence = fence_of(&line);
+        let line = match (open, fence) {
+            (None, Some((c, n))) => {
+                open = Some((c, n));
+                "```text".to_string()
+            }
+            // A closing fence: same character, at least as long, nothing after it.
+            (Some((c, n)), Some((fc, fnn))) if fc == c && fnn >= n && line.trim_start_matches(c).trim().is_empty() => {
+                open = None;
+                "```".to_string()
+            }
+            // Inside a block, a line that could close our ``` fence early must not.
+            (Some(_), _) if line.starts_with("```") || line.starts_with("~~~") => format!("\\{line}"),
+            _ => line,
+        };
+        out.push(rust_str(&format!(" {line}")));
+    }
+    if open.is_some() {
+        out.push(rust_str(" ```"));
+    }
+    out
+}
+
+/// ` ```rust ` → `('`', 3)`; `~~~~` → `('~', 4)`; `None` for other lines.
+fn fence_of(line: &str) -> Option<(char, usize)> {
+    let c = line.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let n = line.chars().take_while(|x| *x == c).count();
+    // A backtick fence's info string may not contain backticks (CommonMark).
+    (n >= 3 && (c == '~' || !line[n..].contains('`'))).then_some((c, n))
+}
+
+/// A TOML basic string (`"…"`): JSON escapes are valid TOML escapes, plus DEL, which TOML
+/// forbids raw and JSON leaves alone.
+pub fn toml_str(text: &str) -> String {
+    let json = serde_json::to_string(text).expect("strings serialize");
+    escape_nonprintable(&json)
+}
+
+/// A YAML double-quoted scalar: JSON escapes, plus the characters YAML does not allow raw
+/// (DEL, C1 controls, BOM, non-characters) as `\uXXXX`.
+pub fn yaml_str(text: &str) -> String {
+    let json = serde_json::to_string(text).expect("strings serialize");
+    escape_nonprintable(&json)
+}
+
+/// A nats-server config string: double-quoted with JSON escapes; characters the config
+/// lexer does not take raw are escaped too.
+pub fn nats_conf_str(text: &str) -> String {
+    yaml_str(text)
+}
+
+fn escape_nonprintable(quoted: &str) -> String {
+    let mut out = String::with_capacity(quoted.len());
+    for c in quoted.chars() {
+        let code = c as u32;
+        let raw_ok = !(c == '\u{7f}'
+            || (0x80..=0x9f).contains(&code)
+            || is_bidi_or_format(c)
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FFFE}' | '\u{FFFF}'));
+        if raw_ok {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{code:04X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> String {
+        doc_lines(Some(text)).iter().map(|l| serde_json::from_str::<String>(l).unwrap()).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn every_fence_becomes_text() {
+        for fence in ["```", "```rust", "```should_panic", "~~~", "~~~rust", "````", "``` rust,no_run"] {
+            let d = doc(&format!("x\n{fence}\nstd::fs::write(\"pwn\", \"\").unwrap();\n{}\ny", &fence[..3]));
+            assert!(d.contains(" ```text\n"), "{fence}: {d}");
+            assert!(!d.contains("rust") && !d.contains("should_panic") && !d.contains("~~~"), "{fence}: {d}");
+        }
+        // An unclosed fence is closed; a longer closer is still a closer.
+        assert!(doc("```rust\nlet x = 1;").ends_with(" ```"));
+        assert_eq!(doc("````\na\n`````\nb"), " ```text\n a\n ```\n b");
+    }
+
+    #[test]
+    fn a_shorter_or_other_fence_inside_a_block_cannot_reopen_rust() {
+        let d = doc("````\n```rust\nx\n```\n````");
+        assert!(!d.lines().any(|l| l.trim_start().starts_with("```rust")), "{d}");
+        assert!(d.lines().filter(|l| l.trim() == "```").count() == 1, "{d}");
+    }
+
+    #[test]
+    fn controls_and_bidi_are_visible() {
+        let d = doc("a\u{202E}b\rc\0d\u{7f}e\u{2066}");
+        assert_eq!(d, " a\\u{202e}b\\u{d}c\\u{0}d\\u{7f}e\\u{2066}");
+        assert_eq!(comment_text("x\ny\u{202e}"), "x\\u{a}y\\u{202e}");
+    }
+
+    #[test]
+    fn toml_and_yaml_escape_del_and_c1() {
+        assert_eq!(toml_str("a\u{7f}b\"\n"), "\"a\\u007Fb\\\"\\n\"");
+        assert_eq!(yaml_str("\u{85}\u{feff}"), "\"\\u0085\\uFEFF\"");
+    }
+}
