@@ -24,6 +24,7 @@ pub mod ops;
 pub mod render;
 pub mod subject;
 pub mod types;
+pub mod validate;
 pub mod write;
 
 use std::collections::BTreeMap;
@@ -182,7 +183,7 @@ impl Config {
     /// Generates the ops files only (`deploy/` of [`Config::generate_crate`], paths without `deploy/`).
     pub fn generate_manifests(&self, spec: impl AsRef<Path>) -> Result<Generated> {
         let source = self.load(spec.as_ref())?;
-        let api = model::build(&source, &model::ModelOptions { default_stream: self.default_stream.clone() })?;
+        let api = self.model(&source)?;
         let files = manifests::build(&source, &api, &self.manifests)?.files(&api.title, &header(&source));
         self.finish(&source, files)
     }
@@ -229,6 +230,12 @@ impl Config {
             .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))
             .collect();
         let text = renderer.rust("module.rs.jinja", &serde_json::json!({ "modules": modules }))?;
+        if let Some(name) = &self.module_name {
+            naming::check_module_name(name).map_err(|e| {
+                Error::new(format!("module name `{}`: {e}", name.escape_default()))
+                    .hint("pass a name such as `orders_api` to Config::module_name")
+            })?;
+        }
         let name = self.module_name.clone().unwrap_or_else(|| {
             naming::value_name(spec.file_stem().and_then(|s| s.to_str()).unwrap_or("asyncapi"))
                 .trim_start_matches("r#")
@@ -281,8 +288,14 @@ impl Config {
             return Err(Error::new("publishers and subscribers need the generated types, but Parts::types is false")
                 .hint("set `types: true`, or emit no publishers and subscribers (`Parts { types: false, publishers: false, subscribers: false }` emits the subjects only)"));
         }
+        if let Some(name) = &self.crate_name {
+            naming::check_crate_name(name).map_err(|e| {
+                Error::new(format!("crate name `{}` {e}", name.escape_default()))
+                    .hint("pass a Cargo package name such as `orders-client` (--crate-name / Config::crate_name)")
+            })?;
+        }
         let source = self.load(spec)?;
-        let api = model::build(&source, &model::ModelOptions { default_stream: self.default_stream.clone() })?;
+        let api = self.model(&source)?;
         let space = TypeSpace::build(&source, &type_roots(&source, &api), &[])?;
         let view = render::build_view(
             &source,
@@ -297,6 +310,13 @@ impl Config {
             },
         )?;
         Ok(Prepared { source, api, view })
+    }
+
+    /// The model of `source`, checked (names, numbers, subjects; see [`validate`]).
+    fn model(&self, source: &Source) -> Result<Api> {
+        let api = model::build(source, &model::ModelOptions { default_stream: self.default_stream.clone() })?;
+        validate::check(source, &api)?;
+        Ok(api)
     }
 
     /// `(module name, formatted body)` for each emitted module.

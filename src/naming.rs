@@ -58,10 +58,87 @@ pub fn escape_keyword(name: String) -> String {
     }
 }
 
-/// Crate names: `Allocation Service` → `allocation-service`.
+/// Crate names: `Allocation Service` → `allocation-service`; always a valid, non-reserved Cargo name.
 pub fn crate_name(raw: &str) -> String {
     let name = words(raw).to_kebab_case();
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) { format!("api-{name}") } else { name }
+    let mut name = if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("api-{name}").trim_end_matches('-').to_string()
+    } else {
+        name
+    };
+    name.truncate(MAX_CRATE_NAME - "-client".len());
+    let name = name.trim_end_matches('-').to_string();
+    if is_reserved_crate_name(&name) { format!("{name}-client") } else { name }
+}
+
+const MAX_CRATE_NAME: usize = 64;
+
+/// Names a package must not have: Rust keywords and the built-in crates (`test` would break
+/// `#[test]` in every dependent crate), Cargo's own output folders, and Windows device names.
+fn is_reserved_crate_name(name: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "core",
+        "std",
+        "alloc",
+        "proc_macro",
+        "proc-macro",
+        "test",
+        "build",
+        "deps",
+        "examples",
+        "incremental",
+        "con",
+        "prn",
+        "aux",
+        "nul",
+        "com1",
+        "com2",
+        "com3",
+        "com4",
+        "com5",
+        "com6",
+        "com7",
+        "com8",
+        "com9",
+        "lpt1",
+        "lpt2",
+        "lpt3",
+        "lpt4",
+        "lpt5",
+        "lpt6",
+        "lpt7",
+        "lpt8",
+        "lpt9",
+    ];
+    let lower = name.to_ascii_lowercase();
+    RESERVED.contains(&lower.as_str()) || KEYWORDS.contains(&lower.replace('-', "_").as_str())
+}
+
+/// A package name given by the user (`--crate-name`): Cargo's rules, and not a reserved name.
+pub fn check_crate_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_CRATE_NAME {
+        return Err(format!("must be 1 to {MAX_CRATE_NAME} characters long"));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err("must start with an ASCII letter".into());
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))) {
+        return Err(format!("contains `{}`; use ASCII letters, digits, `-` and `_`", c.escape_default()));
+    }
+    if is_reserved_crate_name(name) {
+        return Err("is a Rust keyword or a reserved crate name (`test`, `core`, `std`, …)".into());
+    }
+    Ok(())
+}
+
+/// A module/file name given by the user (`Config::module_name`): a plain Rust identifier.
+pub fn check_module_name(name: &str) -> Result<(), String> {
+    let valid = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name != "_"
+        && name.len() <= 64
+        && !KEYWORDS.contains(&name);
+    if valid { Ok(()) } else { Err("must be a snake_case Rust identifier (it names a file and a module)".into()) }
 }
 
 /// Default stream name from a title: `Allocation Service` → `allocation-service`.
@@ -76,7 +153,9 @@ pub fn durable_name(operation: &str) -> String {
     if name.is_empty() { "consumer".into() } else { name }
 }
 
-/// JetStream stream/consumer names: no whitespace, `.`, `*`, `>`, path separators; ≤ 255 bytes.
+/// JetStream stream/consumer names. The server forbids whitespace, `.`, `*`, `>` and path
+/// separators; names also end up in permission subjects, NACK manifests and server config, so
+/// only ASCII letters, digits, `-` and `_` are accepted (the NATS naming recommendation), ≤ 255 bytes.
 pub fn check_jetstream_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("is empty".into());
@@ -84,10 +163,25 @@ pub fn check_jetstream_name(name: &str) -> Result<(), String> {
     if name.len() > 255 {
         return Err("is longer than 255 bytes".into());
     }
-    if let Some(c) =
-        name.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, '.' | '*' | '>' | '/' | '\\'))
-    {
-        return Err(format!("contains `{}`, which JetStream names may not contain", c.escape_default()));
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))) {
+        return Err(format!(
+            "contains `{}`; stream and consumer names may contain only ASCII letters, digits, `-` and `_`",
+            c.escape_default()
+        ));
+    }
+    Ok(())
+}
+
+/// A queue group name: one NATS token list without whitespace, wildcards or control characters.
+pub fn check_queue_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 255 {
+        return Err("must be 1 to 255 bytes long".into());
+    }
+    if let Some(c) = name.chars().find(|c| !c.is_ascii_graphic() || matches!(c, '*' | '>')) {
+        return Err(format!(
+            "contains `{}`; queue groups may not contain whitespace, wildcards, control or non-ASCII characters",
+            c.escape_default()
+        ));
     }
     Ok(())
 }
@@ -160,6 +254,18 @@ mod tests {
         assert!(check_jetstream_name("processor-ready").is_ok());
         assert!(check_jetstream_name("a.b").is_err());
         assert!(check_jetstream_name("a b").is_err());
+        assert!(check_jetstream_name("a\u{301}").is_err());
+        assert!(check_jetstream_name(">").is_err());
+        assert_eq!(crate_name("test"), "test-client");
+        assert_eq!(crate_name("Core"), "core-client");
+        assert_eq!(crate_name("2fa"), "api-2fa");
+        assert_eq!(crate_name("\u{202e}"), "api");
+        assert!(crate_name(&"long ".repeat(40)).len() <= 64);
+        assert!(check_crate_name("x\"\nbuild = \"pwn.rs").is_err());
+        assert!(check_crate_name("std").is_err());
+        assert!(check_crate_name("my-service_2").is_ok());
+        assert!(check_module_name("../x").is_err());
+        assert!(check_module_name("api_types").is_ok());
         assert_eq!(stream_name("Allocation Service"), "allocation-service");
         assert_eq!(durable_name("processReady"), "process-ready");
     }

@@ -36,8 +36,14 @@ impl SubjectTemplate {
                 }
                 Token::Rest
             } else if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                if name.is_empty() || name.contains(['{', '}']) {
-                    return Err(format!("`{address}`: malformed parameter `{part}`"));
+                // AsyncAPI's own grammar for parameter keys; anything else (line breaks, quotes,
+                // `macro_rules!`) would have to be escaped everywhere the name is printed.
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')) {
+                    return Err(format!(
+                        "`{}`: parameter `{}` must be named with ASCII letters, digits, `_` and `-`",
+                        address.escape_default(),
+                        part.escape_default()
+                    ));
                 }
                 Token::Param(name.to_string())
             } else if part.contains(['{', '}']) {
@@ -162,6 +168,8 @@ mod tests {
         assert!(SubjectTemplate::parse("a..b").is_err());
         assert!(SubjectTemplate::parse("a.>.b").is_err());
         assert!(SubjectTemplate::parse("a.{x}.{x}").is_err());
+        assert!(SubjectTemplate::parse("a.{x\npub const EVIL: u8 = 1;\n//}").is_err());
+        assert!(SubjectTemplate::parse("a.{user-id_2}").is_ok());
     }
 
     #[test]
