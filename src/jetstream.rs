@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::Result;
 use crate::load::{NodeId, Source};
@@ -159,28 +158,38 @@ pub struct PullSpec {
     pub max_bytes: Option<u64>,
 }
 
-/// Reads `x-jetstream` under `owner`, if present, reporting unknown keys at their own line.
+/// Reads `x-jetstream` under `owner`, if present; a wrong key, type or value is reported at the
+/// field itself (`#/…/x-jetstream/pull/batch`), naming it.
 pub fn read<T: for<'de> Deserialize<'de> + Default>(source: &Source, owner: &NodeId) -> Result<Option<T>> {
     let id = owner.child("x-jetstream");
     let Some(value) = source.get(&id) else { return Ok(None) };
-    serde_json::from_value::<T>(value.clone()).map(Some).map_err(|e| {
-        let text = e.to_string();
-        let at = unknown_field(&text).map_or(id.clone(), |field| find_key(value, &id, field).unwrap_or(id.clone()));
+    serde_path_to_error::deserialize::<_, T>(value).map(Some).map_err(|e| {
+        // The path to the field that failed; an unknown key is reported at the key itself.
+        let mut at = id.clone();
+        let mut field = String::new();
+        for segment in e.path().iter() {
+            let token = match segment {
+                serde_path_to_error::Segment::Map { key } | serde_path_to_error::Segment::Enum { variant: key } => {
+                    key.clone()
+                }
+                serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                serde_path_to_error::Segment::Unknown => continue,
+            };
+            at = at.child(&token);
+            field = token;
+        }
+        let inner = e.into_inner().to_string();
+        if let Some(unknown) = unknown_field(&inner).filter(|u| *u != field) {
+            at = at.child(unknown);
+            field = unknown.to_string();
+        }
+        let what = if field.is_empty() { String::new() } else { format!(" `{field}`") };
         source
-            .error(&at, format!("invalid x-jetstream: {text}"))
+            .error(&at, format!("invalid x-jetstream{what}: {inner}"))
             .hint("see the x-jetstream vocabulary in README.md; NACK field names are camelCase")
     })
 }
 
 fn unknown_field(message: &str) -> Option<&str> {
     message.strip_prefix("unknown field `")?.split('`').next()
-}
-
-/// Depth-first search for the object key `field` (unknown keys can be nested, e.g. in `pull`).
-fn find_key(value: &Value, id: &NodeId, field: &str) -> Option<NodeId> {
-    let map = value.as_object()?;
-    if map.contains_key(field) {
-        return Some(id.child(field));
-    }
-    map.iter().find_map(|(k, v)| find_key(v, &id.child(k), field))
 }

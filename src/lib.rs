@@ -53,6 +53,7 @@ pub struct Config {
     overlays: Vec<PathBuf>,
     manifests: manifests::ManifestOptions,
     deny_warnings: bool,
+    ref_root: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -69,6 +70,7 @@ impl Default for Config {
             overlays: Vec::new(),
             manifests: manifests::ManifestOptions::default(),
             deny_warnings: false,
+            ref_root: None,
         }
     }
 }
@@ -160,8 +162,16 @@ impl Config {
         Ok(Generated { files, inputs: source.paths().into_iter().map(Path::to_path_buf).collect(), warnings })
     }
 
+    /// The folder file `$ref`s may not leave (default: the spec's repository or Cargo workspace:
+    /// the nearest ancestor holding `.git` or a `[workspace]` Cargo.toml, else the spec's folder).
+    pub fn ref_root(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.ref_root = Some(dir.into());
+        self
+    }
+
     fn load(&self, spec: &Path) -> Result<Source> {
-        let mut source = Source::load(spec)?;
+        let options = load::LoadOptions { ref_root: self.ref_root.clone() };
+        let mut source = Source::load_with(spec, &options)?;
         for overlay in &self.overlays {
             source.apply_overlay(overlay)?;
         }

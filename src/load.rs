@@ -57,17 +57,31 @@ pub struct Source {
     /// Display names of the overlays merged into it, in order.
     pub overlays: Vec<String>,
     files: BTreeMap<String, SourceFile>,
+    /// File `$ref`s must resolve inside this folder (canonical).
+    ref_root: PathBuf,
     /// Located warnings collected by every stage (what was dropped, approximated or skipped).
     warnings: std::sync::Mutex<Vec<Error>>,
 }
 
 impl Source {
-    /// Loads `path` and, transitively, every relative file `$ref`.
+    /// Loads `path` and, transitively, every relative file `$ref`, with the default `$ref` root.
     pub fn load(path: &Path) -> Result<Source> {
+        Self::load_with(path, &LoadOptions::default())
+    }
+
+    /// Loads `path` and, transitively, every relative file `$ref` under the `$ref` root.
+    pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Source> {
         let canonical = path.canonicalize().map_err(|e| {
             Error::new(format!("cannot read {}: {e}", path.display())).hint("check the path to the AsyncAPI document")
         })?;
         let base = canonical.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let ref_root = match &options.ref_root {
+            Some(dir) => dir.canonicalize().map_err(|e| {
+                Error::new(format!("cannot use $ref root {}: {e}", dir.display()))
+                    .hint("--ref-root / Config::ref_root must be an existing folder")
+            })?,
+            None => default_ref_root(&base),
+        };
         let root = display_name(&canonical, &base);
         let mut files = BTreeMap::new();
         let mut queue = VecDeque::from([(canonical, None::<Location>)]);
@@ -76,14 +90,9 @@ impl Source {
             if files.contains_key(&name) {
                 continue;
             }
-            let text = std::fs::read_to_string(&file_path).map_err(|e| {
-                let err = Error::new(format!("cannot read {}: {e}", file_path.display()));
-                match referrer.clone() {
-                    Some(loc) => err
-                        .at(loc)
-                        .hint("the $ref names a file that does not exist; paths are relative to the referring file"),
-                    None => err,
-                }
+            let text = read_text(&file_path).map_err(|err| match referrer.clone() {
+                Some(loc) => err.at(loc),
+                None => err,
             })?;
             let file = parse_file(&name, &file_path, &text)?;
             let mut found = BTreeSet::new();
@@ -93,12 +102,12 @@ impl Source {
             for (pointer, reference) in found {
                 let from = NodeId { file: name.clone(), pointer };
                 let location = file.location(&from);
-                let target = resolve_file_part(&file_path, &reference, location.clone())?;
+                let target = resolve_file_part(&file_path, &reference, location.clone(), &ref_root)?;
                 queue.push_back((target, Some(location)));
             }
             files.insert(name, file);
         }
-        Ok(Source { root, overlays: Vec::new(), files, warnings: Default::default() })
+        Ok(Source { root, overlays: Vec::new(), files, ref_root, warnings: Default::default() })
     }
 
     /// Parses a document held in memory (tests, and `generate` on strings).
@@ -114,7 +123,13 @@ impl Source {
         }
         let mut files = BTreeMap::new();
         files.insert(name.to_string(), file);
-        Ok(Source { root: name.to_string(), overlays: Vec::new(), files, warnings: Default::default() })
+        Ok(Source {
+            root: name.to_string(),
+            overlays: Vec::new(),
+            files,
+            ref_root: PathBuf::new(),
+            warnings: Default::default(),
+        })
     }
 
     /// Records a located warning (built like an error: `source.warn(source.error(&id, "…").hint("…"))`).
@@ -181,8 +196,7 @@ impl Source {
         })?;
         let base = self.files[&self.root].path.parent().unwrap_or(Path::new("/")).to_path_buf();
         let name = display_name(&canonical, &base);
-        let text = std::fs::read_to_string(&canonical)
-            .map_err(|e| Error::new(format!("cannot read overlay {}: {e}", canonical.display())))?;
+        let text = read_text(&canonical)?;
         let overlay = parse_file(&name, &canonical, &text)?;
         let mut external = None;
         collect_file_refs(&overlay.value, &mut String::new(), &mut |p, r| {
@@ -220,7 +234,7 @@ impl Source {
             from.file.clone()
         } else {
             let referrer = &self.files[&from.file].path;
-            let target = resolve_file_part(referrer, reference, self.location(from))?;
+            let target = resolve_file_part(referrer, reference, self.location(from), &self.ref_root)?;
             let base = self.files[&self.root].path.parent().unwrap_or(Path::new("/")).to_path_buf();
             display_name(&target, &base)
         };
@@ -385,7 +399,7 @@ fn collect_file_refs(value: &Value, pointer: &mut String, found: &mut dyn FnMut(
     }
 }
 
-fn resolve_file_part(referrer: &Path, reference: &str, at: Location) -> Result<PathBuf> {
+fn resolve_file_part(referrer: &Path, reference: &str, at: Location, ref_root: &Path) -> Result<PathBuf> {
     let file_part = reference.split_once('#').map_or(reference, |(f, _)| f);
     if file_part.contains("://") || file_part.starts_with("//") {
         return Err(Error::new(format!("remote $ref `{reference}` is not supported"))
@@ -394,10 +408,87 @@ fn resolve_file_part(referrer: &Path, reference: &str, at: Location) -> Result<P
     }
     let decoded = percent_encoding::percent_decode_str(file_part).decode_utf8_lossy();
     let joined = referrer.parent().unwrap_or(Path::new("/")).join(decoded.as_ref());
-    joined.canonicalize().map_err(|e| {
+    let target = joined.canonicalize().map_err(|e| {
         Error::new(format!("$ref `{reference}`: cannot read {}: {e}", joined.display()))
-            .at(at)
+            .at(at.clone())
             .hint("relative $ref paths are resolved against the folder of the file that contains them")
+    })?;
+    // Checked after following symlinks and `..`: what is read must be inside the root.
+    if !target.starts_with(ref_root) {
+        return Err(Error::new(format!(
+            "$ref `{reference}` resolves to {}, outside the $ref root {}",
+            target.display(),
+            ref_root.display()
+        ))
+        .at(at)
+        .hint("a document may only reference files in its repository or Cargo workspace; widen it with --ref-root / Config::ref_root if this file is trusted"));
+    }
+    Ok(target)
+}
+
+/// Options of [`Source::load_with`].
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Folder that file `$ref`s may not leave (default: [`default_ref_root`]).
+    pub ref_root: Option<PathBuf>,
+}
+
+/// The nearest ancestor of `dir` (itself included) holding `.git` or a Cargo workspace
+/// manifest; `dir` itself when there is none.
+pub fn default_ref_root(dir: &Path) -> PathBuf {
+    for ancestor in dir.ancestors() {
+        if ancestor.join(".git").exists() {
+            return ancestor.to_path_buf();
+        }
+        let manifest = ancestor.join("Cargo.toml");
+        if manifest.is_file() && read_text(&manifest).is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]")) {
+            return ancestor.to_path_buf();
+        }
+    }
+    dir.to_path_buf()
+}
+
+/// Largest file read (a document, an overlay, a `$ref`ed file).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a regular UTF-8 text file of at most [`MAX_FILE_BYTES`]: no directories, devices,
+/// FIFOs (which would block) or endless files like `/dev/zero`.
+fn read_text(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let fail = |what: String, hint: &str| Error::new(format!("cannot read {}: {what}", path.display())).hint(hint);
+    let meta = std::fs::metadata(path).map_err(|e| {
+        fail(e.to_string(), "the file does not exist or is not readable; $ref paths are relative to the referring file")
+    })?;
+    if meta.is_dir() {
+        return Err(fail("it is a directory".into(), "name a YAML or JSON file"));
+    }
+    if !meta.is_file() {
+        return Err(fail("it is not a regular file (a device, FIFO or socket)".into(), "name a YAML or JSON file"));
+    }
+    let too_big = |len: u64| {
+        fail(
+            format!("it has {len} bytes, more than the limit of {MAX_FILE_BYTES}"),
+            "split the document into files referenced with $ref",
+        )
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string(), "check the file's permissions"))?;
+    // The file can change between `metadata` and reading: never read more than the limit.
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| fail(e.to_string(), "check the file"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let col = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        fail(
+            format!("it is not UTF-8 text (invalid byte at line {line}, column {col}, byte offset {})", valid.len()),
+            "AsyncAPI documents are UTF-8 YAML or JSON; is this a binary file?",
+        )
     })
 }
 
@@ -573,6 +664,7 @@ mod tests {
             Path::new("/x/spec.yaml"),
             "https://example.com/s.json#/a",
             Location { file: "spec.yaml".into(), line_col: None, pointer: String::new() },
+            Path::new("/x"),
         )
         .unwrap_err();
         assert!(err.message.contains("remote $ref"));

@@ -131,6 +131,9 @@ struct Common {
     /// Write nothing; exit 1 when OUT differs from what would be generated.
     #[arg(long)]
     check: bool,
+    /// Folder that file $refs may not leave (default: the spec's repository or Cargo workspace).
+    #[arg(long, value_name = "DIR")]
+    ref_root: Option<PathBuf>,
     /// Treat warnings (dropped keywords, skipped channels, approximated types) as errors.
     #[arg(long)]
     deny_warnings: bool,
@@ -155,6 +158,9 @@ impl Common {
     fn config(&self) -> Config {
         let mut config = Config::new();
         config.deny_warnings(self.deny_warnings);
+        if let Some(dir) = &self.ref_root {
+            config.ref_root(dir);
+        }
         for overlay in &self.overlays {
             config.overlay(overlay);
         }
