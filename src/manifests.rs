@@ -158,6 +158,9 @@ pub struct Manifests {
 /// Least-privilege NATS permissions for the service's own user.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Permissions {
+    /// The service's own inbox prefix (`ConnectOptions::custom_inbox_prefix`): it may read its
+    /// own replies and pull deliveries, never another client's.
+    pub inbox_prefix: String,
     pub publish: Allow,
     pub subscribe: Allow,
     /// Responders may publish to the reply subjects of requests they received.
@@ -464,7 +467,8 @@ fn label_value(raw: &str) -> String {
 /// Nothing that creates, updates, deletes or purges streams or consumers.
 fn permissions(api: &Api, consumers: &[ConsumerResource]) -> Permissions {
     let mut publish = Vec::new();
-    let mut subscribe = vec!["_INBOX.>".to_string()];
+    let inbox = inbox_prefix(&api.title);
+    let mut subscribe = vec![format!("{inbox}.>")];
     let mut allow_responses = false;
     for op in &api.operations {
         let channel = &api.channels[op.channel];
@@ -489,7 +493,22 @@ fn permissions(api: &Api, consumers: &[ConsumerResource]) -> Permissions {
     publish.dedup();
     subscribe.sort();
     subscribe.dedup();
-    Permissions { publish: Allow { allow: publish }, subscribe: Allow { allow: subscribe }, allow_responses }
+    Permissions {
+        inbox_prefix: inbox,
+        publish: Allow { allow: publish },
+        subscribe: Allow { allow: subscribe },
+        allow_responses,
+    }
+}
+
+/// The service's inbox prefix, `_INBOX_<service>` (the generated crate's `INBOX_PREFIX`).
+pub fn inbox_prefix(title: &str) -> String {
+    format!("_INBOX_{}", dns_label(title))
+}
+
+/// The nats-server config variable holding the service's user entry: `ALLOCATION_USER`.
+fn conf_variable(user: &str, suffix: &str) -> String {
+    format!("{}_{suffix}", user.to_ascii_uppercase().replace('-', "_"))
 }
 
 impl Manifests {
@@ -530,20 +549,35 @@ impl Manifests {
         files
     }
 
-    /// A nats-server `authorization` block for the service user (password from the environment).
+    /// A nats-server config fragment defining one variable, the service's user entry, so that
+    /// several services' fragments combine in one server config:
+    /// `include "a.conf"`, `include "b.conf"`, `authorization { users = [$A_USER, $B_USER] }`.
     pub fn authorization_conf(&self, user: &str, header: &str) -> String {
-        let list = |items: &[String]| items.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
-        let mut out = format!(
-            "# {header}\n# Least-privilege permissions for `{user}`: include this file from nats-server.conf.\n"
-        );
-        out.push_str("authorization {\n  users = [\n    {\n");
-        out.push_str(&format!("      user: {user:?}\n      password: $SERVICE_PASSWORD\n      permissions: {{\n"));
-        out.push_str(&format!("        publish: {{ allow: [{}] }}\n", list(&self.permissions.publish.allow)));
-        out.push_str(&format!("        subscribe: {{ allow: [{}] }}\n", list(&self.permissions.subscribe.allow)));
+        let quote = crate::escape::nats_conf_str;
+        let list = |items: &[String]| items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
+        let variable = conf_variable(user, "USER");
+        let password = conf_variable(user, "PASSWORD");
+        let mut out = format!("# {header}\n");
+        out.push_str(&format!(
+            "# Least-privilege permissions of the service user {}. Include this file at the top level of\n",
+            crate::escape::comment_text(user)
+        ));
+        out.push_str("# nats-server.conf and list the user in the authorization block, e.g.\n");
+        out.push_str(&format!("#   include \"path/to/{user}/nats-authorization.conf\"\n#   authorization {{ users = [ ${variable}, $OTHER_SERVICE_USER ] }}\n"));
+        out.push_str(&format!(
+            "# The password comes from the server's environment variable {password}. The service must connect\n# with the inbox prefix {} (the generated crate's INBOX_PREFIX).\n",
+            self.permissions.inbox_prefix
+        ));
+        out.push_str(&format!(
+            "{variable} = {{\n  user: {}\n  password: ${password}\n  permissions: {{\n",
+            quote(user)
+        ));
+        out.push_str(&format!("    publish: {{ allow: [{}] }}\n", list(&self.permissions.publish.allow)));
+        out.push_str(&format!("    subscribe: {{ allow: [{}] }}\n", list(&self.permissions.subscribe.allow)));
         if self.permissions.allow_responses {
-            out.push_str("        allow_responses: true\n");
+            out.push_str("    allow_responses: true\n");
         }
-        out.push_str("      }\n    }\n  ]\n}\n");
+        out.push_str("  }\n}\n");
         out
     }
 }

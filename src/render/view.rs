@@ -37,6 +37,8 @@ pub struct CrateView {
     pub emit_subscribers: bool,
     /// Whether the output uses async-nats (types-only output does not).
     pub needs_nats: bool,
+    /// String literal: the inbox prefix the generated permissions allow.
+    pub inbox_prefix: String,
     pub extra_derives: String,
     pub type_attributes: Vec<String>,
     pub types: Vec<TypeItem>,
@@ -202,6 +204,7 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         emit_publishers: options.parts.publishers,
         emit_subscribers: options.parts.subscribers,
         needs_nats: options.parts.publishers || options.parts.subscribers,
+        inbox_prefix: lit(&crate::manifests::inbox_prefix(&api.title)),
         extra_derives,
         type_attributes: options.type_attributes.to_vec(),
         types,

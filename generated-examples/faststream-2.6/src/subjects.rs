@@ -44,6 +44,12 @@ impl ::std::convert::From<Subject> for ::std::string::String {
     }
 }
 
+/// The inbox prefix this service's generated NATS permissions (`deploy/nats-*`) allow: connect
+/// with `async_nats::ConnectOptions::new().custom_inbox_prefix(INBOX_PREFIX)`. With the default
+/// `_INBOX` prefix the server refuses the replies and pull deliveries addressed to the service,
+/// and a service allowed `_INBOX.>` could read every other client's replies.
+pub const INBOX_PREFIX: &str = "_INBOX_allocation-service";
+
 impl ::async_nats::subject::ToSubject for Subject {
     fn to_subject(&self) -> ::async_nats::Subject {
         ::async_nats::Subject::from(self.0.as_str())

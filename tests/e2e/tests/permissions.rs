@@ -23,13 +23,16 @@ fn deploy_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../generated-examples/allocation/deploy")
 }
 
-/// The generated authorization block, with an admin user (ops) added and the password variable defined.
+/// The generated user fragments of two services (allocation and shop), combined the way the
+/// fragment's comment says, with an admin user (ops) added and the password variables defined.
 fn server_config() -> String {
     let generated = std::fs::read_to_string(deploy_dir().join("nats-authorization.conf")).unwrap();
-    assert!(generated.contains("password: $SERVICE_PASSWORD"), "{generated}");
-    let with_admin =
-        generated.replacen("users = [\n", "users = [\n    { user: \"ops\", password: \"ops-secret\" }\n", 1);
-    format!("SERVICE_PASSWORD: \"{SERVICE_PASSWORD}\"\n{with_admin}")
+    assert!(generated.contains("password: $ALLOCATION_SERVICE_PASSWORD"), "{generated}");
+    let shop = std::fs::read_to_string(deploy_dir().join("../../shop/deploy/nats-authorization.conf")).unwrap();
+    format!(
+        "ALLOCATION_SERVICE_PASSWORD: \"{SERVICE_PASSWORD}\"\nSHOP_BACKEND_PASSWORD: \"other\"\n{generated}{shop}\
+         authorization {{ users = [ $ALLOCATION_SERVICE_USER, $SHOP_BACKEND_USER, {{ user: \"ops\", password: \"ops-secret\" }} ] }}\n"
+    )
 }
 
 /// Connects as `user`, recording the server's error events (permission violations).
@@ -37,6 +40,8 @@ async fn connect(server: &NatsServer, user: &str, password: &str) -> (async_nats
     let errors = Arc::new(Mutex::new(Vec::new()));
     let sink = errors.clone();
     let client = async_nats::ConnectOptions::with_user_and_password(user.into(), password.into())
+        // The service's own inbox prefix: the only inboxes its permissions allow.
+        .custom_inbox_prefix(allocation::subjects::INBOX_PREFIX)
         .event_callback(move |event| {
             let sink = sink.clone();
             async move {
@@ -141,12 +146,16 @@ async fn the_service_user_can_consume_and_publish_but_not_manage_streams() {
         async_nats::jetstream::consumer::pull::Config { durable_name: Some("rogue".into()), ..Default::default() };
     assert!(stream.create_consumer(rogue_consumer).await.is_err(), "create consumer must fail");
     assert!(stream.delete_consumer("processor-ready").await.is_err(), "delete consumer must fail");
+    // Other clients' replies (default `_INBOX.` prefix) are not readable by the service.
+    let _snoop = service.subscribe("_INBOX.>").await.unwrap();
+    service.flush().await.unwrap();
     let expected = [
         "$JS.API.STREAM.CREATE.rogue",
         "$JS.API.STREAM.DELETE.allocation",
         "$JS.API.STREAM.PURGE.allocation",
         "$JS.API.CONSUMER.CREATE.allocation",
         "$JS.API.CONSUMER.DELETE.allocation.processor-ready",
+        "_INBOX.>",
     ];
     let violations = eventually("the server reported every violation", DEADLINE, || {
         let v = violations.clone();
