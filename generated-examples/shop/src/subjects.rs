@@ -75,6 +75,10 @@ impl ::std::fmt::Display for SubjectError {
 }
 
 impl ::std::error::Error for SubjectError {}
+/// Longest accepted parameter value: subjects stay far below nats-server's control-line limit
+/// (4 KiB by default; a longer `PUB` line closes the publisher's connection).
+pub const MAX_PARAMETER_LEN: usize = 256;
+
 /// Accepts printable ASCII without `.`, `*`, `>`, spaces, and not starting with `$`.
 fn check_parameter(
     parameter: &'static str,
@@ -82,6 +86,8 @@ fn check_parameter(
 ) -> ::std::result::Result<(), SubjectError> {
     let reason = if value.is_empty() {
         "it is empty"
+    } else if value.len() > MAX_PARAMETER_LEN {
+        "it is longer than MAX_PARAMETER_LEN (256) bytes"
     } else if value.starts_with('$') {
         "it starts with `$` (reserved for system subjects)"
     } else if value.contains('.') {

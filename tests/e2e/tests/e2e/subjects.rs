@@ -5,7 +5,7 @@ use proptest::prelude::*;
 /// What the builders must accept: non-empty printable ASCII without `.`, `*`,
 /// `>` and not starting with `$`.
 fn acceptable(v: &str) -> bool {
-    !v.is_empty() && !v.starts_with('$') && v.bytes().all(|b| b.is_ascii_graphic() && !b".*>".contains(&b))
+    !v.is_empty() && v.len() <= allocation::subjects::MAX_PARAMETER_LEN && !v.starts_with('$') && v.bytes().all(|b| b.is_ascii_graphic() && !b".*>".contains(&b))
 }
 
 fn hostile_char() -> impl Strategy<Value = char> {
@@ -78,6 +78,10 @@ fn publishing_with_an_injected_parameter_fails_before_sending() {
     let err = allocation::subjects::events_ready_to_process("a.b").unwrap_err();
     assert_eq!(err.parameter, "allocationId");
     assert!(err.to_string().contains("allocationId"));
+    // Past the limit, a subject would approach nats-server's control-line limit (the server
+    // closes the publisher's connection); at the limit it is fine.
+    assert!(allocation::subjects::events_ready_to_process(&"x".repeat(256)).is_ok());
+    assert!(allocation::subjects::events_ready_to_process(&"x".repeat(257)).is_err());
     for bad in ["", "$SYS", "a b", "a*", ">", "ü", "x\ny"] {
         assert!(allocation::subjects::events_ready_to_process(bad).is_err(), "{bad:?}");
     }
