@@ -61,7 +61,9 @@ fn check_streams(source: &Source, api: &Api) -> Result<()> {
                     .error(&at.child("subjects").child(i.to_string()), format!("stream subject: {e}"))
                     .hint("stream subjects are NATS subjects or filters such as `orders.>`, without `{param}`")
             })?;
-            check_not_everything(subject).map_err(|e| source.error(&at.child("subjects").child(i.to_string()), e))?;
+            check_not_everything(subject).map_err(|e| {
+                source.error(&at.child("subjects").child(i.to_string()), format!("stream subject: {e}"))
+            })?;
         }
     }
     Ok(())

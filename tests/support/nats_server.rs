@@ -360,6 +360,11 @@ pub fn read_info(port: u16) -> Option<String> {
     line.starts_with("INFO ").then(|| line.trim_end().to_owned())
 }
 
+/// The nats-server binary the tests use (see the module docs for the lookup order).
+pub fn binary() -> PathBuf {
+    find_binary()
+}
+
 fn find_binary() -> PathBuf {
     if let Some(p) = env::var_os("NATS_SERVER_BIN").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);

@@ -5,7 +5,10 @@ use proptest::prelude::*;
 /// What the builders must accept: non-empty printable ASCII without `.`, `*`,
 /// `>` and not starting with `$`.
 fn acceptable(v: &str) -> bool {
-    !v.is_empty() && v.len() <= allocation::subjects::MAX_PARAMETER_LEN && !v.starts_with('$') && v.bytes().all(|b| b.is_ascii_graphic() && !b".*>".contains(&b))
+    !v.is_empty()
+        && v.len() <= allocation::subjects::MAX_PARAMETER_LEN
+        && !v.starts_with('$')
+        && v.bytes().all(|b| b.is_ascii_graphic() && !b".*>".contains(&b))
 }
 
 fn hostile_char() -> impl Strategy<Value = char> {
