@@ -9,7 +9,6 @@
 //!   with the expected keys, and `nats-authorization.conf` passes `nats-server -t`.
 
 #[path = "support/nats_server.rs"]
-#[allow(dead_code)]
 mod nats_server;
 
 use std::collections::BTreeSet;
