@@ -1,74 +1,93 @@
-//! Scale benchmark: generation time for synthetic specs of growing size.
-//! Prints the time per channel relative to the smallest size; a linear
-//! pipeline keeps the ratio near 1 (a quadratic one doubles it with every doubling).
+//! End-to-end scale benchmark: `gen` of synthetic documents (see `support/synthetic.rs`)
+//! at 50 / 500 / 5,000 channels, each size in a fresh child process so its peak RSS is
+//! its own. Prints wall time (generate + write, best of `RUNS`), per-channel cost, peak
+//! RSS and the 5,000 : 50 per-channel ratio (a linear pipeline keeps it near 1).
 //!
-//! Run: `cargo bench --bench scale`
+//! Run: `cargo bench --bench scale` (`SIZES=50,500` to choose sizes, `RUNS=1`;
+//! `SPEC_OUT=dir` also keeps the documents, e.g. to `cargo check` a generated crate).
 
-use std::fmt::Write as _;
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
+use std::process::Command;
 use std::time::Instant;
 
-fn spec(channels: usize) -> String {
-    let domains = 20;
-    let mut s = String::from("asyncapi: 3.0.0\ninfo: {title: Scale, version: 1.0.0}\nx-jetstream:\n  streams:\n");
-    for d in 0..domains {
-        writeln!(s, "    D{d}: {{subjects: ['domain{d}.>'], storage: file}}").unwrap();
+fn main() {
+    if let Ok(args) = std::env::var("SCALE_CHILD") {
+        return child(&args);
     }
-    s.push_str("channels:\n");
-    for i in 0..channels {
-        let d = i % domains;
-        write!(
-            s,
-            "  c{i}:\n    address: domain{d}.entity{i}.{{id}}.changed\n    parameters: {{id: {{}}}}\n    x-jetstream: {{stream: D{d}}}\n    messages:\n      m: {{$ref: '#/components/messages/M{i}'}}\n"
-        )
-        .unwrap();
+    let sizes: Vec<usize> = std::env::var("SIZES")
+        .map(|s| s.split(',').map(|x| x.trim().parse().expect("SIZES: numbers")).collect())
+        .unwrap_or_else(|_| vec![50, 500, 5000]);
+    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    let dir = tempfile::tempdir().unwrap();
+    let keep = std::env::var_os("SPEC_OUT").map(std::path::PathBuf::from);
+    println!(
+        "{:>8} {:>10} {:>9} {:>12} {:>10} {:>12}",
+        "channels", "YAML kB", "wall ms", "us/channel", "peak MB", "kB/channel"
+    );
+    let mut per_channel = Vec::new();
+    for &n in &sizes {
+        let text = synthetic::spec(n);
+        let spec = match &keep {
+            Some(d) => {
+                std::fs::create_dir_all(d).unwrap();
+                d.join(format!("scale-{n}.yaml"))
+            }
+            None => dir.path().join(format!("scale-{n}.yaml")),
+        };
+        std::fs::write(&spec, &text).unwrap();
+        let mut best = (f64::INFINITY, 0u64);
+        for run in 0..runs {
+            let out = dir.path().join(format!("out-{n}-{run}"));
+            let output = Command::new(std::env::current_exe().unwrap())
+                .env("SCALE_CHILD", format!("{}\n{}", spec.display(), out.display()))
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "child failed: {}", String::from_utf8_lossy(&output.stderr));
+            let line = String::from_utf8(output.stdout).unwrap();
+            let mut parts = line.split_whitespace();
+            let secs: f64 = parts.next().unwrap().parse().unwrap();
+            let rss_kb: u64 = parts.next().unwrap().parse().unwrap();
+            std::fs::remove_dir_all(&out).ok();
+            if secs < best.0 {
+                best.0 = secs;
+            }
+            best.1 = best.1.max(rss_kb);
+        }
+        let us = best.0 * 1e6 / n as f64;
+        per_channel.push((n, us));
+        println!(
+            "{n:>8} {:>10} {:>9.0} {us:>12.0} {:>10.0} {:>12.0}",
+            text.len() / 1000,
+            best.0 * 1e3,
+            best.1 as f64 / 1024.0,
+            best.1 as f64 / n as f64
+        );
     }
-    s.push_str("operations:\n");
-    for i in 0..channels {
-        write!(
-            s,
-            "  receive{i}:\n    action: receive\n    channel: {{$ref: '#/channels/c{i}'}}\n    x-jetstream: {{durable: d{i}, maxDeliver: 5}}\n  send{i}:\n    action: send\n    channel: {{$ref: '#/channels/c{i}'}}\n"
-        )
-        .unwrap();
+    if let (Some(first), Some(last)) = (per_channel.first(), per_channel.last()) {
+        println!("per-channel time ratio {}:{} = {:.2}", last.0, first.0, last.1 / first.1);
     }
-    s.push_str("components:\n  messages:\n");
-    for i in 0..channels {
-        writeln!(s, "    M{i}: {{name: Entity{i}Changed, payload: {{$ref: '#/components/schemas/Entity{i}'}}}}")
-            .unwrap();
-    }
-    s.push_str("  schemas:\n");
-    for i in 0..channels {
-        write!(
-            s,
-            "    Entity{i}:\n      type: object\n      required: [id, state]\n      properties:\n        id: {{type: string, format: uuid}}\n        state: {{type: string, enum: [new, active, closed]}}\n        count: {{type: integer, format: int32}}\n        tags: {{type: array, items: {{type: string}}}}\n        owner: {{$ref: '#/components/schemas/Owner'}}\n"
-        )
-        .unwrap();
-    }
-    s.push_str("    Owner:\n      type: object\n      properties:\n        name: {type: string}\n");
-    s
 }
 
-fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let sizes: Vec<usize> = std::env::var("SIZES")
-        .map(|s| s.split(",").map(|x| x.parse().unwrap()).collect())
-        .unwrap_or(vec![250, 500, 1000, 2000, 5000]);
-    let mut base = None;
-    println!("{:>8} {:>10} {:>12} {:>8}", "channels", "ms", "us/channel", "ratio");
-    for n in sizes {
-        let path = dir.path().join(format!("scale-{n}.yaml"));
-        std::fs::write(&path, spec(n)).unwrap();
-        // Best of 3 to damp noise from the shared machine.
-        let best = (0..3)
-            .map(|_| {
-                let start = Instant::now();
-                let generated = asyncapi_nats::Config::new().generate_crate(&path).unwrap();
-                assert!(generated.files.len() > n);
-                start.elapsed()
-            })
-            .min()
-            .unwrap();
-        let per = best.as_secs_f64() * 1e6 / n as f64;
-        let ratio = per / *base.get_or_insert(per);
-        println!("{n:>8} {:>10.1} {per:>12.1} {ratio:>8.2}", best.as_secs_f64() * 1e3);
-    }
+/// One generation in this process: prints seconds and peak RSS (kB).
+fn child(args: &str) {
+    let (spec, out) = args.split_once('\n').unwrap();
+    let start = Instant::now();
+    let generated = asyncapi_nats::Config::new().generate_crate(spec).unwrap();
+    asyncapi_nats::write::write_files_and_prune(std::path::Path::new(out), &generated.files).unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    println!("{secs} {}", peak_rss_kb());
+}
+
+/// `VmHWM` of this process (Linux); 0 elsewhere.
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|v| v.parse().unwrap_or(0)))
+        })
+        .unwrap_or(0)
 }

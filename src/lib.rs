@@ -200,21 +200,28 @@ impl Config {
 
     /// Generates a whole crate (`Cargo.toml`, `src/*.rs`, and the NACK manifests under `deploy/`) from `spec`, without writing.
     pub fn generate_crate(&self, spec: impl AsRef<Path>) -> Result<Generated> {
-        let prepared = self.prepare(spec.as_ref())?;
+        self.generate_crate_timed(spec, &mut Timings::default())
+    }
+
+    /// [`Config::generate_crate`], recording the wall time of each stage in `timings`.
+    pub fn generate_crate_timed(&self, spec: impl AsRef<Path>, timings: &mut Timings) -> Result<Generated> {
+        let prepared = self.prepare(spec.as_ref(), timings)?;
         let renderer = Renderer::new();
         let header = header(&prepared.source);
         let mut files = Vec::new();
-        let cargo = renderer.text("Cargo.toml.jinja", &prepared.view)?;
+        let cargo = timings.time("render", || renderer.text("Cargo.toml.jinja", &prepared.view))?;
         files.push(GeneratedFile { path: "Cargo.toml".into(), contents: format!("# {header}\n{cargo}") });
         // The generator formats its output; rustfmt must not, or `gen --check` would report drift.
         files.push(GeneratedFile {
             path: "rustfmt.toml".into(),
             contents: format!("# {header}\n# Formatted by the generator; rustfmt leaves it as is so `gen --check` stays exact.\ndisable_all_formatting = true\n"),
         });
-        let modules = self.module_bodies(&renderer, &prepared)?;
+        let modules = self.module_bodies(&renderer, &prepared, timings)?;
         let names: Vec<&str> = modules.iter().map(|(n, _)| *n).collect();
-        let lib =
-            renderer.rust("lib.rs.jinja", &serde_json::json!({ "docs": prepared.view.docs, "modules": names }))?;
+        let lib = timings.time("render", || {
+            renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": prepared.view.docs, "modules": names }))
+        })?;
+        let lib = timings.time("format", || render::format_rust("lib.rs.jinja", &lib))?;
         files.push(GeneratedFile { path: "src/lib.rs".into(), contents: format!("// {header}\n{lib}") });
         for (name, body) in modules {
             files.push(GeneratedFile {
@@ -222,7 +229,7 @@ impl Config {
                 contents: format!("// {header}\n{body}"),
             });
         }
-        let ops = manifests::build(&prepared.source, &prepared.api, &self.manifests)?;
+        let ops = timings.time("manifests", || manifests::build(&prepared.source, &prepared.api, &self.manifests))?;
         for file in ops.files(&prepared.api.title, &header) {
             files.push(GeneratedFile { path: Path::new("deploy").join(file.path), contents: file.contents });
         }
@@ -232,10 +239,11 @@ impl Config {
     /// Generates one module file (for `include!`) from `spec`, without writing.
     pub fn generate(&self, spec: impl AsRef<Path>) -> Result<Generated> {
         let spec = spec.as_ref();
-        let prepared = self.prepare(spec)?;
+        let timings = &mut Timings::default();
+        let prepared = self.prepare(spec, timings)?;
         let renderer = Renderer::new();
         let modules: Vec<serde_json::Value> = self
-            .module_bodies(&renderer, &prepared)?
+            .module_bodies(&renderer, &prepared, timings)?
             .into_iter()
             .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))
             .collect();
@@ -293,7 +301,7 @@ impl Config {
         }
     }
 
-    fn prepare(&self, spec: &Path) -> Result<Prepared> {
+    fn prepare(&self, spec: &Path, timings: &mut Timings) -> Result<Prepared> {
         if !self.parts.types && (self.parts.publishers || self.parts.subscribers) {
             return Err(Error::new("publishers and subscribers need the generated types, but Parts::types is false")
                 .hint("set `types: true`, or emit no publishers and subscribers (`Parts { types: false, publishers: false, subscribers: false }` emits the subjects only)"));
@@ -304,21 +312,23 @@ impl Config {
                     .hint("pass a Cargo package name such as `orders-client` (--crate-name / Config::crate_name)")
             })?;
         }
-        let source = self.load(spec)?;
-        let api = self.model(&source)?;
-        let space = TypeSpace::build(&source, &type_roots(&source, &api), &[])?;
-        let view = render::build_view(
-            &source,
-            &api,
-            &space,
-            &render::view::ViewOptions {
-                crate_name: self.crate_name.as_deref(),
-                parts: self.parts,
-                extra_derives: &self.extra_derives,
-                type_attributes: &self.type_attributes,
-                type_overrides: &self.type_overrides,
-            },
-        )?;
+        let source = timings.time("load", || self.load(spec))?;
+        let api = timings.time("model", || self.model(&source))?;
+        let space = timings.time("types", || TypeSpace::build(&source, &type_roots(&source, &api), &[]))?;
+        let view = timings.time("view", || {
+            render::build_view(
+                &source,
+                &api,
+                &space,
+                &render::view::ViewOptions {
+                    crate_name: self.crate_name.as_deref(),
+                    parts: self.parts,
+                    extra_derives: &self.extra_derives,
+                    type_attributes: &self.type_attributes,
+                    type_overrides: &self.type_overrides,
+                },
+            )
+        })?;
         Ok(Prepared { source, api, view })
     }
 
@@ -329,24 +339,75 @@ impl Config {
         Ok(api)
     }
 
-    /// `(module name, formatted body)` for each emitted module.
-    fn module_bodies(&self, renderer: &Renderer, prepared: &Prepared) -> Result<Vec<(&'static str, String)>> {
-        let view = &prepared.view;
-        let mut out = Vec::new();
+    /// `(module name, formatted body)` for each emitted module: all rendered, then all formatted.
+    fn module_bodies(
+        &self,
+        renderer: &Renderer,
+        prepared: &Prepared,
+        timings: &mut Timings,
+    ) -> Result<Vec<(&'static str, String)>> {
+        let mut modules = Vec::new();
         if self.parts.types {
-            out.push(("types", renderer.rust("types.rs.jinja", view)?));
+            modules.push(("types", "types.rs.jinja"));
         }
-        out.push(("subjects", renderer.rust("subjects.rs.jinja", view)?));
+        modules.push(("subjects", "subjects.rs.jinja"));
         if self.parts.publishers {
-            out.push(("publishers", renderer.rust("publishers.rs.jinja", view)?));
+            modules.push(("publishers", "publishers.rs.jinja"));
         }
         if self.parts.subscribers {
-            out.push(("subscribers", renderer.rust("subscribers.rs.jinja", view)?));
+            modules.push(("subscribers", "subscribers.rs.jinja"));
         }
         if self.parts.publishers || self.parts.subscribers {
-            out.push(("runtime", renderer.rust("runtime.rs.jinja", view)?));
+            modules.push(("runtime", "runtime.rs.jinja"));
         }
-        Ok(out)
+        let texts = timings.time("render", || {
+            modules.iter().map(|(_, template)| renderer.text(template, &prepared.view)).collect::<Result<Vec<String>>>()
+        })?;
+        timings.time("format", || {
+            modules
+                .iter()
+                .zip(texts)
+                .map(|((name, template), text)| Ok((*name, render::format_rust(template, &text)?)))
+                .collect()
+        })
+    }
+}
+
+/// Wall time of each generation stage (`gen --timings`); a stage timed twice adds up.
+#[derive(Debug, Default, Clone)]
+pub struct Timings {
+    pub stages: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Timings {
+    /// Runs `f`, adding its wall time to `stage`.
+    pub fn time<T>(&mut self, stage: &'static str, f: impl FnOnce() -> T) -> T {
+        let start = std::time::Instant::now();
+        let out = f();
+        self.add(stage, start.elapsed());
+        out
+    }
+
+    pub fn add(&mut self, stage: &'static str, elapsed: std::time::Duration) {
+        match self.stages.iter_mut().find(|(s, _)| *s == stage) {
+            Some((_, total)) => *total += elapsed,
+            None => self.stages.push((stage, elapsed)),
+        }
+    }
+
+    pub fn total(&self) -> std::time::Duration {
+        self.stages.iter().map(|(_, d)| *d).sum()
+    }
+}
+
+impl std::fmt::Display for Timings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total = self.total().as_secs_f64().max(f64::MIN_POSITIVE);
+        for (stage, elapsed) in &self.stages {
+            let secs = elapsed.as_secs_f64();
+            writeln!(f, "{stage:>10} {:>9.1} ms {:>5.1} %", secs * 1e3, secs / total * 100.0)?;
+        }
+        write!(f, "{:>10} {:>9.1} ms", "total", total * 1e3)
     }
 }
 

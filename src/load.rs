@@ -1,15 +1,16 @@
 //! Loading: YAML/JSON files into `serde_json::Value`s, every file reached
 //! through `$ref`, and a pointer → line:column index for diagnostics.
 //!
-//! This is the only module that touches `serde_yaml` (deprecated upstream):
-//! a future swap stays local.
+//! All YAML handling is here: one pass of yaml-rust2's event parser yields the
+//! values and their positions together (serde_yaml, deprecated upstream, is no
+//! longer used; its scalar resolution is kept so values do not change).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value;
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::error::{Error, Location, Result};
 
@@ -44,7 +45,8 @@ pub struct SourceFile {
     /// Canonical absolute path (used to read the file and for `rerun-if-changed`).
     pub path: PathBuf,
     pub value: Value,
-    positions: BTreeMap<String, (usize, usize)>,
+    /// Pointer → (line, column), for diagnostics only (looked up, never iterated).
+    positions: HashMap<String, (usize, usize)>,
     /// Pointers whose value came from an overlay file (display name), for diagnostics.
     overlaid: BTreeMap<String, String>,
 }
@@ -90,8 +92,12 @@ impl Source {
             if files.contains_key(&name) {
                 continue;
             }
-            let text = read_text(&file_path).map_err(|err| match referrer.clone() {
+            let bytes = read_file(&file_path).map_err(|err| match referrer.clone() {
                 Some(loc) => err.at(loc),
+                None => err,
+            })?;
+            let text = decode_utf8(&name, bytes).map_err(|err| match &referrer {
+                Some(loc) => err.hint(format!("the file is referenced at {loc}; is it a binary file?")),
                 None => err,
             })?;
             let file = parse_file(&name, &file_path, &text)?;
@@ -196,7 +202,7 @@ impl Source {
         })?;
         let base = self.files[&self.root].path.parent().unwrap_or(Path::new("/")).to_path_buf();
         let name = display_name(&canonical, &base);
-        let text = read_text(&canonical)?;
+        let text = decode_utf8(&name, read_file(&canonical)?)?;
         let overlay = parse_file(&name, &canonical, &text)?;
         let mut external = None;
         collect_file_refs(&overlay.value, &mut String::new(), &mut |p, r| {
@@ -316,58 +322,488 @@ fn merge_patch(target: &mut Value, patch: &Value, pointer: &mut String, replaced
 }
 
 fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
+    // A byte order mark is valid at the start of a YAML or JSON stream; neither parser skips it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let whole = |line_col| Location { file: name.to_string(), line_col, pointer: String::new() };
-    let value: Value = if is_json {
-        serde_json::from_str(text).map_err(|e| {
-            Error::new(format!("invalid JSON: {e}")).at(whole(Some((e.line(), e.column())))).hint("fix the JSON syntax")
-        })?
-    } else {
-        let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-            let line_col = e.location().map(|l| (l.line(), l.column()));
-            Error::new(format!("invalid YAML: {e}")).at(whole(line_col)).hint("fix the YAML syntax")
+    let parsed = if is_json {
+        // serde_json keeps JSON's exact number and escape rules; the YAML pass (JSON is YAML)
+        // adds positions and the checks serde_json does not make (duplicate keys).
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            let line_col = Some((e.line(), e.column()));
+            let whole = Location { file: name.to_string(), line_col, pointer: String::new() };
+            if e.to_string().starts_with("recursion limit exceeded") {
+                Error::new(format!("the JSON nests deeper than {MAX_DEPTH} levels"))
+                    .at(whole)
+                    .hint("flatten the document, e.g. move nested schemas to components and $ref them")
+            } else {
+                Error::new(format!("invalid JSON: {e}")).at(whole).hint("fix the JSON syntax")
+            }
         })?;
-        yaml_to_json(yaml).map_err(|msg| Error::new(msg).at(whole(None)))?
+        match parse_yaml(name, text) {
+            Ok(yaml) => ParsedYaml { value, positions: yaml.positions },
+            // Positions are for diagnostics only; a JSON subtlety the YAML parser refuses must not fail loading.
+            Err(e) if e.message.starts_with("invalid YAML") => ParsedYaml { value, positions: HashMap::new() },
+            Err(e) => return Err(e),
+        }
+    } else {
+        parse_yaml(name, text)?
     };
-    let positions = index_positions(text).unwrap_or_default();
-    Ok(SourceFile { path: path.to_path_buf(), value, positions, overlaid: BTreeMap::new() })
+    Ok(SourceFile {
+        path: path.to_path_buf(),
+        value: parsed.value,
+        positions: parsed.positions,
+        overlaid: BTreeMap::new(),
+    })
 }
 
-/// YAML → JSON value; keys must be strings (numbers/bools as keys are stringified, as YAML 1.2 JSON schema tools do).
-fn yaml_to_json(yaml: serde_yaml::Value) -> std::result::Result<Value, String> {
-    use serde_yaml::Value as Y;
-    Ok(match yaml {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f)
-                    .map(Value::Number)
-                    .ok_or(format!("number {f} cannot be represented in JSON"))?
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(items) => Value::Array(items.into_iter().map(yaml_to_json).collect::<std::result::Result<_, _>>()?),
-        Y::Mapping(map) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in map {
-                let key = match k {
-                    Y::String(s) => s,
-                    Y::Number(n) => n.to_string(),
-                    Y::Bool(b) => b.to_string(),
-                    other => return Err(format!("unsupported mapping key {other:?}: keys must be strings")),
-                };
-                out.insert(key, yaml_to_json(v)?);
-            }
-            Value::Object(out)
-        }
-        Y::Tagged(tagged) => yaml_to_json(tagged.value)?,
+/// Decodes a file's bytes; invalid UTF-8 is located (line, column and byte offset).
+pub(crate) fn decode_utf8(name: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let offset = e.utf8_error().valid_up_to();
+        let before = &bytes[..offset];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        Error::new(format!("the file is not valid UTF-8 (byte offset {offset})"))
+            .at(Location { file: name.to_string(), line_col: Some((line, column)), pointer: String::new() })
+            .hint("save the document as UTF-8")
     })
+}
+
+/// Deepest nesting of mappings and sequences accepted (serde_json's own limit): deeper
+/// documents are not AsyncAPI, and every later pass walks the tree recursively.
+const MAX_DEPTH: usize = 128;
+
+/// Nodes that aliases may expand to in one file: real documents use a handful of
+/// anchors; a "billion laughs" document expands to billions.
+const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// A YAML file as JSON values, with the position of every node.
+struct ParsedYaml {
+    value: Value,
+    positions: HashMap<String, (usize, usize)>,
+}
+
+/// A mapping or sequence being built.
+enum Open {
+    Map {
+        map: serde_json::Map<String, Value>,
+        pointer: String,
+        /// The key read, waiting for its value: (key, pointer of the value).
+        key: Option<(String, String)>,
+        anchor: usize,
+    },
+    Seq {
+        items: Vec<Value>,
+        pointer: String,
+        anchor: usize,
+    },
+}
+
+/// Builds values and the pointer → (line, column) index in one pass over the YAML
+/// event stream, without recursion (so nesting depth cannot overflow the stack).
+/// Scalars resolve as serde_yaml 0.9 resolved them (YAML 1.2 core schema), so the
+/// values are those the generator always saw.
+struct YamlBuilder<'a> {
+    file: &'a str,
+    stack: Vec<Open>,
+    positions: HashMap<String, (usize, usize)>,
+    /// Anchored nodes: (value, node count).
+    anchors: HashMap<usize, (Value, usize)>,
+    alias_nodes: usize,
+    root: Option<Value>,
+}
+
+fn parse_yaml(name: &str, text: &str) -> Result<ParsedYaml> {
+    let mut builder = YamlBuilder {
+        file: name,
+        stack: Vec::new(),
+        positions: HashMap::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+        root: None,
+    };
+    let mut parser = Parser::new_from_str(text);
+    let mut documents = 0;
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| {
+            let mark = e.marker();
+            Error::new(format!("invalid YAML: {}", e.info()))
+                .at(builder.location(String::new(), mark))
+                .hint("fix the YAML syntax")
+        })?;
+        match event {
+            Event::StreamEnd => break,
+            Event::DocumentStart => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(Error::new("the file holds more than one YAML document")
+                        .at(builder.location(String::new(), &mark))
+                        .hint("an AsyncAPI document is one YAML document: remove the `---` line and what follows, or split the file"));
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => builder.scalar(text, style, anchor, tag.as_ref(), &mark)?,
+            Event::Alias(anchor) => builder.alias(anchor, &mark)?,
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                let is_map = matches!(event, Event::MappingStart(..));
+                builder.open(is_map, anchor, &mark)?;
+            }
+            Event::MappingEnd | Event::SequenceEnd => builder.close(&mark)?,
+            Event::Nothing | Event::StreamStart | Event::DocumentEnd => {}
+        }
+    }
+    let Some(value) = builder.root else {
+        return Err(Error::new("the file is empty")
+            .at(Location { file: name.to_string(), line_col: Some((1, 1)), pointer: String::new() })
+            .hint("an AsyncAPI document is a YAML or JSON mapping starting with `asyncapi:`"));
+    };
+    Ok(ParsedYaml { value, positions: builder.positions })
+}
+
+impl YamlBuilder<'_> {
+    fn location(&self, pointer: String, mark: &Marker) -> Location {
+        Location { file: self.file.to_string(), line_col: Some((mark.line(), mark.col() + 1)), pointer }
+    }
+
+    /// Where the next node goes: its pointer, or `None` when it is a mapping key.
+    /// Records positions the way diagnostics look them up: a key's position is its
+    /// value's; a mapping's is its first key; a sequence item's is its own.
+    fn next_pointer(&mut self, mark: &Marker, starts_mapping: bool) -> Option<String> {
+        let pos = (mark.line(), mark.col() + 1);
+        match self.stack.last_mut() {
+            None => {
+                self.positions.entry(String::new()).or_insert(pos);
+                Some(String::new())
+            }
+            Some(Open::Map { key: Some((_, pointer)), .. }) => Some(pointer.clone()),
+            Some(Open::Map { pointer, .. }) => {
+                self.positions.entry(pointer.clone()).or_insert(pos);
+                None
+            }
+            Some(Open::Seq { items, pointer, .. }) => {
+                let child = format!("{pointer}/{}", items.len());
+                if !starts_mapping {
+                    self.positions.insert(child.clone(), pos);
+                }
+                Some(child)
+            }
+        }
+    }
+
+    /// Puts a finished node into its parent (or makes it the document).
+    fn attach(&mut self, value: Value) {
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Open::Map { map, key, .. }) => {
+                let (key, _) = key.take().expect("a value follows its key");
+                map.insert(key, value);
+            }
+            Some(Open::Seq { items, .. }) => items.push(value),
+        }
+    }
+
+    /// A mapping key: must be a scalar; duplicates are errors (parsers disagree on which wins).
+    fn key(&mut self, key: String, mark: &Marker) -> Result<()> {
+        let pos = (mark.line(), mark.col() + 1);
+        let Some(Open::Map { map, pointer, key: pending, .. }) = self.stack.last_mut() else {
+            unreachable!("keys are read in mappings")
+        };
+        let child = format!("{pointer}/{}", escape_token(&key));
+        if map.contains_key(&key) {
+            let first = self
+                .positions
+                .get(&child)
+                .map_or(String::new(), |(line, col)| format!(" (first at line {line}, column {col})"));
+            return Err(Error::new(format!("duplicate key `{key}`{first}"))
+                .at(self.location(child, mark))
+                .hint("remove or rename one of them: YAML and JSON tools disagree on which one wins"));
+        }
+        self.positions.insert(child.clone(), pos);
+        *pending = Some((key, child));
+        Ok(())
+    }
+
+    fn expects_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Open::Map { key: None, .. }))
+    }
+
+    fn scalar(
+        &mut self,
+        text: String,
+        style: TScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        mark: &Marker,
+    ) -> Result<()> {
+        let is_key = self.expects_key();
+        let pointer = self.next_pointer(mark, false);
+        let value = resolve_scalar(text, style, tag).map_err(|problem| {
+            let at = pointer.clone().unwrap_or_else(|| self.current_pointer());
+            let what = if is_key { "mapping key" } else { "value" };
+            Error::new(format!("{what} {problem}")).at(self.location(at, mark)).hint(match problem {
+                ScalarProblem::NotFinite(_) => "JSON has no infinity or NaN: use a finite number, or a string",
+                ScalarProblem::OutOfRange(_) => "integers must fit in 64 bits (−9223372036854775808 to 18446744073709551615); quote the value if it is an identifier",
+                ScalarProblem::Tag(..) => "remove the tag or fix the value",
+            })
+        })?;
+        if anchor > 0 {
+            self.anchors.insert(anchor, (value.clone(), 1));
+        }
+        if is_key {
+            self.key(key_text(value, || self.location(self.current_pointer(), mark))?, mark)
+        } else {
+            self.attach(value);
+            Ok(())
+        }
+    }
+
+    fn alias(&mut self, anchor: usize, mark: &Marker) -> Result<()> {
+        let is_key = self.expects_key();
+        let pointer = self.next_pointer(mark, false);
+        let at = pointer.unwrap_or_else(|| self.current_pointer());
+        let Some((value, nodes)) = self.anchors.get(&anchor) else {
+            return Err(Error::new("an alias refers to the node that contains it")
+                .at(self.location(at, mark))
+                .hint("a recursive structure has no JSON form; repeat the content instead"));
+        };
+        self.alias_nodes += nodes;
+        if self.alias_nodes > MAX_ALIAS_NODES {
+            return Err(Error::new(format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"))
+                .at(self.location(at, mark))
+                .hint("the document repeats anchored content exponentially (an alias bomb); write the content out"));
+        }
+        let value = value.clone();
+        if is_key {
+            let key = key_text(value, || self.location(at.clone(), mark))?;
+            self.key(key, mark)
+        } else {
+            self.attach(value);
+            Ok(())
+        }
+    }
+
+    fn current_pointer(&self) -> String {
+        match self.stack.last() {
+            Some(Open::Map { pointer, .. } | Open::Seq { pointer, .. }) => pointer.clone(),
+            None => String::new(),
+        }
+    }
+
+    fn open(&mut self, is_map: bool, anchor: usize, mark: &Marker) -> Result<()> {
+        if self.expects_key() {
+            let kind = if is_map { "mapping" } else { "sequence" };
+            return Err(Error::new(format!("a {kind} is used as a mapping key"))
+                .at(self.location(self.current_pointer(), mark))
+                .hint("keys must be strings (a `?` complex key or `[a, b]: x` has no JSON form); quote the key"));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Error::new(format!("the document nests deeper than {MAX_DEPTH} levels"))
+                .at(self.location(self.current_pointer(), mark))
+                .hint("flatten the document, e.g. move nested schemas to components and $ref them"));
+        }
+        let pointer = self.next_pointer(mark, is_map).expect("not a key: checked above");
+        self.stack.push(if is_map {
+            Open::Map { map: serde_json::Map::new(), pointer, key: None, anchor }
+        } else {
+            Open::Seq { items: Vec::new(), pointer, anchor }
+        });
+        Ok(())
+    }
+
+    fn close(&mut self, mark: &Marker) -> Result<()> {
+        let (value, anchor) = match self.stack.pop() {
+            Some(Open::Map { map, anchor, .. }) => (Value::Object(map), anchor),
+            Some(Open::Seq { items, anchor, .. }) => (Value::Array(items), anchor),
+            None => {
+                return Err(
+                    Error::new("invalid YAML: unbalanced end of collection").at(self.location(String::new(), mark))
+                );
+            }
+        };
+        if anchor > 0 {
+            let nodes = count_nodes(&value);
+            self.anchors.insert(anchor, (value.clone(), nodes));
+        }
+        self.attach(value);
+        Ok(())
+    }
+}
+
+/// Nodes in `value` (iteratively: anchored values may be deep).
+fn count_nodes(value: &Value) -> usize {
+    let mut count = 0;
+    let mut todo = vec![value];
+    while let Some(v) = todo.pop() {
+        count += 1;
+        match v {
+            Value::Object(map) => todo.extend(map.values()),
+            Value::Array(items) => todo.extend(items),
+            _ => {}
+        }
+    }
+    count
+}
+
+/// A key as JSON needs it: strings as they are, numbers and booleans stringified
+/// (as YAML 1.2 JSON-schema tools do); null and collections are errors.
+fn key_text(value: Value, at: impl FnOnce() -> Location) -> Result<String> {
+    match value {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Null => Err(Error::new("a mapping key is empty or null")
+            .at(at())
+            .hint("give the entry a name, or quote `null`/`~` to use it as a name")),
+        _ => Err(Error::new("a mapping or sequence is used as a mapping key (through an alias)")
+            .at(at())
+            .hint("keys must be strings; quote the key")),
+    }
+}
+
+/// Why a scalar has no JSON value.
+#[derive(Debug)]
+enum ScalarProblem {
+    NotFinite(String),
+    OutOfRange(String),
+    Tag(String, String),
+}
+
+impl std::fmt::Display for ScalarProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScalarProblem::NotFinite(text) => write!(f, "`{text}` is not a finite number"),
+            ScalarProblem::OutOfRange(text) => write!(f, "`{text}` is an integer out of range"),
+            ScalarProblem::Tag(tag, text) => write!(f, "`{text}` is not a valid `!!{tag}`"),
+        }
+    }
+}
+
+/// A scalar's JSON value, resolved like serde_yaml 0.9 does: plain scalars by the YAML 1.2
+/// core schema (null, booleans, integers in decimal/hex/octal/binary, floats), quoted and
+/// block scalars as strings, `!!bool`/`!!int`/`!!float`/`!!null` tags enforced.
+fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> std::result::Result<Value, ScalarProblem> {
+    let core = tag.filter(|t| t.handle == "tag:yaml.org,2002:").map(|t| t.suffix.as_str());
+    let plain = style == TScalarStyle::Plain;
+    match core {
+        Some("str") => return Ok(Value::String(text)),
+        Some("null") if is_null(&text) => return Ok(Value::Null),
+        Some("bool") if parse_bool(&text).is_some() => return Ok(Value::Bool(parse_bool(&text).unwrap_or_default())),
+        Some("int") if looks_integer(&text) => return resolve_number(text),
+        Some("float") if parse_f64(&text).is_some() => return resolve_number(text),
+        Some(other @ ("null" | "bool" | "int" | "float")) => return Err(ScalarProblem::Tag(other.to_string(), text)),
+        _ if !plain => return Ok(Value::String(text)),
+        _ => {}
+    }
+    if text.is_empty() || is_null(&text) {
+        return Ok(Value::Null);
+    }
+    if let Some(b) = parse_bool(&text) {
+        return Ok(Value::Bool(b));
+    }
+    resolve_number(text)
+}
+
+/// A plain scalar that is not null or a boolean: a number, or else a string.
+fn resolve_number(text: String) -> std::result::Result<Value, ScalarProblem> {
+    if let Some(u) = parse_unsigned_int(&text, u64::from_str_radix) {
+        return Ok(Value::from(u));
+    }
+    if let Some(i) = parse_negative_int(&text, i64::from_str_radix) {
+        return Ok(Value::from(i));
+    }
+    if parse_unsigned_int(&text, u128::from_str_radix).is_some()
+        || parse_negative_int(&text, i128::from_str_radix).is_some()
+        || (looks_integer(&text) && !digits_but_not_number(&text))
+    {
+        return Err(ScalarProblem::OutOfRange(text));
+    }
+    if !digits_but_not_number(&text) {
+        if let Some(f) = parse_f64(&text) {
+            return serde_json::Number::from_f64(f).map(Value::Number).ok_or(ScalarProblem::NotFinite(text));
+        }
+    }
+    Ok(Value::String(text))
+}
+
+fn is_null(text: &str) -> bool {
+    matches!(text, "null" | "Null" | "NULL" | "~")
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// Optional sign and decimal digits only (for the out-of-range message).
+fn looks_integer(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn parse_unsigned_int<T>(
+    scalar: &str,
+    from_str_radix: fn(&str, u32) -> std::result::Result<T, std::num::ParseIntError>,
+) -> Option<T> {
+    let unpositive = scalar.strip_prefix('+').unwrap_or(scalar);
+    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+        if let Some(rest) = unpositive.strip_prefix(prefix) {
+            if rest.starts_with(['+', '-']) {
+                return None;
+            }
+            if let Ok(int) = from_str_radix(rest, radix) {
+                return Some(int);
+            }
+        }
+    }
+    if unpositive.starts_with(['+', '-']) || digits_but_not_number(scalar) {
+        return None;
+    }
+    from_str_radix(unpositive, 10).ok()
+}
+
+fn parse_negative_int<T>(
+    scalar: &str,
+    from_str_radix: fn(&str, u32) -> std::result::Result<T, std::num::ParseIntError>,
+) -> Option<T> {
+    for (prefix, radix) in [("-0x", 16), ("-0o", 8), ("-0b", 2)] {
+        if let Some(rest) = scalar.strip_prefix(prefix) {
+            if let Ok(int) = from_str_radix(&format!("-{rest}"), radix) {
+                return Some(int);
+            }
+        }
+    }
+    if digits_but_not_number(scalar) {
+        return None;
+    }
+    from_str_radix(scalar, 10).ok()
+}
+
+fn parse_f64(scalar: &str) -> Option<f64> {
+    let unpositive = match scalar.strip_prefix('+') {
+        Some(rest) if rest.starts_with(['+', '-']) => return None,
+        Some(rest) => rest,
+        None => scalar,
+    };
+    if let ".inf" | ".Inf" | ".INF" = unpositive {
+        return Some(f64::INFINITY);
+    }
+    if let "-.inf" | "-.Inf" | "-.INF" = scalar {
+        return Some(f64::NEG_INFINITY);
+    }
+    if let ".nan" | ".NaN" | ".NAN" = scalar {
+        return Some(f64::NAN);
+    }
+    unpositive.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// Leading zeros followed by digits is a string in YAML 1.2 (`0123`).
+fn digits_but_not_number(scalar: &str) -> bool {
+    let scalar = scalar.strip_prefix(['-', '+']).unwrap_or(scalar);
+    scalar.len() > 1 && scalar.starts_with('0') && scalar[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Calls `found(pointer, reference)` for every `$ref` naming another file.
@@ -441,7 +877,10 @@ pub fn default_ref_root(dir: &Path) -> PathBuf {
             return ancestor.to_path_buf();
         }
         let manifest = ancestor.join("Cargo.toml");
-        if manifest.is_file() && read_text(&manifest).is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]")) {
+        if manifest.is_file()
+            && read_file(&manifest)
+                .is_ok_and(|t| String::from_utf8_lossy(&t).lines().any(|l| l.trim() == "[workspace]"))
+        {
             return ancestor.to_path_buf();
         }
     }
@@ -451,9 +890,9 @@ pub fn default_ref_root(dir: &Path) -> PathBuf {
 /// Largest file read (a document, an overlay, a `$ref`ed file).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Reads a regular UTF-8 text file of at most [`MAX_FILE_BYTES`]: no directories, devices,
-/// FIFOs (which would block) or endless files like `/dev/zero`.
-fn read_text(path: &Path) -> Result<String> {
+/// Reads a regular file of at most [`MAX_FILE_BYTES`]: no directories, devices, FIFOs
+/// (which would block) or endless files like `/dev/zero`.
+fn read_file(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
     let fail = |what: String, hint: &str| Error::new(format!("cannot read {}: {what}", path.display())).hint(hint);
     let meta = std::fs::metadata(path).map_err(|e| {
@@ -481,15 +920,7 @@ fn read_text(path: &Path) -> Result<String> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_big(bytes.len() as u64));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        let col = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-        fail(
-            format!("it is not UTF-8 text (invalid byte at line {line}, column {col}, byte offset {})", valid.len()),
-            "AsyncAPI documents are UTF-8 YAML or JSON; is this a binary file?",
-        )
-    })
+    Ok(bytes)
 }
 
 /// `#/components/messages/a.%7Bb%7D~1c` → `/components/messages/a.{b}~1c` (percent-decoded, still `~`-escaped).
@@ -532,90 +963,13 @@ fn relative_path(path: &Path, base: &Path) -> PathBuf {
     out
 }
 
-/// Builds the pointer → (line, column) index from the YAML event stream (JSON is YAML too).
-fn index_positions(text: &str) -> Option<BTreeMap<String, (usize, usize)>> {
-    let mut indexer = PositionIndexer::default();
-    Parser::new_from_str(text).load(&mut indexer, false).ok()?;
-    Some(indexer.positions)
-}
-
-enum Frame {
-    Map { pointer: String, key: Option<String> },
-    Seq { pointer: String, index: usize },
-}
-
-#[derive(Default)]
-struct PositionIndexer {
-    stack: Vec<Frame>,
-    positions: BTreeMap<String, (usize, usize)>,
-}
-
-impl PositionIndexer {
-    /// Pointer of the value node starting now, or `None` when the event is a mapping key.
-    fn value_pointer(&mut self, key_text: Option<&str>, mark: Marker, starts_mapping: bool) -> Option<String> {
-        let pos = (mark.line(), mark.col() + 1);
-        match self.stack.last_mut() {
-            None => {
-                self.positions.entry(String::new()).or_insert(pos);
-                Some(String::new())
-            }
-            Some(Frame::Map { pointer, key }) => match key.take() {
-                None => {
-                    // A key: remember it; its position is the position of its value's entry.
-                    // A mapping's own position is its first key (block mapping marks point elsewhere).
-                    self.positions.entry(pointer.clone()).or_insert(pos);
-                    let k = key_text.unwrap_or_default().to_string();
-                    let child = format!("{pointer}/{}", escape_token(&k));
-                    self.positions.entry(child).or_insert(pos);
-                    *key = Some(k);
-                    None
-                }
-                Some(k) => Some(format!("{pointer}/{}", escape_token(&k))),
-            },
-            Some(Frame::Seq { pointer, index }) => {
-                let child = format!("{pointer}/{index}");
-                *index += 1;
-                if !starts_mapping {
-                    self.positions.entry(child.clone()).or_insert(pos);
-                }
-                Some(child)
-            }
-        }
-    }
-}
-
-impl MarkedEventReceiver for PositionIndexer {
-    fn on_event(&mut self, event: Event, mark: Marker) {
-        match event {
-            Event::Scalar(text, ..) => {
-                self.value_pointer(Some(&text), mark, false);
-            }
-            Event::Alias(_) => {
-                self.value_pointer(Some(""), mark, false);
-            }
-            Event::MappingStart(..) => {
-                if let Some(pointer) = self.value_pointer(None, mark, true) {
-                    self.stack.push(Frame::Map { pointer, key: None });
-                } else {
-                    // complex mapping keys are not valid JSON keys; index the rest anyway
-                    self.stack.push(Frame::Map { pointer: "/?".into(), key: None });
-                }
-            }
-            Event::SequenceStart(..) => {
-                let pointer = self.value_pointer(None, mark, false).unwrap_or_else(|| "/?".into());
-                self.stack.push(Frame::Seq { pointer, index: 0 });
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                self.stack.pop();
-            }
-            _ => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn index_positions(text: &str) -> Option<HashMap<String, (usize, usize)>> {
+        parse_yaml("t.yaml", text).ok().map(|p| p.positions)
+    }
 
     #[test]
     fn positions_point_at_keys_and_items() {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use asyncapi_nats::manifests::ManifestOptions;
-use asyncapi_nats::{Config, Generated};
+use asyncapi_nats::{Config, Generated, Timings};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -30,6 +30,9 @@ enum Command {
         /// Package name (default: from info.title).
         #[arg(long)]
         crate_name: Option<String>,
+        /// Print the wall time of each stage (load, model, types, view, render, format, manifests, write) to stderr.
+        #[arg(short = 'v', long = "timings")]
+        timings: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -191,12 +194,18 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> asyncapi_nats::Result<ExitCode> {
     match cli.command {
-        Command::Gen { spec, out, crate_name, common } => {
+        Command::Gen { spec, out, crate_name, timings: show_timings, common } => {
             let mut config = common.config();
             if let Some(name) = crate_name {
                 config.crate_name(name);
             }
-            emit(&spec, &out, &config.generate_crate(&spec)?, common.check, "gen")
+            let mut timings = Timings::default();
+            let generated = config.generate_crate_timed(&spec, &mut timings)?;
+            let code = timings.time("write", || emit(&spec, &out, &generated, common.check, "gen"))?;
+            if show_timings {
+                eprintln!("{timings}");
+            }
+            Ok(code)
         }
         Command::Manifests { spec, out, common } => {
             emit(&spec, &out, &common.config().generate_manifests(&spec)?, common.check, "manifests")

@@ -59,6 +59,8 @@ pub fn write_files_and_prune(dir: &Path, files: &[GeneratedFile]) -> Result<Writ
 fn stale_files(dir: &Path, files: &[GeneratedFile]) -> Vec<PathBuf> {
     let folders: std::collections::BTreeSet<PathBuf> =
         files.iter().map(|f| f.path.parent().map(Path::to_path_buf).unwrap_or_default()).collect();
+    // A set, not a scan of `files` per directory entry: 5,000 manifests made pruning quadratic.
+    let produced: std::collections::BTreeSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
     let mut stale = Vec::new();
     for folder in &folders {
         let Ok(entries) = std::fs::read_dir(dir.join(folder)) else { continue };
@@ -66,7 +68,7 @@ fn stale_files(dir: &Path, files: &[GeneratedFile]) -> Vec<PathBuf> {
             entries.filter_map(|e| e.ok()).filter(|e| e.path().is_file()).map(|e| folder.join(e.file_name())).collect();
         names.sort();
         for name in names {
-            if !files.iter().any(|f| f.path == name) && is_generated(&dir.join(&name)) {
+            if !produced.contains(name.as_path()) && is_generated(&dir.join(&name)) {
                 stale.push(name);
             }
         }

@@ -627,7 +627,7 @@ fn refs_read_only_regular_files_under_the_root() {
         ("link.yaml".into(), "outside the $ref root"),
         ("fifo.yaml".into(), "not a regular file"),
         ("dir".into(), "is a directory"),
-        ("binary.yaml".into(), "not UTF-8"),
+        ("binary.yaml".into(), "not valid UTF-8"),
         ("big.yaml".into(), "more than the limit"),
         ("missing.yaml".into(), "cannot read"),
     ];

@@ -68,7 +68,24 @@ impl Default for Renderer {
 }
 
 /// Parses and pretty-prints generated Rust.
+///
+/// Item by item: the text is cut at its top-level item boundaries and each batch of
+/// items is parsed and printed on its own, on every core. prettyplease prints a file
+/// as its inner attributes followed by each item ending in a hard line break, so the
+/// concatenation is byte-identical to printing the whole file — while syn's AST of
+/// only one batch per core is alive at a time (a 5,000-channel `types.rs` as one AST
+/// takes over a gigabyte). When the cut fails (it never should on valid Rust) or a
+/// batch does not parse, the whole file is parsed, for the located error.
 pub fn format_rust(origin: &str, text: &str) -> Result<String> {
+    if let Some(batches) = item_batches(text, BATCH_BYTES) {
+        if let Some(printed) = format_batches(&batches) {
+            return Ok(space_items(&printed));
+        }
+    }
+    format_whole(origin, text)
+}
+
+fn format_whole(origin: &str, text: &str) -> Result<String> {
     let file = syn::parse_file(text).map_err(|e| {
         let line = e.span().start().line;
         let snippet: String = text.lines().skip(line.saturating_sub(3)).take(5).collect::<Vec<_>>().join("\n");
@@ -76,6 +93,210 @@ pub fn format_rust(origin: &str, text: &str) -> Result<String> {
             .hint("this is a bug in asyncapi-nats; please report it with the spec")
     })?;
     Ok(space_items(&prettyplease::unparse(&file)))
+}
+
+/// Text per batch: the first holds the inner attributes and doc comments too.
+const BATCH_BYTES: usize = 32 * 1024;
+
+/// Formats batches on up to [`threads()`] threads; `None` when one does not parse.
+fn format_batches(batches: &[&str]) -> Option<String> {
+    let format_one = |text: &str| syn::parse_file(text).ok().map(|file| prettyplease::unparse(&file));
+    let workers = threads().min(batches.len());
+    let printed: Vec<Option<String>> = if workers <= 1 {
+        batches.iter().map(|b| format_one(b)).collect()
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut slots: Vec<Option<String>> = vec![None; batches.len()];
+        let done: Vec<Vec<(usize, Option<String>)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(batch) = batches.get(i) else { break mine };
+                            mine.push((i, format_one(batch)));
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("formatter thread panicked")).collect()
+        });
+        for (i, text) in done.into_iter().flatten() {
+            slots[i] = text;
+        }
+        slots
+    };
+    let mut out = String::with_capacity(printed.iter().map(|p| p.as_ref().map_or(0, String::len)).sum());
+    for text in printed {
+        out.push_str(&text?);
+    }
+    Some(out)
+}
+
+/// Worker threads for formatting and rendering: the machine's cores, at most 8.
+pub(crate) fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+}
+
+/// Cuts `text` into batches of whole top-level items (about [`BATCH_BYTES`] each).
+/// A top-level item ends at a `;` or a closing `}` at nesting depth 0 (a `}` followed
+/// by `;`, as in `const X: T = T { .. };`, ends at the `;`). Strings, raw strings,
+/// character literals and comments are skipped. `None` when the nesting does not balance.
+fn item_batches(text: &str, batch_bytes: usize) -> Option<Vec<&str>> {
+    let bytes = text.as_bytes();
+    let mut batches = Vec::new();
+    let mut batch_start = 0;
+    let mut depth: usize = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = memchr_newline(bytes, i);
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = skip_block_comment(bytes, i)?;
+                continue;
+            }
+            b'"' => {
+                i = skip_string(bytes, i + 1)?;
+                continue;
+            }
+            b'r' if is_raw_string_start(bytes, i) => {
+                i = skip_raw_string(bytes, i + 1)?;
+                continue;
+            }
+            b'\'' => {
+                i = skip_char_or_lifetime(bytes, i);
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' => depth = depth.checked_sub(1)?,
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 && next_significant(bytes, i + 1) != Some(b';') && i + 1 - batch_start >= batch_bytes {
+                    batches.push(&text[batch_start..i + 1]);
+                    batch_start = i + 1;
+                }
+            }
+            b';' if depth == 0 && i + 1 - batch_start >= batch_bytes => {
+                batches.push(&text[batch_start..i + 1]);
+                batch_start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return None;
+    }
+    if batch_start < text.len() {
+        batches.push(&text[batch_start..]);
+    }
+    Some(batches)
+}
+
+fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+    bytes[from..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| from + p)
+}
+
+/// Past the end of the block comment opening at `from` (block comments nest in Rust).
+fn skip_block_comment(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = from;
+    while i + 1 < bytes.len() {
+        match (bytes[i], bytes[i + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                i += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Past the closing quote of a string whose body starts at `from`.
+fn skip_string(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `r"` or `r#` starting a raw string (`br"` too), not the end of an identifier such as `for`.
+fn is_raw_string_start(bytes: &[u8], i: usize) -> bool {
+    let prev_ident = i > 0 && {
+        let p = bytes[i - 1];
+        (p.is_ascii_alphanumeric() || p == b'_') && !(p == b'b' && (i < 2 || !is_ident_byte(bytes[i - 2])))
+    };
+    !prev_ident && matches!(bytes.get(i + 1), Some(b'"' | b'#')) && {
+        let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
+        bytes.get(i + 1 + hashes) == Some(&b'"')
+    }
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Past a raw string whose `#`s (or quote) start at `from`.
+fn skip_raw_string(bytes: &[u8], from: usize) -> Option<usize> {
+    let hashes = bytes[from..].iter().take_while(|&&b| b == b'#').count();
+    let mut i = from + hashes + 1;
+    while i < bytes.len() {
+        if bytes[i] == b'"' && bytes[i + 1..].iter().take(hashes).filter(|&&b| b == b'#').count() == hashes {
+            return Some(i + 1 + hashes);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Past a character literal (`'x'`, `'\''`, `'\u{..}'`) or the quote of a lifetime (`'a`).
+fn skip_char_or_lifetime(bytes: &[u8], from: usize) -> usize {
+    if bytes.get(from + 1) == Some(&b'\\') {
+        let mut i = from + 3;
+        while i < bytes.len() && bytes[i] != b'\'' {
+            i += 1;
+        }
+        return i + 1;
+    }
+    // One (possibly multi-byte) character then a quote: a character literal.
+    let len = match bytes.get(from + 1) {
+        Some(&b) if b < 0x80 => 1,
+        Some(&b) if b >= 0xF0 => 4,
+        Some(&b) if b >= 0xE0 => 3,
+        Some(_) => 2,
+        None => return from + 1,
+    };
+    if bytes.get(from + 1 + len) == Some(&b'\'') { from + 2 + len } else { from + 1 }
+}
+
+/// The next byte that is not whitespace or part of a comment.
+fn next_significant(bytes: &[u8], mut i: usize) -> Option<u8> {
+    loop {
+        match bytes.get(i)? {
+            b if b.is_ascii_whitespace() => i += 1,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => i = memchr_newline(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i)?,
+            &b => return Some(b),
+        }
+    }
 }
 
 /// prettyplease puts items back to back; a blank line between items at the
@@ -104,4 +325,65 @@ fn space_items(text: &str) -> String {
         prev = Some(line);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cut after every item: printing batch by batch equals printing the whole file.
+    fn assert_batches_match_whole(text: &str) {
+        let whole = format_whole("test", text).unwrap();
+        let batches = item_batches(text, 0).expect("balanced");
+        assert!(batches.len() > 1 || text.len() < 200, "not cut: {text}");
+        let printed = format_batches(&batches).expect("every batch parses");
+        assert_eq!(space_items(&printed), whole);
+    }
+
+    #[test]
+    fn tricky_tokens_do_not_move_item_boundaries() {
+        assert_batches_match_whole(
+            r##"//! Inner docs.
+#![allow(clippy::all)]
+/// Doc with } and ; and "quote and 'x
+pub struct A { pub s: ::std::string::String }
+const S: &str = "}; \" {";
+const R: &str = r#"}"; {"#;
+const C: char = '}';
+const Q: char = '\'';
+const U: char = '\u{7d}';
+const B: &[u8] = b"}{";
+/* block } /* nested { */ */
+pub const X: A = A { s: ::std::string::String::new() };
+pub fn f<'a>(x: &'a str) -> &'a str { let _ = '{'; x }
+impl A { fn r#type(&self) -> bool { true } }
+mod m { pub fn g() {} }
+pub type T = (u8, [u16; 2]);
+"##,
+        );
+    }
+
+    #[test]
+    fn golden_outputs_format_the_same_in_batches() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("generated-examples");
+        let mut seen = 0;
+        for example in std::fs::read_dir(root).unwrap() {
+            let src = example.unwrap().path().join("src");
+            let Ok(files) = std::fs::read_dir(&src) else { continue };
+            for file in files {
+                let path = file.unwrap().path();
+                if path.extension().is_some_and(|e| e == "rs") {
+                    assert_batches_match_whole(&std::fs::read_to_string(&path).unwrap());
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 10, "golden sources found: {seen}");
+    }
+
+    #[test]
+    fn unbalanced_text_is_not_cut() {
+        assert!(item_batches("fn f() {", 0).is_none());
+        assert!(format_rust("t.jinja", "fn f() {").unwrap_err().message.contains("t.jinja produced invalid Rust"));
+    }
 }
