@@ -51,6 +51,7 @@ pub struct Config {
     overlays: Vec<PathBuf>,
     manifests: manifests::ManifestOptions,
     deny_warnings: bool,
+    strict_datetimes: bool,
 }
 
 impl Default for Config {
@@ -67,6 +68,7 @@ impl Default for Config {
             overlays: Vec::new(),
             manifests: manifests::ManifestOptions::default(),
             deny_warnings: false,
+            strict_datetimes: false,
         }
     }
 }
@@ -133,6 +135,13 @@ impl Config {
     /// Repeatable; applied in order.
     pub fn overlay(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.overlays.push(path.into());
+        self
+    }
+
+    /// Decode date-times as strict RFC 3339 (default: also accept date-times without an offset, as
+    /// pydantic writes naive `datetime`s, and read them as UTC).
+    pub fn strict_datetimes(&mut self, strict: bool) -> &mut Self {
+        self.strict_datetimes = strict;
         self
     }
 
@@ -282,7 +291,9 @@ impl Config {
         }
         let source = self.load(spec)?;
         let api = model::build(&source, &model::ModelOptions { default_stream: self.default_stream.clone() })?;
-        let space = TypeSpace::build(&source, &type_roots(&source, &api), &[])?;
+        let messages: Vec<(NodeId, NodeId)> =
+            api.messages.values().filter_map(|m| Some((m.node.clone(), m.payload.clone()?))).collect();
+        let space = TypeSpace::build(&source, &type_roots(&source, &api), &messages, &["wire"])?;
         let view = render::build_view(
             &source,
             &api,
@@ -293,6 +304,7 @@ impl Config {
                 extra_derives: &self.extra_derives,
                 type_attributes: &self.type_attributes,
                 type_overrides: &self.type_overrides,
+                strict_datetimes: self.strict_datetimes,
             },
         )?;
         Ok(Prepared { source, api, view })
