@@ -222,7 +222,11 @@ pub fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_a
                     let names: Vec<String> = union
                         .members
                         .iter()
-                        .map(|m| ns.claim(&variant_name(space, &m.ty)))
+                        .map(|m| match &m.tag {
+                            // A tagged variant is its tag.
+                            Some(tag) => ns.claim(&naming::type_name(tag)),
+                            None => ns.claim(&variant_name(space, &m.ty)),
+                        })
                         .collect();
                     match &union.style {
                         UnionStyle::Raw => {

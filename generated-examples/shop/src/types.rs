@@ -452,9 +452,9 @@ pub struct OrderLine {
 #[allow(clippy::large_enum_variant)]
 pub enum PaymentMethod {
     #[serde(rename = "card")]
-    CardPayment(CardPayment),
+    Card(CardPayment),
     #[serde(rename = "bank")]
-    BankTransfer(BankTransfer),
+    Bank(BankTransfer),
 }
 
 /// A payment to collect.

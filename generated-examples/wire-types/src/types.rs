@@ -27,9 +27,9 @@ pub struct Adoption {
 #[allow(clippy::large_enum_variant)]
 pub enum Animal {
     #[serde(rename = "cat")]
-    CatLike(CatLike),
+    Cat(CatLike),
     #[serde(rename = "dog")]
-    DogLike(DogLike),
+    Dog(DogLike),
 }
 
 #[derive(
