@@ -200,3 +200,14 @@ fn date_time_is_one_type_wherever_it_is_reached() {
     assert!(types.contains("pub c: ::std::vec::Vec<wire::DateTime>,"), "{types}");
     assert!(!types.contains("serde(with"), "{types}");
 }
+
+#[test]
+fn strict_datetimes_is_a_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    std::fs::write(&path, spec(A, "    A: {type: string, format: date-time}\n")).unwrap();
+    let lenient = types_rs(&asyncapi_nats::Config::new().generate_crate(&path).unwrap());
+    assert!(lenient.contains("const LENIENT: bool = true;"), "{lenient}");
+    let strict = types_rs(&asyncapi_nats::Config::new().strict_datetimes(true).generate_crate(&path).unwrap());
+    assert!(strict.contains("const LENIENT: bool = false;"), "{strict}");
+}

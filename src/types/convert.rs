@@ -679,6 +679,8 @@ fn literal_default(ty: &Ty, default: &Value) -> bool {
     match (ty, default) {
         (Ty::String, Value::String(_)) | (Ty::Bool, Value::Bool(_)) => true,
         (Ty::Float, Value::Number(_)) => true,
+        (Ty::Vec(_), Value::Array(a)) => a.is_empty(),
+        (Ty::Map(_), Value::Object(o)) => o.is_empty(),
         (Ty::Int(t), Value::Number(n)) => match *t {
             "u64" => n.as_u64().is_some(),
             "u32" => n.as_u64().is_some_and(|v| v <= u32::MAX as u64),

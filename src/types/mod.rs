@@ -162,6 +162,7 @@ impl TypeSpace {
         convert::run(source, &mut space, roots)?;
         let payload_roots: Vec<NodeId> = messages.iter().map(|(_, p)| p.clone()).collect();
         unions::classify(source, &mut space, &payload_roots)?;
+        space.drop_unused_inline();
         space.assign_names(reserved);
         graph::check_and_box(source, &mut space)?;
         space.collect_examples(source, messages);
@@ -195,6 +196,34 @@ impl TypeSpace {
             ty.walk(&mut |t| found |= pred(t));
         }
         found
+    }
+
+    /// Inline definitions nothing refers to any more (the constant type of a tag field removed
+    /// from a tagged union's variant) are dropped; named schemas always stay.
+    fn drop_unused_inline(&mut self) {
+        loop {
+            let mut used = std::collections::BTreeSet::new();
+            for ty in self.all_tys().chain(self.roots.values()) {
+                ty.walk(&mut |t| {
+                    if let Ty::Named(n) = t {
+                        used.insert(n.clone());
+                    }
+                });
+            }
+            let unused: Vec<NodeId> = self
+                .defs
+                .keys()
+                .filter(|n| !used.contains(*n) && self.hints.get(*n).is_none_or(|h| h.0 == 2))
+                .cloned()
+                .collect();
+            if unused.is_empty() {
+                return;
+            }
+            for n in unused {
+                self.defs.remove(&n);
+                self.hints.remove(&n);
+            }
+        }
     }
 
     fn assign_names(&mut self, reserved: &[&str]) {
@@ -269,7 +298,7 @@ pub fn doc_of(schema: &serde_json::Map<String, Value>) -> Option<String> {
     if schema.get("writeOnly") == Some(&Value::Bool(true)) {
         note("Write-only: accepted by the service, never sent back.".into());
     }
-    if let Some(default) = schema.get("default") {
+    if let Some(default) = schema.get("default").filter(|d| !d.is_null()) {
         note(format!("Default: `{}`", default.to_string().replace('`', "'")));
     }
     (!doc.is_empty()).then_some(doc)

@@ -37,13 +37,9 @@ pub struct AllocationReadyToProcess {
     /// Requested At
     pub requested_at: wire::DateTime,
     /// Notes
-    ///
-    /// Default: `null`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub notes: ::std::option::Option<::std::string::String>,
     /// Metadata
-    ///
-    /// Default: `null`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
@@ -64,8 +60,6 @@ pub struct EmailNotification {
     /// Subject
     pub subject: ::std::string::String,
     /// Body
-    ///
-    /// Default: `null`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub body: ::std::option::Option<::std::string::String>,
 }
@@ -88,8 +82,14 @@ pub struct OrderCreated {
     /// Items
     ///
     /// Default: `[]`
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub items: ::std::option::Option<::std::vec::Vec<AllocationItem>>,
+    #[serde(default = "OrderCreated::default_items")]
+    pub items: ::std::vec::Vec<AllocationItem>,
+}
+
+impl OrderCreated {
+    fn default_items() -> ::std::vec::Vec<AllocationItem> {
+        ::std::default::Default::default()
+    }
 }
 
 /// A payment was settled in a region.

@@ -16,21 +16,6 @@ pub struct Card {
     pub expires: wire::Date,
 }
 
-/// Kind
-///
-/// Default: `"card"`
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
-pub enum CardKind {
-    #[serde(rename = "card")]
-    Card,
-}
-
 /// Line
 #[derive(
     ::std::fmt::Debug,
@@ -90,13 +75,9 @@ pub struct Order {
     /// Exchange Rate
     pub exchange_rate: f64,
     /// Note
-    ///
-    /// Default: `null`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub note: ::std::option::Option<::std::string::String>,
     /// Coupon
-    ///
-    /// Default: `null`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub coupon: ::std::option::Option<::std::string::String>,
     /// Tags
@@ -176,25 +157,8 @@ pub struct Transfer {
     /// Iban
     pub iban: ::std::string::String,
     /// Reference
-    ///
-    /// Default: `null`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub reference: ::std::option::Option<::std::string::String>,
-}
-
-/// Kind
-///
-/// Default: `"transfer"`
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
-pub enum TransferKind {
-    #[serde(rename = "transfer")]
-    Transfer,
 }
 
 /// Dates, times and durations as they travel in JSON; each is one type wherever the schema

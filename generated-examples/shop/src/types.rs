@@ -127,19 +127,6 @@ pub struct BankTransfer {
     pub reference: ::std::option::Option<::std::string::String>,
 }
 
-/// Always `bank`.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
-pub enum BankTransferType {
-    #[serde(rename = "bank")]
-    Bank,
-}
-
 /// Why an order was cancelled.
 #[derive(
     ::std::fmt::Debug,
@@ -202,19 +189,6 @@ pub enum CardPaymentBrand {
     Mastercard,
     #[serde(rename = "amex")]
     Amex,
-}
-
-/// Always `card`.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
-pub enum CardPaymentType {
-    #[serde(rename = "card")]
-    Card,
 }
 
 /// An e-mail to send.

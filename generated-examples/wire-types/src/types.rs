@@ -81,18 +81,6 @@ pub struct CatLike {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-pub enum CatLikeKind {
-    #[serde(rename = "cat")]
-    Cat,
-}
-
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
 pub struct Circle {
     pub radius: f64,
 }
@@ -142,18 +130,6 @@ pub struct DogLike {
     pub name: ::std::string::String,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub barks: ::std::option::Option<bool>,
-}
-
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
-pub enum DogLikeKind {
-    #[serde(rename = "dog")]
-    Dog,
 }
 
 #[derive(
