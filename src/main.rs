@@ -140,6 +140,10 @@ struct Common {
     /// Treat warnings (dropped keywords, skipped channels, approximated types) as errors.
     #[arg(long)]
     deny_warnings: bool,
+    /// Decode date-times as strict RFC 3339 (default: offset-less date-times, as pydantic writes
+    /// naive datetimes, are accepted and read as UTC).
+    #[arg(long)]
+    strict_datetimes: bool,
     /// Do not set `preventDelete: true` on Stream manifests.
     #[arg(long)]
     no_prevent_delete: bool,
@@ -164,6 +168,7 @@ impl Common {
         if let Some(dir) = &self.ref_root {
             config.ref_root(dir);
         }
+        config.strict_datetimes(self.strict_datetimes);
         for overlay in &self.overlays {
             config.overlay(overlay);
         }

@@ -1,7 +1,7 @@
 //! Naming policy: turning spec names (`orders.created:ValidateOrder:SubscribeMessage`,
 //! `2fa`, `type`) into Rust identifiers, and resolving collisions deterministically.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use heck::{ToKebabCase, ToPascalCase, ToSnakeCase};
 
@@ -186,16 +186,18 @@ pub fn check_queue_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A scope of names: hands out `wanted`, or `wanted2`, `wanted3`, … when taken.
-/// Callers must ask in a deterministic order.
+/// A scope of names: hands out `wanted`, or `wanted2`, `wanted3`, … when taken
+/// (`wanted_2` for snake_case names). Callers must ask in a deterministic order.
 #[derive(Debug, Default, Clone)]
 pub struct Namespace {
     taken: BTreeSet<String>,
+    /// The next suffix to try per base name, so n claims of one name cost O(n) in total.
+    next: BTreeMap<String, u64>,
 }
 
 impl Namespace {
     pub fn with_reserved(reserved: &[&str]) -> Self {
-        Namespace { taken: reserved.iter().map(|s| s.to_string()).collect() }
+        Namespace { taken: reserved.iter().map(|s| s.to_string()).collect(), next: BTreeMap::new() }
     }
 
     /// Whether `name` is still free.
@@ -208,11 +210,24 @@ impl Namespace {
         if self.taken.insert(bare.to_string()) {
             return wanted.to_string();
         }
-        let sep = if bare.contains('_') || bare.chars().all(|c| !c.is_ascii_uppercase()) { "_" } else { "" };
-        (2..)
-            .map(|n| format!("{bare}{sep}{n}"))
-            .find(|candidate| self.taken.insert(candidate.clone()))
-            .expect("an unused suffix always exists")
+        // Type names (`Self_`, `Order`) get `Self2`, `Order2` (an `_` before a digit would break
+        // `non_camel_case_types`); snake_case names get `order_id_2`.
+        let camel = bare.starts_with(|c: char| c.is_ascii_uppercase());
+        let (base, sep) = if camel {
+            (bare.trim_end_matches('_'), "")
+        } else if bare.ends_with('_') {
+            (bare, "")
+        } else {
+            (bare, "_")
+        };
+        let next = self.next.entry(format!("{base}{sep}")).or_insert(2);
+        loop {
+            let candidate = format!("{base}{sep}{next}");
+            *next += 1;
+            if self.taken.insert(candidate.clone()) {
+                return candidate;
+            }
+        }
     }
 }
 
@@ -247,6 +262,29 @@ mod tests {
         assert_eq!(ns.claim("order_id"), "order_id_2");
         assert_eq!(ns.claim("r#type"), "r#type");
         assert_eq!(ns.claim("r#type"), "type_2");
+        assert_eq!(ns.claim("Order2"), "Order22");
+    }
+
+    #[test]
+    fn keyword_like_type_names_stay_camel_case() {
+        let mut ns = Namespace::default();
+        // Enum values `self` and `Self` both sanitise to `Self_`.
+        assert_eq!(ns.claim(&type_name("Self")), "Self_");
+        assert_eq!(ns.claim(&type_name("self")), "Self2");
+        let mut ns = Namespace::default();
+        assert_eq!(ns.claim("self_"), "self_");
+        assert_eq!(ns.claim("self_"), "self_2");
+    }
+
+    #[test]
+    fn many_equal_names_are_claimed_in_linear_time() {
+        // 20,000 claims of one name took 63 s when each claim scanned the suffixes from 2.
+        let mut ns = Namespace::default();
+        let names: Vec<String> = (0..20_000).map(|_| ns.claim("Value")).collect();
+        assert_eq!(names[0], "Value");
+        assert_eq!(names[19_999], "Value20000");
+        let distinct: BTreeSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), 20_000);
     }
 
     #[test]

@@ -15,6 +15,8 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("specs/shop.yaml", "shop", "shop"),
     ("specs/hostile-names.yaml", "hostile-names", "hostile-names"),
     ("specs/hostile-docs.yaml", "hostile-docs", "hostile-docs"),
+    ("specs/wire-types.yaml", "wire-types", "wire-types"),
+    ("tests/fixtures/pydantic/orders.asyncapi.json", "pydantic-orders", "pydantic-orders"),
     ("tests/fixtures/faststream/faststream-3.0.yaml", "faststream-3.0", "faststream-v3"),
     ("tests/fixtures/faststream/faststream-2.6.yaml", "faststream-2.6", "faststream-v2"),
     (

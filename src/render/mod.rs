@@ -2,6 +2,7 @@
 //! then parsed with syn and formatted with prettyplease. Template rules are in
 //! `templates/README.md`.
 
+mod types;
 pub mod view;
 
 use minijinja::{Environment, UndefinedBehavior};

@@ -9,11 +9,13 @@ use serde::Serialize;
 use crate::duration;
 use crate::error::Result;
 use crate::escape;
-use crate::load::{NodeId, Source};
+use crate::load::Source;
 use crate::model::{Action, Api, Channel, Message};
 use crate::naming::{self, Namespace};
 use crate::subject::Token;
-use crate::types::{Kind, Ty, TypeSpace};
+use crate::types::{Ty, TypeSpace};
+
+pub use super::types::{ExampleView, FieldView, TyWriter, TypeItem, VariantView, WireView};
 
 /// What to emit (build scripts may want only some parts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,38 +44,13 @@ pub struct CrateView {
     pub extra_derives: String,
     pub type_attributes: Vec<String>,
     pub types: Vec<TypeItem>,
+    /// Date/time support types the types use.
+    pub wire: WireView,
+    /// Round-trip tests of the document's examples.
+    pub examples: Vec<ExampleView>,
     pub subjects: Vec<SubjectView>,
     pub publishers: Vec<PublisherView>,
     pub subscribers: Vec<SubscriberView>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TypeItem {
-    pub name: String,
-    pub docs: Vec<String>,
-    /// `struct`, `enum`, `union`, `alias`
-    pub kind: &'static str,
-    pub derives: String,
-    pub attrs: Vec<String>,
-    pub fields: Vec<FieldView>,
-    pub variants: Vec<VariantView>,
-    pub target: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct FieldView {
-    pub name: String,
-    pub ty: String,
-    pub docs: Vec<String>,
-    pub attrs: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct VariantView {
-    pub name: String,
-    pub attrs: Vec<String>,
-    /// Empty for unit variants.
-    pub ty: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -165,6 +142,8 @@ pub struct ViewOptions<'a> {
     pub type_attributes: &'a [String],
     /// Schema (component key or node) → existing Rust type path.
     pub type_overrides: &'a BTreeMap<String, String>,
+    /// Refuse date-times without an offset (strict RFC 3339).
+    pub strict_datetimes: bool,
 }
 
 pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result<CrateView> {
@@ -174,8 +153,12 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         extra_derives.push_str(", ");
         extra_derives.push_str(d);
     }
-    let types =
-        if options.parts.types { type_items(space, &tys, &extra_derives, options.type_attributes) } else { Vec::new() };
+    let types = if options.parts.types {
+        super::types::type_items(space, &tys, &extra_derives, options.type_attributes)
+    } else {
+        Vec::new()
+    };
+    let wire = super::types::wire_view(space, !options.strict_datetimes);
     let (subjects, subject_of) = subject_views(api);
     let publishers =
         if options.parts.publishers { publisher_views(source, api, &tys, &subjects, &subject_of)? } else { Vec::new() };
@@ -198,7 +181,7 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
             api.title
         )),
         docs: doc_lines(Some(&docs.join("\n"))),
-        uses_time: options.parts.types && space.uses(&|t| *t == Ty::DateTime),
+        uses_time: options.parts.types && (wire.date_time || wire.date || wire.time),
         uses_uuid: options.parts.types && space.uses(&|t| *t == Ty::Uuid),
         emit_types: options.parts.types,
         emit_publishers: options.parts.publishers,
@@ -207,159 +190,13 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         inbox_prefix: lit(&crate::manifests::inbox_prefix(&api.title)),
         extra_derives,
         type_attributes: options.type_attributes.to_vec(),
+        examples: if options.parts.types { super::types::example_views(space, &tys) } else { Vec::new() },
+        wire,
         types,
         subjects,
         publishers,
         subscribers,
     })
-}
-
-/// Writes `Ty`s as Rust, with absolute std paths so user type names cannot shadow them.
-struct TyWriter<'a> {
-    space: &'a TypeSpace,
-    overrides: &'a BTreeMap<String, String>,
-}
-
-impl TyWriter<'_> {
-    fn override_for(&self, node: &NodeId) -> Option<&String> {
-        let def = self.space.defs.get(node)?;
-        self.overrides.get(&def.name).or_else(|| self.overrides.get(&node.to_string()))
-    }
-
-    fn write(&self, ty: &Ty, prefix: &str) -> String {
-        match ty {
-            Ty::Named(n) => match self.override_for(n) {
-                Some(path) => path.clone(),
-                None => format!("{prefix}{}", self.space.name(n)),
-            },
-            Ty::String => "::std::string::String".into(),
-            Ty::Bool => "bool".into(),
-            Ty::Int(t) | Ty::Float(t) => (*t).into(),
-            Ty::DateTime => "::time::OffsetDateTime".into(),
-            Ty::Uuid => "::uuid::Uuid".into(),
-            Ty::Any => "::serde_json::Value".into(),
-            Ty::Vec(t) => format!("::std::vec::Vec<{}>", self.write(t, prefix)),
-            Ty::Map(t) => format!("::std::collections::BTreeMap<::std::string::String, {}>", self.write(t, prefix)),
-            Ty::Option(t) => format!("::std::option::Option<{}>", self.write(t, prefix)),
-            Ty::Boxed(t) => format!("::std::boxed::Box<{}>", self.write(t, prefix)),
-        }
-    }
-
-    /// The type of a message part as seen from a module next to `types`.
-    fn of_node(&self, node: Option<&NodeId>, prefix: &str) -> String {
-        match node.and_then(|n| self.space.ty_of(n)) {
-            Some(ty) => self.write(ty, prefix),
-            None => "::serde_json::Value".into(),
-        }
-    }
-}
-
-fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_attributes: &[String]) -> Vec<TypeItem> {
-    let mut items: Vec<TypeItem> = space
-        .defs
-        .values()
-        .filter(|def| tys.override_for(&def.node).is_none())
-        .map(|def| {
-            let mut item = TypeItem {
-                name: def.name.clone(),
-                docs: doc_lines(def.doc.as_deref()),
-                kind: "alias",
-                derives: extra_derives.to_string(),
-                attrs: type_attributes.to_vec(),
-                fields: Vec::new(),
-                variants: Vec::new(),
-                target: String::new(),
-            };
-            match &def.kind {
-                Kind::Struct { fields, additional, deny_unknown } => {
-                    item.kind = "struct";
-                    if *deny_unknown {
-                        item.attrs.push("serde(deny_unknown_fields)".into());
-                    }
-                    for f in fields {
-                        let mut serde = Vec::new();
-                        if f.name.trim_start_matches("r#") != f.json_name {
-                            serde.push(format!("rename = {}", lit(&f.json_name)));
-                        }
-                        let optional = matches!(f.ty, Ty::Option(_));
-                        if optional {
-                            serde.push("default".to_string());
-                        }
-                        if optional && !f.required {
-                            serde.push("skip_serializing_if = \"::std::option::Option::is_none\"".into());
-                        }
-                        match &f.ty {
-                            Ty::DateTime => serde.push("with = \"::time::serde::rfc3339\"".into()),
-                            Ty::Option(inner) if **inner == Ty::DateTime => {
-                                serde.push("with = \"::time::serde::rfc3339::option\"".into())
-                            }
-                            _ => {}
-                        }
-                        let attrs =
-                            if serde.is_empty() { Vec::new() } else { vec![format!("serde({})", serde.join(", "))] };
-                        item.fields.push(FieldView {
-                            name: f.name.clone(),
-                            ty: tys.write(&f.ty, ""),
-                            docs: doc_lines(f.doc.as_deref()),
-                            attrs,
-                        });
-                    }
-                    if let Some(extra) = additional {
-                        item.fields.push(FieldView {
-                            name: "additional_properties".into(),
-                            ty: tys.write(&Ty::Map(Box::new(extra.clone())), ""),
-                            docs: doc_lines(Some("Properties not named in the schema (`additionalProperties`).")),
-                            attrs: vec!["serde(flatten)".into()],
-                        });
-                    }
-                }
-                Kind::Enum(values) => {
-                    item.kind = "enum";
-                    item.variants = values
-                        .iter()
-                        .map(|(name, value)| VariantView {
-                            name: name.clone(),
-                            attrs: vec![format!("serde(rename = {})", lit(value))],
-                            ty: String::new(),
-                        })
-                        .collect();
-                }
-                Kind::Union(variants) => {
-                    item.kind = "union";
-                    item.attrs.push("serde(untagged)".into());
-                    item.attrs.push("allow(clippy::large_enum_variant)".into());
-                    let mut ns = Namespace::default();
-                    item.variants = variants
-                        .iter()
-                        .map(|ty| VariantView {
-                            name: ns.claim(&variant_name(space, ty)),
-                            attrs: Vec::new(),
-                            ty: tys.write(ty, ""),
-                        })
-                        .collect();
-                }
-                Kind::Alias(ty) => item.target = tys.write(ty, ""),
-            }
-            item
-        })
-        .collect();
-    items.sort_by(|a, b| a.name.cmp(&b.name));
-    items
-}
-
-fn variant_name(space: &TypeSpace, ty: &Ty) -> String {
-    match ty {
-        Ty::Named(n) => space.name(n).to_string(),
-        Ty::Boxed(t) => variant_name(space, t),
-        Ty::String | Ty::Uuid | Ty::DateTime => "String".into(),
-        Ty::Bool => "Boolean".into(),
-        Ty::Int(_) => "Integer".into(),
-        Ty::Float(_) => "Number".into(),
-        Ty::Vec(_) => "Array".into(),
-        Ty::Map(_) => "Object".into(),
-        Ty::Option(t) => variant_name(space, t),
-        Ty::Any => "Value".into(),
-    }
 }
 
 /// One builder per distinct subject template, in document order; `subject_of[channel]` indexes it.

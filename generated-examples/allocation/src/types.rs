@@ -16,8 +16,8 @@ pub struct AllocationCompleted {
     /// Warehouse the allocation was assigned to.
     pub warehouse: ::std::string::String,
     /// When the allocation was completed.
-    #[serde(rename = "completedAt", with = "::time::serde::rfc3339")]
-    pub completed_at: ::time::OffsetDateTime,
+    #[serde(rename = "completedAt")]
+    pub completed_at: wire::DateTime,
 }
 
 /// One line of an allocation.
@@ -55,8 +55,8 @@ pub struct AllocationReadyToProcess {
     /// How urgently the allocation must be processed.
     pub priority: AllocationReadyToProcessPriority,
     /// When the allocation was requested.
-    #[serde(rename = "requestedAt", with = "::time::serde::rfc3339")]
-    pub requested_at: ::time::OffsetDateTime,
+    #[serde(rename = "requestedAt")]
+    pub requested_at: wire::DateTime,
     /// Free-text notes for the warehouse.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub notes: ::std::option::Option<::std::string::String>,
@@ -100,4 +100,106 @@ pub struct TraceHeaders {
         skip_serializing_if = "::std::option::Option::is_none"
     )]
     pub trace_id: ::std::option::Option<::std::string::String>,
+}
+
+/// Dates, times and durations as they travel in JSON; each is one type wherever the schema
+/// uses it (inline, through `$ref`, in arrays and maps).
+pub mod wire {
+    /// Whether date-times without an offset are accepted (read as UTC).
+    const LENIENT: bool = true;
+
+    /// A date-time (`format: date-time`).
+    ///
+    /// Decodes RFC 3339 with any offset and up to nanosecond fractions; unless generated with
+    /// strict date-times, also date-times without an offset (`2026-01-02T03:04:05`, or with a
+    /// space for the `T`), as pydantic writes naive `datetime`s; those are read as UTC.
+    /// Encodes RFC 3339 with the offset (`Z` for UTC), which pydantic, JavaScript's `Date.parse`
+    /// and Go's `time.Parse(time.RFC3339Nano, …)` accept.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::marker::Copy,
+        ::std::cmp::PartialEq,
+        ::std::cmp::Eq,
+        ::std::cmp::PartialOrd,
+        ::std::cmp::Ord,
+        ::std::hash::Hash
+    )]
+    pub struct DateTime(pub ::time::OffsetDateTime);
+
+    impl DateTime {
+        /// Parses a date-time as [`DateTime`] decodes it.
+        pub fn parse(text: &str) -> ::std::result::Result<Self, ::time::error::Parse> {
+            use ::time::format_description::well_known::Rfc3339;
+            match ::time::OffsetDateTime::parse(text, &Rfc3339) {
+                ::std::result::Result::Ok(value) => {
+                    ::std::result::Result::Ok(DateTime(value))
+                }
+                ::std::result::Result::Err(error) => {
+                    let time_part = text.get(11..).unwrap_or("");
+                    let has_offset = time_part.ends_with(['Z', 'z'])
+                        || time_part.contains(['+', '-']);
+                    if !LENIENT || has_offset || !text.is_char_boundary(10)
+                        || !text.is_char_boundary(11)
+                    {
+                        return ::std::result::Result::Err(error);
+                    }
+                    let (date, time) = (&text[..10], &text[11..]);
+                    let fixed = ::std::format!("{date}T{time}Z");
+                    ::time::OffsetDateTime::parse(&fixed, &Rfc3339)
+                        .map(DateTime)
+                        .map_err(|_| error)
+                }
+            }
+        }
+    }
+
+    impl ::std::convert::From<::time::OffsetDateTime> for DateTime {
+        fn from(value: ::time::OffsetDateTime) -> Self {
+            DateTime(value)
+        }
+    }
+
+    impl ::std::convert::From<DateTime> for ::time::OffsetDateTime {
+        fn from(value: DateTime) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::ops::Deref for DateTime {
+        type Target = ::time::OffsetDateTime;
+
+        fn deref(&self) -> &::time::OffsetDateTime {
+            &self.0
+        }
+    }
+
+    impl ::serde::Serialize for DateTime {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            let text = self
+                .0
+                .format(&::time::format_description::well_known::Rfc3339)
+                .map_err(<S::Error as ::serde::ser::Error>::custom)?;
+            serializer.serialize_str(&text)
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for DateTime {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let text = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            DateTime::parse(&text)
+                .map_err(|e| {
+                    <D::Error as ::serde::de::Error>::custom(
+                        ::std::format_args!("invalid date-time `{text}`: {e}"),
+                    )
+                })
+        }
+    }
 }

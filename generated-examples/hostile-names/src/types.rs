@@ -11,8 +11,8 @@
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
 pub enum Box {
-    String(::std::string::String),
     Integer(i64),
+    String(::std::string::String),
     Self_(Self_),
 }
 
@@ -127,7 +127,7 @@ pub struct Subject {
     pub additional_properties_2: ::std::option::Option<::std::string::String>,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub value: ::std::option::Option<String>,
-    /// Properties not named in the schema (`additionalProperties`).
+    /// Members not named in the schema (`additionalProperties`), kept so re-encoding loses nothing.
     #[serde(flatten)]
     pub additional_properties: ::std::collections::BTreeMap<::std::string::String, i64>,
 }

@@ -36,10 +36,9 @@ pub struct CategoryTree {
     #[serde(
         rename = "updatedAt",
         default,
-        skip_serializing_if = "::std::option::Option::is_none",
-        with = "::time::serde::rfc3339::option"
+        skip_serializing_if = "::std::option::Option::is_none"
     )]
-    pub updated_at: ::std::option::Option<::time::OffsetDateTime>,
+    pub updated_at: ::std::option::Option<wire::DateTime>,
     /// Top-level categories.
     pub roots: ::std::vec::Vec<Category>,
 }
@@ -126,8 +125,16 @@ pub struct Parcel {
     )]
     pub content_category: ::std::option::Option<Category>,
     /// Whether the parcel must be handled with care.
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub fragile: ::std::option::Option<bool>,
+    ///
+    /// Default: `false`
+    #[serde(default = "Parcel::default_fragile")]
+    pub fragile: bool,
+}
+
+impl Parcel {
+    fn default_fragile() -> bool {
+        false
+    }
 }
 
 /// A postal address.
@@ -192,15 +199,15 @@ pub struct ShipmentDispatched {
     #[serde(rename = "trackingNumber")]
     pub tracking_number: ::std::string::String,
     /// When the carrier picked the shipment up.
-    #[serde(rename = "dispatchedAt", with = "::time::serde::rfc3339")]
-    pub dispatched_at: ::time::OffsetDateTime,
+    #[serde(rename = "dispatchedAt")]
+    pub dispatched_at: wire::DateTime,
     /// Estimated delivery date.
     #[serde(
         rename = "estimatedDelivery",
         default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
-    pub estimated_delivery: ::std::option::Option<::std::string::String>,
+    pub estimated_delivery: ::std::option::Option<wire::Date>,
     /// Address of the warehouse the shipment left from.
     pub origin: PostalAddress,
 }
@@ -250,10 +257,11 @@ pub struct ShipmentRequest {
     pub return_address: ::std::option::Option<PostalAddress>,
     /// Parcels that make up the shipment.
     pub parcels: ::std::vec::Vec<Parcel>,
+    /// Default: `"standard"`
     pub service: ServiceLevel,
     /// When the shipment was requested.
-    #[serde(rename = "requestedAt", with = "::time::serde::rfc3339")]
-    pub requested_at: ::time::OffsetDateTime,
+    #[serde(rename = "requestedAt")]
+    pub requested_at: wire::DateTime,
 }
 
 /// NATS message headers of shipping requests.
@@ -271,4 +279,174 @@ pub struct ShippingHeaders {
     /// Tenant the request belongs to.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tenant: ::std::option::Option<::std::string::String>,
+}
+
+/// Dates, times and durations as they travel in JSON; each is one type wherever the schema
+/// uses it (inline, through `$ref`, in arrays and maps).
+pub mod wire {
+    /// Whether date-times without an offset are accepted (read as UTC).
+    const LENIENT: bool = true;
+
+    /// A date-time (`format: date-time`).
+    ///
+    /// Decodes RFC 3339 with any offset and up to nanosecond fractions; unless generated with
+    /// strict date-times, also date-times without an offset (`2026-01-02T03:04:05`, or with a
+    /// space for the `T`), as pydantic writes naive `datetime`s; those are read as UTC.
+    /// Encodes RFC 3339 with the offset (`Z` for UTC), which pydantic, JavaScript's `Date.parse`
+    /// and Go's `time.Parse(time.RFC3339Nano, …)` accept.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::marker::Copy,
+        ::std::cmp::PartialEq,
+        ::std::cmp::Eq,
+        ::std::cmp::PartialOrd,
+        ::std::cmp::Ord,
+        ::std::hash::Hash
+    )]
+    pub struct DateTime(pub ::time::OffsetDateTime);
+
+    impl DateTime {
+        /// Parses a date-time as [`DateTime`] decodes it.
+        pub fn parse(text: &str) -> ::std::result::Result<Self, ::time::error::Parse> {
+            use ::time::format_description::well_known::Rfc3339;
+            match ::time::OffsetDateTime::parse(text, &Rfc3339) {
+                ::std::result::Result::Ok(value) => {
+                    ::std::result::Result::Ok(DateTime(value))
+                }
+                ::std::result::Result::Err(error) => {
+                    let time_part = text.get(11..).unwrap_or("");
+                    let has_offset = time_part.ends_with(['Z', 'z'])
+                        || time_part.contains(['+', '-']);
+                    if !LENIENT || has_offset || !text.is_char_boundary(10)
+                        || !text.is_char_boundary(11)
+                    {
+                        return ::std::result::Result::Err(error);
+                    }
+                    let (date, time) = (&text[..10], &text[11..]);
+                    let fixed = ::std::format!("{date}T{time}Z");
+                    ::time::OffsetDateTime::parse(&fixed, &Rfc3339)
+                        .map(DateTime)
+                        .map_err(|_| error)
+                }
+            }
+        }
+    }
+
+    impl ::std::convert::From<::time::OffsetDateTime> for DateTime {
+        fn from(value: ::time::OffsetDateTime) -> Self {
+            DateTime(value)
+        }
+    }
+
+    impl ::std::convert::From<DateTime> for ::time::OffsetDateTime {
+        fn from(value: DateTime) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::ops::Deref for DateTime {
+        type Target = ::time::OffsetDateTime;
+
+        fn deref(&self) -> &::time::OffsetDateTime {
+            &self.0
+        }
+    }
+
+    impl ::serde::Serialize for DateTime {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            let text = self
+                .0
+                .format(&::time::format_description::well_known::Rfc3339)
+                .map_err(<S::Error as ::serde::ser::Error>::custom)?;
+            serializer.serialize_str(&text)
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for DateTime {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let text = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            DateTime::parse(&text)
+                .map_err(|e| {
+                    <D::Error as ::serde::de::Error>::custom(
+                        ::std::format_args!("invalid date-time `{text}`: {e}"),
+                    )
+                })
+        }
+    }
+
+    /// A calendar date (`format: date`), `YYYY-MM-DD` both ways.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::marker::Copy,
+        ::std::cmp::PartialEq,
+        ::std::cmp::Eq,
+        ::std::cmp::PartialOrd,
+        ::std::cmp::Ord,
+        ::std::hash::Hash
+    )]
+    pub struct Date(pub ::time::Date);
+
+    impl Date {
+        /// Parses `YYYY-MM-DD`.
+        pub fn parse(text: &str) -> ::std::option::Option<Self> {
+            let ascii = text.len() == 10
+                && text
+                    .bytes()
+                    .enumerate()
+                    .all(|(i, c)| {
+                        if i == 4 || i == 7 { c == b'-' } else { c.is_ascii_digit() }
+                    });
+            if !ascii {
+                return ::std::option::Option::None;
+            }
+            let year: i32 = text[0..4].parse().ok()?;
+            let month: u8 = text[5..7].parse().ok()?;
+            let day: u8 = text[8..10].parse().ok()?;
+            let month = ::time::Month::try_from(month).ok()?;
+            ::time::Date::from_calendar_date(year, month, day).ok().map(Date)
+        }
+    }
+
+    impl ::std::fmt::Display for Date {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            ::std::write!(
+                f, "{:04}-{:02}-{:02}", self.0.year(), u8::from(self.0.month()), self.0
+                .day()
+            )
+        }
+    }
+
+    impl ::serde::Serialize for Date {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            serializer.collect_str(self)
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for Date {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let text = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            Date::parse(&text)
+                .ok_or_else(|| {
+                    <D::Error as ::serde::de::Error>::custom(
+                        ::std::format_args!("invalid date `{text}`, expected YYYY-MM-DD"),
+                    )
+                })
+        }
+    }
 }

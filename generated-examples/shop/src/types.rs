@@ -83,8 +83,8 @@ pub struct AuditEvent {
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
     >,
     /// When the action happened.
-    #[serde(rename = "occurredAt", with = "::time::serde::rfc3339")]
-    pub occurred_at: ::time::OffsetDateTime,
+    #[serde(rename = "occurredAt")]
+    pub occurred_at: wire::DateTime,
 }
 
 /// Kind of action.
@@ -117,8 +117,6 @@ pub enum AuditEventAction {
     ::serde::Deserialize
 )]
 pub struct BankTransfer {
-    /// Always `bank`.
-    pub r#type: BankTransferType,
     /// IBAN of the payer.
     pub iban: ::std::string::String,
     /// BIC of the payer's bank.
@@ -127,19 +125,6 @@ pub struct BankTransfer {
     /// Remittance information.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub reference: ::std::option::Option<::std::string::String>,
-}
-
-/// Always `bank`.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
-pub enum BankTransferType {
-    #[serde(rename = "bank")]
-    Bank,
 }
 
 /// Why an order was cancelled.
@@ -170,8 +155,6 @@ pub enum CancellationReason {
     ::serde::Deserialize
 )]
 pub struct CardPayment {
-    /// Always `card`.
-    pub r#type: CardPaymentType,
     /// Card scheme.
     pub brand: CardPaymentBrand,
     /// Last four digits of the card number.
@@ -208,19 +191,6 @@ pub enum CardPaymentBrand {
     Amex,
 }
 
-/// Always `card`.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
-pub enum CardPaymentType {
-    #[serde(rename = "card")]
-    Card,
-}
-
 /// An e-mail to send.
 #[derive(
     ::std::fmt::Debug,
@@ -246,11 +216,15 @@ pub struct EmailRequested {
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
     >,
     /// Delivery priority.
+    ///
+    /// Default: `"normal"`
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub priority: ::std::option::Option<EmailRequestedPriority>,
 }
 
 /// Delivery priority.
+///
+/// Default: `"normal"`
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -334,8 +308,8 @@ pub struct OrderCancelled {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub note: ::std::option::Option<::std::string::String>,
     /// When the order was cancelled.
-    #[serde(rename = "cancelledAt", with = "::time::serde::rfc3339")]
-    pub cancelled_at: ::time::OffsetDateTime,
+    #[serde(rename = "cancelledAt")]
+    pub cancelled_at: wire::DateTime,
     /// Whether a refund has been requested for the order.
     #[serde(
         rename = "refundIssued",
@@ -374,12 +348,10 @@ pub struct OrderCreated {
     )]
     pub billing_address: ::std::option::Option<Address>,
     /// Whether the order must be gift wrapped.
-    #[serde(
-        rename = "giftWrap",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
-    pub gift_wrap: ::std::option::Option<bool>,
+    ///
+    /// Default: `false`
+    #[serde(rename = "giftWrap", default = "OrderCreated::default_gift_wrap")]
+    pub gift_wrap: bool,
     /// Coupon applied to the order.
     #[serde(
         rename = "couponCode",
@@ -391,8 +363,14 @@ pub struct OrderCreated {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     /// When the order was placed.
-    #[serde(rename = "createdAt", with = "::time::serde::rfc3339")]
-    pub created_at: ::time::OffsetDateTime,
+    #[serde(rename = "createdAt")]
+    pub created_at: wire::DateTime,
+}
+
+impl OrderCreated {
+    fn default_gift_wrap() -> bool {
+        false
+    }
 }
 
 /// Sales region the order was placed in.
@@ -433,7 +411,7 @@ pub struct OrderLine {
         default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
-    pub discount_rate: ::std::option::Option<f32>,
+    pub discount_rate: ::std::option::Option<f64>,
 }
 
 /// How the customer pays; the `type` property tells the variants apart.
@@ -444,11 +422,13 @@ pub struct OrderLine {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
-#[serde(untagged)]
+#[serde(tag = "type")]
 #[allow(clippy::large_enum_variant)]
 pub enum PaymentMethod {
-    CardPayment(CardPayment),
-    BankTransfer(BankTransfer),
+    #[serde(rename = "card")]
+    Card(CardPayment),
+    #[serde(rename = "bank")]
+    Bank(BankTransfer),
 }
 
 /// A payment to collect.
@@ -469,8 +449,8 @@ pub struct PaymentRequested {
     pub amount: Money,
     pub method: PaymentMethod,
     /// When the payment was requested.
-    #[serde(rename = "requestedAt", with = "::time::serde::rfc3339")]
-    pub requested_at: ::time::OffsetDateTime,
+    #[serde(rename = "requestedAt")]
+    pub requested_at: wire::DateTime,
 }
 
 /// A settled payment.
@@ -499,8 +479,8 @@ pub struct PaymentSettled {
     )]
     pub provider_reference: ::std::option::Option<::std::string::String>,
     /// When the provider settled the payment.
-    #[serde(rename = "settledAt", with = "::time::serde::rfc3339")]
-    pub settled_at: ::time::OffsetDateTime,
+    #[serde(rename = "settledAt")]
+    pub settled_at: wire::DateTime,
 }
 
 /// A price quote.
@@ -520,8 +500,8 @@ pub struct PriceQuote {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub discounts: ::std::option::Option<::std::vec::Vec<PriceQuoteDiscountsItem>>,
     /// Until when the quote is honoured.
-    #[serde(rename = "validUntil", with = "::time::serde::rfc3339")]
-    pub valid_until: ::time::OffsetDateTime,
+    #[serde(rename = "validUntil")]
+    pub valid_until: wire::DateTime,
 }
 
 /// One applied discount.
@@ -536,7 +516,7 @@ pub struct PriceQuoteDiscountsItem {
     /// Discount code.
     pub code: ::std::string::String,
     /// Discount in percent.
-    pub percent: f32,
+    pub percent: f64,
 }
 
 /// A request for a price.
@@ -668,12 +648,19 @@ pub struct StockReservationRequested {
     /// SKUs and quantities to reserve.
     pub lines: ::std::vec::Vec<StockLine>,
     /// How long the reservation is held before it expires.
+    ///
+    /// Default: `30`
     #[serde(
         rename = "holdMinutes",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
+        default = "StockReservationRequested::default_hold_minutes"
     )]
-    pub hold_minutes: ::std::option::Option<i32>,
+    pub hold_minutes: i32,
+}
+
+impl StockReservationRequested {
+    fn default_hold_minutes() -> i32 {
+        30_i32
+    }
 }
 
 /// A stock reservation.
@@ -700,8 +687,8 @@ pub struct StockReserved {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub partial: ::std::option::Option<bool>,
     /// When the reservation expires.
-    #[serde(rename = "expiresAt", with = "::time::serde::rfc3339")]
-    pub expires_at: ::time::OffsetDateTime,
+    #[serde(rename = "expiresAt")]
+    pub expires_at: wire::DateTime,
 }
 
 /// Tracing headers (W3C trace context).
@@ -719,4 +706,106 @@ pub struct TraceHeaders {
     /// W3C `tracestate` header.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tracestate: ::std::option::Option<::std::string::String>,
+}
+
+/// Dates, times and durations as they travel in JSON; each is one type wherever the schema
+/// uses it (inline, through `$ref`, in arrays and maps).
+pub mod wire {
+    /// Whether date-times without an offset are accepted (read as UTC).
+    const LENIENT: bool = true;
+
+    /// A date-time (`format: date-time`).
+    ///
+    /// Decodes RFC 3339 with any offset and up to nanosecond fractions; unless generated with
+    /// strict date-times, also date-times without an offset (`2026-01-02T03:04:05`, or with a
+    /// space for the `T`), as pydantic writes naive `datetime`s; those are read as UTC.
+    /// Encodes RFC 3339 with the offset (`Z` for UTC), which pydantic, JavaScript's `Date.parse`
+    /// and Go's `time.Parse(time.RFC3339Nano, …)` accept.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::marker::Copy,
+        ::std::cmp::PartialEq,
+        ::std::cmp::Eq,
+        ::std::cmp::PartialOrd,
+        ::std::cmp::Ord,
+        ::std::hash::Hash
+    )]
+    pub struct DateTime(pub ::time::OffsetDateTime);
+
+    impl DateTime {
+        /// Parses a date-time as [`DateTime`] decodes it.
+        pub fn parse(text: &str) -> ::std::result::Result<Self, ::time::error::Parse> {
+            use ::time::format_description::well_known::Rfc3339;
+            match ::time::OffsetDateTime::parse(text, &Rfc3339) {
+                ::std::result::Result::Ok(value) => {
+                    ::std::result::Result::Ok(DateTime(value))
+                }
+                ::std::result::Result::Err(error) => {
+                    let time_part = text.get(11..).unwrap_or("");
+                    let has_offset = time_part.ends_with(['Z', 'z'])
+                        || time_part.contains(['+', '-']);
+                    if !LENIENT || has_offset || !text.is_char_boundary(10)
+                        || !text.is_char_boundary(11)
+                    {
+                        return ::std::result::Result::Err(error);
+                    }
+                    let (date, time) = (&text[..10], &text[11..]);
+                    let fixed = ::std::format!("{date}T{time}Z");
+                    ::time::OffsetDateTime::parse(&fixed, &Rfc3339)
+                        .map(DateTime)
+                        .map_err(|_| error)
+                }
+            }
+        }
+    }
+
+    impl ::std::convert::From<::time::OffsetDateTime> for DateTime {
+        fn from(value: ::time::OffsetDateTime) -> Self {
+            DateTime(value)
+        }
+    }
+
+    impl ::std::convert::From<DateTime> for ::time::OffsetDateTime {
+        fn from(value: DateTime) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::ops::Deref for DateTime {
+        type Target = ::time::OffsetDateTime;
+
+        fn deref(&self) -> &::time::OffsetDateTime {
+            &self.0
+        }
+    }
+
+    impl ::serde::Serialize for DateTime {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::std::result::Result<S::Ok, S::Error> {
+            let text = self
+                .0
+                .format(&::time::format_description::well_known::Rfc3339)
+                .map_err(<S::Error as ::serde::ser::Error>::custom)?;
+            serializer.serialize_str(&text)
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for DateTime {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error> {
+            let text = <::std::string::String as ::serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            DateTime::parse(&text)
+                .map_err(|e| {
+                    <D::Error as ::serde::de::Error>::custom(
+                        ::std::format_args!("invalid date-time `{text}`: {e}"),
+                    )
+                })
+        }
+    }
 }

@@ -1,0 +1,374 @@
+//! The type part of the view model: one `TypeItem` per definition, the `wire` support types
+//! (date, time, duration) the definitions use, and the round-trip tests of the document's examples.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::view::{doc_lines, lit};
+use crate::load::NodeId;
+use crate::naming::{self, Namespace};
+use crate::types::{Kind, Ty, TypeSpace, UnionStyle};
+
+#[derive(Debug, Serialize)]
+pub struct TypeItem {
+    pub name: String,
+    pub docs: Vec<String>,
+    /// `struct`, `enum` (string values, derived serde), `value_enum` (any JSON values, hand-written
+    /// serde), `union`, `raw` (a union kept as `serde_json::Value`), `alias`
+    pub kind: &'static str,
+    pub derives: String,
+    pub attrs: Vec<String>,
+    pub fields: Vec<FieldView>,
+    pub variants: Vec<VariantView>,
+    pub target: String,
+    /// `fn name() -> ty { expr }` for `#[serde(default = "…")]`.
+    pub defaults: Vec<DefaultFn>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldView {
+    pub name: String,
+    pub ty: String,
+    pub docs: Vec<String>,
+    pub attrs: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VariantView {
+    pub name: String,
+    pub attrs: Vec<String>,
+    /// Empty for unit variants.
+    pub ty: String,
+    /// `value_enum`: the Rust expression of the JSON value, and its text for error messages.
+    pub value_expr: String,
+    pub value_text: String,
+    /// `raw`: accessor names.
+    pub decode_fn: String,
+    pub encode_fn: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DefaultFn {
+    pub name: String,
+    pub ty: String,
+    pub expr: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExampleView {
+    pub fn_name: String,
+    pub ty: String,
+    /// Where the example is written (`file#/pointer`), as a string literal.
+    pub at: String,
+    /// The example's JSON text, as a string literal.
+    pub json: String,
+}
+
+/// Which `wire` support types the definitions use.
+#[derive(Debug, Default, Serialize)]
+pub struct WireView {
+    pub any: bool,
+    pub date_time: bool,
+    pub date: bool,
+    pub time: bool,
+    pub duration: bool,
+    /// Offset-less date-times are read as UTC (pydantic's naive datetimes); `false` = strict RFC 3339.
+    pub lenient: bool,
+}
+
+/// Writes `Ty`s as Rust, with absolute std paths so user type names cannot shadow them.
+pub struct TyWriter<'a> {
+    pub space: &'a TypeSpace,
+    pub overrides: &'a BTreeMap<String, String>,
+}
+
+impl TyWriter<'_> {
+    pub fn override_for(&self, node: &NodeId) -> Option<&String> {
+        let def = self.space.defs.get(node)?;
+        self.overrides.get(&def.name).or_else(|| self.overrides.get(&node.to_string()))
+    }
+
+    /// `prefix` is the path to the types module (`""` inside it, `super::types::` next to it).
+    pub fn write(&self, ty: &Ty, prefix: &str) -> String {
+        match ty {
+            Ty::Named(n) => match self.override_for(n) {
+                Some(path) => path.clone(),
+                None => format!("{prefix}{}", self.space.name(n)),
+            },
+            Ty::String => "::std::string::String".into(),
+            Ty::Bool => "bool".into(),
+            Ty::Int(t) => (*t).into(),
+            Ty::Float => "f64".into(),
+            Ty::DateTime => format!("{prefix}wire::DateTime"),
+            Ty::Date => format!("{prefix}wire::Date"),
+            Ty::Time => format!("{prefix}wire::Time"),
+            Ty::Duration => format!("{prefix}wire::Duration"),
+            Ty::Uuid => "::uuid::Uuid".into(),
+            Ty::Any => "::serde_json::Value".into(),
+            Ty::Vec(t) => format!("::std::vec::Vec<{}>", self.write(t, prefix)),
+            Ty::Map(t) => format!("::std::collections::BTreeMap<::std::string::String, {}>", self.write(t, prefix)),
+            Ty::Tuple(ts) => {
+                let inner: Vec<String> = ts.iter().map(|t| self.write(t, prefix)).collect();
+                if inner.len() == 1 { format!("({},)", inner[0]) } else { format!("({})", inner.join(", ")) }
+            }
+            Ty::Option(t) => format!("::std::option::Option<{}>", self.write(t, prefix)),
+            Ty::Boxed(t) => format!("::std::boxed::Box<{}>", self.write(t, prefix)),
+        }
+    }
+
+    /// The type of a message part as seen from a module next to `types`.
+    pub fn of_node(&self, node: Option<&NodeId>, prefix: &str) -> String {
+        match node.and_then(|n| self.space.ty_of(n)) {
+            Some(ty) => self.write(ty, prefix),
+            None => "::serde_json::Value".into(),
+        }
+    }
+}
+
+const DERIVES: &str = "::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq";
+const SERDE: &str = ", ::serde::Serialize, ::serde::Deserialize";
+
+pub fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_attributes: &[String]) -> Vec<TypeItem> {
+    let mut items: Vec<TypeItem> = space
+        .defs
+        .values()
+        .filter(|def| tys.override_for(&def.node).is_none())
+        .map(|def| {
+            let mut item = TypeItem {
+                name: def.name.clone(),
+                docs: doc_lines(def.doc.as_deref()),
+                kind: "alias",
+                derives: format!("{DERIVES}{SERDE}{extra_derives}"),
+                attrs: type_attributes.to_vec(),
+                fields: Vec::new(),
+                variants: Vec::new(),
+                target: String::new(),
+                defaults: Vec::new(),
+            };
+            if def.deprecated {
+                item.attrs.push("deprecated".into());
+            }
+            match &def.kind {
+                Kind::Struct { fields, additional, deny_unknown } => {
+                    item.kind = "struct";
+                    if *deny_unknown {
+                        item.attrs.push("serde(deny_unknown_fields)".into());
+                    }
+                    for f in fields {
+                        let mut serde = Vec::new();
+                        if f.name.trim_start_matches("r#") != f.json_name {
+                            serde.push(format!("rename = {}", lit(&f.json_name)));
+                        }
+                        let optional = matches!(f.ty, Ty::Option(_));
+                        if optional && !f.required {
+                            serde.push("default".to_string());
+                            serde.push("skip_serializing_if = \"::std::option::Option::is_none\"".into());
+                        }
+                        if let Some(default) = &f.default {
+                            let fn_name = format!("default_{}", f.name.trim_start_matches("r#"));
+                            let ty = tys.write(&f.ty, "");
+                            item.defaults.push(DefaultFn { name: fn_name.clone(), expr: default_expr(&f.ty, default), ty });
+                            serde.push(format!("default = {}", lit(&format!("{}::{fn_name}", def.name))));
+                        }
+                        let mut attrs =
+                            if serde.is_empty() { Vec::new() } else { vec![format!("serde({})", serde.join(", "))] };
+                        if f.deprecated {
+                            attrs.push("deprecated".into());
+                        }
+                        item.fields.push(FieldView {
+                            name: f.name.clone(),
+                            ty: tys.write(&f.ty, ""),
+                            docs: doc_lines(f.doc.as_deref()),
+                            attrs,
+                        });
+                    }
+                    if let Some(extra) = additional {
+                        item.fields.push(FieldView {
+                            name: "additional_properties".into(),
+                            ty: tys.write(&Ty::Map(Box::new(extra.clone())), ""),
+                            docs: doc_lines(Some("Members not named in the schema (`additionalProperties`), kept so re-encoding loses nothing.")),
+                            attrs: vec!["serde(flatten)".into()],
+                        });
+                    }
+                }
+                Kind::Enum(values) if values.iter().all(|v| v.value.is_string()) => {
+                    item.kind = "enum";
+                    item.variants = values
+                        .iter()
+                        .map(|v| VariantView {
+                            name: v.name.clone(),
+                            attrs: vec![format!("serde(rename = {})", lit(v.value.as_str().unwrap_or_default()))],
+                            ..variant()
+                        })
+                        .collect();
+                }
+                Kind::Enum(values) => {
+                    item.kind = "value_enum";
+                    item.derives = format!("{DERIVES}{extra_derives}");
+                    item.variants = values
+                        .iter()
+                        .map(|v| VariantView {
+                            name: v.name.clone(),
+                            value_expr: value_expr(&v.value),
+                            value_text: lit(&v.value.to_string()),
+                            ..variant()
+                        })
+                        .collect();
+                }
+                Kind::Union(union) => {
+                    let mut ns = Namespace::default();
+                    let names: Vec<String> = union
+                        .members
+                        .iter()
+                        .map(|m| match &m.tag {
+                            // A tagged variant is its tag.
+                            Some(tag) => ns.claim(&naming::type_name(tag)),
+                            None => ns.claim(&variant_name(space, &m.ty)),
+                        })
+                        .collect();
+                    match &union.style {
+                        UnionStyle::Raw => {
+                            item.kind = "raw";
+                            item.attrs.push("serde(transparent)".into());
+                            let mut methods = Namespace::default();
+                            item.variants = union
+                                .members
+                                .iter()
+                                .zip(names)
+                                .map(|(m, name)| {
+                                    let snake = naming::value_name(&name).trim_start_matches("r#").to_string();
+                                    VariantView {
+                                        decode_fn: methods.claim(&format!("decode_{snake}")),
+                                        encode_fn: methods.claim(&format!("from_{snake}")),
+                                        ty: tys.write(&m.ty, ""),
+                                        name,
+                                        ..variant()
+                                    }
+                                })
+                                .collect();
+                        }
+                        style => {
+                            item.kind = "union";
+                            match style {
+                                UnionStyle::Tagged(tag) => item.attrs.push(format!("serde(tag = {})", lit(tag))),
+                                _ => item.attrs.push("serde(untagged)".into()),
+                            }
+                            item.attrs.push("allow(clippy::large_enum_variant)".into());
+                            item.variants = union
+                                .members
+                                .iter()
+                                .zip(names)
+                                .map(|(m, name)| VariantView {
+                                    attrs: m
+                                        .tag
+                                        .iter()
+                                        .map(|t| format!("serde(rename = {})", lit(t)))
+                                        .collect(),
+                                    ty: tys.write(&m.ty, ""),
+                                    name,
+                                    ..variant()
+                                })
+                                .collect();
+                        }
+                    }
+                }
+                Kind::Alias(ty) => item.target = tys.write(ty, ""),
+            }
+            item
+        })
+        .collect();
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    items
+}
+
+fn variant() -> VariantView {
+    VariantView {
+        name: String::new(),
+        attrs: Vec::new(),
+        ty: String::new(),
+        value_expr: String::new(),
+        value_text: String::new(),
+        decode_fn: String::new(),
+        encode_fn: String::new(),
+    }
+}
+
+/// A Rust expression building the `serde_json::Value` of an enum value.
+fn value_expr(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("::serde_json::Value::String(::std::string::String::from({}))", lit(s)),
+        Value::Bool(b) => format!("::serde_json::Value::Bool({b})"),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => format!("::serde_json::Value::from({u}_u64)"),
+            (_, Some(i), _) => format!("::serde_json::Value::from({i}_i64)"),
+            (_, _, Some(f)) => format!("::serde_json::Value::from({f:?}_f64)"),
+            _ => "::serde_json::Value::Null".into(),
+        },
+        // Arrays/objects as enum values: parsed from their JSON text (valid: it came from serde_json).
+        other => format!(
+            "::serde_json::from_str::<::serde_json::Value>({}).unwrap_or(::serde_json::Value::Null)",
+            lit(&other.to_string())
+        ),
+    }
+}
+
+fn default_expr(ty: &Ty, value: &Value) -> String {
+    match (ty, value) {
+        (Ty::String, Value::String(s)) => format!("::std::string::String::from({})", lit(s)),
+        (Ty::Bool, Value::Bool(b)) => b.to_string(),
+        (Ty::Float, Value::Number(n)) => format!("{:?}", n.as_f64().unwrap_or_default()),
+        (Ty::Int(t), Value::Number(n)) => format!("{n}_{t}"),
+        _ => "::std::default::Default::default()".into(),
+    }
+}
+
+pub fn variant_name(space: &TypeSpace, ty: &Ty) -> String {
+    match ty {
+        Ty::Named(n) => space.name(n).to_string(),
+        Ty::Boxed(t) | Ty::Option(t) => variant_name(space, t),
+        Ty::String => "String".into(),
+        Ty::Uuid => "Uuid".into(),
+        Ty::DateTime => "DateTime".into(),
+        Ty::Date => "Date".into(),
+        Ty::Time => "Time".into(),
+        Ty::Duration => "Duration".into(),
+        Ty::Bool => "Boolean".into(),
+        Ty::Int(_) => "Integer".into(),
+        Ty::Float => "Number".into(),
+        Ty::Vec(_) => "Array".into(),
+        Ty::Tuple(_) => "Tuple".into(),
+        Ty::Map(_) => "Object".into(),
+        Ty::Any => "Value".into(),
+    }
+}
+
+pub fn wire_view(space: &TypeSpace, lenient: bool) -> WireView {
+    let mut w = WireView { lenient, ..WireView::default() };
+    w.date_time = space.uses(&|t| *t == Ty::DateTime);
+    w.date = space.uses(&|t| *t == Ty::Date);
+    w.time = space.uses(&|t| *t == Ty::Time);
+    w.duration = space.uses(&|t| *t == Ty::Duration);
+    w.any = w.date_time || w.date || w.time || w.duration;
+    w
+}
+
+/// One test per example: decode, re-encode, compare as JSON values.
+pub fn example_views(space: &TypeSpace, tys: &TyWriter) -> Vec<ExampleView> {
+    let mut ns = Namespace::default();
+    space
+        .examples
+        .iter()
+        .filter(|e| !matches!(&e.ty, Ty::Named(n) if tys.override_for(n).is_some()))
+        .map(|e| {
+            let base = format!("{} example", variant_name(space, &e.ty));
+            ExampleView {
+                fn_name: ns.claim(&naming::value_name(&base)),
+                ty: tys.write(&e.ty, "super::"),
+                at: lit(&e.at.to_string()),
+                json: lit(&e.value.to_string()),
+            }
+        })
+        .collect()
+}

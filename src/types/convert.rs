@@ -1,0 +1,776 @@
+//! Schemas → definitions. Every schema that needs a definition of its own (objects, enums,
+//! unions, `$ref` targets, roots) is put on a work list instead of being converted where it
+//! is met, so the stack depth does not grow with reference chains or object nesting; only
+//! plain nesting (arrays of arrays, …) recurses, bounded by [`MAX_DEPTH`].
+
+use std::collections::{BTreeSet, VecDeque};
+
+use serde_json::{Map, Value};
+
+use super::{EnumValue, Field, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, doc_of};
+use crate::error::Result;
+use crate::load::{NodeId, Source};
+use crate::naming::{self, Namespace};
+
+/// Keywords we do not model: the value is kept as `serde_json::Value` (plain schemas) or the
+/// constraint is not enforced (objects), with a warning either way.
+const UNSUPPORTED: &[&str] =
+    &["not", "if", "then", "else", "dependentSchemas", "dependencies", "unevaluatedProperties", "propertyNames"];
+
+pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, String)]) -> Result<()> {
+    let mut conv = Converter { source, space, queue: VecDeque::new(), queued: BTreeSet::new() };
+    for (node, hint) in roots {
+        let ty = conv.root(node, hint)?;
+        conv.space.roots.insert(node.clone(), ty);
+    }
+    while let Some(node) = conv.queue.pop_front() {
+        conv.define(&node)?;
+    }
+    Ok(())
+}
+
+struct Converter<'a> {
+    source: &'a Source,
+    space: &'a mut TypeSpace,
+    queue: VecDeque<NodeId>,
+    queued: BTreeSet<NodeId>,
+}
+
+type Schema = Map<String, Value>;
+/// Discriminator `mapping`: tag value → schema node.
+type Mapping = Vec<(String, NodeId)>;
+
+impl<'a> Converter<'a> {
+    /// A root always gets a definition of its own, so it can be named in APIs.
+    fn root(&mut self, node: &NodeId, hint: &str) -> Result<Ty> {
+        let source = self.source;
+        let schema = match source.get(node) {
+            Some(Value::Object(map)) => map,
+            _ => return Ok(Ty::Any),
+        };
+        if schema.contains_key("$ref") {
+            return self.reference(node, schema);
+        }
+        let priority = if is_component(node) { 0 } else { 1 };
+        self.request(node, hint, priority);
+        Ok(nullable_ty(Ty::Named(node.clone()), nullable(schema)))
+    }
+
+    /// Schedules a definition for `node`, named from `hint` unless a stronger hint came first.
+    fn request(&mut self, node: &NodeId, hint: &str, priority: u8) {
+        match self.space.hints.get(node) {
+            Some((p, _)) if *p <= priority => {}
+            _ => {
+                self.space.hints.insert(node.clone(), (priority, hint.to_string()));
+            }
+        }
+        if self.queued.insert(node.clone()) {
+            self.queue.push_back(node.clone());
+        }
+    }
+
+    /// The type of a `$ref` use: the target's definition (a message object stands for its payload).
+    fn reference(&mut self, node: &NodeId, schema: &Schema) -> Result<Ty> {
+        let (target, value) = self.follow(node)?;
+        let hint = target.last_token().filter(|t| !t.is_empty()).unwrap_or_else(|| file_stem(&target.file));
+        let priority = if is_component(&target) { 0 } else { 1 };
+        self.request(&target, &hint, priority);
+        let nullable = value.as_object().is_some_and(nullable) || schema.get("nullable") == Some(&Value::Bool(true));
+        Ok(nullable_ty(Ty::Named(target), nullable))
+    }
+
+    /// Follows `$ref`s from `node`; a message object where a schema is expected means its payload.
+    fn follow<'s>(&self, node: &NodeId) -> Result<(NodeId, &'s Value)>
+    where
+        'a: 's,
+    {
+        let source: &'s Source = self.source;
+        let (target, value) = source.deref(node)?;
+        if is_message_object(&target, value) {
+            return match value.get("payload") {
+                Some(_) => source.deref(&target.child("payload")),
+                None => Err(source
+                    .error(node, "this $ref points to a message that has no payload, where a schema is expected")
+                    .hint(
+                        "reference the message's payload schema (`…/payload`) or a schema under `components/schemas`",
+                    )),
+            };
+        }
+        Ok((target, value))
+    }
+
+    /// Builds the definition of a scheduled node.
+    fn define(&mut self, node: &NodeId) -> Result<()> {
+        if self.space.defs.contains_key(node) {
+            return Ok(());
+        }
+        let source = self.source;
+        let hint = self.space.hints.get(node).map(|h| h.1.clone()).unwrap_or_default();
+        let (kind, doc, deprecated) = match source.get(node) {
+            Some(Value::Object(schema)) => {
+                let kind = match self.kind(node, schema, &hint)? {
+                    Some(k) => k,
+                    None => Kind::Alias(self.body(node, schema, &hint, 0)?),
+                };
+                (kind, doc_of(schema), schema.get("deprecated") == Some(&Value::Bool(true)))
+            }
+            Some(Value::Bool(_)) => (Kind::Alias(Ty::Any), None, false),
+            _ => {
+                return Err(source
+                    .error(node, "a schema must be an object or a boolean")
+                    .hint("write a JSON Schema object such as `{type: string}`"));
+            }
+        };
+        self.space
+            .defs
+            .insert(node.clone(), TypeDef { node: node.clone(), name: String::new(), doc, deprecated, kind });
+        Ok(())
+    }
+
+    /// The type of a schema met inline (a property, an item, a variant).
+    fn convert(&mut self, node: &NodeId, hint: &str, depth: usize) -> Result<Ty> {
+        let source = self.source;
+        if depth > MAX_DEPTH {
+            return Err(source
+                .error(node, format!("schema nested deeper than {MAX_DEPTH} levels"))
+                .hint("move inner schemas to `components/schemas` and reference them with $ref"));
+        }
+        let schema = match source.get(node) {
+            Some(Value::Object(map)) => map,
+            Some(Value::Bool(_)) => return Ok(Ty::Any),
+            Some(_) => {
+                return Err(source
+                    .error(node, "a schema must be an object or a boolean")
+                    .hint("write a JSON Schema object such as `{type: string}`"));
+            }
+            None => return Err(source.error(node, "missing schema")),
+        };
+        if schema.contains_key("$ref") {
+            return self.reference(node, schema);
+        }
+        if needs_def(schema) {
+            self.request(node, hint, 2);
+            return Ok(nullable_ty(Ty::Named(node.clone()), nullable(schema)));
+        }
+        let ty = self.body(node, schema, hint, depth)?;
+        Ok(nullable_ty(ty, nullable(schema)))
+    }
+
+    /// The definition for schemas that need one (objects, enums, unions); `None` for plain types.
+    fn kind(&mut self, node: &NodeId, schema: &Schema, hint: &str) -> Result<Option<Kind>> {
+        if let Some(values) = enum_values(schema) {
+            return Ok(Some(Kind::Enum(enum_kind(values.into_iter().map(|v| (v, None)).collect()))));
+        }
+        for key in ["oneOf", "anyOf"] {
+            if let Some(values) = self.const_members(node, schema, key) {
+                return Ok(Some(Kind::Enum(enum_kind(values))));
+            }
+        }
+        if schema.contains_key("allOf") {
+            return self.all_of(node, schema, hint).map(Some);
+        }
+        for key in ["oneOf", "anyOf"] {
+            if let Some(Value::Array(items)) = schema.get(key) {
+                let non_null: Vec<usize> = (0..items.len()).filter(|&i| !is_null_schema(&items[i])).collect();
+                if non_null.len() < 2 {
+                    return Ok(None);
+                }
+                if schema.contains_key("properties") && !self.is_polymorphic_base(node, schema, key) {
+                    self.source.warn(
+                        self.source
+                            .error(
+                                &node.child("properties"),
+                                format!("`properties` next to `{key}` are not merged into its variants"),
+                            )
+                            .hint(
+                                "list the common properties in each variant (e.g. each variant `allOf`s a base schema)",
+                            ),
+                    );
+                }
+                let mut members = Vec::new();
+                for (n, i) in non_null.into_iter().enumerate() {
+                    let child = node.child(key).child(i.to_string());
+                    let ty = self.convert(&child, &format!("{hint} variant {}", n + 1), 1)?;
+                    members.push(Member { node: child, ty, tag: None });
+                }
+                let (discriminator, mapping) = self.discriminator(node, schema)?;
+                return Ok(Some(Kind::Union(Union { style: UnionStyle::Pending, members, discriminator, mapping })));
+            }
+        }
+        let types = types_of(schema);
+        if types.len() >= 2 {
+            let mut members = Vec::new();
+            for (i, t) in types.iter().enumerate() {
+                let mut one = schema.clone();
+                one.insert("type".into(), Value::String(t.to_string()));
+                let ty = self.body(node, &one, &format!("{hint} {t}"), 1)?;
+                members.push(Member { node: node.child("type").child(i.to_string()), ty, tag: None });
+            }
+            return Ok(Some(Kind::Union(Union {
+                style: UnionStyle::Pending,
+                members,
+                discriminator: None,
+                mapping: Vec::new(),
+            })));
+        }
+        if is_object_def(schema) {
+            return self.object(&[(node.clone(), schema)], hint, false).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// `oneOf: [{const: 1, title: One}, …]`: an enum of those values, named from the titles.
+    fn const_members(&self, node: &NodeId, schema: &Schema, key: &str) -> Option<Vec<(Value, Option<String>)>> {
+        let Some(Value::Array(items)) = schema.get(key) else { return None };
+        let mut out = Vec::new();
+        for i in 0..items.len() {
+            let (_, v) = self.source.deref(&node.child(key).child(i.to_string())).ok()?;
+            let v = v.as_object()?;
+            let value = match (v.get("const"), v.get("enum")) {
+                (Some(c), _) => c.clone(),
+                (None, Some(Value::Array(e))) if e.len() == 1 => e[0].clone(),
+                _ => return None,
+            };
+            if !value.is_null() {
+                out.push((value, v.get("title").and_then(Value::as_str).map(str::to_string)));
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// Whether this schema's `oneOf` lists subtypes that each `allOf` it (the Java/OpenAPI polymorphism pattern).
+    fn is_polymorphic_base(&self, node: &NodeId, schema: &Schema, key: &str) -> bool {
+        let Some(Value::Array(items)) = schema.get(key) else { return false };
+        (0..items.len()).all(|i| {
+            let Ok((_, v)) = self.source.deref(&node.child(key).child(i.to_string())) else { return false };
+            self.all_of_refers_to(v, node)
+        })
+    }
+
+    fn all_of_refers_to(&self, value: &Value, node: &NodeId) -> bool {
+        let Some(Value::Array(parts)) = value.get("allOf") else { return false };
+        parts.iter().any(|p| {
+            p.get("$ref").and_then(Value::as_str).is_some_and(|r| {
+                // Refs are resolved relative to the file holding them; same-file refs are the common case.
+                r.split_once('#').is_some_and(|(file, frag)| {
+                    (file.is_empty() || node.file.ends_with(file))
+                        && crate::load::NodeId { file: node.file.clone(), pointer: percent_decode(frag) } == *node
+                })
+            })
+        })
+    }
+
+    /// `discriminator: kind` (AsyncAPI) or `discriminator: {propertyName, mapping}` (OpenAPI).
+    fn discriminator(&self, node: &NodeId, schema: &Schema) -> Result<(Option<String>, Mapping)> {
+        let source = self.source;
+        match schema.get("discriminator") {
+            None => Ok((None, Vec::new())),
+            Some(Value::String(tag)) => Ok((Some(tag.clone()), Vec::new())),
+            Some(Value::Object(d)) => {
+                let Some(tag) = d.get("propertyName").and_then(Value::as_str) else {
+                    return Err(source
+                        .error(&node.child("discriminator"), "discriminator without `propertyName`")
+                        .hint(
+                            "write `discriminator: {propertyName: kind}` or the AsyncAPI form `discriminator: kind`",
+                        ));
+                };
+                let mut mapping = Vec::new();
+                if let Some(Value::Object(m)) = d.get("mapping") {
+                    for (value, reference) in m {
+                        let at = node.child("discriminator").child("mapping").child(value);
+                        let Some(reference) = reference.as_str() else {
+                            return Err(source.error(&at, "a discriminator mapping value must be a $ref string"));
+                        };
+                        let target = if reference.contains('#') || reference.contains('/') {
+                            source.resolve_ref(&at, reference)?
+                        } else {
+                            // A bare schema name.
+                            source.root_id().child("components").child("schemas").child(reference)
+                        };
+                        let (target, _) = source.deref(&target)?;
+                        mapping.push((value.clone(), target));
+                    }
+                }
+                Ok((Some(tag.to_string()), mapping))
+            }
+            Some(_) => Err(source
+                .error(&node.child("discriminator"), "discriminator must be a property name or an object")
+                .hint("write `discriminator: kind`")),
+        }
+    }
+
+    fn all_of(&mut self, node: &NodeId, schema: &Schema, hint: &str) -> Result<Kind> {
+        let source = self.source;
+        let all_of = node.child("allOf");
+        // Flatten nested allOf and $refs into a list of schemas, visiting each node once
+        // (`A: {allOf: [{$ref: A}]}` and longer cycles add nothing).
+        // (node of the schema, schema, the allOf item it came from when reached through `$ref`)
+        let mut parts: Vec<(NodeId, &Schema, Option<NodeId>)> = vec![(node.clone(), schema, None)];
+        let mut seen = BTreeSet::from([node.clone()]);
+        let mut i = 0;
+        while i < parts.len() {
+            let (id, s, _) = parts[i].clone();
+            if let Some(Value::Array(items)) = s.get("allOf") {
+                for j in 0..items.len() {
+                    let item = id.child("allOf").child(j.to_string());
+                    let (target, v) = self.follow(&item)?;
+                    let Value::Object(m) = v else {
+                        return Err(source
+                            .error(&item, "allOf items must be schema objects")
+                            .hint("write each item as a schema such as `{$ref: ...}` or `{type: object, ...}`"));
+                    };
+                    if !seen.insert(target.clone()) {
+                        if target == *node {
+                            source.warn(
+                                source
+                                    .error(&item, "allOf refers back to the schema itself; the reference adds nothing and is ignored")
+                                    .hint("remove the self reference"),
+                            );
+                        }
+                        continue;
+                    }
+                    let via = (target != item).then(|| item.clone());
+                    parts.push((target, m, via));
+                }
+            }
+            i += 1;
+        }
+        let (objects, others): (Vec<_>, Vec<_>) =
+            parts.iter().filter(|(_, s, _)| is_structural(s)).partition(|(_, s, _)| is_object_like(s));
+        for (id, s, _) in &parts[1..] {
+            for key in ["oneOf", "anyOf"] {
+                if s.contains_key(key) && !self.is_polymorphic_base(id, s, key) {
+                    source.warn(
+                        source
+                            .error(&id.child(key), format!("`{key}` inside an allOf member is not merged"))
+                            .hint("put oneOf/anyOf at the top level, or list the variants that allOf a common base"),
+                    );
+                }
+            }
+        }
+        match (objects.is_empty(), others.as_slice()) {
+            (_, []) => {
+                let parts: Vec<(NodeId, &Schema)> = objects.iter().map(|(n, s, _)| (n.clone(), *s)).collect();
+                self.object(&parts, hint, true)
+            }
+            (true, [(id, s, via)]) => {
+                // `allOf: [{$ref: CommentId}, {description: …}]`: the one typed member, annotated.
+                let ty = match via {
+                    Some(item) => self.reference(item, &Schema::new())?,
+                    None => nullable_ty(self.body(id, s, hint, 1)?, nullable(s)),
+                };
+                Ok(Kind::Alias(ty))
+            }
+            _ => {
+                let describe = |s: &Schema| match s.get("type") {
+                    Some(t) => t.to_string(),
+                    None => "untyped".into(),
+                };
+                let kinds: Vec<String> = others.iter().map(|(_, s, _)| describe(s)).collect();
+                Err(source
+                    .error(&all_of, format!("allOf combines schemas that cannot be merged into one type ({} and {} object part(s))", kinds.join(", "), objects.len()))
+                    .hint("allOf may merge object schemas, or annotate a single schema of another type (`allOf: [{$ref: Id}, {description: …}]`)"))
+            }
+        }
+    }
+
+    fn object(&mut self, parts: &[(NodeId, &Schema)], hint: &str, merged: bool) -> Result<Kind> {
+        let source = self.source;
+        let mut required: Vec<String> = Vec::new();
+        for (_, s) in parts {
+            if let Some(Value::Array(r)) = s.get("required") {
+                for name in r.iter().filter_map(Value::as_str) {
+                    if !required.iter().any(|x| x == name) {
+                        required.push(name.to_string());
+                    }
+                }
+            }
+        }
+        let mut fields: Vec<Field> = Vec::new();
+        let mut ns = Namespace::with_reserved(&["additional_properties"]);
+        let mut additional = None;
+        let mut deny_unknown = false;
+        for (id, s) in parts {
+            for key in UNSUPPORTED {
+                if s.contains_key(*key) {
+                    source.warn(
+                        source.error(&id.child(key), format!("`{key}` is not enforced by the generated type")).hint(
+                            "the generated type accepts values this keyword would reject; validate them in your code",
+                        ),
+                    );
+                }
+            }
+            if let Some(Value::Object(props)) = s.get("properties") {
+                for (prop, pschema) in props {
+                    if fields.iter().any(|f| &f.json_name == prop) {
+                        continue;
+                    }
+                    let child = id.child("properties").child(prop);
+                    let mut ty = self.convert(&child, &format!("{hint} {prop}"), 1)?;
+                    let is_required = required.contains(prop);
+                    let pschema = pschema.as_object();
+                    let mut default = None;
+                    if !is_required {
+                        match (pschema.and_then(|p| p.get("default")), &ty) {
+                            (Some(d), t) if literal_default(t, d) => default = Some(d.clone()),
+                            _ => ty = nullable_ty(ty, true),
+                        }
+                    }
+                    fields.push(Field {
+                        json_name: prop.clone(),
+                        name: ns.claim(&naming::value_name(prop)),
+                        ty,
+                        required: is_required,
+                        doc: pschema.and_then(doc_of),
+                        deprecated: pschema.and_then(|p| p.get("deprecated")) == Some(&Value::Bool(true)),
+                        default,
+                    });
+                }
+            }
+            match s.get("additionalProperties") {
+                Some(Value::Bool(false)) if !merged => deny_unknown = true,
+                Some(Value::Bool(true)) => additional = additional.or(Some(Ty::Any)),
+                Some(Value::Object(_)) => {
+                    additional = Some(self.convert(&id.child("additionalProperties"), &format!("{hint} value"), 1)?);
+                }
+                _ => {
+                    if let Some(Value::Object(patterns)) = s.get("patternProperties") {
+                        let ty = match patterns.keys().collect::<Vec<_>>().as_slice() {
+                            [one] => {
+                                self.convert(&id.child("patternProperties").child(one), &format!("{hint} value"), 1)?
+                            }
+                            _ => Ty::Any,
+                        };
+                        additional = Some(ty);
+                    }
+                }
+            }
+        }
+        // `required` names without a property schema: any JSON value, still required.
+        for name in &required {
+            if !fields.iter().any(|f| &f.json_name == name) {
+                fields.push(Field {
+                    json_name: name.clone(),
+                    name: ns.claim(&naming::value_name(name)),
+                    ty: Ty::Any,
+                    required: true,
+                    doc: Some("Listed in `required` without a schema: any JSON value.".into()),
+                    deprecated: false,
+                    default: None,
+                });
+            }
+        }
+        Ok(Kind::Struct { fields, additional, deny_unknown })
+    }
+
+    /// Plain (unnamed) types; nullability is the caller's.
+    fn body(&mut self, node: &NodeId, schema: &Schema, hint: &str, depth: usize) -> Result<Ty> {
+        let source = self.source;
+        if let Some(key) = UNSUPPORTED.iter().find(|k| schema.contains_key(**k)) {
+            source.warn(
+                source
+                    .error(
+                        &node.child(key),
+                        format!("`{key}` is not supported; the value is kept as serde_json::Value"),
+                    )
+                    .hint("describe the value without this keyword to get a typed field"),
+            );
+            return Ok(Ty::Any);
+        }
+        // oneOf/anyOf with one non-null variant: that variant (the caller adds the Option).
+        for key in ["oneOf", "anyOf"] {
+            if let Some(Value::Array(items)) = schema.get(key) {
+                let non_null: Vec<usize> = (0..items.len()).filter(|&i| !is_null_schema(&items[i])).collect();
+                match non_null[..] {
+                    [only] => return self.convert(&node.child(key).child(only.to_string()), hint, depth + 1),
+                    [] => return Ok(Ty::Any),
+                    _ => {}
+                }
+            }
+        }
+        let mut types = types_of(schema);
+        if types.is_empty() {
+            if ["properties", "additionalProperties", "patternProperties"].iter().any(|k| schema.contains_key(*k)) {
+                types.push("object");
+            } else if schema.contains_key("items") || schema.contains_key("prefixItems") {
+                types.push("array");
+            } else if schema.get("format").and_then(Value::as_str).is_some_and(is_string_format) {
+                types.push("string");
+            }
+        }
+        let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
+        Ok(match types.as_slice() {
+            [] => Ty::Any,
+            ["string"] => match format {
+                "date-time" => Ty::DateTime,
+                "date" => Ty::Date,
+                "time" => Ty::Time,
+                "duration" => Ty::Duration,
+                "uuid" => Ty::Uuid,
+                _ => Ty::String,
+            },
+            ["integer"] => Ty::Int(int_type(format, schema)),
+            ["number"] => Ty::Float,
+            ["boolean"] => Ty::Bool,
+            ["array"] => self.array(node, schema, hint, depth)?,
+            ["object"] => {
+                let value_node = match (schema.get("additionalProperties"), schema.get("patternProperties")) {
+                    (Some(Value::Object(_)), _) => Some(node.child("additionalProperties")),
+                    (None, Some(Value::Object(p))) if p.len() == 1 => {
+                        p.keys().next().map(|k| node.child("patternProperties").child(k))
+                    }
+                    _ => None,
+                };
+                match value_node {
+                    Some(v) => Ty::Map(Box::new(self.convert(&v, &format!("{hint} value"), depth + 1)?)),
+                    None => Ty::Map(Box::new(Ty::Any)),
+                }
+            }
+            [other] => {
+                source.warn(
+                    source
+                        .error(
+                            &node.child("type"),
+                            format!("unknown type `{other}`; the value is kept as serde_json::Value"),
+                        )
+                        .hint("use one of string, integer, number, boolean, array, object, null"),
+                );
+                Ty::Any
+            }
+            _ => Ty::Any,
+        })
+    }
+
+    fn array(&mut self, node: &NodeId, schema: &Schema, hint: &str, depth: usize) -> Result<Ty> {
+        let source = self.source;
+        let item_hint = format!("{hint} item");
+        // Tuples: `prefixItems` (2020-12) or `items: [...]` (draft 4–7).
+        let tuple_key = match (schema.get("prefixItems"), schema.get("items")) {
+            (Some(Value::Array(_)), _) => Some(("prefixItems", "items")),
+            (_, Some(Value::Array(_))) => Some(("items", "additionalItems")),
+            _ => None,
+        };
+        if let Some((key, rest)) = tuple_key {
+            let Some(Value::Array(items)) = schema.get(key) else { unreachable!("checked above") };
+            let mut tys = Vec::new();
+            for i in 0..items.len() {
+                tys.push(self.convert(
+                    &node.child(key).child(i.to_string()),
+                    &format!("{item_hint} {}", i + 1),
+                    depth + 1,
+                )?);
+            }
+            let closed = schema.get(rest) == Some(&Value::Bool(false))
+                || schema.get("maxItems").and_then(Value::as_u64) == Some(items.len() as u64);
+            if !closed {
+                source.warn(
+                    source
+                        .error(&node.child(key), "tuple with open length: extra items are refused when decoding")
+                        .hint(format!("add `{rest}: false` (or `maxItems`) if the tuple has exactly these items")),
+                );
+            }
+            return Ok(Ty::Tuple(tys));
+        }
+        Ok(match schema.get("items") {
+            Some(Value::Object(_)) | Some(Value::Bool(_)) => {
+                Ty::Vec(Box::new(self.convert(&node.child("items"), &item_hint, depth + 1)?))
+            }
+            _ => Ty::Vec(Box::new(Ty::Any)),
+        })
+    }
+}
+
+fn percent_decode(fragment: &str) -> String {
+    percent_encoding::percent_decode_str(fragment).decode_utf8_lossy().into_owned()
+}
+
+pub(super) fn nullable_ty(ty: Ty, nullable: bool) -> Ty {
+    match ty {
+        Ty::Option(_) | Ty::Any => ty,
+        t if nullable => Ty::Option(Box::new(t)),
+        t => t,
+    }
+}
+
+/// Whether `null` is a valid value of the schema itself.
+fn nullable(schema: &Schema) -> bool {
+    schema.get("nullable") == Some(&Value::Bool(true))
+        || matches!(schema.get("type"), Some(Value::Array(ts)) if ts.iter().any(|t| t == "null"))
+        || matches!(schema.get("enum"), Some(Value::Array(vs)) if vs.iter().any(Value::is_null))
+        || ["oneOf", "anyOf"]
+            .iter()
+            .any(|k| matches!(schema.get(*k), Some(Value::Array(items)) if items.iter().any(is_null_schema)))
+}
+
+fn is_null_schema(v: &Value) -> bool {
+    v.get("type").and_then(Value::as_str) == Some("null")
+        || v.get("const").is_some_and(Value::is_null)
+        || matches!(v.get("enum"), Some(Value::Array(e)) if e.len() == 1 && e[0].is_null())
+}
+
+/// Non-null `type` names.
+fn types_of(schema: &Schema) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(t)) if t != "null" => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn is_object_def(schema: &Schema) -> bool {
+    schema.contains_key("properties") || schema.contains_key("required")
+}
+
+/// Whether a schema needs a definition of its own (see `Converter::kind`).
+fn needs_def(schema: &Schema) -> bool {
+    enum_values(schema).is_some()
+        || schema.contains_key("allOf")
+        || is_object_def(schema)
+        || types_of(schema).len() >= 2
+        || ["oneOf", "anyOf"].iter().any(|k| match schema.get(*k) {
+            Some(Value::Array(items)) => {
+                items.iter().filter(|i| !is_null_schema(i)).count() >= 2
+                    || items.iter().all(|i| i.get("const").is_some())
+            }
+            _ => false,
+        })
+}
+
+/// Keywords that shape the value (an allOf member with none of them only annotates).
+fn is_structural(s: &Schema) -> bool {
+    [
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "patternProperties",
+        "items",
+        "prefixItems",
+        "enum",
+        "const",
+        "oneOf",
+        "anyOf",
+        "format",
+    ]
+    .iter()
+    .any(|k| s.contains_key(*k))
+}
+
+fn is_object_like(s: &Schema) -> bool {
+    match s.get("type") {
+        Some(t) => t == "object",
+        None => ["properties", "required", "additionalProperties", "patternProperties", "oneOf", "anyOf"]
+            .iter()
+            .any(|k| s.contains_key(*k)),
+    }
+}
+
+/// `enum` values without nulls, or a `const`.
+fn enum_values(schema: &Schema) -> Option<Vec<Value>> {
+    if let Some(c) = schema.get("const") {
+        return (!c.is_null()).then(|| vec![c.clone()]);
+    }
+    let Some(Value::Array(values)) = schema.get("enum") else { return None };
+    let mut out: Vec<Value> = Vec::new();
+    for v in values {
+        if !v.is_null() && !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Enum variants, named from titles or values.
+fn enum_kind(values: Vec<(Value, Option<String>)>) -> Vec<EnumValue> {
+    let mut ns = Namespace::default();
+    let mut out: Vec<EnumValue> = Vec::new();
+    for (value, title) in values {
+        if out.iter().any(|e| e.value == value) {
+            continue;
+        }
+        let base = match (&title, &value) {
+            (Some(t), _) if !naming::type_name(t).is_empty() => naming::type_name(t),
+            (_, Value::String(s)) if s.is_empty() => "Empty".into(),
+            (_, Value::String(s)) => naming::type_name(s),
+            (_, Value::Number(n)) => {
+                let text = n.to_string();
+                let digits: String = text.chars().map(|c| if c == '.' { 'p' } else { c }).collect();
+                match digits.strip_prefix('-') {
+                    Some(rest) => format!("Minus{rest}"),
+                    None => format!("V{digits}"),
+                }
+            }
+            (_, Value::Bool(b)) => if *b { "True" } else { "False" }.into(),
+            _ => "Value".into(),
+        };
+        out.push(EnumValue { name: ns.claim(&base), value });
+    }
+    out
+}
+
+/// Whether `default` can be written as a literal for a field of type `ty`.
+fn literal_default(ty: &Ty, default: &Value) -> bool {
+    match (ty, default) {
+        (Ty::String, Value::String(_)) | (Ty::Bool, Value::Bool(_)) => true,
+        (Ty::Float, Value::Number(_)) => true,
+        (Ty::Vec(_), Value::Array(a)) => a.is_empty(),
+        (Ty::Map(_), Value::Object(o)) => o.is_empty(),
+        (Ty::Int(t), Value::Number(n)) => match *t {
+            "u64" => n.as_u64().is_some(),
+            "u32" => n.as_u64().is_some_and(|v| v <= u32::MAX as u64),
+            "u16" => n.as_u64().is_some_and(|v| v <= u16::MAX as u64),
+            "u8" => n.as_u64().is_some_and(|v| v <= u8::MAX as u64),
+            "i32" => n.as_i64().is_some_and(|v| i32::try_from(v).is_ok()),
+            "i16" => n.as_i64().is_some_and(|v| i16::try_from(v).is_ok()),
+            "i8" => n.as_i64().is_some_and(|v| i8::try_from(v).is_ok()),
+            _ => n.as_i64().is_some(),
+        },
+        _ => false,
+    }
+}
+
+/// Integer type from `format`; without one, `i64` unless the range needs `u64`.
+fn int_type(format: &str, schema: &Schema) -> &'static str {
+    match format {
+        "int8" => "i8",
+        "int16" => "i16",
+        "int32" => "i32",
+        "int64" => "i64",
+        "uint8" => "u8",
+        "uint16" => "u16",
+        "uint32" => "u32",
+        "uint64" => "u64",
+        _ => {
+            let non_negative = schema.get("minimum").and_then(Value::as_f64).is_some_and(|m| m >= 0.0);
+            let beyond_i64 = schema.get("maximum").is_some_and(|m| m.as_u64().is_some_and(|v| v > i64::MAX as u64));
+            if non_negative && beyond_i64 { "u64" } else { "i64" }
+        }
+    }
+}
+
+fn is_string_format(format: &str) -> bool {
+    matches!(
+        format,
+        "date-time" | "date" | "time" | "duration" | "uuid" | "email" | "uri" | "hostname" | "ipv4" | "ipv6"
+    )
+}
+
+pub(super) fn is_component(node: &NodeId) -> bool {
+    let mut parts = node.pointer.split('/');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(""), Some("components"), Some("schemas"), Some(_), None)
+    )
+}
+
+/// A message object (`components/messages/X`, or anything with `payload` and no schema keywords).
+fn is_message_object(node: &NodeId, value: &Value) -> bool {
+    let Some(map) = value.as_object() else { return false };
+    let _ = node;
+    map.contains_key("payload") && !map.contains_key("type") && !map.contains_key("properties")
+}
+
+fn file_stem(file: &str) -> String {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    name.split('.').next().unwrap_or(name).to_string()
+}

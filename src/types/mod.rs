@@ -1,0 +1,313 @@
+//! JSON Schema → Rust type IR. Entries are keyed by the schema's canonical
+//! node (file + pointer), kept in BTreeMaps, and named in one deterministic pass.
+//!
+//! `convert` turns schemas into definitions (following `$ref`s through a work list, so
+//! long reference chains never deepen the stack), `unions` decides how each `oneOf`/`anyOf`
+//! is told apart on the wire, `graph` boxes recursion and refuses recursion that a decoder
+//! could follow without consuming input.
+
+mod convert;
+mod graph;
+mod unions;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::load::{NodeId, Source};
+use crate::naming::{self, Namespace};
+
+/// How a value's type is written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Ty {
+    Named(NodeId),
+    String,
+    Bool,
+    /// `i32`, `u64`, … from `format`.
+    Int(&'static str),
+    /// Always `f64`: every JSON producer we meet writes doubles.
+    Float,
+    /// RFC 3339 date-time, decoded leniently (see the generated `wire` module).
+    DateTime,
+    Date,
+    Time,
+    /// ISO 8601 duration.
+    Duration,
+    Uuid,
+    Any,
+    Vec(Box<Ty>),
+    Map(Box<Ty>),
+    Tuple(Vec<Ty>),
+    Option(Box<Ty>),
+    Boxed(Box<Ty>),
+}
+
+impl Ty {
+    /// Visits this type and every type inside it.
+    pub fn walk(&self, f: &mut dyn FnMut(&Ty)) {
+        f(self);
+        match self {
+            Ty::Vec(t) | Ty::Map(t) | Ty::Option(t) | Ty::Boxed(t) => t.walk(f),
+            Ty::Tuple(ts) => ts.iter().for_each(|t| t.walk(f)),
+            _ => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TypeDef {
+    pub node: NodeId,
+    pub name: String,
+    pub doc: Option<String>,
+    pub deprecated: bool,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Struct {
+        fields: Vec<Field>,
+        /// Unknown members kept in a flattened map (`additionalProperties` schema or `true`).
+        additional: Option<Ty>,
+        deny_unknown: bool,
+    },
+    /// `enum`/`const` values (nulls are the nullability of the uses).
+    Enum(Vec<EnumValue>),
+    Union(Union),
+    Alias(Ty),
+}
+
+#[derive(Debug, Clone)]
+pub struct EnumValue {
+    pub name: String,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Union {
+    pub style: UnionStyle,
+    pub members: Vec<Member>,
+    /// `discriminator` property name (AsyncAPI string form or OpenAPI `propertyName`).
+    pub discriminator: Option<String>,
+    /// OpenAPI `discriminator.mapping`: tag value → schema node.
+    pub mapping: Vec<(String, NodeId)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The `oneOf`/`anyOf` item.
+    pub node: NodeId,
+    pub ty: Ty,
+    /// The tag value, for tagged unions.
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnionStyle {
+    /// Not decided yet (during conversion).
+    Pending,
+    /// Internally tagged: `{"<tag>": "<value>", …}`; the variant structs do not have the tag field.
+    Tagged(String),
+    /// Tried in order; only used when no value of one variant can decode as an earlier one.
+    Untagged,
+    /// Variants cannot be told apart: the value is kept whole, with typed accessors.
+    Raw,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub json_name: String,
+    pub name: String,
+    pub ty: Ty,
+    pub required: bool,
+    pub doc: Option<String>,
+    pub deprecated: bool,
+    /// A `default` the generated code can write as a literal (field is then not an `Option`).
+    pub default: Option<Value>,
+}
+
+/// An `example`/`examples` payload from the document, for a generated round-trip test.
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// Where the example is written.
+    pub at: NodeId,
+    /// The type it must decode as.
+    pub ty: Ty,
+    pub value: Value,
+}
+
+#[derive(Debug, Default)]
+pub struct TypeSpace {
+    pub defs: BTreeMap<NodeId, TypeDef>,
+    pub examples: Vec<Example>,
+    /// The type of each root.
+    roots: BTreeMap<NodeId, Ty>,
+    hints: BTreeMap<NodeId, (u8, String)>,
+}
+
+/// Schemas deeper than this (inline nesting in one schema) are refused with a located error.
+pub const MAX_DEPTH: usize = 64;
+
+impl TypeSpace {
+    /// Converts every root schema (`(node, name hint)`) and everything it reaches.
+    /// `messages` are `(message node, payload node)`, for message `examples`.
+    pub fn build(
+        source: &Source,
+        roots: &[(NodeId, String)],
+        messages: &[(NodeId, NodeId)],
+        reserved: &[&str],
+    ) -> Result<TypeSpace> {
+        let mut space = TypeSpace::default();
+        convert::run(source, &mut space, roots)?;
+        let payload_roots: Vec<NodeId> = messages.iter().map(|(_, p)| p.clone()).collect();
+        unions::classify(source, &mut space, &payload_roots)?;
+        space.drop_unused_inline();
+        space.assign_names(reserved);
+        graph::check_and_box(source, &mut space)?;
+        space.collect_examples(source, messages);
+        Ok(space)
+    }
+
+    /// The type of a root converted by `build`.
+    pub fn ty_of(&self, node: &NodeId) -> Option<&Ty> {
+        self.roots.get(node)
+    }
+
+    pub fn name(&self, node: &NodeId) -> &str {
+        &self.defs[node].name
+    }
+
+    /// Every type written in a definition.
+    pub fn all_tys(&self) -> impl Iterator<Item = &Ty> {
+        self.defs.values().flat_map(|d| -> Vec<&Ty> {
+            match &d.kind {
+                Kind::Struct { fields, additional, .. } => fields.iter().map(|f| &f.ty).chain(additional).collect(),
+                Kind::Union(u) => u.members.iter().map(|m| &m.ty).collect(),
+                Kind::Alias(t) => vec![t],
+                Kind::Enum(_) => Vec::new(),
+            }
+        })
+    }
+
+    pub fn uses(&self, pred: &dyn Fn(&Ty) -> bool) -> bool {
+        let mut found = false;
+        for ty in self.all_tys().chain(self.roots.values()) {
+            ty.walk(&mut |t| found |= pred(t));
+        }
+        found
+    }
+
+    /// Inline definitions nothing refers to any more (the constant type of a tag field removed
+    /// from a tagged union's variant) are dropped; named schemas always stay.
+    fn drop_unused_inline(&mut self) {
+        loop {
+            let mut used = std::collections::BTreeSet::new();
+            for ty in self.all_tys().chain(self.roots.values()) {
+                ty.walk(&mut |t| {
+                    if let Ty::Named(n) = t {
+                        used.insert(n.clone());
+                    }
+                });
+            }
+            let unused: Vec<NodeId> = self
+                .defs
+                .keys()
+                .filter(|n| !used.contains(*n) && self.hints.get(*n).is_none_or(|h| h.0 == 2))
+                .cloned()
+                .collect();
+            if unused.is_empty() {
+                return;
+            }
+            for n in unused {
+                self.defs.remove(&n);
+                self.hints.remove(&n);
+            }
+        }
+    }
+
+    fn assign_names(&mut self, reserved: &[&str]) {
+        let mut order: Vec<(&(u8, String), &NodeId)> = self.hints.iter().map(|(n, h)| (h, n)).collect();
+        // Schemas with a name of their own (components, referenced files) claim first; then by location.
+        order.sort_by(|a, b| (a.0.0, a.1).cmp(&(b.0.0, b.1)));
+        let mut ns = Namespace::with_reserved(reserved);
+        let names: Vec<(NodeId, String)> =
+            order.into_iter().map(|((_, hint), node)| (node.clone(), ns.claim(&naming::type_name(hint)))).collect();
+        for (node, name) in names {
+            if let Some(def) = self.defs.get_mut(&node) {
+                def.name = name;
+            }
+        }
+    }
+
+    /// Message `examples[].payload` and schema `examples`/`example` of every definition and root.
+    fn collect_examples(&mut self, source: &Source, messages: &[(NodeId, NodeId)]) {
+        let mut out = Vec::new();
+        for (message, payload) in messages {
+            let Some(ty) = self.roots.get(payload) else { continue };
+            let examples = message.child("examples");
+            if let Some(Value::Array(items)) = source.get(&examples) {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(value) = item.get("payload") {
+                        out.push(Example {
+                            at: examples.child(i.to_string()).child("payload"),
+                            ty: ty.clone(),
+                            value: value.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        let schema_nodes: Vec<(NodeId, Ty)> = self
+            .defs
+            .keys()
+            .map(|n| (n.clone(), Ty::Named(n.clone())))
+            .chain(self.roots.iter().map(|(n, t)| (n.clone(), t.clone())))
+            .collect();
+        for (node, ty) in schema_nodes {
+            let Some(Value::Object(schema)) = source.get(&node) else { continue };
+            if let Some(Value::Array(items)) = schema.get("examples") {
+                for (i, value) in items.iter().enumerate() {
+                    out.push(Example {
+                        at: node.child("examples").child(i.to_string()),
+                        ty: ty.clone(),
+                        value: value.clone(),
+                    });
+                }
+            }
+            if let Some(value) = schema.get("example") {
+                out.push(Example { at: node.child("example"), ty: ty.clone(), value: value.clone() });
+            }
+        }
+        out.sort_by(|a, b| a.at.cmp(&b.at));
+        out.dedup_by(|a, b| a.at == b.at);
+        self.examples = out;
+    }
+}
+
+/// Rustdoc for a schema: its `description`, else its `title` (generators such
+/// as pydantic put a title on everything, usually just the name again), plus
+/// notes on `readOnly`/`writeOnly`/`default`.
+pub fn doc_of(schema: &serde_json::Map<String, Value>) -> Option<String> {
+    let mut doc = ["description", "title"]
+        .iter()
+        .find_map(|k| schema.get(*k).and_then(Value::as_str))
+        .map(str::to_string)
+        .unwrap_or_default();
+    let mut note = |text: String| {
+        if !doc.is_empty() {
+            doc.push_str("\n\n");
+        }
+        doc.push_str(&text);
+    };
+    if schema.get("readOnly") == Some(&Value::Bool(true)) {
+        note("Read-only: sent by the service, ignored when received.".into());
+    }
+    if schema.get("writeOnly") == Some(&Value::Bool(true)) {
+        note("Write-only: accepted by the service, never sent back.".into());
+    }
+    if let Some(default) = schema.get("default").filter(|d| !d.is_null()) {
+        note(format!("Default: `{}`", default.to_string().replace('`', "'")));
+    }
+    (!doc.is_empty()).then_some(doc)
+}
