@@ -21,6 +21,7 @@ pub mod naming;
 #[cfg(feature = "live")]
 pub mod ops;
 pub mod render;
+pub mod runtime_crate;
 pub mod subject;
 pub mod types;
 pub mod write;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Error, Result};
 pub use render::view::Parts;
+pub use runtime_crate::RuntimeDependency;
 pub use write::{Drift, GeneratedFile, WriteReport};
 
 use load::{NodeId, Source};
@@ -50,6 +52,7 @@ pub struct Config {
     out_dir: Option<PathBuf>,
     overlays: Vec<PathBuf>,
     manifests: manifests::ManifestOptions,
+    runtime: RuntimeDependency,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
             out_dir: None,
             overlays: Vec::new(),
             manifests: manifests::ManifestOptions::default(),
+            runtime: RuntimeDependency::Vendored,
         }
     }
 }
@@ -132,6 +136,17 @@ impl Config {
         self
     }
 
+    /// Where generated code gets its runtime support: by default the source of
+    /// the `asyncapi-nats-runtime` crate is copied (vendored) into it, so it
+    /// builds with nothing published; a version, path or git dependency makes
+    /// the generated `runtime` module re-export that crate instead (and, for
+    /// [`Config::generate_crate`], adds it to `Cargo.toml`; a build script's
+    /// crate declares it itself).
+    pub fn runtime_dependency(&mut self, dependency: RuntimeDependency) -> &mut Self {
+        self.runtime = dependency;
+        self
+    }
+
     fn load(&self, spec: &Path) -> Result<Source> {
         let mut source = Source::load(spec)?;
         for overlay in &self.overlays {
@@ -166,7 +181,10 @@ impl Config {
         let renderer = Renderer::new();
         let header = header(&prepared.source);
         let mut files = Vec::new();
-        let cargo = renderer.text("Cargo.toml.jinja", &prepared.view)?;
+        let cargo = renderer.text(
+            "Cargo.toml.jinja",
+            &CargoView { view: &prepared.view, runtime_dependency: self.runtime.cargo_line() },
+        )?;
         files.push(GeneratedFile { path: "Cargo.toml".into(), contents: format!("# {header}\n{cargo}") });
         // The generator formats its output; rustfmt must not, or `gen --check` would report drift.
         files.push(GeneratedFile {
@@ -287,10 +305,19 @@ impl Config {
             out.push(("subscribers", renderer.rust("subscribers.rs.jinja", view)?));
         }
         if self.parts.publishers || self.parts.subscribers {
-            out.push(("runtime", renderer.rust("runtime.rs.jinja", view)?));
+            // Verbatim: the vendored file is the runtime crate's source, byte for byte.
+            out.push(("runtime", self.runtime.module()));
         }
         Ok(out)
     }
+}
+
+/// The view of `Cargo.toml.jinja`: the crate view plus the runtime dependency line.
+#[derive(serde::Serialize)]
+struct CargoView<'a> {
+    #[serde(flatten)]
+    view: &'a render::CrateView,
+    runtime_dependency: Option<String>,
 }
 
 struct Prepared {
