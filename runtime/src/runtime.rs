@@ -391,7 +391,7 @@ pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
         if waited + pause > retry.deadline {
             return Err(PublishError::Unavailable { subject: subject.to_string(), waited, last: error });
         }
-        ::tracing::debug!(subject = subject.as_str(), attempt, %error, ?pause, "publish not acknowledged; retrying");
+        ::tracing::debug!(%subject, attempt, %error, ?pause, "publish not acknowledged; retrying");
         ::tokio::time::sleep(pause).await;
         encoded = encode(payload, headers, msg_id)?;
     }
@@ -877,8 +877,9 @@ pub(crate) fn needs_rebind(kind: ::async_nats::jetstream::consumer::pull::Messag
     )
 }
 
-/// Binds, waiting out transient failures (as [`bind`]) until `shutdown`.
-/// `Ok(None)`: shutdown came first.
+/// Binds, waiting out transient failures (as [`bind`]); `shutdown` ends the
+/// wait between attempts (`Ok(None)`), but an attempt under way is finished
+/// so a missing stream or consumer is always reported.
 async fn bind_until<S>(
     jetstream: &::async_nats::jetstream::Context,
     settings: &ConsumerSettings,
@@ -888,10 +889,20 @@ where
     S: ::futures::future::FusedFuture<Output = ()> + ::std::marker::Unpin,
 {
     use ::futures::FutureExt as _;
-    let mut binding = ::std::pin::pin!(bind(jetstream, settings).fuse());
-    ::futures::select_biased! {
-        () = shutdown => Ok(None),
-        bound = binding => bound.map(Some),
+    let mut failures: u32 = 0;
+    loop {
+        match bind_once(jetstream, settings).await {
+            Err(error) if error.is_transient() => {
+                failures = failures.saturating_add(1);
+                ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, failures, "cannot look up the consumer yet; retrying");
+                let mut pause = ::std::pin::pin!(::tokio::time::sleep(reconnect_pause(failures)).fuse());
+                ::futures::select_biased! {
+                    () = shutdown => return Ok(None),
+                    () = pause => {}
+                }
+            }
+            other => return other.map(Some),
+        }
     }
 }
 
@@ -1069,7 +1080,7 @@ where
         "jetstream_message",
         stream = settings.stream,
         durable = settings.durable,
-        subject = subject.as_str(),
+        %subject,
         stream_sequence,
         delivered,
         outcome = ::tracing::field::Empty,
@@ -1080,7 +1091,7 @@ where
             Ok(value) => value,
             Err(error) => {
                 ::tracing::Span::current().record("outcome", "term");
-                ::tracing::error!(subject = subject.as_str(), stream_sequence, delivered, outcome = "term", %error, "undecodable payload; terminating the message so it is not redelivered");
+                ::tracing::error!(%subject, stream_sequence, delivered, outcome = "term", %error, "undecodable payload; terminating the message so it is not redelivered");
                 let outcome = Outcome::Reject { reason: format!("undecodable payload: {error}") };
                 send_ack(&ack, outcome.ack_body(settings, delivered), stream_sequence).await;
                 return;
@@ -1103,21 +1114,21 @@ where
         let outcome = match ::futures::FutureExt::catch_unwind(::std::panic::AssertUnwindSafe(handler(delivery))).await {
             Ok(outcome) => outcome,
             Err(panic) => {
-                ::tracing::error!(subject = subject.as_str(), stream_sequence, delivered, panic = panic_message(&*panic), "handler panicked; retrying the message");
+                ::tracing::error!(%subject, stream_sequence, delivered, panic = panic_message(&*panic), "handler panicked; retrying the message");
                 Outcome::Retry { delay: None }
             }
         };
         ::tracing::Span::current().record("outcome", outcome.name());
         match &outcome {
-            Outcome::Ack => ::tracing::debug!(subject = subject.as_str(), stream_sequence, delivered, outcome = "ack", "handled"),
+            Outcome::Ack => ::tracing::debug!(%subject, stream_sequence, delivered, outcome = "ack", "handled"),
             Outcome::Retry { delay } if settings.max_deliver > 0 && delivered >= settings.max_deliver => {
-                ::tracing::warn!(subject = subject.as_str(), stream_sequence, delivered, outcome = "retry", ?delay, "retry requested on the last delivery (maxDeliver); the server will not redeliver it");
+                ::tracing::warn!(%subject, stream_sequence, delivered, outcome = "retry", ?delay, "retry requested on the last delivery (maxDeliver); the server will not redeliver it");
             }
             Outcome::Retry { delay } => {
-                ::tracing::debug!(subject = subject.as_str(), stream_sequence, delivered, outcome = "retry", ?delay, "handled");
+                ::tracing::debug!(%subject, stream_sequence, delivered, outcome = "retry", ?delay, "handled");
             }
             Outcome::Reject { reason } => {
-                ::tracing::warn!(subject = subject.as_str(), stream_sequence, delivered, outcome = "reject", %reason, "handler rejected the message; terminating it");
+                ::tracing::warn!(%subject, stream_sequence, delivered, outcome = "reject", %reason, "handler rejected the message; terminating it");
             }
         }
         send_ack(&ack, outcome.ack_body(settings, delivered), stream_sequence).await;

@@ -329,10 +329,7 @@ pub(crate) fn classify(
 /// Whether a publish error carries the server's "503 unavailable" JetStream error.
 fn is_unavailable(error: &::async_nats::jetstream::context::PublishError) -> bool {
     use ::std::error::Error as _;
-    error
-        .source()
-        .and_then(|s| s.downcast_ref::<::async_nats::jetstream::Error>())
-        .is_some_and(|e| e.code() == 503)
+    error.source().and_then(|s| s.downcast_ref::<::async_nats::jetstream::Error>()).is_some_and(|e| e.code() == 503)
 }
 
 async fn send(
@@ -395,7 +392,7 @@ pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
         if waited + pause > retry.deadline {
             return Err(PublishError::Unavailable { subject: subject.to_string(), waited, last: error });
         }
-        ::tracing::debug!(subject = subject.as_str(), attempt, %error, ?pause, "publish not acknowledged; retrying");
+        ::tracing::debug!(%subject, attempt, %error, ?pause, "publish not acknowledged; retrying");
         ::tokio::time::sleep(pause).await;
         encoded = encode(payload, headers, msg_id)?;
     }
@@ -617,12 +614,18 @@ pub async fn bind(
 }
 
 /// What makes a provisioned consumer unusable for this subscriber, if anything.
-pub(crate) fn config_problem(config: &::async_nats::jetstream::consumer::Config, settings: &ConsumerSettings) -> ::std::option::Option<::std::string::String> {
+pub(crate) fn config_problem(
+    config: &::async_nats::jetstream::consumer::Config,
+    settings: &ConsumerSettings,
+) -> ::std::option::Option<::std::string::String> {
     if let Some(deliver) = &config.deliver_subject {
         return Some(format!("it is a push consumer (deliver subject `{deliver}`); a pull consumer is required"));
     }
     if config.ack_policy != ::async_nats::jetstream::consumer::AckPolicy::Explicit {
-        return Some(format!("its ack policy is {:?}; `explicit` is required for manual acknowledgement", config.ack_policy));
+        return Some(format!(
+            "its ack policy is {:?}; `explicit` is required for manual acknowledgement",
+            config.ack_policy
+        ));
     }
     let mut server: ::std::vec::Vec<&str> = config.filter_subjects.iter().map(::std::string::String::as_str).collect();
     if !config.filter_subject.is_empty() {
@@ -634,19 +637,34 @@ pub(crate) fn config_problem(config: &::async_nats::jetstream::consumer::Config,
             settings.filter_subjects
         ));
     }
-    let foreign: ::std::vec::Vec<&str> =
-        server.iter().copied().filter(|s| !settings.filter_subjects.iter().any(|ours| filter_covers(ours, s))).collect();
+    let foreign: ::std::vec::Vec<&str> = server
+        .iter()
+        .copied()
+        .filter(|s| !settings.filter_subjects.iter().any(|ours| filter_covers(ours, s)))
+        .collect();
     if !foreign.is_empty() {
-        return Some(format!("its filter subjects {server:?} deliver {foreign:?}, which this subscriber does not expect (expected {:?})", settings.filter_subjects));
+        return Some(format!(
+            "its filter subjects {server:?} deliver {foreign:?}, which this subscriber does not expect (expected {:?})",
+            settings.filter_subjects
+        ));
     }
     if config.max_batch > 0 && settings.batch as i64 > config.max_batch {
-        return Some(format!("its max batch {} is below the pull batch {} of the document", config.max_batch, settings.batch));
+        return Some(format!(
+            "its max batch {} is below the pull batch {} of the document",
+            config.max_batch, settings.batch
+        ));
     }
     if !config.max_expires.is_zero() && settings.expires > config.max_expires {
-        return Some(format!("its max expires {:?} is below the pull expiry {:?} of the document", config.max_expires, settings.expires));
+        return Some(format!(
+            "its max expires {:?} is below the pull expiry {:?} of the document",
+            config.max_expires, settings.expires
+        ));
     }
     if config.max_bytes > 0 && (settings.max_bytes == 0 || settings.max_bytes as i64 > config.max_bytes) {
-        return Some(format!("its max bytes {} is below the pull byte limit {} of the document", config.max_bytes, settings.max_bytes));
+        return Some(format!(
+            "its max bytes {} is below the pull byte limit {} of the document",
+            config.max_bytes, settings.max_bytes
+        ));
     }
     None
 }
@@ -860,8 +878,9 @@ pub(crate) fn needs_rebind(kind: ::async_nats::jetstream::consumer::pull::Messag
     )
 }
 
-/// Binds, waiting out transient failures (as [`bind`]) until `shutdown`.
-/// `Ok(None)`: shutdown came first.
+/// Binds, waiting out transient failures (as [`bind`]); `shutdown` ends the
+/// wait between attempts (`Ok(None)`), but an attempt under way is finished
+/// so a missing stream or consumer is always reported.
 async fn bind_until<S>(
     jetstream: &::async_nats::jetstream::Context,
     settings: &ConsumerSettings,
@@ -871,10 +890,20 @@ where
     S: ::futures::future::FusedFuture<Output = ()> + ::std::marker::Unpin,
 {
     use ::futures::FutureExt as _;
-    let mut binding = ::std::pin::pin!(bind(jetstream, settings).fuse());
-    ::futures::select_biased! {
-        () = shutdown => Ok(None),
-        bound = binding => bound.map(Some),
+    let mut failures: u32 = 0;
+    loop {
+        match bind_once(jetstream, settings).await {
+            Err(error) if error.is_transient() => {
+                failures = failures.saturating_add(1);
+                ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, failures, "cannot look up the consumer yet; retrying");
+                let mut pause = ::std::pin::pin!(::tokio::time::sleep(reconnect_pause(failures)).fuse());
+                ::futures::select_biased! {
+                    () = shutdown => return Ok(None),
+                    () = pause => {}
+                }
+            }
+            other => return other.map(Some),
+        }
     }
 }
 
@@ -1052,7 +1081,7 @@ where
         "jetstream_message",
         stream = settings.stream,
         durable = settings.durable,
-        subject = subject.as_str(),
+        %subject,
         stream_sequence,
         delivered,
         outcome = ::tracing::field::Empty,
@@ -1063,7 +1092,7 @@ where
             Ok(value) => value,
             Err(error) => {
                 ::tracing::Span::current().record("outcome", "term");
-                ::tracing::error!(subject = subject.as_str(), stream_sequence, delivered, outcome = "term", %error, "undecodable payload; terminating the message so it is not redelivered");
+                ::tracing::error!(%subject, stream_sequence, delivered, outcome = "term", %error, "undecodable payload; terminating the message so it is not redelivered");
                 let outcome = Outcome::Reject { reason: format!("undecodable payload: {error}") };
                 send_ack(&ack, outcome.ack_body(settings, delivered), stream_sequence).await;
                 return;
@@ -1086,21 +1115,21 @@ where
         let outcome = match ::futures::FutureExt::catch_unwind(::std::panic::AssertUnwindSafe(handler(delivery))).await {
             Ok(outcome) => outcome,
             Err(panic) => {
-                ::tracing::error!(subject = subject.as_str(), stream_sequence, delivered, panic = panic_message(&*panic), "handler panicked; retrying the message");
+                ::tracing::error!(%subject, stream_sequence, delivered, panic = panic_message(&*panic), "handler panicked; retrying the message");
                 Outcome::Retry { delay: None }
             }
         };
         ::tracing::Span::current().record("outcome", outcome.name());
         match &outcome {
-            Outcome::Ack => ::tracing::debug!(subject = subject.as_str(), stream_sequence, delivered, outcome = "ack", "handled"),
+            Outcome::Ack => ::tracing::debug!(%subject, stream_sequence, delivered, outcome = "ack", "handled"),
             Outcome::Retry { delay } if settings.max_deliver > 0 && delivered >= settings.max_deliver => {
-                ::tracing::warn!(subject = subject.as_str(), stream_sequence, delivered, outcome = "retry", ?delay, "retry requested on the last delivery (maxDeliver); the server will not redeliver it");
+                ::tracing::warn!(%subject, stream_sequence, delivered, outcome = "retry", ?delay, "retry requested on the last delivery (maxDeliver); the server will not redeliver it");
             }
             Outcome::Retry { delay } => {
-                ::tracing::debug!(subject = subject.as_str(), stream_sequence, delivered, outcome = "retry", ?delay, "handled");
+                ::tracing::debug!(%subject, stream_sequence, delivered, outcome = "retry", ?delay, "handled");
             }
             Outcome::Reject { reason } => {
-                ::tracing::warn!(subject = subject.as_str(), stream_sequence, delivered, outcome = "reject", %reason, "handler rejected the message; terminating it");
+                ::tracing::warn!(%subject, stream_sequence, delivered, outcome = "reject", %reason, "handler rejected the message; terminating it");
             }
         }
         send_ack(&ack, outcome.ack_body(settings, delivered), stream_sequence).await;
