@@ -588,6 +588,22 @@ pub async fn bind_once(
     Ok(consumer)
 }
 
+/// How long one lookup in a retry loop may take: while a consumer has no
+/// leader its lookups go unanswered, and waiting the context's whole request
+/// timeout (5 s by default) per attempt would delay noticing the new leader.
+const LOOKUP_TIMEOUT: ::std::time::Duration = ::std::time::Duration::from_secs(2);
+
+/// [`bind_once`] within [`LOOKUP_TIMEOUT`] (a timeout is transient).
+async fn bind_attempt(
+    jetstream: &::async_nats::jetstream::Context,
+    settings: &ConsumerSettings,
+) -> ::std::result::Result<::async_nats::jetstream::consumer::PullConsumer, BindError> {
+    match ::tokio::time::timeout(LOOKUP_TIMEOUT, bind_once(jetstream, settings)).await {
+        Ok(result) => result,
+        Err(_) => Err(BindError::Nats(format!("no answer within {LOOKUP_TIMEOUT:?}").into())),
+    }
+}
+
 /// Looks up the provisioned stream and durable pull consumer and checks its
 /// configuration. Never creates or changes anything. Transient failures
 /// (timeouts, no responders, no leader during an election) are logged and
@@ -602,7 +618,7 @@ pub async fn bind(
 ) -> ::std::result::Result<::async_nats::jetstream::consumer::PullConsumer, BindError> {
     let mut failures: u32 = 0;
     loop {
-        match bind_once(jetstream, settings).await {
+        match bind_attempt(jetstream, settings).await {
             Err(error) if error.is_transient() => {
                 failures = failures.saturating_add(1);
                 ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, failures, "cannot look up the consumer yet; retrying");
@@ -892,7 +908,7 @@ where
     use ::futures::FutureExt as _;
     let mut failures: u32 = 0;
     loop {
-        match bind_once(jetstream, settings).await {
+        match bind_attempt(jetstream, settings).await {
             Err(error) if error.is_transient() => {
                 failures = failures.saturating_add(1);
                 ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, failures, "cannot look up the consumer yet; retrying");
@@ -963,7 +979,7 @@ where
             }
         }
         if rebind {
-            match bind_once(jetstream, settings).await {
+            match bind_attempt(jetstream, settings).await {
                 Ok(bound) => {
                     consumer = bound;
                     rebind = false;
