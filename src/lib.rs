@@ -22,6 +22,7 @@ pub mod naming;
 #[cfg(feature = "live")]
 pub mod ops;
 pub mod render;
+pub mod runtime_crate;
 pub mod subject;
 pub mod types;
 pub mod validate;
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Error, Result};
 pub use render::view::Parts;
+pub use runtime_crate::RuntimeDependency;
 pub use write::{Drift, GeneratedFile, WriteReport};
 
 use load::{NodeId, Source};
@@ -55,6 +57,7 @@ pub struct Config {
     deny_warnings: bool,
     ref_root: Option<PathBuf>,
     strict_datetimes: bool,
+    runtime: RuntimeDependency,
 }
 
 impl Default for Config {
@@ -73,6 +76,7 @@ impl Default for Config {
             deny_warnings: false,
             ref_root: None,
             strict_datetimes: false,
+            runtime: RuntimeDependency::Vendored,
         }
     }
 }
@@ -178,6 +182,17 @@ impl Config {
         self
     }
 
+    /// Where generated code gets its runtime support: by default the source of
+    /// the `asyncapi-nats-runtime` crate is copied (vendored) into it, so it
+    /// builds with nothing published; a version, path or git dependency makes
+    /// the generated `runtime` module re-export that crate instead (and, for
+    /// [`Config::generate_crate`], adds it to `Cargo.toml`; a build script's
+    /// crate declares it itself).
+    pub fn runtime_dependency(&mut self, dependency: RuntimeDependency) -> &mut Self {
+        self.runtime = dependency;
+        self
+    }
+
     fn load(&self, spec: &Path) -> Result<Source> {
         let options = load::LoadOptions { ref_root: self.ref_root.clone() };
         let mut source = Source::load_with(spec, &options)?;
@@ -218,7 +233,12 @@ impl Config {
         let renderer = Renderer::new();
         let header = header(&prepared.source);
         let mut files = Vec::new();
-        let cargo = timings.time("render", || renderer.text("Cargo.toml.jinja", &prepared.view))?;
+        let cargo = timings.time("render", || {
+            renderer.text(
+                "Cargo.toml.jinja",
+                &CargoView { view: &prepared.view, runtime_dependency: self.runtime.cargo_line() },
+            )
+        })?;
         files.push(GeneratedFile { path: "Cargo.toml".into(), contents: format!("# {header}\n{cargo}") });
         // The generator formats its output; rustfmt must not, or `gen --check` would report drift.
         files.push(GeneratedFile {
@@ -370,19 +390,21 @@ impl Config {
         if self.parts.subscribers {
             modules.push(("subscribers", "subscribers.rs.jinja"));
         }
-        if self.parts.publishers || self.parts.subscribers {
-            modules.push(("runtime", "runtime.rs.jinja"));
-        }
         let texts = timings.time("render", || {
             modules.iter().map(|(_, template)| renderer.text(template, &prepared.view)).collect::<Result<Vec<String>>>()
         })?;
-        timings.time("format", || {
+        let mut bodies: Vec<(&'static str, String)> = timings.time("format", || {
             modules
                 .iter()
                 .zip(texts)
                 .map(|((name, template), text)| Ok((*name, render::format_rust(template, &text)?)))
-                .collect()
-        })
+                .collect::<Result<_>>()
+        })?;
+        if self.parts.publishers || self.parts.subscribers {
+            // Verbatim: the vendored file is the runtime crate's source, byte for byte.
+            bodies.push(("runtime", self.runtime.module()));
+        }
+        Ok(bodies)
     }
 }
 
@@ -422,6 +444,14 @@ impl std::fmt::Display for Timings {
         }
         write!(f, "{:>10} {:>9.1} ms", "total", total * 1e3)
     }
+}
+
+/// The view of `Cargo.toml.jinja`: the crate view plus the runtime dependency line.
+#[derive(serde::Serialize)]
+struct CargoView<'a> {
+    #[serde(flatten)]
+    view: &'a render::CrateView,
+    runtime_dependency: Option<String>,
 }
 
 struct Prepared {

@@ -33,6 +33,10 @@ enum Command {
         /// Print the wall time of each stage (load, model, types, view, render, format, manifests, write) to stderr.
         #[arg(short = 'v', long = "timings")]
         timings: bool,
+        /// Depend on the asyncapi-nats-runtime crate instead of copying its source into the crate:
+        /// a version (`0.1`), `path:<dir>` or `git:<url>[#<rev>]` (default: `vendored`).
+        #[arg(long, value_name = "SPEC")]
+        runtime_dependency: Option<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -65,9 +69,9 @@ enum Command {
 
 #[derive(Args)]
 struct Server {
-    /// NATS server URL.
-    #[arg(long, default_value = "nats://127.0.0.1:4222")]
-    server: String,
+    /// NATS server URL; repeat it for the nodes of a cluster (the client fails over between them).
+    #[arg(long = "server", value_name = "URL", default_value = "nats://127.0.0.1:4222")]
+    servers: Vec<String>,
     /// Credentials file.
     #[arg(long)]
     creds: Option<PathBuf>,
@@ -113,8 +117,19 @@ impl Server {
             if let (Some(user), Some(password)) = (&self.user, &self.password) {
                 options = options.user_and_password(user.clone(), password.clone());
             }
-            let client = options.connect(&self.server).await.map_err(|e| {
-                asyncapi_nats::Error::new(format!("cannot connect to {}: {e}", self.server))
+            let addresses = self
+                .servers
+                .iter()
+                .map(|url| {
+                    url.parse::<async_nats::ServerAddr>().map_err(|e| {
+                        asyncapi_nats::Error::new(format!("invalid --server {url}: {e}")).hint(
+                            "use a NATS URL such as nats://host:4222 (repeat --server for each node of a cluster)",
+                        )
+                    })
+                })
+                .collect::<asyncapi_nats::Result<Vec<_>>>()?;
+            let client = options.connect(addresses).await.map_err(|e| {
+                asyncapi_nats::Error::new(format!("cannot connect to {}: {e}", self.servers.join(", ")))
                     .hint("check --server and that the server runs with JetStream enabled (-js)")
             })?;
             f(async_nats::jetstream::new(client)).await
@@ -199,10 +214,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> asyncapi_nats::Result<ExitCode> {
     match cli.command {
-        Command::Gen { spec, out, crate_name, timings: show_timings, common } => {
+        Command::Gen { spec, out, crate_name, timings: show_timings, runtime_dependency, common } => {
             let mut config = common.config();
             if let Some(name) = crate_name {
                 config.crate_name(name);
+            }
+            if let Some(dependency) = runtime_dependency {
+                config.runtime_dependency(dependency.parse()?);
             }
             let mut timings = Timings::default();
             let generated = config.generate_crate_timed(&spec, &mut timings)?;
@@ -237,7 +255,7 @@ fn run(cli: Cli) -> asyncapi_nats::Result<ExitCode> {
             for d in &differences {
                 println!("{d}");
             }
-            println!("{} difference(s) between {} and {}", differences.len(), dir.display(), server.server);
+            println!("{} difference(s) between {} and {}", differences.len(), dir.display(), server.servers.join(", "));
             Ok(ExitCode::FAILURE)
         }
     }

@@ -178,6 +178,13 @@ pub const DEFAULT_ACK_WAIT: &str = "30s";
 pub const DEFAULT_MAX_ACK_PENDING: i64 = 1000;
 pub const DEFAULT_DUPLICATE_WINDOW: &str = "2m";
 
+/// `maxDeliver` when the document gives none: more deliveries than backoff steps (the server
+/// requires it), at least 5. The manifest and the subscriber's `SETTINGS.max_deliver` both use it,
+/// so `Delivery::is_last_attempt` agrees with what the server does.
+pub fn default_max_deliver(backoff_steps: usize) -> i64 {
+    (backoff_steps as i64 + 1).max(5)
+}
+
 /// Builds and checks the manifests; errors are located in the document.
 pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Manifests> {
     let labels = labels(api);
@@ -291,7 +298,7 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
             (Some(first), _) => first.clone(),
             (None, wait) => wait.unwrap_or_else(|| DEFAULT_ACK_WAIT.into()),
         };
-        let max_deliver = spec.max_deliver.unwrap_or_else(|| (backoff.len() as i64 + 1).max(5));
+        let max_deliver = spec.max_deliver.unwrap_or_else(|| default_max_deliver(backoff.len()));
         if !backoff.is_empty() && max_deliver != -1 && max_deliver <= backoff.len() as i64 {
             return Err(source
                 .error(

@@ -84,3 +84,24 @@ fn unreachable_server_is_a_clear_error() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("cannot connect to nats://127.0.0.1:1"), "{out}");
 }
+
+#[test]
+fn apply_and_diff_take_every_node_of_a_cluster() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let dir = deploy("allocation");
+    // A dead node first: the client fails over to the next URL, as it would in a cluster.
+    let servers = ["--server", "nats://127.0.0.1:1", "--server", url.as_str()];
+    let (code, out) = cli(&[&["apply", dir.as_str()][..], &servers, &["--replicas", "1"]].concat());
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("created Stream allocation"), "{out}");
+    let (code, out) = cli(&[&["diff", dir.as_str()][..], &servers, &["--replicas", "1"]].concat());
+    assert_eq!(code, 0, "{out}");
+
+    let (code, out) = cli(&["diff", &dir, "--server", "nats://127.0.0.1:1", "--server", "nats://127.0.0.1:2"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("cannot connect to nats://127.0.0.1:1, nats://127.0.0.1:2"), "{out}");
+    let (code, out) = cli(&["diff", &dir, "--server", "nats://bad host"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("invalid --server nats://bad host"), "{out}");
+}

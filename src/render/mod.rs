@@ -21,7 +21,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("subjects.rs.jinja", include_str!("../../templates/subjects.rs.jinja")),
     ("publishers.rs.jinja", include_str!("../../templates/publishers.rs.jinja")),
     ("subscribers.rs.jinja", include_str!("../../templates/subscribers.rs.jinja")),
-    ("runtime.rs.jinja", include_str!("../../templates/runtime.rs.jinja")),
 ];
 
 pub struct Renderer {

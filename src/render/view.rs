@@ -444,7 +444,7 @@ fn subscriber_views(api: &Api, tys: &TyWriter, subjects: &[SubjectView], subject
                 .filter_map(|b| duration::parse(b).ok())
                 .map(|d| d.as_millis() as u64)
                 .collect(),
-            max_deliver: spec.max_deliver.unwrap_or(-1),
+            max_deliver: spec.max_deliver.unwrap_or_else(|| crate::manifests::default_max_deliver(spec.backoff.len())),
             // The first message's correlation id location (all messages of a channel share it in practice).
             correlation_id_arg: messages
                 .iter()

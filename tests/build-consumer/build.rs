@@ -1,6 +1,6 @@
 //! Generates the NATS client from `spec/asyncapi.yaml` (a multi-file spec) at build time.
 
-use asyncapi_nats::{Config, Parts};
+use asyncapi_nats::{Config, Parts, RuntimeDependency};
 
 const SPEC: &str = "spec/asyncapi.yaml";
 
@@ -15,6 +15,11 @@ fn main() {
     Config::new().module_name("types_only").parts(parts(true, false, false)).compile_or_exit(SPEC);
     Config::new().module_name("types_publishers").parts(parts(true, true, false)).compile_or_exit(SPEC);
     Config::new().module_name("types_subscribers").parts(parts(true, false, true)).compile_or_exit(SPEC);
+    // Depending on the runtime crate instead of vendoring its source (declared in Cargo.toml).
+    Config::new()
+        .module_name("shipping_runtime_crate")
+        .runtime_dependency(RuntimeDependency::Path("../../runtime".into()))
+        .compile_or_exit(SPEC);
     Config::new()
         .module_name("customised")
         .derive("::std::cmp::PartialOrd")

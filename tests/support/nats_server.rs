@@ -132,6 +132,14 @@ impl NatsServer {
         server.fail(&format!("could not start after {START_ATTEMPTS} attempts; last: {last}"))
     }
 
+    /// The nats-server binary the harness uses (version-checked), for harnesses that run
+    /// several servers themselves (tests/e2e/src/cluster.rs).
+    pub fn binary() -> PathBuf {
+        let bin = find_binary();
+        check_version(&bin);
+        bin
+    }
+
     /// `nats://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)

@@ -27,7 +27,7 @@ pub mod receive_pets {
         expires: ::std::time::Duration::from_millis(30000),
         max_bytes: 0,
         backoff: &[],
-        max_deliver: -1,
+        max_deliver: 5,
         correlation_id: None,
     };
 
@@ -46,6 +46,8 @@ pub mod receive_pets {
     }
 
     /// Looks up the provisioned stream and durable consumer; never creates them.
+    /// Transient failures (timeouts, no responders, no leader during a
+    /// failover) are retried with backoff.
     ///
     /// # Errors
     /// When the stream or consumer is missing or configured differently.
@@ -60,19 +62,21 @@ pub mod receive_pets {
 
     /// Binds, then processes messages with `handler` until `shutdown` completes;
     /// in-flight handlers finish and their acknowledgements are sent before it
-    /// returns. Lost pulls (dead connection, restarted server) are re-established.
+    /// returns. A service started during a failover waits for the cluster;
+    /// lost pulls (dead connection, restarted server, killed consumer leader)
+    /// are re-established; a deleted consumer is waited for, never re-created.
+    /// For a cluster, connect with every node's URL, e.g.
+    /// `async_nats::connect(["nats://n1:4222", "nats://n2:4222", "nats://n3:4222"].as_slice())`.
     ///
     /// # Errors
-    /// When binding fails (the stream or consumer is missing or differs from the document).
+    /// Only when the stream or consumer is missing or differs from the document at start.
     pub async fn run<H: Handler>(
         jetstream: &::async_nats::jetstream::Context,
         handler: &H,
         shutdown: impl ::std::future::Future<Output = ()>,
     ) -> ::std::result::Result<(), super::super::runtime::RunError> {
-        let consumer = bind(jetstream).await?;
         super::super::runtime::run(
                 jetstream,
-                consumer,
                 &SETTINGS,
                 |delivery| handler.handle(delivery),
                 shutdown,

@@ -6,6 +6,11 @@ pub mod shipping {
     include!(concat!(env!("OUT_DIR"), "/shipping.rs"));
 }
 
+/// The same client, with `runtime` re-exporting the `asyncapi-nats-runtime` crate instead of its vendored source.
+pub mod shipping_runtime_crate {
+    include!(concat!(env!("OUT_DIR"), "/shipping_runtime_crate.rs"));
+}
+
 /// Types (and subjects) only.
 pub mod types_only {
     include!(concat!(env!("OUT_DIR"), "/types_only.rs"));

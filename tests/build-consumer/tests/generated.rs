@@ -121,3 +121,19 @@ fn parts_select_the_emitted_modules() {
         assert_eq!(found, expected, "{name}: types, subjects, publishers, subscribers, runtime");
     }
 }
+
+#[test]
+fn with_a_runtime_dependency_the_runtime_is_the_crate() {
+    use build_consumer::shipping_runtime_crate as dep;
+    let text = include_str!(concat!(env!("OUT_DIR"), "/shipping_runtime_crate.rs"));
+    assert!(text.contains("pub use ::asyncapi_nats_runtime::*;"), "a re-export");
+    assert!(!text.contains("fn publish_jetstream"), "not the vendored source");
+    // The generated code's runtime types are the crate's.
+    let outcome: asyncapi_nats_runtime::Outcome = dep::runtime::Outcome::Ack;
+    assert_eq!(outcome.name(), "ack");
+    let settings: &asyncapi_nats_runtime::ConsumerSettings = &dep::subscribers::handle_shipment_request::SETTINGS;
+    assert_eq!(settings.durable, "shipment-requests");
+    // Subject errors convert into the crate's publish error.
+    let error: asyncapi_nats_runtime::PublishError = dep::subjects::shipping_requested("a.b").unwrap_err().into();
+    assert!(error.to_string().contains("warehouseId"), "{error}");
+}

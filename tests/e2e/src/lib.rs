@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::Context;
 use futures::StreamExt as _;
 
+pub mod cluster;
 #[path = "../../support/nats_server.rs"]
 pub mod nats_server;
 pub mod provision;

@@ -77,3 +77,11 @@ pub async fn apply(js: &Context, example: &str) {
 pub async fn allocation(js: &Context) {
     apply(js, "allocation").await;
 }
+
+/// Every manifest of `example` with `replicas` per stream (e.g. 3 on a cluster, like
+/// `asyncapi-nats apply --replicas 3`).
+pub async fn apply_replicated(js: &Context, example: &str, replicas: u32) {
+    ops::apply(js, &manifests(example).with_replicas(replicas))
+        .await
+        .unwrap_or_else(|e| panic!("applying {example} manifests: {e}"));
+}

@@ -1,10 +1,30 @@
 //! Runtime support shared by the generated publishers and subscribers:
-//! encoding, errors, binding to provisioned consumers (never creating them),
-//! and the pull-consumer run loop.
+//! encoding, errors, publishing with retries through a stream-leader
+//! election, binding to provisioned consumers (never creating them), and the
+//! pull-consumer run loop.
+//!
+//! This is the source of the `asyncapi-nats-runtime` crate. `asyncapi-nats`
+//! copies it verbatim into generated code by default (so the generated crate
+//! builds with nothing published), or makes generated code depend on the
+//! crate (`--runtime-dependency`).
 //!
 //! Nothing here creates, updates or deletes streams or consumers: streams and
 //! durable consumers are infrastructure, provisioned by ops (see the NACK
 //! manifests generated beside this code).
+//!
+//! # Connecting to a cluster
+//!
+//! Give the client every node's URL, so that it fails over when one dies; the
+//! run loop and the publishers ride out leader elections by themselves:
+//!
+//! ```text
+//! let client = async_nats::ConnectOptions::new()
+//!     .retry_on_initial_connect()
+//!     .max_reconnects(None)
+//!     .connect(["nats://nats-0:4222", "nats://nats-1:4222", "nats://nats-2:4222"].as_slice())
+//!     .await?;
+//! let jetstream = async_nats::jetstream::new(client);
+//! ```
 
 use ::futures::StreamExt as _;
 
@@ -13,17 +33,33 @@ use ::futures::StreamExt as _;
 #[non_exhaustive]
 pub enum PublishError {
     /// A subject parameter value was rejected.
-    Subject(super::subjects::SubjectError),
+    Subject {
+        /// The parameter's name in the AsyncAPI document.
+        parameter: &'static str,
+        /// Why the value was rejected.
+        reason: &'static str,
+    },
     /// The payload or headers could not be serialized.
     Encode(::serde_json::Error),
     /// A header name or value is not valid in NATS (e.g. contains a line break).
     Header(::std::string::String),
-    /// No stream captures the subject: the stream is not provisioned.
+    /// No stream captures the subject (checked with the server after a
+    /// "no responders" answer): the stream is not provisioned.
     NoStream {
         /// The subject that was published to.
         subject: ::std::string::String,
     },
-    /// JetStream refused or did not acknowledge the message.
+    /// The stream did not acknowledge the message within the retry deadline
+    /// ([`PublishRetry::deadline`]), e.g. because it had no leader all along.
+    Unavailable {
+        /// The subject that was published to.
+        subject: ::std::string::String,
+        /// How long the publish was retried.
+        waited: ::std::time::Duration,
+        /// The last failure.
+        last: ::async_nats::jetstream::context::PublishError,
+    },
+    /// JetStream refused or did not acknowledge the message (not retried).
     JetStream(::async_nats::jetstream::context::PublishError),
     /// Core NATS publish failed.
     Core(::async_nats::PublishError),
@@ -32,12 +68,18 @@ pub enum PublishError {
 impl ::std::fmt::Display for PublishError {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         match self {
-            PublishError::Subject(e) => write!(f, "{e}"),
+            PublishError::Subject { parameter, reason } => {
+                write!(f, "invalid value for subject parameter `{parameter}`: {reason}")
+            }
             PublishError::Encode(e) => write!(f, "cannot encode message: {e}"),
             PublishError::Header(e) => write!(f, "invalid header: {e}"),
             PublishError::NoStream { subject } => write!(
                 f,
                 "no JetStream stream captures subject `{subject}`: the stream must be provisioned (apply the generated NACK manifests)"
+            ),
+            PublishError::Unavailable { subject, waited, last } => write!(
+                f,
+                "JetStream did not acknowledge the message on `{subject}` within {waited:?} of retries (no stream leader?): {last}"
             ),
             PublishError::JetStream(e) => write!(f, "JetStream publish failed: {e}"),
             PublishError::Core(e) => write!(f, "publish failed: {e}"),
@@ -48,18 +90,11 @@ impl ::std::fmt::Display for PublishError {
 impl ::std::error::Error for PublishError {
     fn source(&self) -> ::std::option::Option<&(dyn ::std::error::Error + 'static)> {
         match self {
-            PublishError::Subject(e) => Some(e),
             PublishError::Encode(e) => Some(e),
-            PublishError::JetStream(e) => Some(e),
+            PublishError::JetStream(e) | PublishError::Unavailable { last: e, .. } => Some(e),
             PublishError::Core(e) => Some(e),
-            PublishError::Header(_) | PublishError::NoStream { .. } => None,
+            PublishError::Subject { .. } | PublishError::Header(_) | PublishError::NoStream { .. } => None,
         }
-    }
-}
-
-impl ::std::convert::From<super::subjects::SubjectError> for PublishError {
-    fn from(e: super::subjects::SubjectError) -> Self {
-        PublishError::Subject(e)
     }
 }
 
@@ -95,9 +130,9 @@ impl ::std::error::Error for RequestError {
     }
 }
 
-impl ::std::convert::From<super::subjects::SubjectError> for RequestError {
-    fn from(e: super::subjects::SubjectError) -> Self {
-        RequestError::Publish(PublishError::Subject(e))
+impl ::std::convert::From<PublishError> for RequestError {
+    fn from(e: PublishError) -> Self {
+        RequestError::Publish(e)
     }
 }
 
@@ -135,7 +170,9 @@ impl Location {
     }
 }
 
-fn header_text(value: &::serde_json::Value) -> ::std::option::Option<::std::string::String> {
+/// The header text of a JSON value: strings as they are, `null` as nothing,
+/// anything else as JSON.
+pub(crate) fn header_text(value: &::serde_json::Value) -> ::std::option::Option<::std::string::String> {
     match value {
         ::serde_json::Value::Null => None,
         ::serde_json::Value::String(s) => Some(s.clone()),
@@ -159,7 +196,11 @@ fn encode_headers(
     Ok(())
 }
 
-fn insert_header(map: &mut ::async_nats::HeaderMap, name: &str, value: &str) -> ::std::result::Result<(), PublishError> {
+fn insert_header(
+    map: &mut ::async_nats::HeaderMap,
+    name: &str,
+    value: &str,
+) -> ::std::result::Result<(), PublishError> {
     let name: ::async_nats::HeaderName =
         name.parse().map_err(|_| PublishError::Header(format!("`{name}` is not a valid header name")))?;
     let value: ::async_nats::HeaderValue =
@@ -168,73 +209,224 @@ fn insert_header(map: &mut ::async_nats::HeaderMap, name: &str, value: &str) -> 
     Ok(())
 }
 
-/// Encodes payload and headers; returns the body, the headers and the JSON forms used for `MsgId`.
-fn encode<T: ::serde::Serialize, H: ::serde::Serialize>(
-    payload: &T,
-    headers: ::std::option::Option<&H>,
-    msg_id: ::std::option::Option<MsgId>,
-) -> ::std::result::Result<(::bytes::Bytes, ::async_nats::HeaderMap), PublishError> {
-    let payload = ::serde_json::to_value(payload).map_err(PublishError::Encode)?;
-    let body = ::serde_json::to_vec(&payload).map_err(PublishError::Encode)?;
-    let headers = match headers {
-        Some(h) => ::serde_json::to_value(h).map_err(PublishError::Encode)?,
-        None => ::serde_json::Value::Null,
-    };
-    let mut map = ::async_nats::HeaderMap::new();
-    encode_headers(&headers, &mut map)?;
-    if let Some(id) = msg_id {
-        let found = match id {
-            MsgId::Payload(pointer) => payload.pointer(pointer),
-            MsgId::Header(pointer) => headers.pointer(pointer),
-        };
-        if let Some(text) = found.and_then(header_text) {
-            insert_header(&mut map, "Nats-Msg-Id", &text)?;
-        }
-    }
-    Ok((::bytes::Bytes::from(body), map))
+/// An encoded message: body, NATS headers, and whether it carries a `Nats-Msg-Id`.
+pub(crate) struct Encoded {
+    pub(crate) body: ::bytes::Bytes,
+    pub(crate) headers: ::async_nats::HeaderMap,
+    pub(crate) has_msg_id: bool,
 }
 
-/// Publishes to a stream and waits for its acknowledgement.
-pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
-    jetstream: &::async_nats::jetstream::Context,
-    subject: super::subjects::Subject,
+/// Encodes payload and headers; the `Nats-Msg-Id` header is taken from the
+/// serialized payload or headers when `msg_id` says where it is.
+pub(crate) fn encode<T: ::serde::Serialize, H: ::serde::Serialize>(
     payload: &T,
     headers: ::std::option::Option<&H>,
     msg_id: ::std::option::Option<MsgId>,
-) -> ::std::result::Result<::async_nats::jetstream::publish::PublishAck, PublishError> {
-    use ::async_nats::jetstream::context::PublishErrorKind;
-    let (body, headers) = encode(payload, headers, msg_id)?;
-    let classify = |e: ::async_nats::jetstream::context::PublishError, subject: &str| match e.kind() {
-        PublishErrorKind::StreamNotFound => PublishError::NoStream { subject: subject.to_string() },
-        _ => PublishError::JetStream(e),
+) -> ::std::result::Result<Encoded, PublishError> {
+    let body = ::serde_json::to_vec(payload).map_err(PublishError::Encode)?;
+    let headers = match headers {
+        Some(h) => Some(::serde_json::to_value(h).map_err(PublishError::Encode)?),
+        None => None,
     };
-    let ack = jetstream
-        .publish_with_headers(subject.as_str().to_string(), headers, body)
-        .await
-        .map_err(|e| classify(e, subject.as_str()))?;
-    ack.await.map_err(|e| classify(e, subject.as_str()))
+    let mut map = ::async_nats::HeaderMap::new();
+    if let Some(headers) = &headers {
+        encode_headers(headers, &mut map)?;
+    }
+    let mut has_msg_id = false;
+    if let Some(id) = msg_id {
+        let found = match id {
+            MsgId::Payload(pointer) => ::serde_json::from_slice::<::serde_json::Value>(&body)
+                .ok()
+                .and_then(|value| value.pointer(pointer).and_then(header_text)),
+            MsgId::Header(pointer) => headers.as_ref().and_then(|h| h.pointer(pointer)).and_then(header_text),
+        };
+        if let Some(text) = found {
+            insert_header(&mut map, "Nats-Msg-Id", &text)?;
+            has_msg_id = true;
+        }
+    }
+    Ok(Encoded { body: ::bytes::Bytes::from(body), headers: map, has_msg_id })
+}
+
+/// How a JetStream publish rides out a stream-leader election or a lost
+/// acknowledgement. While a stream has no leader, the server answers "no
+/// responders"; the publisher then asks the server whether a stream captures
+/// the subject: if none does, it fails at once with
+/// [`PublishError::NoStream`], otherwise it retries until `deadline`.
+///
+/// Retrying cannot store a message twice: on "no responders" no server took
+/// it, and a timed-out publish is retried only when it carries a
+/// `Nats-Msg-Id` (the stream's duplicate window drops the second copy).
+#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::marker::Copy, ::std::cmp::PartialEq, ::std::cmp::Eq)]
+pub struct PublishRetry {
+    /// How long after the first attempt a publish is retried before it fails
+    /// with [`PublishError::Unavailable`]; zero disables retries.
+    pub deadline: ::std::time::Duration,
+    /// Pause after the first failure; it doubles up to `max_pause`.
+    pub pause: ::std::time::Duration,
+    /// Longest pause between two attempts.
+    pub max_pause: ::std::time::Duration,
+}
+
+impl PublishRetry {
+    /// 30 s deadline (a stream-leader election takes a few seconds), pauses
+    /// from 100 ms doubling to 1 s.
+    pub const DEFAULT: PublishRetry = PublishRetry {
+        deadline: ::std::time::Duration::from_secs(30),
+        pause: ::std::time::Duration::from_millis(100),
+        max_pause: ::std::time::Duration::from_secs(1),
+    };
+
+    /// No retries: every failure is returned at once.
+    pub const NEVER: PublishRetry = PublishRetry {
+        deadline: ::std::time::Duration::ZERO,
+        pause: ::std::time::Duration::ZERO,
+        max_pause: ::std::time::Duration::ZERO,
+    };
+
+    /// The pause before attempt `attempt + 1` (`attempt` ≥ 1 failed attempts so far).
+    pub fn pause_after(&self, attempt: u32) -> ::std::time::Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(16);
+        self.pause.saturating_mul(factor).min(self.max_pause)
+    }
+}
+
+impl ::std::default::Default for PublishRetry {
+    fn default() -> Self {
+        PublishRetry::DEFAULT
+    }
+}
+
+/// What a failed JetStream publish means.
+#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::marker::Copy, ::std::cmp::PartialEq, ::std::cmp::Eq)]
+pub(crate) enum Failure {
+    /// "No responders": either no stream captures the subject or the stream has no leader; ask the server.
+    NoResponders,
+    /// Worth retrying (no server stored the message, or a retry is de-duplicated).
+    Transient,
+    /// Not worth retrying.
+    Fatal,
+}
+
+/// Classifies a JetStream publish failure; `has_msg_id` tells whether a retry is de-duplicated.
+pub(crate) fn classify(
+    kind: ::async_nats::jetstream::context::PublishErrorKind,
+    unavailable: bool,
+    has_msg_id: bool,
+) -> Failure {
+    use ::async_nats::jetstream::context::PublishErrorKind;
+    match kind {
+        PublishErrorKind::StreamNotFound => Failure::NoResponders,
+        // The server answered 503 (JetStream temporarily unavailable): nothing was stored.
+        PublishErrorKind::Other if unavailable => Failure::Transient,
+        // The message may have been stored with its acknowledgement lost: only a de-duplicated retry is safe.
+        PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe if has_msg_id => Failure::Transient,
+        _ => Failure::Fatal,
+    }
+}
+
+/// Whether a publish error carries the server's "503 unavailable" JetStream error.
+fn is_unavailable(error: &::async_nats::jetstream::context::PublishError) -> bool {
+    use ::std::error::Error as _;
+    error.source().and_then(|s| s.downcast_ref::<::async_nats::jetstream::Error>()).is_some_and(|e| e.code() == 503)
+}
+
+async fn send(
+    jetstream: &::async_nats::jetstream::Context,
+    subject: ::async_nats::Subject,
+    encoded: Encoded,
+) -> ::std::result::Result<::async_nats::jetstream::publish::PublishAck, ::async_nats::jetstream::context::PublishError>
+{
+    // Without headers, a plain PUB: an empty header block costs bytes on the wire and parsing on the server.
+    let ack = if encoded.headers.is_empty() {
+        jetstream.publish(subject, encoded.body).await?
+    } else {
+        jetstream.publish_with_headers(subject, encoded.headers, encoded.body).await?
+    };
+    ack.await
+}
+
+/// Publishes to a stream and waits for its acknowledgement, retrying
+/// transient failures (no stream leader, a lost acknowledgement of a message
+/// with a `Nats-Msg-Id`) as `retry` says.
+///
+/// # Errors
+/// See [`PublishError`]; a missing stream is told from a leaderless one.
+pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
+    jetstream: &::async_nats::jetstream::Context,
+    subject: ::std::string::String,
+    payload: &T,
+    headers: ::std::option::Option<&H>,
+    msg_id: ::std::option::Option<MsgId>,
+    retry: &PublishRetry,
+) -> ::std::result::Result<::async_nats::jetstream::publish::PublishAck, PublishError> {
+    let subject = ::async_nats::Subject::from(subject);
+    let mut encoded = encode(payload, headers, msg_id)?;
+    let mut started: ::std::option::Option<::std::time::Instant> = None;
+    let mut attempt: u32 = 0;
+    loop {
+        let has_msg_id = encoded.has_msg_id;
+        let error = match send(jetstream, subject.clone(), encoded).await {
+            Ok(ack) => return Ok(ack),
+            Err(error) => error,
+        };
+        let started = *started.get_or_insert_with(::std::time::Instant::now);
+        attempt = attempt.saturating_add(1);
+        match classify(error.kind(), is_unavailable(&error), has_msg_id) {
+            Failure::Fatal => return Err(PublishError::JetStream(error)),
+            Failure::NoResponders => {
+                use ::async_nats::jetstream::context::GetStreamByNameErrorKind;
+                match jetstream.stream_by_subject(subject.as_str()).await {
+                    Err(e) if e.kind() == GetStreamByNameErrorKind::NotFound => {
+                        return Err(PublishError::NoStream { subject: subject.to_string() });
+                    }
+                    // The stream exists (or the lookup failed too): an election is under way.
+                    _ => {}
+                }
+            }
+            Failure::Transient => {}
+        }
+        let pause = retry.pause_after(attempt);
+        let waited = started.elapsed();
+        if waited + pause > retry.deadline {
+            return Err(PublishError::Unavailable { subject: subject.to_string(), waited, last: error });
+        }
+        ::tracing::debug!(%subject, attempt, %error, ?pause, "publish not acknowledged; retrying");
+        ::tokio::time::sleep(pause).await;
+        encoded = encode(payload, headers, msg_id)?;
+    }
 }
 
 /// Publishes over core NATS (fire and forget).
+///
+/// # Errors
+/// When encoding or sending fails.
 pub async fn publish_core<T: ::serde::Serialize, H: ::serde::Serialize>(
     client: &::async_nats::Client,
-    subject: super::subjects::Subject,
+    subject: ::std::string::String,
     payload: &T,
     headers: ::std::option::Option<&H>,
 ) -> ::std::result::Result<(), PublishError> {
-    let (body, headers) = encode(payload, headers, None)?;
-    client.publish_with_headers(subject.into_string(), headers, body).await.map_err(PublishError::Core)
+    let Encoded { body, headers, .. } = encode(payload, headers, None)?;
+    if headers.is_empty() {
+        client.publish(subject, body).await.map_err(PublishError::Core)
+    } else {
+        client.publish_with_headers(subject, headers, body).await.map_err(PublishError::Core)
+    }
 }
 
 /// Sends a request and decodes the reply.
+///
+/// # Errors
+/// When encoding fails, no reply arrives, or the reply does not decode.
 pub async fn request<T: ::serde::Serialize, H: ::serde::Serialize, R: ::serde::de::DeserializeOwned>(
     client: &::async_nats::Client,
-    subject: super::subjects::Subject,
+    subject: ::std::string::String,
     payload: &T,
     headers: ::std::option::Option<&H>,
 ) -> ::std::result::Result<R, RequestError> {
-    let (body, headers) = encode(payload, headers, None).map_err(RequestError::Publish)?;
-    let reply = client.request_with_headers(subject.into_string(), headers, body).await.map_err(RequestError::Request)?;
+    let Encoded { body, headers, .. } = encode(payload, headers, None)?;
+    let reply = client.request_with_headers(subject, headers, body).await.map_err(RequestError::Request)?;
     ::serde_json::from_slice(&reply.payload).map_err(RequestError::Decode)
 }
 
@@ -255,7 +447,8 @@ pub struct ConsumerSettings {
     pub max_bytes: usize,
     /// Redelivery delays for `Outcome::Retry { delay: None }`, by delivery count.
     pub backoff: &'static [::std::time::Duration],
-    /// Deliveries after which the server gives up on a message (-1: unlimited).
+    /// Deliveries after which the server gives up on a message (`maxDeliver`
+    /// of the consumer manifest; -1: unlimited).
     pub max_deliver: i64,
     /// Where the messages carry their correlation id, if the document says.
     pub correlation_id: ::std::option::Option<Location>,
@@ -263,9 +456,11 @@ pub struct ConsumerSettings {
 
 impl ConsumerSettings {
     /// Idle heartbeat asked of the server for each pull, so that a pull lost
-    /// with a dead connection or a restarted server is noticed and replaced.
+    /// with a dead connection, a restarted server or a killed consumer leader
+    /// (pull requests are not replicated) is noticed after two missed
+    /// heartbeats and replaced: a quarter of `expires`, at most 1 s.
     pub fn heartbeat(&self) -> ::std::time::Duration {
-        (self.expires / 4).min(::std::time::Duration::from_secs(5))
+        (self.expires / 4).min(::std::time::Duration::from_secs(1))
     }
 
     /// The nak delay for `Outcome::Retry { delay: None }` on the given delivery
@@ -302,8 +497,17 @@ pub enum BindError {
         /// What differs.
         problem: ::std::string::String,
     },
-    /// The server could not be asked.
+    /// The server could not be asked (timeout, no responders, no leader):
+    /// transient, [`bind`] and `run` retry it.
     Nats(::async_nats::Error),
+}
+
+impl BindError {
+    /// Whether asking again may succeed: everything but a missing stream or
+    /// consumer and a consumer that differs from the document.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, BindError::Nats(_))
+    }
 }
 
 impl ::std::fmt::Display for BindError {
@@ -334,41 +538,109 @@ impl ::std::error::Error for BindError {
     }
 }
 
-/// Looks up the provisioned stream and durable pull consumer and checks its configuration.
-/// Never creates or changes anything.
-pub async fn bind(
+/// Looks up the provisioned stream and durable pull consumer and checks its
+/// configuration, once. Never creates or changes anything.
+///
+/// # Errors
+/// See [`BindError`]; transient errors are returned, not retried.
+pub async fn bind_once(
     jetstream: &::async_nats::jetstream::Context,
     settings: &ConsumerSettings,
 ) -> ::std::result::Result<::async_nats::jetstream::consumer::PullConsumer, BindError> {
-    use ::async_nats::jetstream::context::{ConsumerInfoErrorKind, GetStreamErrorKind};
     use ::async_nats::jetstream::ErrorCode;
-    let stream = jetstream.get_stream(settings.stream).await.map_err(|e| match e.kind() {
+    use ::async_nats::jetstream::context::{ConsumerInfoErrorKind, GetStreamErrorKind};
+    let stream = jetstream.get_stream_no_info(settings.stream).await.map_err(|e| match e.kind() {
         GetStreamErrorKind::JetStream(j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND => {
             BindError::StreamNotFound { stream: settings.stream }
         }
         _ => BindError::Nats(e.into()),
     })?;
-    let info = stream.consumer_info(settings.durable).await.map_err(|e| match e.kind() {
-        ConsumerInfoErrorKind::NotFound => BindError::ConsumerNotFound { stream: settings.stream, durable: settings.durable },
-        ConsumerInfoErrorKind::StreamNotFound => BindError::StreamNotFound { stream: settings.stream },
-        ConsumerInfoErrorKind::JetStream(j) if j.error_code() == ErrorCode::CONSUMER_NOT_FOUND => {
-            BindError::ConsumerNotFound { stream: settings.stream, durable: settings.durable }
+    let not_found = |e: &::async_nats::jetstream::context::ConsumerInfoError| match e.kind() {
+        ConsumerInfoErrorKind::NotFound => {
+            Some(BindError::ConsumerNotFound { stream: settings.stream, durable: settings.durable })
         }
-        _ => BindError::Nats(e.into()),
-    })?;
-    if let Some(problem) = config_problem(&info.config, settings) {
+        ConsumerInfoErrorKind::StreamNotFound => Some(BindError::StreamNotFound { stream: settings.stream }),
+        ConsumerInfoErrorKind::JetStream(j) if j.error_code() == ErrorCode::CONSUMER_NOT_FOUND => {
+            Some(BindError::ConsumerNotFound { stream: settings.stream, durable: settings.durable })
+        }
+        ConsumerInfoErrorKind::JetStream(j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND => {
+            Some(BindError::StreamNotFound { stream: settings.stream })
+        }
+        _ => None,
+    };
+    // One CONSUMER.INFO request (no STREAM.INFO: it would wait for the stream leader).
+    let consumer: ::async_nats::jetstream::consumer::PullConsumer =
+        stream.get_consumer(settings.durable).await.map_err(|e| {
+            match e.downcast_ref::<::async_nats::jetstream::context::ConsumerInfoError>() {
+                Some(info_error) => not_found(info_error).unwrap_or(BindError::Nats(e)),
+                // The lookup succeeded but the configuration is not a pull consumer's.
+                None => BindError::Mismatch {
+                    stream: settings.stream,
+                    durable: settings.durable,
+                    problem: format!("it is a push consumer ({e}); a pull consumer is required"),
+                },
+            }
+        })?;
+    if let Some(problem) = config_problem(&consumer.cached_info().config, settings) {
         return Err(BindError::Mismatch { stream: settings.stream, durable: settings.durable, problem });
     }
-    stream.get_consumer(settings.durable).await.map_err(BindError::Nats)
+    Ok(consumer)
+}
+
+/// How long one lookup in a retry loop may take: while a consumer has no
+/// leader its lookups go unanswered, and waiting the context's whole request
+/// timeout (5 s by default) per attempt would delay noticing the new leader.
+const LOOKUP_TIMEOUT: ::std::time::Duration = ::std::time::Duration::from_secs(2);
+
+/// [`bind_once`] within [`LOOKUP_TIMEOUT`] (a timeout is transient).
+async fn bind_attempt(
+    jetstream: &::async_nats::jetstream::Context,
+    settings: &ConsumerSettings,
+) -> ::std::result::Result<::async_nats::jetstream::consumer::PullConsumer, BindError> {
+    match ::tokio::time::timeout(LOOKUP_TIMEOUT, bind_once(jetstream, settings)).await {
+        Ok(result) => result,
+        Err(_) => Err(BindError::Nats(format!("no answer within {LOOKUP_TIMEOUT:?}").into())),
+    }
+}
+
+/// Looks up the provisioned stream and durable pull consumer and checks its
+/// configuration. Never creates or changes anything. Transient failures
+/// (timeouts, no responders, no leader during an election) are logged and
+/// retried with a pause growing from 100 ms to 2 s, so a service started
+/// during a failover waits for the cluster instead of exiting.
+///
+/// # Errors
+/// When the stream or consumer does not exist or differs from the document.
+pub async fn bind(
+    jetstream: &::async_nats::jetstream::Context,
+    settings: &ConsumerSettings,
+) -> ::std::result::Result<::async_nats::jetstream::consumer::PullConsumer, BindError> {
+    let mut failures: u32 = 0;
+    loop {
+        match bind_attempt(jetstream, settings).await {
+            Err(error) if error.is_transient() => {
+                failures = failures.saturating_add(1);
+                ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, failures, "cannot look up the consumer yet; retrying");
+                ::tokio::time::sleep(reconnect_pause(failures)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// What makes a provisioned consumer unusable for this subscriber, if anything.
-fn config_problem(config: &::async_nats::jetstream::consumer::Config, settings: &ConsumerSettings) -> ::std::option::Option<::std::string::String> {
+pub(crate) fn config_problem(
+    config: &::async_nats::jetstream::consumer::Config,
+    settings: &ConsumerSettings,
+) -> ::std::option::Option<::std::string::String> {
     if let Some(deliver) = &config.deliver_subject {
         return Some(format!("it is a push consumer (deliver subject `{deliver}`); a pull consumer is required"));
     }
     if config.ack_policy != ::async_nats::jetstream::consumer::AckPolicy::Explicit {
-        return Some(format!("its ack policy is {:?}; `explicit` is required for manual acknowledgement", config.ack_policy));
+        return Some(format!(
+            "its ack policy is {:?}; `explicit` is required for manual acknowledgement",
+            config.ack_policy
+        ));
     }
     let mut server: ::std::vec::Vec<&str> = config.filter_subjects.iter().map(::std::string::String::as_str).collect();
     if !config.filter_subject.is_empty() {
@@ -380,19 +652,34 @@ fn config_problem(config: &::async_nats::jetstream::consumer::Config, settings: 
             settings.filter_subjects
         ));
     }
-    let foreign: ::std::vec::Vec<&str> =
-        server.iter().copied().filter(|s| !settings.filter_subjects.iter().any(|ours| filter_covers(ours, s))).collect();
+    let foreign: ::std::vec::Vec<&str> = server
+        .iter()
+        .copied()
+        .filter(|s| !settings.filter_subjects.iter().any(|ours| filter_covers(ours, s)))
+        .collect();
     if !foreign.is_empty() {
-        return Some(format!("its filter subjects {server:?} deliver {foreign:?}, which this subscriber does not expect (expected {:?})", settings.filter_subjects));
+        return Some(format!(
+            "its filter subjects {server:?} deliver {foreign:?}, which this subscriber does not expect (expected {:?})",
+            settings.filter_subjects
+        ));
     }
     if config.max_batch > 0 && settings.batch as i64 > config.max_batch {
-        return Some(format!("its max batch {} is below the pull batch {} of the document", config.max_batch, settings.batch));
+        return Some(format!(
+            "its max batch {} is below the pull batch {} of the document",
+            config.max_batch, settings.batch
+        ));
     }
     if !config.max_expires.is_zero() && settings.expires > config.max_expires {
-        return Some(format!("its max expires {:?} is below the pull expiry {:?} of the document", config.max_expires, settings.expires));
+        return Some(format!(
+            "its max expires {:?} is below the pull expiry {:?} of the document",
+            config.max_expires, settings.expires
+        ));
     }
     if config.max_bytes > 0 && (settings.max_bytes == 0 || settings.max_bytes as i64 > config.max_bytes) {
-        return Some(format!("its max bytes {} is below the pull byte limit {} of the document", config.max_bytes, settings.max_bytes));
+        return Some(format!(
+            "its max bytes {} is below the pull byte limit {} of the document",
+            config.max_bytes, settings.max_bytes
+        ));
     }
     None
 }
@@ -441,6 +728,39 @@ impl Outcome {
             Outcome::Reject { .. } => "reject",
         }
     }
+
+    /// The acknowledgement body sent for this outcome on the `delivered`-th
+    /// delivery: `+ACK`, `-NAK` with the delay (the explicit one, else the
+    /// document's backoff), or `+TERM reason` (control characters replaced).
+    pub fn ack_body(&self, settings: &ConsumerSettings, delivered: i64) -> ::bytes::Bytes {
+        match self {
+            Outcome::Ack => ::bytes::Bytes::from_static(b"+ACK"),
+            Outcome::Retry { delay } => match delay.or_else(|| settings.retry_delay(delivered)) {
+                Some(delay) => format!("-NAK {{\"delay\":{}}}", delay.as_nanos()).into(),
+                None => ::bytes::Bytes::from_static(b"-NAK"),
+            },
+            Outcome::Reject { reason } => {
+                let reason: ::std::string::String =
+                    reason.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+                format!("+TERM {reason}").into()
+            }
+        }
+    }
+}
+
+/// Where a received message is acknowledged: its reply subject, over the client it came from.
+#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+struct AckTo {
+    client: ::async_nats::Client,
+    reply: ::std::option::Option<::async_nats::Subject>,
+}
+
+impl AckTo {
+    /// Publishes `body` to the reply subject without waiting for the server's confirmation.
+    async fn send(&self, body: ::bytes::Bytes) -> ::std::result::Result<(), ::async_nats::Error> {
+        let reply = self.reply.clone().ok_or("the message has no reply subject")?;
+        self.client.publish(reply, body).await.map_err(::std::convert::Into::into)
+    }
 }
 
 /// A decoded JetStream message. The run loop acknowledges it exactly once,
@@ -461,16 +781,18 @@ pub struct Delivery<T> {
     pub headers: ::std::option::Option<::async_nats::HeaderMap>,
     /// The correlation id, when the document defines where messages carry it.
     pub correlation_id: ::std::option::Option<::std::string::String>,
-    message: ::async_nats::jetstream::Message,
+    raw: ::bytes::Bytes,
+    ack: AckTo,
 }
 
 impl<T> Delivery<T> {
-    /// Tells the server the handler is still working, resetting the ack wait.
+    /// Tells the server the handler is still working, resetting the ack wait
+    /// (call it periodically from handlers slower than the consumer's `ackWait`).
     ///
     /// # Errors
     /// When the progress acknowledgement cannot be sent.
     pub async fn in_progress(&self) -> ::std::result::Result<(), ::async_nats::Error> {
-        self.message.ack_with(::async_nats::jetstream::AckKind::Progress).await
+        self.ack.send(::bytes::Bytes::from_static(b"+WPI")).await
     }
 
     /// The headers decoded into the message's headers type (see `Headers` in the operation's module).
@@ -483,7 +805,7 @@ impl<T> Delivery<T> {
 
     /// The payload bytes as received.
     pub fn raw_payload(&self) -> &[u8] {
-        &self.message.payload
+        &self.raw
     }
 
     /// Whether this is the last delivery the server will make (`maxDeliver`).
@@ -496,7 +818,7 @@ impl<T> Delivery<T> {
 #[derive(::std::fmt::Debug)]
 #[non_exhaustive]
 pub enum RunError {
-    /// Binding to the stream/consumer failed.
+    /// The stream or consumer does not exist or differs from the document.
     Bind(BindError),
     /// Subscribing failed.
     Nats(::async_nats::Error),
@@ -537,7 +859,7 @@ pub struct Lag {
     pub redelivered: usize,
 }
 
-/// Reads the consumer's lag from the server.
+/// Reads the consumer's lag from the server (one attempt: for monitoring).
 ///
 /// # Errors
 /// When the stream or consumer is missing or cannot be looked up.
@@ -545,46 +867,83 @@ pub async fn lag(
     jetstream: &::async_nats::jetstream::Context,
     settings: &ConsumerSettings,
 ) -> ::std::result::Result<Lag, BindError> {
-    let mut consumer = bind(jetstream, settings).await?;
-    let info = consumer.info().await.map_err(|e| BindError::Nats(e.into()))?;
+    let consumer = bind_once(jetstream, settings).await?;
+    let info = consumer.cached_info();
     Ok(Lag { pending: info.num_pending, ack_pending: info.num_ack_pending, redelivered: info.num_redelivered })
 }
 
-/// Pause before re-establishing a pull after `failures` consecutive failures:
-/// 100 ms doubling up to 5 s.
-fn reconnect_pause(failures: u32) -> ::std::time::Duration {
-    let factor = 1u32 << failures.saturating_sub(1).min(6);
-    (::std::time::Duration::from_millis(100) * factor).min(::std::time::Duration::from_secs(5))
+/// Pause before the next lookup or pull after `failures` consecutive
+/// failures: 100 ms doubling up to 2 s (an election takes a few seconds).
+pub(crate) fn reconnect_pause(failures: u32) -> ::std::time::Duration {
+    let factor = 1u32 << failures.saturating_sub(1).min(5);
+    (::std::time::Duration::from_millis(100) * factor).min(::std::time::Duration::from_secs(2))
 }
 
-/// Whether a pull error means the consumer itself must be looked up again.
-fn needs_rebind(error: &::async_nats::jetstream::consumer::pull::MessagesError) -> bool {
+/// Whether a pull error means the consumer itself must be looked up again
+/// (deleted, replaced, or unreachable: "no responders" also means the
+/// consumer is gone or leaderless, and the lookup tells which in the log).
+pub(crate) fn needs_rebind(kind: ::async_nats::jetstream::consumer::pull::MessagesErrorKind) -> bool {
     use ::async_nats::jetstream::consumer::pull::MessagesErrorKind;
     matches!(
-        error.kind(),
-        MessagesErrorKind::ConsumerDeleted | MessagesErrorKind::PushBasedConsumer | MessagesErrorKind::RequestLimitExceeded
+        kind,
+        MessagesErrorKind::ConsumerDeleted
+            | MessagesErrorKind::PushBasedConsumer
+            | MessagesErrorKind::RequestLimitExceeded
+            | MessagesErrorKind::NoResponders
     )
 }
 
-/// Pulls from `consumer` until `shutdown` completes.
+/// Binds, waiting out transient failures (as [`bind`]); `shutdown` ends the
+/// wait between attempts (`Ok(None)`), but an attempt under way is finished
+/// so a missing stream or consumer is always reported.
+async fn bind_until<S>(
+    jetstream: &::async_nats::jetstream::Context,
+    settings: &ConsumerSettings,
+    mut shutdown: &mut S,
+) -> ::std::result::Result<::std::option::Option<::async_nats::jetstream::consumer::PullConsumer>, BindError>
+where
+    S: ::futures::future::FusedFuture<Output = ()> + ::std::marker::Unpin,
+{
+    use ::futures::FutureExt as _;
+    let mut failures: u32 = 0;
+    loop {
+        match bind_attempt(jetstream, settings).await {
+            Err(error) if error.is_transient() => {
+                failures = failures.saturating_add(1);
+                ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, failures, "cannot look up the consumer yet; retrying");
+                let mut pause = ::std::pin::pin!(::tokio::time::sleep(reconnect_pause(failures)).fuse());
+                ::futures::select_biased! {
+                    () = shutdown => return Ok(None),
+                    () = pause => {}
+                }
+            }
+            other => return other.map(Some),
+        }
+    }
+}
+
+/// Binds to the provisioned consumer, then pulls from it until `shutdown` completes.
 ///
+/// - Binding waits out transient failures (a service started during a
+///   failover waits for the cluster); it fails only when the stream or
+///   consumer does not exist or differs from the document.
 /// - Up to `settings.batch` handlers run concurrently; acks are published
 ///   without waiting for the server's reply (pipelined), so they do not
 ///   serialise throughput, and the client is flushed before returning.
-/// - A pull that fails, ends, or misses the server's idle heartbeats (dead
-///   connection, restarted server) is replaced after a pause that grows from
-///   100 ms to 5 s while failures repeat; a deleted or reconfigured consumer is
-///   looked up again (never created). Unacknowledged messages are redelivered
-///   by the server, so nothing is lost.
+/// - A pull that fails, ends, or misses two of the server's idle heartbeats
+///   (dead connection, restarted server, killed consumer leader) is replaced
+///   after a pause that grows from 100 ms to 2 s while failures repeat; a
+///   deleted or unreachable consumer is looked up again (never created).
+///   Unacknowledged messages are redelivered by the server, so nothing is lost.
 /// - On `shutdown`: no new message is started, messages already received but
 ///   not started are nak'ed for immediate redelivery, in-flight handlers
 ///   finish and their outcome is sent, then the client is flushed.
 ///
 /// # Errors
-/// Never after binding succeeded: pull failures are logged and retried.
+/// Only from the first binding: [`RunError::Bind`] when the stream or
+/// consumer is missing or differs. Later failures are logged and retried.
 pub async fn run<T, F, Fut, S>(
     jetstream: &::async_nats::jetstream::Context,
-    consumer: ::async_nats::jetstream::consumer::PullConsumer,
     settings: &ConsumerSettings,
     handler: F,
     shutdown: S,
@@ -596,8 +955,10 @@ where
     S: ::std::future::Future<Output = ()>,
 {
     use ::futures::FutureExt as _;
-    let mut consumer = consumer;
     let mut shutdown = ::std::pin::pin!(shutdown.fuse());
+    let Some(mut consumer) = bind_until(jetstream, settings, &mut shutdown).await? else {
+        return Ok(());
+    };
     let handler = &handler;
     let concurrency = settings.batch.max(1);
     let mut in_flight = ::futures::stream::FuturesUnordered::new();
@@ -617,13 +978,17 @@ where
             }
         }
         if rebind {
-            match bind(jetstream, settings).await {
+            match bind_attempt(jetstream, settings).await {
                 Ok(bound) => {
                     consumer = bound;
                     rebind = false;
                 }
                 Err(error) => {
-                    ::tracing::error!(stream = settings.stream, durable = settings.durable, %error, "cannot bind again; retrying");
+                    if error.is_transient() {
+                        ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, "cannot look up the consumer yet; retrying");
+                    } else {
+                        ::tracing::error!(stream = settings.stream, durable = settings.durable, %error, "cannot bind again; retrying until ops restore it");
+                    }
                     failures = failures.saturating_add(1);
                     continue 'pull;
                 }
@@ -642,6 +1007,7 @@ where
             Err(error) => {
                 ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, "cannot start pulling; retrying");
                 failures = failures.saturating_add(1);
+                rebind = true;
                 continue 'pull;
             }
         };
@@ -669,7 +1035,7 @@ where
                     }
                     Some(Err(error)) => {
                         ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, kind = ?error.kind(), "pull failed; pulling again");
-                        rebind = needs_rebind(&error);
+                        rebind = needs_rebind(error.kind());
                         failures = failures.saturating_add(1);
                         continue 'pull;
                     }
@@ -695,7 +1061,12 @@ where
 /// instead of after the ack wait.
 async fn release_buffered<S>(messages: &mut S)
 where
-    S: ::futures::Stream<Item = ::std::result::Result<::async_nats::jetstream::Message, ::async_nats::jetstream::consumer::pull::MessagesError>> + ::std::marker::Unpin,
+    S: ::futures::Stream<
+            Item = ::std::result::Result<
+                ::async_nats::jetstream::Message,
+                ::async_nats::jetstream::consumer::pull::MessagesError,
+            >,
+        > + ::std::marker::Unpin,
 {
     use ::futures::FutureExt as _;
     while let Some(Some(Ok(message))) = messages.next().now_or_never() {
@@ -716,7 +1087,11 @@ where
         Ok(info) => (info.stream_sequence, info.delivered, info.pending),
         Err(_) => (0, 1, 0),
     };
-    let subject = message.subject.to_string();
+    // Take the message apart: no copy of its headers or payload per message.
+    let ::async_nats::jetstream::Message { message, context, .. } = message;
+    let ::async_nats::Message { subject, reply, payload, headers, .. } = message;
+    let ack = AckTo { client: context.client(), reply };
+    // Created disabled (no formatting, no allocation) unless a subscriber listens at INFO.
     let span = ::tracing::info_span!(
         "jetstream_message",
         stream = settings.stream,
@@ -727,23 +1102,32 @@ where
         outcome = ::tracing::field::Empty,
     );
     async move {
-        use ::async_nats::jetstream::AckKind;
-        let payload = match ::serde_json::from_slice::<T>(&message.payload) {
-            Ok(payload) => payload,
+        let decoded = ::serde_json::from_slice::<T>(&payload);
+        let payload_value = match decoded {
+            Ok(value) => value,
             Err(error) => {
                 ::tracing::Span::current().record("outcome", "term");
                 ::tracing::error!(%subject, stream_sequence, delivered, outcome = "term", %error, "undecodable payload; terminating the message so it is not redelivered");
-                terminate(&message, &format!("undecodable payload: {error}")).await;
+                let outcome = Outcome::Reject { reason: format!("undecodable payload: {error}") };
+                send_ack(&ack, outcome.ack_body(settings, delivered), stream_sequence).await;
                 return;
             }
         };
-        let headers = message.headers.clone();
-        let correlation_id = settings.correlation_id.and_then(|at| at.find(&message.payload, headers.as_ref()));
-        let ack_handle = message.clone();
-        let delivery = Delivery { payload, subject: subject.clone(), stream_sequence, delivered, pending, headers, correlation_id, message };
+        let correlation_id = settings.correlation_id.and_then(|at| at.find(&payload, headers.as_ref()));
+        let delivery = Delivery {
+            payload: payload_value,
+            subject: ::std::string::String::from(subject.as_str()),
+            stream_sequence,
+            delivered,
+            pending,
+            headers,
+            correlation_id,
+            raw: payload,
+            ack: ack.clone(),
+        };
         // A panicking handler must not take the loop (and every other in-flight message) down:
         // the message is retried like a transient failure.
-        let outcome = match ::futures::FutureExt::catch_unwind(::std::panic::AssertUnwindSafe(async { handler(delivery).await })).await {
+        let outcome = match ::futures::FutureExt::catch_unwind(::std::panic::AssertUnwindSafe(handler(delivery))).await {
             Ok(outcome) => outcome,
             Err(panic) => {
                 ::tracing::error!(%subject, stream_sequence, delivered, panic = panic_message(&*panic), "handler panicked; retrying the message");
@@ -752,24 +1136,18 @@ where
         };
         ::tracing::Span::current().record("outcome", outcome.name());
         match &outcome {
-            Outcome::Ack => {
-                ::tracing::debug!(%subject, stream_sequence, delivered, outcome = "ack", "handled");
-                send_ack(&ack_handle, AckKind::Ack, stream_sequence).await;
+            Outcome::Ack => ::tracing::debug!(%subject, stream_sequence, delivered, outcome = "ack", "handled"),
+            Outcome::Retry { delay } if settings.max_deliver > 0 && delivered >= settings.max_deliver => {
+                ::tracing::warn!(%subject, stream_sequence, delivered, outcome = "retry", ?delay, "retry requested on the last delivery (maxDeliver); the server will not redeliver it");
             }
             Outcome::Retry { delay } => {
-                let delay = delay.or_else(|| settings.retry_delay(delivered));
-                if settings.max_deliver > 0 && delivered >= settings.max_deliver {
-                    ::tracing::warn!(%subject, stream_sequence, delivered, outcome = "retry", "retry requested on the last delivery (maxDeliver); the server will not redeliver it");
-                } else {
-                    ::tracing::debug!(%subject, stream_sequence, delivered, outcome = "retry", ?delay, "handled");
-                }
-                send_ack(&ack_handle, AckKind::Nak(delay), stream_sequence).await;
+                ::tracing::debug!(%subject, stream_sequence, delivered, outcome = "retry", ?delay, "handled");
             }
             Outcome::Reject { reason } => {
                 ::tracing::warn!(%subject, stream_sequence, delivered, outcome = "reject", %reason, "handler rejected the message; terminating it");
-                terminate(&ack_handle, reason).await;
             }
         }
+        send_ack(&ack, outcome.ack_body(settings, delivered), stream_sequence).await;
     }
     .instrument(span)
     .await;
@@ -785,21 +1163,9 @@ fn panic_message(panic: &(dyn ::std::any::Any + ::std::marker::Send)) -> &str {
 }
 
 /// Sends an acknowledgement without waiting for the server's confirmation.
-async fn send_ack(message: &::async_nats::jetstream::Message, kind: ::async_nats::jetstream::AckKind, stream_sequence: u64) {
-    if let Err(error) = message.ack_with(kind).await {
+async fn send_ack(ack: &AckTo, body: ::bytes::Bytes, stream_sequence: u64) {
+    if let Err(error) = ack.send(body).await {
         ::tracing::warn!(stream_sequence, %error, "acknowledgement failed; the message will be redelivered");
-    }
-}
-
-/// Terminates a message (`+TERM reason`): the server will not redeliver it.
-async fn terminate(message: &::async_nats::jetstream::Message, reason: &str) {
-    let Some(reply) = message.reply.clone() else {
-        ::tracing::warn!("message without a reply subject; cannot terminate it");
-        return;
-    };
-    let reason: ::std::string::String = reason.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if let Err(error) = message.context.client().publish(reply, format!("+TERM {reason}").into()).await {
-        ::tracing::warn!(%error, "term failed; the message will be redelivered");
     }
 }
 
