@@ -51,6 +51,7 @@ pub struct Config {
     overlays: Vec<PathBuf>,
     manifests: manifests::ManifestOptions,
     deny_warnings: bool,
+    path_subjects: bool,
 }
 
 impl Default for Config {
@@ -67,6 +68,7 @@ impl Default for Config {
             overlays: Vec::new(),
             manifests: manifests::ManifestOptions::default(),
             deny_warnings: false,
+            path_subjects: false,
         }
     }
 }
@@ -79,6 +81,8 @@ pub struct Generated {
     pub inputs: Vec<PathBuf>,
     /// What was dropped, approximated or skipped, located like errors.
     pub warnings: Vec<Error>,
+    /// Package name of the generated crate (`Cargo.toml` `name`; empty for modules and manifests).
+    pub crate_name: String,
 }
 
 impl Config {
@@ -142,6 +146,19 @@ impl Config {
         self
     }
 
+    /// Map channel addresses that are `/`-separated paths (`comment/{commentId}/changed`,
+    /// `/rooms/{roomId}`, the path of a URL) to NATS subjects, one token per segment
+    /// (`comment.{commentId}.changed`). Without it such channels keep their types but get no
+    /// publishers or subscribers (with a warning each).
+    pub fn path_subjects(&mut self, map: bool) -> &mut Self {
+        self.path_subjects = map;
+        self
+    }
+
+    fn model_options(&self) -> model::ModelOptions {
+        model::ModelOptions { default_stream: self.default_stream.clone(), path_subjects: self.path_subjects }
+    }
+
     /// The result of a run: `files`, with every warning; with [`Config::deny_warnings`], an
     /// error listing all of them when there is any.
     fn finish(&self, source: &Source, files: Vec<GeneratedFile>) -> Result<Generated> {
@@ -155,7 +172,12 @@ impl Config {
             ))
             .hint("fix the document (or an overlay) so nothing is dropped, or allow warnings"));
         }
-        Ok(Generated { files, inputs: source.paths().into_iter().map(Path::to_path_buf).collect(), warnings })
+        Ok(Generated {
+            files,
+            inputs: source.paths().into_iter().map(Path::to_path_buf).collect(),
+            warnings,
+            crate_name: String::new(),
+        })
     }
 
     fn load(&self, spec: &Path) -> Result<Source> {
@@ -181,7 +203,7 @@ impl Config {
     /// Generates the ops files only (`deploy/` of [`Config::generate_crate`], paths without `deploy/`).
     pub fn generate_manifests(&self, spec: impl AsRef<Path>) -> Result<Generated> {
         let source = self.load(spec.as_ref())?;
-        let api = model::build(&source, &model::ModelOptions { default_stream: self.default_stream.clone() })?;
+        let api = model::build(&source, &self.model_options())?;
         let files = manifests::build(&source, &api, &self.manifests)?.files(&api.title, &header(&source));
         self.finish(&source, files)
     }
@@ -214,7 +236,9 @@ impl Config {
         for file in ops.files(&prepared.api.title, &header) {
             files.push(GeneratedFile { path: Path::new("deploy").join(file.path), contents: file.contents });
         }
-        self.finish(&prepared.source, files)
+        let mut generated = self.finish(&prepared.source, files)?;
+        generated.crate_name = prepared.view.crate_name.clone();
+        Ok(generated)
     }
 
     /// Generates one module file (for `include!`) from `spec`, without writing.
@@ -281,7 +305,7 @@ impl Config {
                 .hint("set `types: true`, or emit no publishers and subscribers (`Parts { types: false, publishers: false, subscribers: false }` emits the subjects only)"));
         }
         let source = self.load(spec)?;
-        let api = model::build(&source, &model::ModelOptions { default_stream: self.default_stream.clone() })?;
+        let api = model::build(&source, &self.model_options())?;
         let space = TypeSpace::build(&source, &type_roots(&source, &api), &[])?;
         let view = render::build_view(
             &source,

@@ -24,9 +24,9 @@ enum Command {
     Gen {
         /// The AsyncAPI document (YAML or JSON).
         spec: PathBuf,
-        /// Output directory of the crate.
+        /// Output directory of the crate (default: a folder named after the crate, in the current directory).
         #[arg(short, long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
         /// Package name (default: from info.title).
         #[arg(long)]
         crate_name: Option<String>,
@@ -134,6 +134,10 @@ struct Common {
     /// Treat warnings (dropped keywords, skipped channels, approximated types) as errors.
     #[arg(long)]
     deny_warnings: bool,
+    /// Map channel addresses that are `/`-separated paths (`comment/{id}/changed`, URLs) to NATS
+    /// subjects, one token per segment (`comment.{id}.changed`).
+    #[arg(long)]
+    path_subjects: bool,
     /// Do not set `preventDelete: true` on Stream manifests.
     #[arg(long)]
     no_prevent_delete: bool,
@@ -155,6 +159,7 @@ impl Common {
     fn config(&self) -> Config {
         let mut config = Config::new();
         config.deny_warnings(self.deny_warnings);
+        config.path_subjects(self.path_subjects);
         for overlay in &self.overlays {
             config.overlay(overlay);
         }
@@ -190,7 +195,10 @@ fn run(cli: Cli) -> asyncapi_nats::Result<ExitCode> {
             if let Some(name) = crate_name {
                 config.crate_name(name);
             }
-            emit(&spec, &out, &config.generate_crate(&spec)?, common.check, "gen")
+            let generated = config.generate_crate(&spec)?;
+            // Without -o: a folder named after the crate (the `name` of the generated Cargo.toml).
+            let out = out.unwrap_or_else(|| PathBuf::from(&generated.crate_name));
+            emit(&spec, &out, &generated, common.check, "gen")
         }
         Command::Manifests { spec, out, common } => {
             emit(&spec, &out, &common.config().generate_manifests(&spec)?, common.check, "manifests")

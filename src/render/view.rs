@@ -40,6 +40,8 @@ pub struct CrateView {
     pub type_attributes: Vec<String>,
     pub types: Vec<TypeItem>,
     pub subjects: Vec<SubjectView>,
+    /// Whether some subject builder validates parameters (else `check_parameter` would be dead code).
+    pub uses_check_parameter: bool,
     pub publishers: Vec<PublisherView>,
     pub subscribers: Vec<SubscriberView>,
 }
@@ -89,6 +91,8 @@ pub struct SubjectView {
     pub buildable: bool,
     /// `format!` string with `{}` for each parameter.
     pub format: String,
+    /// The address is one parameter (`{queue}`): the subject is the value itself, no `format!`.
+    pub single_param: bool,
     pub tokens: Vec<TokenView>,
 }
 
@@ -204,6 +208,7 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         extra_derives,
         type_attributes: options.type_attributes.to_vec(),
         types,
+        uses_check_parameter: subjects.iter().any(|s| s.buildable && !s.params.is_empty()),
         subjects,
         publishers,
         subscribers,
@@ -438,6 +443,7 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
             docs: doc_lines(Some(&docs)),
             params,
             buildable: !channel.subject.has_wildcard(),
+            single_param: format == "{}",
             format: lit(&format),
             tokens,
             fn_name,
