@@ -66,7 +66,11 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub struct Operation {
     pub node: NodeId,
+    /// The 3.x operation key or 2.x `operationId` (2.x without one: `<verb> <address>`).
     pub name: String,
+    /// What publishers, subscriber modules and default durables are named after: `name`, except
+    /// for ids a tool derived from the subject (see [`base_name`]).
+    pub base_name: String,
     pub action: Action,
     /// Index into `Api::channels`.
     pub channel: usize,
@@ -171,6 +175,9 @@ pub fn build(source: &Source, options: &ModelOptions) -> Result<Api> {
         }
         other.is_none()
     });
+    for op in &mut operations {
+        op.base_name = base_name(op, &channels[op.channel], version, source);
+    }
     let mut api = Api {
         version,
         title: title.clone(),
@@ -184,6 +191,29 @@ pub fn build(source: &Source, options: &ModelOptions) -> Result<Api> {
     };
     assign_streams(source, &root, &mut api, options)?;
     Ok(api)
+}
+
+/// Names for what an application does, the same whichever AsyncAPI version a tool wrote. An
+/// explicit id (3.x operation key, 2.x `operationId`) is kept, except ids a tool derived from the
+/// subject and handler — FastStream's `orders.created:Publisher` and
+/// `events.ready_to_process.*:MessageHandlerSubscribe` (keys with `:`) — and 2.x operations
+/// without `operationId` (named after their verb, whose meaning is the opposite of what the
+/// application does). Those are named after the subject's literal tokens: what is received
+/// (`events ready_to_process`) or sent (`publish orders created`), so a FastStream app's 2.6 and
+/// 3.0 documents generate the same names.
+fn base_name(op: &Operation, channel: &Channel, version: SpecVersion, source: &Source) -> String {
+    let has_id = match version {
+        SpecVersion::V3 => true,
+        SpecVersion::V2 => source.get(&op.node.child("operationId")).is_some(),
+    };
+    let literals: Vec<&str> = channel.subject.literals().collect();
+    if (has_id && !op.name.contains(':')) || literals.is_empty() {
+        return op.name.clone();
+    }
+    match op.action {
+        Action::Receive => literals.join(" "),
+        Action::Send => format!("publish {}", literals.join(" ")),
+    }
 }
 
 /// `2.0.0`–`2.6.x` and `3.0.x`–`3.2.x` (the minor versions each of which the official JSON
@@ -249,9 +279,9 @@ impl Builder<'_> {
             for (_, m) in entries(source, &def.child("messages")) {
                 messages.push(self.message(&m, &key)?);
             }
-            let (address, at) = match (self.subject_override(&node, &def), value.get("address")) {
-                (Some(found), _) => found,
-                (None, Some(Value::String(a))) => (a.clone(), def.child("address")),
+            let (address, at, explicit) = match (self.subject_override(&node, &def), value.get("address")) {
+                (Some((subject, at)), _) => (subject, at, true),
+                (None, Some(Value::String(a))) => (a.clone(), def.child("address"), false),
                 _ => {
                     // `address: null` or none: a dynamic subject such as the requester's reply inbox.
                     targets.inboxes.insert(node.clone(), messages.clone());
@@ -259,9 +289,9 @@ impl Builder<'_> {
                     continue;
                 }
             };
-            match self.subject(&at, &key, &address) {
+            match self.subject(&at, &key, &address, explicit) {
                 Ok(subject) => {
-                    let mut channel = self.channel(&def, key.clone(), subject, value, messages)?;
+                    let mut channel = self.channel(&node, &def, key.clone(), subject, value, messages)?;
                     channel.node = node.clone();
                     targets.index.insert(node, channels.len());
                     targets.index.insert(def, channels.len());
@@ -288,7 +318,8 @@ impl Builder<'_> {
             let channel = match self.channel_target(&def.child("channel"), &targets)? {
                 Target::Channel(c) => c,
                 Target::Inbox(_) => {
-                    self.skip(&def, &name, "its channel has no address (a dynamic subject)".into());
+                    let reason = "its channel has no address (a dynamic subject); give the channel a `bindings.nats.subject` (e.g. in an overlay) to generate it";
+                    self.skip(&def, &name, reason.into());
                     continue;
                 }
                 Target::Skipped(reason) => {
@@ -338,7 +369,10 @@ impl Builder<'_> {
         for (key, node) in entries(source, &root.child("channels")) {
             let (def, value) = source.deref(&node)?;
             // FastStream's 2.6 output keeps the subject only in the channel binding.
-            let (address, at) = self.subject_override(&node, &def).unwrap_or_else(|| (key.clone(), node.clone()));
+            let (address, at, explicit) = match self.subject_override(&node, &def) {
+                Some((subject, at)) => (subject, at, true),
+                None => (key.clone(), node.clone(), false),
+            };
             let index = channels.len();
             let mut channel_messages = Vec::new();
             let mut ops = Vec::new();
@@ -372,7 +406,7 @@ impl Builder<'_> {
                 }
                 ops.push((op_def, name, action, messages));
             }
-            let subject = match self.subject(&at, &key, &address) {
+            let subject = match self.subject(&at, &key, &address, explicit) {
                 Ok(subject) => subject,
                 Err(reason) => {
                     for (op_def, name, ..) in ops {
@@ -381,7 +415,7 @@ impl Builder<'_> {
                     continue;
                 }
             };
-            channels.push(self.channel(&def, key, subject, value, channel_messages)?);
+            channels.push(self.channel(&node, &def, key, subject, value, channel_messages)?);
             for (op_def, name, action, messages) in ops {
                 operations.push(self.operation(&op_def, name, action, index, messages, None)?);
             }
@@ -398,32 +432,38 @@ impl Builder<'_> {
         })
     }
 
-    /// The channel's subject, or why it has none (warned once here, at the address).
-    fn subject(&self, at: &NodeId, key: &str, address: &str) -> std::result::Result<SubjectTemplate, String> {
+    /// The channel's subject, or why it has none (warned once here, at the address). With
+    /// `path_subjects`, every `/`-separated address (not an explicit `bindings.nats.subject`) is
+    /// mapped, so one document's subjects stay uniform (`user/signedup` → `user.signedup`).
+    fn subject(
+        &self,
+        at: &NodeId,
+        key: &str,
+        address: &str,
+        explicit: bool,
+    ) -> std::result::Result<SubjectTemplate, String> {
         let source = self.source;
-        let problem = match SubjectTemplate::parse(address) {
+        let mapped = if explicit { None } else { path_subject(address) };
+        let (candidate, mapped) = match mapped {
+            Some(mapped) if self.options.path_subjects => (mapped, None),
+            other => (address.to_string(), other),
+        };
+        let problem = match SubjectTemplate::parse(&candidate) {
             Ok(subject) => return Ok(subject),
             Err(e) => e,
         };
-        let mapped = path_subject(address);
-        if let (true, Some(mapped)) = (self.options.path_subjects, &mapped) {
-            if let Ok(subject) = SubjectTemplate::parse(mapped) {
-                return Ok(subject);
-            }
-        }
-        let hint = match (&mapped, self.options.path_subjects) {
-            (Some(mapped), false) => format!(
+        let hint = match mapped {
+            Some(mapped) => format!(
                 "map `/`-separated paths to subjects with `--path-subjects` / `Config::path_subjects` (`{address}` → `{mapped}`), or set the channel's `bindings.nats.subject` (e.g. in an overlay)"
             ),
-            _ => "set the channel's `bindings.nats.subject` to a NATS subject (e.g. in an overlay)".into(),
+            None => "set the channel's `bindings.nats.subject` to a NATS subject (e.g. in an overlay)".into(),
         };
-        let reason = format!("channel `{key}` has no NATS subject");
         source.warn(
             source
-                .error(at, format!("channel `{key}`: address `{address}` is not a NATS subject ({problem}); its publishers and subscribers are skipped, its types are generated"))
+                .error(at, format!("channel `{key}`: `{candidate}` is not a NATS subject ({problem}); its publishers and subscribers are skipped, its types are generated"))
                 .hint(hint),
         );
-        Err(reason)
+        Err(format!("channel `{key}` has no NATS subject"))
     }
 
     /// Warns that operation `name` is not generated, and why.
@@ -436,8 +476,10 @@ impl Builder<'_> {
         );
     }
 
+    /// `node` is the entry under `channels` (settings an overlay put next to a `$ref` are read there).
     fn channel(
         &self,
+        node: &NodeId,
         def: &NodeId,
         key: String,
         subject: SubjectTemplate,
@@ -469,7 +511,11 @@ impl Builder<'_> {
                 );
             }
         }
-        let ext: ChannelExt = jetstream::read(source, def)?.unwrap_or_default();
+        let owner = if source.get(&node.child("x-jetstream")).is_some() { node } else { def };
+        let ext: ChannelExt = jetstream::read(source, owner)?.unwrap_or_default();
+        let queue = [node, def]
+            .into_iter()
+            .find_map(|n| source.get(&n.child("bindings").child("nats").child("queue")).and_then(Value::as_str));
         Ok(Channel {
             node: def.clone(),
             key,
@@ -477,7 +523,7 @@ impl Builder<'_> {
             parameters,
             description: value.get("description").and_then(Value::as_str).map(str::to_string),
             stream: ext.stream,
-            queue: value.pointer("/bindings/nats/queue").and_then(Value::as_str).map(str::to_string),
+            queue: queue.map(str::to_string),
             messages,
         })
     }
@@ -506,6 +552,7 @@ impl Builder<'_> {
         };
         Ok(Operation {
             node: def.clone(),
+            base_name: name.clone(),
             name,
             action,
             channel,
@@ -729,6 +776,16 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
 /// JetStream subscriber does not use.
 fn check_operations(source: &Source, api: &Api) -> Result<()> {
     for op in &api.operations {
+        if op.action == Action::Send && op.queue.is_some() {
+            source.warn(
+                source
+                    .error(
+                        &op.node.child("bindings").child("nats").child("queue"),
+                        format!("queue group of send operation `{}` ignored", op.name),
+                    )
+                    .hint("queue groups are for receiving; publishers do not use them"),
+            );
+        }
         let channel = &api.channels[op.channel];
         if op.action == Action::Receive && channel.stream.is_some() && op.reply.is_none() {
             let queue_at = if op.queue.is_some() {

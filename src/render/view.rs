@@ -456,7 +456,7 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
 /// on the order of `operations` (or of 2.x channels) in the document.
 fn sorted_operations(api: &Api, action: Action) -> Vec<&crate::model::Operation> {
     let mut ops: Vec<_> = api.operations.iter().filter(|o| o.action == action).collect();
-    ops.sort_by(|a, b| (&a.name, &a.node).cmp(&(&b.name, &b.node)));
+    ops.sort_by(|a, b| (&a.base_name, &a.name, &a.node).cmp(&(&b.base_name, &b.name, &b.node)));
     ops
 }
 
@@ -492,8 +492,8 @@ fn publisher_views(
             if messages.is_empty() { vec![None] } else { messages.iter().copied().map(Some).collect() };
         for message in &variants {
             let base = match message {
-                Some(m) if variants.len() > 1 => format!("{} {}", op.name, m.name),
-                _ => op.name.clone(),
+                Some(m) if variants.len() > 1 => format!("{} {}", op.base_name, m.name),
+                _ => op.base_name.clone(),
             };
             let headers_ty = message.and_then(|m| m.headers.as_ref()).map(|h| tys.of_node(Some(h), "super::types::"));
             let mut docs = op_docs(op.summary.as_deref(), op.description.as_deref());
@@ -594,11 +594,11 @@ fn subscriber_views(api: &Api, tys: &TyWriter, subjects: &[SubjectView], subject
             docs.push_str(&message_docs(m));
         }
         out.push(SubscriberView {
-            mod_name: ns.claim(&naming::value_name(&op.name)),
+            mod_name: ns.claim(&naming::value_name(&op.base_name)),
             docs: doc_lines(Some(&docs)),
             kind,
             stream: lit(channel.stream.as_deref().unwrap_or_default()),
-            durable: lit(&spec.durable.clone().unwrap_or_else(|| naming::durable_name(&op.name))),
+            durable: lit(&spec.durable.clone().unwrap_or_else(|| naming::durable_name(&op.base_name))),
             filter_subjects: filter_subjects.iter().map(|s| lit(s)).collect(),
             batch: spec.pull.batch.unwrap_or(100).max(1),
             expires_ms: ms(&spec.pull.expires, 30_000),
