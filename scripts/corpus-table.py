@@ -25,7 +25,7 @@ for line in open(os.path.join(corpus, "corpus.tsv")):
     flags = [f.replace("{corpus}", corpus) for f in shlex.split(flags)]
     out = os.path.join(work, ident)
     p = subprocess.run([binary, "gen", os.path.join(corpus, doc), "-o", out, "--crate-name", crate(ident)] + flags,
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, cwd=corpus)
     warnings = sum(1 for l in p.stderr.splitlines() if l.startswith("warning:"))
     first_error = next((l for l in p.stderr.splitlines() if l.startswith("error:")), "")
     rows.append({"id": ident, "gen": p.returncode == 0, "warnings": warnings, "error": first_error[7:110]})

@@ -217,7 +217,7 @@ fn base_name(op: &Operation, channel: &Channel, version: SpecVersion, source: &S
 }
 
 /// `2.0.0`–`2.6.x` and `3.0.x`–`3.2.x` (the minor versions each of which the official JSON
-/// Schemas describe; 3.1 and 3.2 only add bindings and loosen examples, see `schemas/README.md`).
+/// Schemas describe; 3.1 and 3.2 only add bindings and loosen examples, see `tests/fixtures/asyncapi-schemas/README.md`).
 fn parse_version(text: &str) -> Option<SpecVersion> {
     let mut parts = text.split('.');
     let major = parts.next()?;
