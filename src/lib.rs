@@ -1,7 +1,7 @@
 //! asyncapi-nats: generate typed Rust NATS/JetStream clients and NACK
-//! manifests from AsyncAPI 3.0 and 2.6 documents.
+//! manifests from AsyncAPI 2.0–2.6 and 3.0–3.2 documents.
 //!
-//! The pipeline: [`load`] (YAML/JSON + `$ref`) → [`model`] (2.6 and 3.0 into
+//! The pipeline: [`load`] (YAML/JSON + `$ref`) → [`model`] (2.x and 3.x into
 //! one IR) → [`types`] (JSON Schema → Rust type IR) → [`render`] (view model +
 //! templates + prettyplease) → [`write`].
 //!

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "asyncapi-nats",
     version,
-    about = "Typed Rust NATS/JetStream clients and NACK manifests from AsyncAPI 3.0 / 2.6"
+    about = "Typed Rust NATS/JetStream clients and NACK manifests from AsyncAPI 2.0–2.6 / 3.0–3.2"
 )]
 struct Cli {
     #[command(subcommand)]
