@@ -50,14 +50,24 @@ impl Error {
     }
 }
 
+/// Spec text quoted in diagnostics must not drive the terminal (escape sequences, bidi
+/// reordering): every control character but the line break is shown escaped.
+fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(|c| c != '\n' && crate::escape::is_unsafe_in_text(c)) {
+        text.split('\n').map(crate::escape::visible).collect::<Vec<_>>().join("\n").into()
+    } else {
+        text.into()
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.message)?;
+        write!(f, "{}", terminal_safe(&self.message))?;
         if let Some(location) = &self.location {
             write!(f, "\n  --> {location}")?;
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\n  = help: {hint}")?;
+            write!(f, "\n  = help: {}", terminal_safe(hint))?;
         }
         Ok(())
     }

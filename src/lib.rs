@@ -1,7 +1,7 @@
 //! asyncapi-nats: generate typed Rust NATS/JetStream clients and NACK
-//! manifests from AsyncAPI 3.0 and 2.6 documents.
+//! manifests from AsyncAPI 2.0–2.6 and 3.0–3.2 documents.
 //!
-//! The pipeline: [`load`] (YAML/JSON + `$ref`) → [`model`] (2.6 and 3.0 into
+//! The pipeline: [`load`] (YAML/JSON + `$ref`) → [`model`] (2.x and 3.x into
 //! one IR) → [`types`] (JSON Schema → Rust type IR) → [`render`] (view model +
 //! templates + prettyplease) → [`write`].
 //!
@@ -58,6 +58,7 @@ pub struct Config {
     ref_root: Option<PathBuf>,
     strict_datetimes: bool,
     runtime: RuntimeDependency,
+    path_subjects: bool,
 }
 
 impl Default for Config {
@@ -77,6 +78,7 @@ impl Default for Config {
             ref_root: None,
             strict_datetimes: false,
             runtime: RuntimeDependency::Vendored,
+            path_subjects: false,
         }
     }
 }
@@ -89,6 +91,8 @@ pub struct Generated {
     pub inputs: Vec<PathBuf>,
     /// What was dropped, approximated or skipped, located like errors.
     pub warnings: Vec<Error>,
+    /// Package name of the generated crate (`Cargo.toml` `name`; empty for modules and manifests).
+    pub crate_name: String,
 }
 
 impl Config {
@@ -159,6 +163,19 @@ impl Config {
         self
     }
 
+    /// Map channel addresses that are `/`-separated paths (`comment/{commentId}/changed`,
+    /// `/rooms/{roomId}`, the path of a URL) to NATS subjects, one token per segment
+    /// (`comment.{commentId}.changed`). Without it such channels keep their types but get no
+    /// publishers or subscribers (with a warning each).
+    pub fn path_subjects(&mut self, map: bool) -> &mut Self {
+        self.path_subjects = map;
+        self
+    }
+
+    fn model_options(&self) -> model::ModelOptions {
+        model::ModelOptions { default_stream: self.default_stream.clone(), path_subjects: self.path_subjects }
+    }
+
     /// The result of a run: `files`, with every warning; with [`Config::deny_warnings`], an
     /// error listing all of them when there is any.
     fn finish(&self, source: &Source, files: Vec<GeneratedFile>) -> Result<Generated> {
@@ -172,7 +189,12 @@ impl Config {
             ))
             .hint("fix the document (or an overlay) so nothing is dropped, or allow warnings"));
         }
-        Ok(Generated { files, inputs: source.paths().into_iter().map(Path::to_path_buf).collect(), warnings })
+        Ok(Generated {
+            files,
+            inputs: source.paths().into_iter().map(Path::to_path_buf).collect(),
+            warnings,
+            crate_name: String::new(),
+        })
     }
 
     /// The folder file `$ref`s may not leave (default: the spec's repository or Cargo workspace:
@@ -262,7 +284,9 @@ impl Config {
         for file in ops.files(&prepared.api.title, &header) {
             files.push(GeneratedFile { path: Path::new("deploy").join(file.path), contents: file.contents });
         }
-        self.finish(&prepared.source, files)
+        let mut generated = self.finish(&prepared.source, files)?;
+        generated.crate_name = prepared.view.crate_name.clone();
+        Ok(generated)
     }
 
     /// Generates one module file (for `include!`) from `spec`, without writing.
@@ -367,7 +391,7 @@ impl Config {
 
     /// The model of `source`, checked (names, numbers, subjects; see [`validate`]).
     fn model(&self, source: &Source) -> Result<Api> {
-        let api = model::build(source, &model::ModelOptions { default_stream: self.default_stream.clone() })?;
+        let api = model::build(source, &self.model_options())?;
         validate::check(source, &api)?;
         Ok(api)
     }

@@ -219,6 +219,7 @@ impl Source {
             return Err(Error::new("an overlay must be a mapping merged into the document")
                 .at(overlay.location(&NodeId { file: name, pointer: String::new() })));
         }
+        check_overlay_targets(&self.files[&self.root].value, &overlay, &name)?;
         let root = self.files.get_mut(&self.root).expect("root file is loaded");
         merge_patch(&mut root.value, &overlay.value, &mut String::new(), &mut |pointer| {
             root.overlaid.insert(pointer.to_string(), name.clone());
@@ -293,6 +294,71 @@ impl SourceFile {
             }
         };
         Location { file: id.file.clone(), line_col, pointer: id.pointer.clone() }
+    }
+}
+
+/// Overlay keys that name a channel, operation or message (and, in 2.x, a channel's `publish` /
+/// `subscribe`) must name one the document has: a typo, or an overlay written for the other
+/// AsyncAPI version, would otherwise add an unused node and its settings would silently not apply.
+fn check_overlay_targets(doc: &Value, overlay: &SourceFile, name: &str) -> Result<()> {
+    let at = |pointer: &str| overlay.location(&NodeId { file: name.to_string(), pointer: pointer.to_string() });
+    let v2 = doc.get("asyncapi").and_then(Value::as_str).is_some_and(|v| v.starts_with('2'));
+    for section in [&["channels"][..], &["operations"], &["components", "messages"]] {
+        let pointer: String = section.iter().map(|k| format!("/{}", escape_token(k))).collect();
+        let Some(Value::Object(patch)) = overlay.value.pointer(&pointer) else { continue };
+        let what = section.last().copied().unwrap_or_default();
+        let Some(existing) = doc.pointer(&pointer).and_then(Value::as_object) else {
+            let hint = if what == "operations" && v2 {
+                "this is an AsyncAPI 2.x document: its operations are the `publish` / `subscribe` of each channel (`channels: {<key>: {publish: {x-jetstream: …}}}`)".to_string()
+            } else {
+                format!(
+                    "the document has no `{}`; an overlay only adds settings to what the document describes",
+                    &pointer[1..]
+                )
+            };
+            return Err(Error::new(format!("overlay patches `{}`, which the document does not have", &pointer[1..]))
+                .at(at(&pointer))
+                .hint(hint));
+        };
+        for (key, value) in patch {
+            let key_pointer = format!("{pointer}/{}", escape_token(key));
+            let Some(target) = existing.get(key) else {
+                let mut known: Vec<&str> = existing.keys().map(String::as_str).collect();
+                known.truncate(12);
+                return Err(Error::new(format!(
+                    "overlay names {} `{key}`, which the document does not have",
+                    singular(what)
+                ))
+                .at(at(&key_pointer))
+                .hint(format!(
+                    "check the spelling (keys are matched exactly); the document's {what}: {}",
+                    known.join(", ")
+                )));
+            };
+            if !(v2 && what == "channels") || target.get("$ref").is_some() {
+                continue;
+            }
+            for verb in ["publish", "subscribe"] {
+                if value.get(verb).is_some_and(|v| !v.is_null()) && target.get(verb).is_none() {
+                    return Err(Error::new(format!(
+                        "overlay patches `{verb}` of channel `{key}`, which has no `{verb}` operation"
+                    ))
+                    .at(at(&format!("{key_pointer}/{verb}")))
+                    .hint(
+                        "in AsyncAPI 2.x, `publish` is what the application receives and `subscribe` what it sends",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn singular(section: &str) -> &str {
+    match section {
+        "channels" => "channel",
+        "operations" => "operation",
+        _ => "message",
     }
 }
 

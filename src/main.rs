@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "asyncapi-nats",
     version,
-    about = "Typed Rust NATS/JetStream clients and NACK manifests from AsyncAPI 3.0 / 2.6"
+    about = "Typed Rust NATS/JetStream clients and NACK manifests from AsyncAPI 2.0–2.6 / 3.0–3.2"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,9 +24,9 @@ enum Command {
     Gen {
         /// The AsyncAPI document (YAML or JSON).
         spec: PathBuf,
-        /// Output directory of the crate.
+        /// Output directory of the crate (default: a folder named after the crate, in the current directory).
         #[arg(short, long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
         /// Package name (default: from info.title).
         #[arg(long)]
         crate_name: Option<String>,
@@ -159,6 +159,10 @@ struct Common {
     /// naive datetimes, are accepted and read as UTC).
     #[arg(long)]
     strict_datetimes: bool,
+    /// Map channel addresses that are `/`-separated paths (`comment/{id}/changed`, URLs) to NATS
+    /// subjects, one token per segment (`comment.{id}.changed`).
+    #[arg(long)]
+    path_subjects: bool,
     /// Do not set `preventDelete: true` on Stream manifests.
     #[arg(long)]
     no_prevent_delete: bool,
@@ -184,6 +188,7 @@ impl Common {
             config.ref_root(dir);
         }
         config.strict_datetimes(self.strict_datetimes);
+        config.path_subjects(self.path_subjects);
         for overlay in &self.overlays {
             config.overlay(overlay);
         }
@@ -224,6 +229,8 @@ fn run(cli: Cli) -> asyncapi_nats::Result<ExitCode> {
             }
             let mut timings = Timings::default();
             let generated = config.generate_crate_timed(&spec, &mut timings)?;
+            // Without -o: a folder named after the crate (the `name` of the generated Cargo.toml).
+            let out = out.unwrap_or_else(|| PathBuf::from(&generated.crate_name));
             let code = timings.time("write", || emit(&spec, &out, &generated, common.check, "gen"))?;
             if show_timings {
                 eprintln!("{timings}");

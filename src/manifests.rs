@@ -255,7 +255,7 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
         } else {
             op.node.clone()
         };
-        let durable = spec.durable.clone().unwrap_or_else(|| naming::durable_name(&op.name));
+        let durable = spec.durable.clone().unwrap_or_else(|| naming::durable_name(&op.base_name));
         if let Some(other) = durables.insert((stream.clone(), durable.clone()), op.name.clone()) {
             return Err(source
                 .error(&at, format!("durable `{durable}` on stream `{stream}` is also used by operation `{other}`"))

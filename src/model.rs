@@ -1,6 +1,10 @@
-//! AsyncAPI 2.x and 3.0 normalised into one version-neutral IR.
+//! AsyncAPI 2.0–2.6 and 3.0–3.2 normalised into one version-neutral IR.
 //!
 //! 2.x semantics: `publish` = the application *receives*, `subscribe` = it *sends*.
+//!
+//! Real documents describe other brokers too: a channel whose address is not a NATS subject
+//! (and is not mapped to one) keeps its message types but loses its publishers and subscribers,
+//! each with a located warning. Nothing lossy is silent.
 
 use std::collections::BTreeMap;
 
@@ -62,7 +66,11 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub struct Operation {
     pub node: NodeId,
+    /// The 3.x operation key or 2.x `operationId` (2.x without one: `<verb> <address>`).
     pub name: String,
+    /// What publishers, subscriber modules and default durables are named after: `name`, except
+    /// for ids a tool derived from the subject (see [`base_name`]).
+    pub base_name: String,
     pub action: Action,
     /// Index into `Api::channels`.
     pub channel: usize,
@@ -96,6 +104,19 @@ pub struct Message {
     /// Runtime expression of the correlation id (`$message.header#/traceId`).
     pub correlation_id: Option<String>,
     pub content_type: Option<String>,
+    /// How the payload travels on the wire (from `contentType` / `defaultContentType` and `schemaFormat`).
+    pub encoding: Encoding,
+}
+
+/// The wire format of a message payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// JSON (no content type, or one naming JSON): serde_json.
+    Json,
+    /// `text/plain`.
+    Text,
+    /// Anything else (`application/octet-stream`, XML, Avro, Protobuf, …).
+    Bytes,
 }
 
 /// Options that affect the model.
@@ -103,6 +124,9 @@ pub struct Message {
 pub struct ModelOptions {
     /// Name of the assumed stream when the document declares none (default: from `info.title`).
     pub default_stream: Option<String>,
+    /// Map `/`-separated addresses (`comment/{commentId}/changed`, `/rooms/{roomId}`, URLs) to
+    /// NATS subjects by turning each path segment into a token (`comment.{commentId}.changed`).
+    pub path_subjects: bool,
 }
 
 pub fn build(source: &Source, options: &ModelOptions) -> Result<Api> {
@@ -113,22 +137,47 @@ pub fn build(source: &Source, options: &ModelOptions) -> Result<Api> {
             .error(&root, "not an AsyncAPI document: no `asyncapi` version field")
             .hint("the root must contain `asyncapi: 3.0.0` or `asyncapi: 2.6.0`")
     })?;
-    let version = match version_text.split('.').next() {
-        Some("3") if version_text.starts_with("3.0") => SpecVersion::V3,
-        Some("2") => SpecVersion::V2,
-        _ => {
+    let version = match parse_version(version_text) {
+        Some(version) => version,
+        None => {
             return Err(source
                 .error(&root.child("asyncapi"), format!("unsupported AsyncAPI version {version_text}"))
-                .hint("asyncapi-nats reads AsyncAPI 3.0.x and 2.x (2.6 recommended)"));
+                .hint("asyncapi-nats reads AsyncAPI 2.0–2.6 and 3.0–3.2"));
         }
     };
     let info = root.child("info");
     let title = str_at(source, &info.child("title")).unwrap_or_else(|| "asyncapi service".into());
-    let mut b = Builder { source, messages: BTreeMap::new() };
-    let (channels, operations) = match version {
+    let default_content_type = str_at(source, &root.child("defaultContentType"));
+    let mut b = Builder { source, messages: BTreeMap::new(), options, default_content_type };
+    let (channels, mut operations) = match version {
         SpecVersion::V3 => b.v3(&root)?,
         SpecVersion::V2 => b.v2(&root)?,
     };
+    // Publishers and subscribers encode JSON only (for now): other payloads keep their types.
+    operations.retain(|op| {
+        let reply_messages = op.reply.iter().flat_map(|r| &r.messages);
+        let other =
+            op.messages.iter().chain(reply_messages).map(|m| &b.messages[m]).find(|m| m.encoding != Encoding::Json);
+        if let Some(m) = other {
+            source.warn(
+                source
+                    .error(
+                        &op.node,
+                        format!(
+                            "operation `{}` skipped: message `{}` is not JSON ({})",
+                            op.name,
+                            m.name,
+                            m.content_type.as_deref().unwrap_or("non-JSON schema format")
+                        ),
+                    )
+                    .hint("its types are generated; publishers and subscribers are generated for JSON payloads only"),
+            );
+        }
+        other.is_none()
+    });
+    for op in &mut operations {
+        op.base_name = base_name(op, &channels[op.channel], version, source);
+    }
     let mut api = Api {
         version,
         title: title.clone(),
@@ -144,6 +193,42 @@ pub fn build(source: &Source, options: &ModelOptions) -> Result<Api> {
     Ok(api)
 }
 
+/// Names for what an application does, the same whichever AsyncAPI version a tool wrote. An
+/// explicit id (3.x operation key, 2.x `operationId`) is kept, except ids a tool derived from the
+/// subject and handler — FastStream's `orders.created:Publisher` and
+/// `events.ready_to_process.*:MessageHandlerSubscribe` (keys with `:`) — and 2.x operations
+/// without `operationId` (named after their verb, whose meaning is the opposite of what the
+/// application does). Those are named after the subject's literal tokens: what is received
+/// (`events ready_to_process`) or sent (`publish orders created`), so a FastStream app's 2.6 and
+/// 3.0 documents generate the same names.
+fn base_name(op: &Operation, channel: &Channel, version: SpecVersion, source: &Source) -> String {
+    let has_id = match version {
+        SpecVersion::V3 => true,
+        SpecVersion::V2 => source.get(&op.node.child("operationId")).is_some(),
+    };
+    let literals: Vec<&str> = channel.subject.literals().collect();
+    if (has_id && !op.name.contains(':')) || literals.is_empty() {
+        return op.name.clone();
+    }
+    match op.action {
+        Action::Receive => literals.join(" "),
+        Action::Send => format!("publish {}", literals.join(" ")),
+    }
+}
+
+/// `2.0.0`–`2.6.x` and `3.0.x`–`3.2.x` (the minor versions each of which the official JSON
+/// Schemas describe; 3.1 and 3.2 only add bindings and loosen examples, see `tests/fixtures/asyncapi-schemas/README.md`).
+fn parse_version(text: &str) -> Option<SpecVersion> {
+    let mut parts = text.split('.');
+    let major = parts.next()?;
+    let minor: u32 = parts.next()?.parse().ok()?;
+    match major {
+        "2" if minor <= 6 => Some(SpecVersion::V2),
+        "3" if minor <= 2 => Some(SpecVersion::V3),
+        _ => None,
+    }
+}
+
 fn str_at(source: &Source, id: &NodeId) -> Option<String> {
     source.get(id).and_then(Value::as_str).map(str::to_string)
 }
@@ -151,36 +236,72 @@ fn str_at(source: &Source, id: &NodeId) -> Option<String> {
 struct Builder<'a> {
     source: &'a Source,
     messages: BTreeMap<NodeId, Message>,
+    options: &'a ModelOptions,
+    default_content_type: Option<String>,
+}
+
+/// The 3.x channels operations may reference, by node (entry and definition).
+#[derive(Default)]
+struct ChannelTargets {
+    index: BTreeMap<NodeId, usize>,
+    /// Channels without an address: reply inboxes, with their messages.
+    inboxes: BTreeMap<NodeId, Vec<NodeId>>,
+    /// Channels whose address is no NATS subject, with the reason.
+    skipped: BTreeMap<NodeId, String>,
+}
+
+enum Target {
+    Channel(usize),
+    Inbox(Vec<NodeId>),
+    Skipped(String),
+}
+
+/// `comment/{commentId}/changed`, `/rooms/{roomId}`, `https://example.com/books/{id}` →
+/// `comment.{commentId}.changed`, `rooms.{roomId}`, `books.{id}`; `None` for what is no path.
+pub fn path_subject(address: &str) -> Option<String> {
+    let path = match address.split_once("://") {
+        Some((_, rest)) => rest.split_once('/').map_or("", |(_, path)| path),
+        None if address.contains('/') => address,
+        None => return None,
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    (!segments.iter().any(|s| s.is_empty())).then(|| segments.join("."))
 }
 
 impl Builder<'_> {
     fn v3(&mut self, root: &NodeId) -> Result<(Vec<Channel>, Vec<Operation>)> {
         let source = self.source;
         let mut channels = Vec::new();
-        let mut channel_index = BTreeMap::new();
-        let mut inboxes: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
+        let mut targets = ChannelTargets::default();
         for (key, node) in entries(source, &root.child("channels")) {
             let (def, value) = source.deref(&node)?;
-            let binding_subject = value.pointer("/bindings/nats/subject").and_then(Value::as_str);
             let mut messages = Vec::new();
             for (_, m) in entries(source, &def.child("messages")) {
                 messages.push(self.message(&m, &key)?);
             }
-            let address = match (value.get("address"), binding_subject) {
-                (Some(Value::String(a)), _) => a.clone(),
-                (_, Some(s)) => s.to_string(),
+            let (address, at, explicit) = match (self.subject_override(&node, &def), value.get("address")) {
+                (Some((subject, at)), _) => (subject, at, true),
+                (None, Some(Value::String(a))) => (a.clone(), def.child("address"), false),
                 _ => {
-                    // `address: null`: a dynamic subject such as the requester's reply inbox.
-                    inboxes.insert(node.clone(), messages.clone());
-                    inboxes.insert(def, messages);
+                    // `address: null` or none: a dynamic subject such as the requester's reply inbox.
+                    targets.inboxes.insert(node.clone(), messages.clone());
+                    targets.inboxes.insert(def, messages);
                     continue;
                 }
             };
-            let mut channel = self.channel(&def, key.clone(), &address, value, messages)?;
-            channel.node = node.clone();
-            channel_index.insert(node, channels.len());
-            channel_index.insert(def, channels.len());
-            channels.push(channel);
+            match self.subject(&at, &key, &address, explicit) {
+                Ok(subject) => {
+                    let mut channel = self.channel(&node, &def, key.clone(), subject, value, messages)?;
+                    channel.node = node.clone();
+                    targets.index.insert(node, channels.len());
+                    targets.index.insert(def, channels.len());
+                    channels.push(channel);
+                }
+                Err(reason) => {
+                    targets.skipped.insert(node, reason.clone());
+                    targets.skipped.insert(def, reason);
+                }
+            }
         }
         let mut operations = Vec::new();
         for (name, node) in entries(source, &root.child("operations")) {
@@ -194,7 +315,18 @@ impl Builder<'_> {
                         .hint("`action` must be `send` or `receive`"));
                 }
             };
-            let channel = self.channel_ref(&def.child("channel"), &channel_index)?;
+            let channel = match self.channel_target(&def.child("channel"), &targets)? {
+                Target::Channel(c) => c,
+                Target::Inbox(_) => {
+                    let reason = "its channel has no address (a dynamic subject); give the channel a `bindings.nats.subject` (e.g. in an overlay) to generate it";
+                    self.skip(&def, &name, reason.into());
+                    continue;
+                }
+                Target::Skipped(reason) => {
+                    self.skip(&def, &name, reason);
+                    continue;
+                }
+            };
             let mut messages = self.message_refs(&def.child("messages"))?;
             if messages.is_empty() {
                 messages = channels[channel].messages.clone();
@@ -207,17 +339,19 @@ impl Builder<'_> {
                     let mut reply_messages = self.message_refs(&reply_def.child("messages"))?;
                     let at = reply_def.child("channel");
                     if source.get(&at).is_some() {
-                        let target = self.ref_target(&at)?;
-                        if let Some(inbox_messages) = inboxes.get(&target) {
-                            if reply_messages.is_empty() {
-                                reply_messages = inbox_messages.clone();
+                        let found = match self.channel_target(&at, &targets)? {
+                            Target::Inbox(inbox_messages) => inbox_messages,
+                            Target::Channel(c) => {
+                                reply_channel = Some(c);
+                                channels[c].messages.clone()
                             }
-                        } else {
-                            let c = self.channel_ref(&at, &channel_index)?;
-                            if reply_messages.is_empty() {
-                                reply_messages = channels[c].messages.clone();
+                            Target::Skipped(reason) => {
+                                self.skip(&def, &name, format!("its reply channel is skipped: {reason}"));
+                                continue;
                             }
-                            reply_channel = Some(c);
+                        };
+                        if reply_messages.is_empty() {
+                            reply_messages = found;
                         }
                     }
                     Some(Reply { channel: reply_channel, messages: reply_messages })
@@ -235,7 +369,10 @@ impl Builder<'_> {
         for (key, node) in entries(source, &root.child("channels")) {
             let (def, value) = source.deref(&node)?;
             // FastStream's 2.6 output keeps the subject only in the channel binding.
-            let address = value.pointer("/bindings/nats/subject").and_then(Value::as_str).unwrap_or(&key).to_string();
+            let (address, at, explicit) = match self.subject_override(&node, &def) {
+                Some((subject, at)) => (subject, at, true),
+                None => (key.clone(), node.clone(), false),
+            };
             let index = channels.len();
             let mut channel_messages = Vec::new();
             let mut ops = Vec::new();
@@ -269,7 +406,16 @@ impl Builder<'_> {
                 }
                 ops.push((op_def, name, action, messages));
             }
-            channels.push(self.channel(&def, key, &address, value, channel_messages)?);
+            let subject = match self.subject(&at, &key, &address, explicit) {
+                Ok(subject) => subject,
+                Err(reason) => {
+                    for (op_def, name, ..) in ops {
+                        self.skip(&op_def, &name, reason.clone());
+                    }
+                    continue;
+                }
+            };
+            channels.push(self.channel(&node, &def, key, subject, value, channel_messages)?);
             for (op_def, name, action, messages) in ops {
                 operations.push(self.operation(&op_def, name, action, index, messages, None)?);
             }
@@ -277,20 +423,70 @@ impl Builder<'_> {
         Ok((channels, operations))
     }
 
+    /// `bindings.nats.subject` of a channel (FastStream writes it; an overlay may set it to give a
+    /// channel whose address is not a NATS subject one), next to a `$ref` or in the definition.
+    fn subject_override(&self, node: &NodeId, def: &NodeId) -> Option<(String, NodeId)> {
+        [node, def].into_iter().find_map(|n| {
+            let at = n.child("bindings").child("nats").child("subject");
+            self.source.get(&at).and_then(Value::as_str).map(|s| (s.to_string(), at))
+        })
+    }
+
+    /// The channel's subject, or why it has none (warned once here, at the address). With
+    /// `path_subjects`, every `/`-separated address (not an explicit `bindings.nats.subject`) is
+    /// mapped, so one document's subjects stay uniform (`user/signedup` → `user.signedup`).
+    fn subject(
+        &self,
+        at: &NodeId,
+        key: &str,
+        address: &str,
+        explicit: bool,
+    ) -> std::result::Result<SubjectTemplate, String> {
+        let source = self.source;
+        let mapped = if explicit { None } else { path_subject(address) };
+        let (candidate, mapped) = match mapped {
+            Some(mapped) if self.options.path_subjects => (mapped, None),
+            other => (address.to_string(), other),
+        };
+        let problem = match SubjectTemplate::parse(&candidate) {
+            Ok(subject) => return Ok(subject),
+            Err(e) => e,
+        };
+        let hint = match mapped {
+            Some(mapped) => format!(
+                "map `/`-separated paths to subjects with `--path-subjects` / `Config::path_subjects` (`{address}` → `{mapped}`), or set the channel's `bindings.nats.subject` (e.g. in an overlay)"
+            ),
+            None => "set the channel's `bindings.nats.subject` to a NATS subject (e.g. in an overlay)".into(),
+        };
+        source.warn(
+            source
+                .error(at, format!("channel `{key}`: `{candidate}` is not a NATS subject ({problem}); its publishers and subscribers are skipped, its types are generated"))
+                .hint(hint),
+        );
+        Err(format!("channel `{key}` has no NATS subject"))
+    }
+
+    /// Warns that operation `name` is not generated, and why.
+    fn skip(&self, def: &NodeId, name: &str, reason: String) {
+        let source = self.source;
+        source.warn(
+            source
+                .error(def, format!("operation `{name}` skipped: {reason}"))
+                .hint("its message types are generated; no publisher or subscriber is"),
+        );
+    }
+
+    /// `node` is the entry under `channels` (settings an overlay put next to a `$ref` are read there).
     fn channel(
         &self,
+        node: &NodeId,
         def: &NodeId,
         key: String,
-        address: &str,
+        subject: SubjectTemplate,
         value: &Value,
         messages: Vec<NodeId>,
     ) -> Result<Channel> {
         let source = self.source;
-        let subject = SubjectTemplate::parse(address).map_err(|e| {
-            source
-                .error(def, format!("channel `{key}`: invalid NATS subject: {e}"))
-                .hint("subjects are dot-separated tokens; parameters are whole tokens like `orders.{region}.created`")
-        })?;
         let mut parameters = Vec::new();
         for name in subject.params() {
             let p_node = def.child("parameters").child(name);
@@ -305,12 +501,21 @@ impl Builder<'_> {
         }
         for (declared, p_node) in entries(source, &def.child("parameters")) {
             if !subject.params().any(|p| p == declared) {
-                return Err(source
-                    .error(&p_node, format!("parameter `{declared}` does not appear in subject `{subject}`"))
-                    .hint("each declared parameter must be used as `{name}` in the address"));
+                source.warn(
+                    source
+                        .error(
+                            &p_node,
+                            format!("parameter `{declared}` does not appear in subject `{subject}`; ignored"),
+                        )
+                        .hint("use it as `{name}` in the address (or in `bindings.nats.subject`), or remove it"),
+                );
             }
         }
-        let ext: ChannelExt = jetstream::read(source, def)?.unwrap_or_default();
+        let owner = if source.get(&node.child("x-jetstream")).is_some() { node } else { def };
+        let ext: ChannelExt = jetstream::read(source, owner)?.unwrap_or_default();
+        let queue = [node, def]
+            .into_iter()
+            .find_map(|n| source.get(&n.child("bindings").child("nats").child("queue")).and_then(Value::as_str));
         Ok(Channel {
             node: def.clone(),
             key,
@@ -318,11 +523,10 @@ impl Builder<'_> {
             parameters,
             description: value.get("description").and_then(Value::as_str).map(str::to_string),
             stream: ext.stream,
-            queue: value.pointer("/bindings/nats/queue").and_then(Value::as_str).map(str::to_string),
+            queue: queue.map(str::to_string),
             messages,
         })
     }
-
     fn operation(
         &self,
         def: &NodeId,
@@ -348,6 +552,7 @@ impl Builder<'_> {
         };
         Ok(Operation {
             node: def.clone(),
+            base_name: name.clone(),
             name,
             action,
             channel,
@@ -369,13 +574,18 @@ impl Builder<'_> {
         source.resolve_ref(at, reference)
     }
 
-    fn channel_ref(&self, at: &NodeId, index: &BTreeMap<NodeId, usize>) -> Result<usize> {
+    fn channel_target(&self, at: &NodeId, targets: &ChannelTargets) -> Result<Target> {
         let target = self.ref_target(at)?;
-        index.get(&target).copied().ok_or_else(|| {
-            self.source
-                .error(at, "this is not a channel with an address")
-                .hint("reference an entry of `channels` that has an `address` (NATS subject)")
-        })
+        if let Some(&c) = targets.index.get(&target) {
+            return Ok(Target::Channel(c));
+        }
+        if let Some(messages) = targets.inboxes.get(&target) {
+            return Ok(Target::Inbox(messages.clone()));
+        }
+        if let Some(reason) = targets.skipped.get(&target) {
+            return Ok(Target::Skipped(reason.clone()));
+        }
+        Err(self.source.error(at, "this is not a channel").hint("reference an entry of `channels` (`#/channels/<id>`)"))
     }
 
     /// 3.0 `messages: [{$ref: '#/channels/x/messages/y'}]`.
@@ -394,26 +604,50 @@ impl Builder<'_> {
         if self.messages.contains_key(&def) {
             return Ok(def);
         }
+        if !value.is_object() || value.get("$ref").is_some() {
+            let what = match value.get("$ref") {
+                Some(r) => format!("`$ref: {r}` (a $ref must be a string)"),
+                None => format!("a {}", json_kind(value)),
+            };
+            return Err(source
+                .error(&def, format!("a message must be a Message Object or a `$ref` to one; found {what}"))
+                .hint("write the message as a mapping (`payload: …`) or `$ref: '#/components/messages/<name>'`"));
+        }
         let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
         let name = text("name")
             .or_else(|| def.last_token().filter(|t| !t.chars().all(|c| c.is_ascii_digit())))
             .unwrap_or_else(|| format!("{context} message"));
-        let payload = value.get("payload").map(|_| {
-            let p = def.child("payload");
-            // 3.0 multi-format schema object: {schemaFormat, schema}
-            match value.get("payload") {
-                Some(v) if v.get("schemaFormat").is_some() && v.get("schema").is_some() => p.child("schema"),
-                _ => p,
+        // 3.x multi-format schema object `{schemaFormat, schema}`; 2.x message-level `schemaFormat`.
+        let (format, format_at) = match value.get("payload") {
+            Some(p) if p.get("schemaFormat").is_some() && p.get("schema").is_some() => {
+                (p.get("schemaFormat").and_then(Value::as_str), def.child("payload").child("schemaFormat"))
             }
-        });
-        if let Some(format) = value.pointer("/payload/schemaFormat").and_then(Value::as_str) {
-            let json_like = format.contains("json") || format.contains("asyncapi");
-            if !json_like {
-                return Err(source
-                    .error(&def.child("payload").child("schemaFormat"), format!("unsupported schemaFormat `{format}`"))
-                    .hint("asyncapi-nats generates types from AsyncAPI/JSON Schema payloads only"));
+            _ => (value.get("schemaFormat").and_then(Value::as_str), def.child("schemaFormat")),
+        };
+        let json_schema = format.is_none_or(is_json_schema_format);
+        let payload = match value.get("payload") {
+            None => None,
+            Some(_) if !json_schema => {
+                source.warn(
+                    source
+                        .error(&format_at, format!("message `{name}`: payload schema format `{}` is not JSON Schema; no type is generated for it", format.unwrap_or_default()))
+                        .hint("the payload is opaque bytes to asyncapi-nats; JSON Schema (JSON or YAML) and the AsyncAPI schema format are read"),
+                );
+                None
             }
-        }
+            Some(v) if v.get("schemaFormat").is_some() && v.get("schema").is_some() => {
+                Some(def.child("payload").child("schema"))
+            }
+            Some(_) => Some(def.child("payload")),
+        };
+        let content_type = text("contentType").or_else(|| self.default_content_type.clone());
+        let encoding = match content_type.as_deref().map(media_type) {
+            _ if !json_schema => Encoding::Bytes,
+            None => Encoding::Json,
+            Some(t) if t == "application/json" || t == "text/json" || t.ends_with("+json") => Encoding::Json,
+            Some(t) if t == "text/plain" => Encoding::Text,
+            Some(_) => Encoding::Bytes,
+        };
         let message = Message {
             node: def.clone(),
             name,
@@ -429,10 +663,35 @@ impl Builder<'_> {
                 }
                 None => None,
             },
-            content_type: text("contentType"),
+            content_type,
+            encoding,
         };
         self.messages.insert(def.clone(), message);
         Ok(def)
+    }
+}
+
+/// JSON Schema in JSON or YAML, and the AsyncAPI schema format (a JSON Schema superset) in any encoding.
+fn is_json_schema_format(format: &str) -> bool {
+    let format = format.trim().to_ascii_lowercase();
+    ["application/schema+json", "application/schema+yaml", "application/vnd.aai.asyncapi"]
+        .iter()
+        .any(|prefix| format.starts_with(prefix))
+}
+
+/// `Application/JSON; charset=utf-8` → `application/json`.
+fn media_type(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "mapping",
     }
 }
 
@@ -474,6 +733,10 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
                 }
             }
         }
+        // Nothing to store (everything is request/reply or queue-grouped): a core NATS service.
+        if core.iter().all(|&c| c) {
+            return check_operations(source, api);
+        }
         for (i, channel) in api.channels.iter_mut().enumerate() {
             if !core[i] {
                 channel.stream = Some(name.clone());
@@ -505,6 +768,53 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
             }
         }
         api.streams = ext.streams;
+    }
+    check_operations(source, api)
+}
+
+/// Checks each operation against its channel once streams are assigned; warns about what a
+/// JetStream subscriber does not use.
+fn check_operations(source: &Source, api: &Api) -> Result<()> {
+    for op in &api.operations {
+        if op.action == Action::Send && op.queue.is_some() {
+            source.warn(
+                source
+                    .error(
+                        &op.node.child("bindings").child("nats").child("queue"),
+                        format!("queue group of send operation `{}` ignored", op.name),
+                    )
+                    .hint("queue groups are for receiving; publishers do not use them"),
+            );
+        }
+        let channel = &api.channels[op.channel];
+        if op.action == Action::Receive && channel.stream.is_some() && op.reply.is_none() {
+            let queue_at = if op.queue.is_some() {
+                Some(op.node.child("bindings").child("nats").child("queue"))
+            } else if channel.queue.is_some() {
+                Some(channel.node.child("bindings").child("nats").child("queue"))
+            } else {
+                None
+            };
+            if let Some(at) = queue_at {
+                source.warn(source.error(&at, format!(
+                    "queue group of operation `{}` ignored: channel `{}` is stored in stream `{}`, and its subscriber binds a durable pull consumer",
+                    op.name, channel.key, channel.stream.as_deref().unwrap_or_default()
+                )).hint("instances bound to one durable pull consumer already share its messages; for FastStream's `queue=` + `durable=` (a push consumer with a deliver group), provision the durable as a pull consumer"));
+            }
+            for m in &op.messages {
+                let Some(payload) = &api.messages[m].payload else { continue };
+                let is_array = source
+                    .deref(payload)
+                    .ok()
+                    .is_some_and(|(_, v)| v.get("type").and_then(Value::as_str) == Some("array"));
+                if is_array {
+                    source.warn(source.error(payload, format!(
+                        "operation `{}` receives JetStream messages whose payload is documented as an array; each message is decoded as one array",
+                        op.name
+                    )).hint("if this is FastStream's `PullSub(batch=True)`, each message on the wire is one item: point the message's `payload` at the item schema in an overlay"));
+                }
+            }
+        }
     }
     for op in &api.operations {
         let channel = &api.channels[op.channel];

@@ -172,3 +172,18 @@ fn manifests_writes_only_the_ops_files_and_checks_them() {
     assert!(!out.join("consumer-old.yaml").exists() && out.join("notes.md").exists());
     assert!(stdout(&again).contains("1 removed"), "{}", stdout(&again));
 }
+
+/// `gen SPEC` without `-o` writes into a folder named after the crate and says where.
+#[test]
+fn gen_without_out_writes_a_folder_named_after_the_crate() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("tests/matrix/no-parameters.yaml"), dir.path().join("spec.yaml")).unwrap();
+    let output = cli(&["gen", "spec.yaml"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(dir.path().join("no-parameters/Cargo.toml").exists());
+    assert!(stdout(&output).contains("into no-parameters ("), "{}", stdout(&output));
+    let output = cli(&["gen", "spec.yaml", "--crate-name", "np-client"], dir.path());
+    assert!(output.status.success() && dir.path().join("np-client/src/lib.rs").exists(), "{}", stderr(&output));
+    let output = cli(&["gen", "spec.yaml", "--check"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}

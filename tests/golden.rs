@@ -82,6 +82,30 @@ fn the_same_api_in_2_6_and_3_0_generates_identical_code() {
     assert_eq!(sources(&v3), sources(&v2));
 }
 
+/// FastStream's 2.6 and 3.0 documents of one app name operations differently (no `operationId`
+/// vs `<subject>:<Handler>Subscribe`); both generate the same items, named for what they
+/// receive or send. Only the doc lines quoting the messages' keys differ.
+#[test]
+fn faststream_2_6_and_3_0_documents_generate_the_same_names() {
+    let strip = |files: Vec<GeneratedFile>| -> Vec<(String, String)> {
+        sources(&files)
+            .into_iter()
+            .map(|(path, text)| {
+                (path, text.lines().filter(|l| !l.contains("/// Message `")).collect::<Vec<_>>().join("\n"))
+            })
+            .collect()
+    };
+    let v3 = strip(generate("tests/fixtures/faststream/faststream-3.0.yaml", "x"));
+    let v2 = strip(generate("tests/fixtures/faststream/faststream-2.6.yaml", "x"));
+    assert_eq!(v3, v2);
+    let subscribers = &v3.iter().find(|(p, _)| p.ends_with("subscribers.rs")).unwrap().1;
+    for module in ["events_ready_to_process", "payments_settled", "notifications_email", "orders_create"] {
+        assert!(subscribers.contains(&format!("pub mod {module} {{")), "{module}");
+    }
+    let publishers = &v3.iter().find(|(p, _)| p.ends_with("publishers.rs")).unwrap().1;
+    assert!(publishers.contains("pub async fn publish_orders_created("));
+}
+
 #[test]
 fn json_and_yaml_forms_generate_identical_code() {
     for version in ["3.0", "2.6"] {

@@ -49,6 +49,8 @@ pub struct CrateView {
     /// Round-trip tests of the document's examples.
     pub examples: Vec<ExampleView>,
     pub subjects: Vec<SubjectView>,
+    /// Whether some subject builder validates parameters (else `check_parameter` would be dead code).
+    pub uses_check_parameter: bool,
     pub publishers: Vec<PublisherView>,
     pub subscribers: Vec<SubscriberView>,
 }
@@ -69,6 +71,8 @@ pub struct SubjectView {
     pub buildable: bool,
     /// `format!` string with `{}` for each parameter.
     pub format: String,
+    /// The address is one parameter (`{queue}`): the subject is the value itself, no `format!`.
+    pub single_param: bool,
     pub tokens: Vec<TokenView>,
 }
 
@@ -193,6 +197,7 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         examples: if options.parts.types { super::types::example_views(space, &tys) } else { Vec::new() },
         wire,
         types,
+        uses_check_parameter: subjects.iter().any(|s| s.buildable && !s.params.is_empty()),
         subjects,
         publishers,
         subscribers,
@@ -279,6 +284,7 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
             docs: doc_lines(Some(&docs)),
             params,
             buildable: !channel.subject.has_wildcard(),
+            single_param: format == "{}",
             format: lit(&format),
             tokens,
             fn_name,
@@ -291,7 +297,7 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
 /// on the order of `operations` (or of 2.x channels) in the document.
 fn sorted_operations(api: &Api, action: Action) -> Vec<&crate::model::Operation> {
     let mut ops: Vec<_> = api.operations.iter().filter(|o| o.action == action).collect();
-    ops.sort_by(|a, b| (&a.name, &a.node).cmp(&(&b.name, &b.node)));
+    ops.sort_by(|a, b| (&a.base_name, &a.name, &a.node).cmp(&(&b.base_name, &b.name, &b.node)));
     ops
 }
 
@@ -327,8 +333,8 @@ fn publisher_views(
             if messages.is_empty() { vec![None] } else { messages.iter().copied().map(Some).collect() };
         for message in &variants {
             let base = match message {
-                Some(m) if variants.len() > 1 => format!("{} {}", op.name, m.name),
-                _ => op.name.clone(),
+                Some(m) if variants.len() > 1 => format!("{} {}", op.base_name, m.name),
+                _ => op.base_name.clone(),
             };
             let headers_ty = message.and_then(|m| m.headers.as_ref()).map(|h| tys.of_node(Some(h), "super::types::"));
             let mut docs = op_docs(op.summary.as_deref(), op.description.as_deref());
@@ -429,11 +435,11 @@ fn subscriber_views(api: &Api, tys: &TyWriter, subjects: &[SubjectView], subject
             docs.push_str(&message_docs(m));
         }
         out.push(SubscriberView {
-            mod_name: ns.claim(&naming::value_name(&op.name)),
+            mod_name: ns.claim(&naming::value_name(&op.base_name)),
             docs: doc_lines(Some(&docs)),
             kind,
             stream: lit(channel.stream.as_deref().unwrap_or_default()),
-            durable: lit(&spec.durable.clone().unwrap_or_else(|| naming::durable_name(&op.name))),
+            durable: lit(&spec.durable.clone().unwrap_or_else(|| naming::durable_name(&op.base_name))),
             filter_subjects: filter_subjects.iter().map(|s| lit(s)).collect(),
             batch: spec.pull.batch.unwrap_or(100).max(1),
             expires_ms: ms(&spec.pull.expires, 30_000),

@@ -5,7 +5,7 @@
 //! an explanation when they are missing or configured differently.
 
 /// Message `events.ready_to_process.*:MessageHandler:Message`
-pub mod publish_events_ready_to_process {
+pub mod events_ready_to_process {
     /// The payload type of this operation's messages.
     pub type Payload = super::super::types::AllocationReadyToProcess;
 
@@ -13,7 +13,7 @@ pub mod publish_events_ready_to_process {
     pub const STREAM: &str = "allocation-service";
 
     /// Durable pull consumer (provisioned by ops, never created here).
-    pub const DURABLE: &str = "publish-events-ready-to-process";
+    pub const DURABLE: &str = "events-ready-to-process";
 
     /// Filter subjects the consumer must have.
     pub const FILTER_SUBJECTS: &[&str] = &["events.ready_to_process.*"];
@@ -99,7 +99,7 @@ pub mod publish_events_ready_to_process {
 }
 
 /// Message `notifications.email:SendEmail:Message`
-pub mod publish_notifications_email {
+pub mod notifications_email {
     /// The payload type of this operation's messages.
     pub type Payload = super::super::types::EmailNotification;
 
@@ -158,7 +158,7 @@ pub mod publish_notifications_email {
 }
 
 /// Message `orders.create:CreateOrder:Message`
-pub mod publish_orders_create {
+pub mod orders_create {
     /// The payload type of this operation's messages.
     pub type Payload = super::super::types::OrderCreated;
 
@@ -217,7 +217,7 @@ pub mod publish_orders_create {
 }
 
 /// Message `payments.{region}.settled:PaymentSettled:Message`
-pub mod publish_payments_region_settled {
+pub mod payments_settled {
     /// The payload type of this operation's messages.
     pub type Payload = super::super::types::PaymentSettled;
 
@@ -231,7 +231,7 @@ pub mod publish_payments_region_settled {
     pub const STREAM: &str = "allocation-service";
 
     /// Durable pull consumer (provisioned by ops, never created here).
-    pub const DURABLE: &str = "publish-payments-region-settled";
+    pub const DURABLE: &str = "payments-settled";
 
     /// Filter subjects the consumer must have.
     pub const FILTER_SUBJECTS: &[&str] = &["payments.*.settled"];

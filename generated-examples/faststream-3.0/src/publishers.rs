@@ -59,7 +59,7 @@ impl Publishers {
     /// Message `orders.created:Publisher:Message`
     ///
     /// Subject: `orders.created` (JetStream: waits for the stream's acknowledgement)
-    pub async fn orders_created_publisher(
+    pub async fn publish_orders_created(
         &self,
         payload: &super::types::OrderCreated,
     ) -> ::std::result::Result<

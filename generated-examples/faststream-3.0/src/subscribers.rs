@@ -5,7 +5,7 @@
 //! an explanation when they are missing or configured differently.
 
 /// Message `events.ready_to_process.*:MessageHandler:SubscribeMessage`
-pub mod events_ready_to_process_message_handler_subscribe {
+pub mod events_ready_to_process {
     /// The payload type of this operation's messages.
     pub type Payload = super::super::types::AllocationReadyToProcess;
 
@@ -13,7 +13,7 @@ pub mod events_ready_to_process_message_handler_subscribe {
     pub const STREAM: &str = "allocation-service";
 
     /// Durable pull consumer (provisioned by ops, never created here).
-    pub const DURABLE: &str = "events-ready-to-process-message-handler-subscribe";
+    pub const DURABLE: &str = "events-ready-to-process";
 
     /// Filter subjects the consumer must have.
     pub const FILTER_SUBJECTS: &[&str] = &["events.ready_to_process.*"];
@@ -99,7 +99,7 @@ pub mod events_ready_to_process_message_handler_subscribe {
 }
 
 /// Message `notifications.email:SendEmail:SubscribeMessage`
-pub mod notifications_email_send_email_subscribe {
+pub mod notifications_email {
     /// The payload type of this operation's messages.
     pub type Payload = super::super::types::EmailNotification;
 
@@ -158,7 +158,7 @@ pub mod notifications_email_send_email_subscribe {
 }
 
 /// Message `orders.create:CreateOrder:SubscribeMessage`
-pub mod orders_create_create_order_subscribe {
+pub mod orders_create {
     /// The payload type of this operation's messages.
     pub type Payload = super::super::types::OrderCreated;
 
@@ -217,7 +217,7 @@ pub mod orders_create_create_order_subscribe {
 }
 
 /// Message `payments.{region}.settled:PaymentSettled:SubscribeMessage`
-pub mod payments_region_settled_payment_settled_subscribe {
+pub mod payments_settled {
     /// The payload type of this operation's messages.
     pub type Payload = super::super::types::PaymentSettled;
 
@@ -231,7 +231,7 @@ pub mod payments_region_settled_payment_settled_subscribe {
     pub const STREAM: &str = "allocation-service";
 
     /// Durable pull consumer (provisioned by ops, never created here).
-    pub const DURABLE: &str = "payments-region-settled-payment-settled-subscribe";
+    pub const DURABLE: &str = "payments-settled";
 
     /// Filter subjects the consumer must have.
     pub const FILTER_SUBJECTS: &[&str] = &["payments.*.settled"];

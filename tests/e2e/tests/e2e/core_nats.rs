@@ -111,7 +111,7 @@ async fn core_subscriber_uses_the_bindings_queue_group() {
 /// typed and with its correlation id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriber_generated_from_faststream_docs_reads_a_faststream_message() {
-    use faststream_allocation::subscribers::notifications_email_send_email_subscribe as send_email_fs;
+    use faststream_allocation::subscribers::notifications_email as send_email_fs;
 
     /// (recipient, correlation id) of each handled message.
     type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;

@@ -1,0 +1,330 @@
+//! What real documents contain: addresses that are not NATS subjects, channels without an address,
+//! services with nothing to store, other schema formats and content types, malformed messages,
+//! overlays with typos, FastStream's JetStream shapes. Each is generated (with located warnings for
+//! what is dropped) or refused with a located error — never silently.
+
+use std::path::{Path, PathBuf};
+
+use asyncapi_nats::{Config, Generated};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Writes `files` into a temporary folder and generates a crate from the first one.
+fn generate_with(files: &[(&str, &str)], configure: impl FnOnce(&mut Config, &Path)) -> Result<Generated, String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let mut config = Config::new();
+    configure(&mut config, dir.path());
+    config.generate_crate(dir.path().join(files[0].0)).map_err(|e| e.to_string())
+}
+
+fn generate(files: &[(&str, &str)]) -> Generated {
+    generate_with(files, |_, _| {}).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn file<'a>(generated: &'a Generated, name: &str) -> &'a str {
+    &generated.files.iter().find(|f| f.path.ends_with(name)).unwrap_or_else(|| panic!("no {name}")).contents
+}
+
+fn warnings(generated: &Generated) -> String {
+    generated.warnings.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+const PATHS: &str = "asyncapi: 2.6.0
+info: {title: Comments, version: 1.0.0}
+channels:
+  comment/{commentId}/changed:
+    parameters:
+      commentId: {schema: {type: string}}
+    subscribe:
+      operationId: commentChanged
+      message:
+        name: CommentChanged
+        payload: {type: object, properties: {text: {type: string}}}
+";
+
+#[test]
+fn path_addresses_keep_their_types_and_are_skipped_with_a_located_warning() {
+    let generated = generate(&[("spec.yaml", PATHS)]);
+    let w = warnings(&generated);
+    assert!(w.contains("`comment/{commentId}/changed` is not a NATS subject"), "{w}");
+    assert!(w.contains("spec.yaml:4:3 (at #/channels/comment~1{commentId}~1changed)"), "{w}");
+    assert!(w.contains("--path-subjects") && w.contains("`comment.{commentId}.changed`"), "{w}");
+    assert!(w.contains("operation `commentChanged` skipped"), "{w}");
+    assert!(file(&generated, "types.rs").contains("pub struct CommentChanged"));
+    assert!(!file(&generated, "publishers.rs").contains("comment_changed"));
+}
+
+#[test]
+fn path_subjects_maps_segments_to_tokens() {
+    let generated = generate_with(&[("spec.yaml", PATHS)], |c, _| {
+        c.path_subjects(true);
+    })
+    .unwrap();
+    assert!(generated.warnings.is_empty(), "{}", warnings(&generated));
+    let subjects = file(&generated, "subjects.rs");
+    assert!(subjects.contains("\"comment.{}.changed\""), "{subjects}");
+    assert!(subjects.contains("check_parameter(\"commentId\", comment_id)?"), "{subjects}");
+    assert!(file(&generated, "publishers.rs").contains("pub async fn comment_changed("));
+    assert_eq!(asyncapi_nats::model::path_subject("https://example.com/books/{id}").as_deref(), Some("books.{id}"));
+    assert_eq!(
+        asyncapi_nats::model::path_subject("/rooms/{roomId}/{resource}").as_deref(),
+        Some("rooms.{roomId}.{resource}")
+    );
+    assert_eq!(asyncapi_nats::model::path_subject("a//b"), None);
+    assert_eq!(asyncapi_nats::model::path_subject("orders.created"), None);
+}
+
+/// An overlay gives a channel a subject with `bindings.nats.subject`, for a key containing `/`
+/// and for a channel that is a `$ref` to another file (the binding is read next to the `$ref`).
+#[test]
+fn an_overlay_sets_the_subject_of_path_and_file_ref_channels() {
+    let spec = "asyncapi: 3.0.0
+info: {title: Lights, version: 1.0.0}
+channels:
+  light/{id}/measured:
+    address: light/{id}/measured
+    messages:
+      measured: {payload: {type: number}}
+  shared:
+    $ref: 'channels.yaml#/dimmed'
+operations:
+  sendMeasured:
+    action: send
+    channel: {$ref: '#/channels/light~1{id}~1measured'}
+  sendDimmed:
+    action: send
+    channel: {$ref: '#/channels/shared'}
+";
+    let channels = "dimmed:\n  address: /light/{id}/dim\n  messages:\n    dimmed: {payload: {type: integer}}\n";
+    let overlay = "channels:
+  light/{id}/measured:
+    bindings: {nats: {subject: 'lights.{id}.measured'}}
+  shared:
+    bindings: {nats: {subject: 'lights.{id}.dimmed'}}
+";
+    let generated =
+        generate_with(&[("spec.yaml", spec), ("channels.yaml", channels), ("overlay.yaml", overlay)], |c, dir| {
+            c.overlay(dir.join("overlay.yaml"));
+        })
+        .unwrap();
+    assert!(generated.warnings.is_empty(), "{}", warnings(&generated));
+    let subjects = file(&generated, "subjects.rs");
+    assert!(subjects.contains("\"lights.{}.measured\"") && subjects.contains("\"lights.{}.dimmed\""), "{subjects}");
+    let publishers = file(&generated, "publishers.rs");
+    assert!(publishers.contains("pub async fn send_measured(") && publishers.contains("pub async fn send_dimmed("));
+}
+
+#[test]
+fn operations_on_a_channel_without_address_are_skipped_with_a_warning() {
+    let spec = "asyncapi: 3.0.0
+info: {title: T, version: 1.0.0}
+channels:
+  dynamic:
+    messages:
+      event: {payload: {type: object, properties: {id: {type: string}}}}
+operations:
+  publishEvent:
+    action: send
+    channel: {$ref: '#/channels/dynamic'}
+";
+    let generated = generate(&[("spec.yaml", spec)]);
+    let w = warnings(&generated);
+    assert!(w.contains("operation `publishEvent` skipped: its channel has no address"), "{w}");
+    assert!(w.contains("bindings.nats.subject") && w.contains("(at #/operations/publishEvent)"), "{w}");
+    assert!(file(&generated, "types.rs").contains("pub struct Event"));
+}
+
+/// Everything request/reply or queue-grouped: a core NATS service, no stream, no error.
+#[test]
+fn nothing_to_store_is_a_core_nats_service() {
+    let spec = std::fs::read_to_string(root().join("tests/matrix/request-reply-only.yaml")).unwrap();
+    let generated = generate(&[("spec.yaml", &spec)]);
+    assert!(generated.warnings.is_empty(), "{}", warnings(&generated));
+    assert!(!generated.files.iter().any(|f| f.path.to_string_lossy().contains("stream-")));
+    assert!(!file(&generated, "nats-permissions.json").contains("$JS.API"));
+    assert!(file(&generated, "subscribers.rs").contains("run_core"));
+}
+
+#[test]
+fn schema_formats_json_schema_in_yaml_is_read_and_avro_is_opaque_with_a_warning() {
+    let spec = "asyncapi: 3.0.0
+info: {title: T, version: 1.0.0}
+channels:
+  c:
+    address: a.b
+    messages:
+      yamlSchema:
+        payload:
+          schemaFormat: application/schema+yaml;version=draft-07
+          schema: {type: object, properties: {n: {type: integer}}}
+      avro:
+        payload:
+          schemaFormat: application/vnd.apache.avro;version=1.9.0
+          schema: {type: record, name: User, fields: [{name: n, type: int}]}
+operations:
+  sendYaml:
+    action: send
+    channel: {$ref: '#/channels/c'}
+    messages: [{$ref: '#/channels/c/messages/yamlSchema'}]
+  sendAvro:
+    action: send
+    channel: {$ref: '#/channels/c'}
+    messages: [{$ref: '#/channels/c/messages/avro'}]
+";
+    let generated = generate(&[("spec.yaml", spec)]);
+    let w = warnings(&generated);
+    assert!(w.contains("schema format `application/vnd.apache.avro;version=1.9.0` is not JSON Schema"), "{w}");
+    assert!(w.contains("(at #/channels/c/messages/avro/payload/schemaFormat)"), "{w}");
+    assert!(w.contains("operation `sendAvro` skipped: message `avro` is not JSON"), "{w}");
+    assert!(file(&generated, "types.rs").contains("pub struct YamlSchema"));
+    let publishers = file(&generated, "publishers.rs");
+    assert!(publishers.contains("pub async fn send_yaml(") && !publishers.contains("send_avro"));
+}
+
+/// JSON content types use serde_json; others are never JSON-encoded: their operations are
+/// skipped (types still generate) with a warning naming the content type.
+#[test]
+fn content_types_other_than_json_are_never_json_encoded() {
+    let spec = "asyncapi: 3.0.0
+info: {title: T, version: 1.0.0}
+defaultContentType: application/xml
+channels:
+  c:
+    address: a.b
+    messages:
+      xml: {payload: {type: object, properties: {n: {type: integer}}}}
+      text: {contentType: text/plain, payload: {type: string}}
+      cloudEvent: {contentType: application/cloudevents+json; charset=utf-8, payload: {type: object}}
+operations:
+  sendXml:
+    action: send
+    channel: {$ref: '#/channels/c'}
+    messages: [{$ref: '#/channels/c/messages/xml'}]
+  sendText:
+    action: send
+    channel: {$ref: '#/channels/c'}
+    messages: [{$ref: '#/channels/c/messages/text'}]
+  sendCloudEvent:
+    action: send
+    channel: {$ref: '#/channels/c'}
+    messages: [{$ref: '#/channels/c/messages/cloudEvent'}]
+";
+    let generated = generate(&[("spec.yaml", spec)]);
+    let w = warnings(&generated);
+    assert!(w.contains("operation `sendXml` skipped: message `xml` is not JSON (application/xml)"), "{w}");
+    assert!(w.contains("operation `sendText` skipped: message `text` is not JSON (text/plain)"), "{w}");
+    assert!(!w.contains("sendCloudEvent"), "{w}");
+    let publishers = file(&generated, "publishers.rs");
+    assert!(publishers.contains("pub async fn send_cloud_event(") && !publishers.contains("send_xml"));
+}
+
+#[test]
+fn a_message_that_is_not_a_message_object_is_a_located_error() {
+    for (message, found) in [("'just a string'", "found a string"), ("{$ref: 123}", "`$ref: 123`")] {
+        let spec = format!(
+            "asyncapi: 3.0.0\ninfo: {{title: T, version: 1.0.0}}\nchannels:\n  c:\n    address: a.b\n    messages:\n      m: {message}\n"
+        );
+        let e = generate_with(&[("spec.yaml", &spec)], |_, _| {}).unwrap_err();
+        assert!(e.contains("a message must be a Message Object") && e.contains(found), "{e}");
+        assert!(e.contains("spec.yaml:7:") && e.contains("(at #/channels/c/messages/m)"), "{e}");
+    }
+}
+
+fn overlay_error(spec: &str, overlay: &str) -> String {
+    generate_with(&[("spec.yaml", spec), ("overlay.yaml", overlay)], |c, dir| {
+        c.overlay(dir.join("overlay.yaml"));
+    })
+    .unwrap_err()
+}
+
+#[test]
+fn overlays_are_typo_proof() {
+    let v3 = std::fs::read_to_string(root().join("tests/fixtures/faststream/faststream-3.0.yaml")).unwrap();
+    let e = overlay_error(
+        &v3,
+        "operations:\n  events.ready_to_process.*:MessageHandlerSubscrib:\n    x-jetstream: {durable: d}\n",
+    );
+    assert!(e.contains("overlay names operation `events.ready_to_process.*:MessageHandlerSubscrib`"), "{e}");
+    assert!(e.contains("overlay.yaml:2:3") && e.contains("events.ready_to_process.*:MessageHandlerSubscribe"), "{e}");
+    let e = overlay_error(&v3, "channels:\n  orders.created:Publisherr:\n    x-jetstream: {stream: s}\n");
+    assert!(e.contains("overlay names channel `orders.created:Publisherr`"), "{e}");
+    let e = overlay_error(&v3, "components:\n  messages:\n    Nope: {payload: {type: string}}\n");
+    assert!(e.contains("overlay names message `Nope`"), "{e}");
+    // A 3.0-shaped overlay applied to the 2.6 document of the same app.
+    let v2 = std::fs::read_to_string(root().join("tests/fixtures/faststream/faststream-2.6.yaml")).unwrap();
+    let overlay = std::fs::read_to_string(root().join("specs/faststream-allocation.overlay.yaml")).unwrap();
+    let e = overlay_error(&v2, &overlay);
+    assert!(e.contains("overlay patches `operations`, which the document does not have"), "{e}");
+    assert!(e.contains("AsyncAPI 2.x document") && e.contains("publish"), "{e}");
+    // 2.x: `publish` is what the application receives; this channel only sends.
+    let e =
+        overlay_error(&v2, "channels:\n  orders.created:Publisher:\n    publish:\n      x-jetstream: {durable: d}\n");
+    assert!(e.contains("overlay patches `publish` of channel `orders.created:Publisher`"), "{e}");
+    assert!(e.contains("overlay.yaml:3:5"), "{e}");
+}
+
+fn workers(version: &str, overlay: bool) -> Generated {
+    let mut config = Config::new();
+    if overlay {
+        config.overlay(root().join(format!("tests/corpus/faststream/workers-{version}.overlay.yaml")));
+    }
+    config.generate_crate(root().join(format!("tests/corpus/faststream/workers-{version}.yaml"))).unwrap()
+}
+
+/// FastStream `queue=` + `durable=` on a JetStream subscriber (a push consumer with a deliver
+/// group): mapped to the durable pull consumer, with a warning that the queue group is not used.
+#[test]
+fn faststream_push_consumer_with_deliver_group_maps_to_a_pull_consumer_with_a_warning() {
+    for version in ["3.0", "2.6"] {
+        let generated = workers(version, true);
+        let w = warnings(&generated);
+        assert_eq!(generated.warnings.len(), 1, "{w}");
+        assert!(
+            w.contains("queue group of operation") && w.contains("ignored") && w.contains("durable pull consumer"),
+            "{w}"
+        );
+        assert!(
+            w.contains(&format!("workers-{version}.yaml:")) && w.contains("OnShipmentBooked/bindings/nats/queue"),
+            "{w}"
+        );
+        let subscribers = file(&generated, "subscribers.rs");
+        assert!(subscribers.contains("pub mod shipments_booked {"), "{subscribers}");
+        assert!(subscribers.contains("pub const DURABLE: &str = \"booking-workers\";"), "{subscribers}");
+        assert!(
+            file(&generated, "consumer-shipments-booking-workers.yaml").contains("durableName: \"booking-workers\"")
+        );
+    }
+}
+
+/// FastStream `PullSub(batch=True)` documents an array payload while each message is one item:
+/// a warning says so; the documented overlay points the payload at the item schema.
+#[test]
+fn faststream_batch_subscriber_is_warned_and_mapped_by_the_overlay() {
+    for version in ["3.0", "2.6"] {
+        let plain = workers(version, false);
+        let w = warnings(&plain);
+        assert!(w.contains("documented as an array") && w.contains("PullSub(batch=True)"), "{w}");
+        let mapped = workers(version, true);
+        let subscribers = file(&mapped, "subscribers.rs");
+        let tracking = &subscribers[subscribers.find("pub mod shipments_tracking {").unwrap()..];
+        assert!(tracking.contains("pub type Payload = super::super::types::TrackingEvent;"), "{tracking}");
+        assert!(tracking.contains("batch: 50,"), "{tracking}");
+    }
+}
+
+#[test]
+fn deny_warnings_reports_every_warning_at_once() {
+    let e = generate_with(&[("spec.yaml", PATHS)], |c, _| {
+        c.deny_warnings(true);
+    })
+    .unwrap_err();
+    assert!(e.contains("2 warning(s) denied"), "{e}");
+    assert!(e.contains("is not a NATS subject") && e.contains("operation `commentChanged` skipped"), "{e}");
+}
