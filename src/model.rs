@@ -132,11 +132,19 @@ pub struct ModelOptions {
 pub fn build(source: &Source, options: &ModelOptions) -> Result<Api> {
     let root = source.root_id();
     let doc = source.get(&root).unwrap_or(&Value::Null);
-    let version_text = doc.get("asyncapi").and_then(Value::as_str).ok_or_else(|| {
-        source
-            .error(&root, "not an AsyncAPI document: no `asyncapi` version field")
-            .hint("the root must contain `asyncapi: 3.0.0` or `asyncapi: 2.6.0`")
-    })?;
+    let version_text = match doc.get("asyncapi") {
+        Some(Value::String(text)) => text.as_str(),
+        Some(other) => {
+            return Err(source
+                .error(&root.child("asyncapi"), format!("`asyncapi: {other}` is not a version string"))
+                .hint("write the full version as a string, e.g. `asyncapi: 3.0.0` or `asyncapi: '2.6.0'`"));
+        }
+        None => {
+            return Err(source
+                .error(&root, "not an AsyncAPI document: no `asyncapi` version field")
+                .hint("the root must contain `asyncapi: 3.0.0` or `asyncapi: 2.6.0`"));
+        }
+    };
     let version = match parse_version(version_text) {
         Some(version) => version,
         None => {

@@ -185,3 +185,9 @@ fn overlays_merge_and_their_errors_name_the_overlay_file() {
     let e = asyncapi_nats::Config::new().overlay(&overlay).generate_crate(&spec).unwrap_err().to_string();
     assert!(e.contains("missing channel reference"), "{e}");
 }
+
+#[test]
+fn a_numeric_version_is_named_as_such() {
+    let e = error(&[("spec.yaml", "asyncapi: 3\ninfo: {title: T, version: '1'}\n")]);
+    assert!(e.contains("`asyncapi: 3` is not a version string") && e.contains("spec.yaml:1:1 (at #/asyncapi)"), "{e}");
+}
