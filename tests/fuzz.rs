@@ -4,7 +4,8 @@
 //!
 //! Bounded for CI: `FUZZ_SECONDS` (default 30) of wall time, seeded by `FUZZ_SEED` (default
 //! fixed, so a failure names a reproducible case). Longer locally:
-//! `FUZZ_SECONDS=900 FUZZ_SEED=$RANDOM cargo test --test fuzz -- --nocapture`.
+//! `FUZZ_SECONDS=900 FUZZ_SEED=$RANDOM cargo test --test fuzz -- --nocapture` (`FUZZ_BIN` runs a copy
+//! of the binary instead, so the workspace can be rebuilt meanwhile).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -208,7 +209,8 @@ enum Outcome {
 }
 
 fn run(spec: &Path, out: &Path) -> Outcome {
-    let bin = env!("CARGO_BIN_EXE_asyncapi-nats");
+    // FUZZ_BIN: a copy of the binary, for long runs while the workspace is rebuilt.
+    let bin = std::env::var("FUZZ_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_asyncapi-nats").to_string());
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(format!("ulimit -v {RUN_MEMORY_KIB}; exec \"$0\" \"$@\""))
