@@ -171,14 +171,15 @@ impl Config {
         let renderer = Renderer::new();
         let header = header(&prepared.source);
         let mut files = Vec::new();
-        let cargo = timings.time("render", || renderer.text("Cargo.toml.jinja", &prepared.view))?;
+        let ctx = timings.time("render", || Renderer::context(&prepared.view));
+        let cargo = timings.time("render", || renderer.text_with("Cargo.toml.jinja", ctx.clone()))?;
         files.push(GeneratedFile { path: "Cargo.toml".into(), contents: format!("# {header}\n{cargo}") });
         // The generator formats its output; rustfmt must not, or `gen --check` would report drift.
         files.push(GeneratedFile {
             path: "rustfmt.toml".into(),
             contents: format!("# {header}\n# Formatted by the generator; rustfmt leaves it as is so `gen --check` stays exact.\ndisable_all_formatting = true\n"),
         });
-        let modules = self.module_bodies(&renderer, &prepared, timings)?;
+        let modules = self.module_bodies(&renderer, &ctx, timings)?;
         let names: Vec<&str> = modules.iter().map(|(n, _)| *n).collect();
         let lib = timings.time("render", || {
             renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": prepared.view.docs, "modules": names }))
@@ -204,8 +205,9 @@ impl Config {
         let timings = &mut Timings::default();
         let prepared = self.prepare(spec, timings)?;
         let renderer = Renderer::new();
+        let ctx = Renderer::context(&prepared.view);
         let modules: Vec<serde_json::Value> = self
-            .module_bodies(&renderer, &prepared, timings)?
+            .module_bodies(&renderer, &ctx, timings)?
             .into_iter()
             .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))
             .collect();
@@ -288,7 +290,7 @@ impl Config {
     fn module_bodies(
         &self,
         renderer: &Renderer,
-        prepared: &Prepared,
+        ctx: &minijinja::Value,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, String)>> {
         let mut modules = Vec::new();
@@ -305,9 +307,8 @@ impl Config {
         if self.parts.publishers || self.parts.subscribers {
             modules.push(("runtime", "runtime.rs.jinja"));
         }
-        let texts = timings.time("render", || {
-            modules.iter().map(|(_, template)| renderer.text(template, &prepared.view)).collect::<Result<Vec<String>>>()
-        })?;
+        let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
+        let texts = timings.time("render", || renderer.texts(&templates, ctx))?;
         timings.time("format", || {
             modules
                 .iter()
@@ -318,41 +319,111 @@ impl Config {
     }
 }
 
-/// Wall time of each generation stage (`gen --timings`); a stage timed twice adds up.
+/// Wall time and CPU time (all threads) of each generation stage, and the resident
+/// memory after it (`gen --timings`); a stage timed twice adds up. CPU time and memory
+/// are read from `/proc` (Linux; zero elsewhere).
 #[derive(Debug, Default, Clone)]
 pub struct Timings {
-    pub stages: Vec<(&'static str, std::time::Duration)>,
+    pub stages: Vec<Stage>,
+}
+
+/// One stage's figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub name: &'static str,
+    pub wall: std::time::Duration,
+    pub cpu: std::time::Duration,
+    /// Resident memory after the stage, bytes.
+    pub rss_after: u64,
 }
 
 impl Timings {
-    /// Runs `f`, adding its wall time to `stage`.
+    /// Runs `f`, adding its wall and CPU time to `stage`.
     pub fn time<T>(&mut self, stage: &'static str, f: impl FnOnce() -> T) -> T {
+        let cpu = proc_stats::cpu_time();
         let start = std::time::Instant::now();
         let out = f();
-        self.add(stage, start.elapsed());
+        let wall = start.elapsed();
+        let cpu = proc_stats::cpu_time().saturating_sub(cpu);
+        let rss_after = proc_stats::rss_bytes();
+        match self.stages.iter_mut().find(|s| s.name == stage) {
+            Some(s) => {
+                s.wall += wall;
+                s.cpu += cpu;
+                s.rss_after = rss_after;
+            }
+            None => self.stages.push(Stage { name: stage, wall, cpu, rss_after }),
+        }
         out
     }
 
-    pub fn add(&mut self, stage: &'static str, elapsed: std::time::Duration) {
-        match self.stages.iter_mut().find(|(s, _)| *s == stage) {
-            Some((_, total)) => *total += elapsed,
-            None => self.stages.push((stage, elapsed)),
-        }
-    }
-
     pub fn total(&self) -> std::time::Duration {
-        self.stages.iter().map(|(_, d)| *d).sum()
+        self.stages.iter().map(|s| s.wall).sum()
     }
 }
 
 impl std::fmt::Display for Timings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let total = self.total().as_secs_f64().max(f64::MIN_POSITIVE);
-        for (stage, elapsed) in &self.stages {
-            let secs = elapsed.as_secs_f64();
-            writeln!(f, "{stage:>10} {:>9.1} ms {:>5.1} %", secs * 1e3, secs / total * 100.0)?;
+        writeln!(f, "{:>10} {:>10} {:>6} {:>10} {:>9}", "stage", "wall ms", "wall%", "cpu ms", "RSS MB")?;
+        for s in &self.stages {
+            let secs = s.wall.as_secs_f64();
+            writeln!(
+                f,
+                "{:>10} {:>10.1} {:>6.1} {:>10.1} {:>9.1}",
+                s.name,
+                secs * 1e3,
+                secs / total * 100.0,
+                s.cpu.as_secs_f64() * 1e3,
+                s.rss_after as f64 / 1048576.0
+            )?;
         }
-        write!(f, "{:>10} {:>9.1} ms", "total", total * 1e3)
+        let cpu: std::time::Duration = self.stages.iter().map(|s| s.cpu).sum();
+        write!(
+            f,
+            "{:>10} {:>10.1} {:>6} {:>10.1} {:>9.1} peak",
+            "total",
+            total * 1e3,
+            "",
+            cpu.as_secs_f64() * 1e3,
+            proc_stats::peak_rss_bytes() as f64 / 1048576.0
+        )
+    }
+}
+
+/// Process CPU time and memory from `/proc/self` (Linux); zero where it does not exist.
+pub mod proc_stats {
+    use std::time::Duration;
+
+    /// User + system time of every thread of this process (clock ticks of 10 ms).
+    pub fn cpu_time() -> Duration {
+        let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return Duration::ZERO };
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        let Some((_, rest)) = stat.rsplit_once(')') else { return Duration::ZERO };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields.get(11..13).map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// Current resident set size, bytes.
+    pub fn rss_bytes() -> u64 {
+        status_kb("VmRSS:") * 1024
+    }
+
+    /// Peak resident set size so far, bytes.
+    pub fn peak_rss_bytes() -> u64 {
+        status_kb("VmHWM:") * 1024
+    }
+
+    fn status_kb(field: &str) -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with(field))
+                    .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+            })
+            .unwrap_or(0)
     }
 }
 

@@ -390,10 +390,14 @@ fn parse_yaml(name: &str, text: &str) -> Result<ParsedYaml> {
     let mut documents = 0;
     loop {
         let (event, mark) = parser.next_token().map_err(|e| {
-            let mark = e.marker();
-            Error::new(format!("invalid YAML: {}", e.info()))
-                .at(builder.location(String::new(), mark))
-                .hint("fix the YAML syntax")
+            let at = builder.location(builder.current_pointer(), e.marker());
+            if e.info() == "recursion limit exceeded" {
+                // The scanner's own limit on flow nesting (`[[[…`), reached before ours.
+                return Error::new(format!("the document nests deeper than {MAX_DEPTH} levels"))
+                    .at(at)
+                    .hint("flatten the document, e.g. move nested schemas to components and $ref them");
+            }
+            Error::new(format!("invalid YAML: {}", e.info())).at(at).hint("fix the YAML syntax")
         })?;
         match event {
             Event::StreamEnd => break,

@@ -47,11 +47,48 @@ impl Renderer {
 
     /// Renders a template to text (no formatting).
     pub fn text(&self, template: &str, ctx: &impl Serialize) -> Result<String> {
+        self.text_with(template, minijinja::Value::from(minijinja::value::Serde(ctx)))
+    }
+
+    /// [`Renderer::text`] with a context already converted (once for several templates:
+    /// converting the whole view model costs as much as rendering a small template).
+    pub fn text_with(&self, template: &str, ctx: minijinja::Value) -> Result<String> {
         let tmpl = self.env.get_template(template).map_err(|e| Error::new(format!("template {template}: {e}")))?;
-        tmpl.render(minijinja::value::Serde(ctx)).map_err(|e| {
+        tmpl.render(ctx).map_err(|e| {
             Error::new(format!("template {template} failed: {e:#}"))
                 .hint("this is a bug in asyncapi-nats; please report it with the spec")
         })
+    }
+
+    /// The template context for `view`, converted once.
+    pub fn context(view: &impl Serialize) -> minijinja::Value {
+        minijinja::Value::from(minijinja::value::Serde(view))
+    }
+
+    /// Renders several templates with one context, on every core; results in the order given.
+    pub fn texts(&self, templates: &[&str], ctx: &minijinja::Value) -> Result<Vec<String>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = threads().min(templates.len()).max(1);
+        let done: Vec<Vec<(usize, Result<String>)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(template) = templates.get(i) else { break mine };
+                            mine.push((i, self.text_with(template, ctx.clone())));
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("render thread panicked")).collect()
+        });
+        let mut slots: Vec<Option<Result<String>>> = (0..templates.len()).map(|_| None).collect();
+        for (i, text) in done.into_iter().flatten() {
+            slots[i] = Some(text);
+        }
+        slots.into_iter().map(|s| s.expect("every template rendered")).collect()
     }
 
     /// Renders a template that produces Rust and formats it; invalid Rust is an error naming the template.
