@@ -167,11 +167,17 @@ impl Config {
 
     /// [`Config::generate_crate`], recording the wall time of each stage in `timings`.
     pub fn generate_crate_timed(&self, spec: impl AsRef<Path>, timings: &mut Timings) -> Result<Generated> {
-        let prepared = self.prepare(spec.as_ref(), timings)?;
+        let Prepared { source, api, view } = self.prepare(spec.as_ref(), timings)?;
+        let header = header(&source);
+        let inputs = source.paths().into_iter().map(Path::to_path_buf).collect();
+        // Manifests first, so the document and the model are freed before rendering (peak memory).
+        let deploy =
+            timings.time("manifests", || manifests::build(&source, &api, &self.manifests))?.files(&api.title, &header);
+        drop((source, api));
         let renderer = Renderer::new();
-        let header = header(&prepared.source);
         let mut files = Vec::new();
-        let ctx = timings.time("render", || Renderer::context(&prepared.view));
+        let ctx = timings.time("render", || Renderer::context(&view));
+        let docs = std::mem::take(&mut { view }.docs);
         let cargo = timings.time("render", || renderer.text_with("Cargo.toml.jinja", ctx.clone()))?;
         files.push(GeneratedFile { path: "Cargo.toml".into(), contents: format!("# {header}\n{cargo}") });
         // The generator formats its output; rustfmt must not, or `gen --check` would report drift.
@@ -179,11 +185,10 @@ impl Config {
             path: "rustfmt.toml".into(),
             contents: format!("# {header}\n# Formatted by the generator; rustfmt leaves it as is so `gen --check` stays exact.\ndisable_all_formatting = true\n"),
         });
-        let modules = self.module_bodies(&renderer, &ctx, timings)?;
+        let modules = self.module_bodies(&renderer, ctx, timings)?;
         let names: Vec<&str> = modules.iter().map(|(n, _)| *n).collect();
-        let lib = timings.time("render", || {
-            renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": prepared.view.docs, "modules": names }))
-        })?;
+        let lib = timings
+            .time("render", || renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": docs, "modules": names })))?;
         let lib = timings.time("format", || render::format_rust("lib.rs.jinja", &lib))?;
         files.push(GeneratedFile { path: "src/lib.rs".into(), contents: format!("// {header}\n{lib}") });
         for (name, body) in modules {
@@ -192,11 +197,10 @@ impl Config {
                 contents: format!("// {header}\n{body}"),
             });
         }
-        let ops = timings.time("manifests", || manifests::build(&prepared.source, &prepared.api, &self.manifests))?;
-        for file in ops.files(&prepared.api.title, &header) {
+        for file in deploy {
             files.push(GeneratedFile { path: Path::new("deploy").join(file.path), contents: file.contents });
         }
-        Ok(Generated { files, inputs: prepared.source.paths().into_iter().map(Path::to_path_buf).collect() })
+        Ok(Generated { files, inputs })
     }
 
     /// Generates one module file (for `include!`) from `spec`, without writing.
@@ -207,7 +211,7 @@ impl Config {
         let renderer = Renderer::new();
         let ctx = Renderer::context(&prepared.view);
         let modules: Vec<serde_json::Value> = self
-            .module_bodies(&renderer, &ctx, timings)?
+            .module_bodies(&renderer, ctx, timings)?
             .into_iter()
             .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))
             .collect();
@@ -290,7 +294,7 @@ impl Config {
     fn module_bodies(
         &self,
         renderer: &Renderer,
-        ctx: &minijinja::Value,
+        ctx: minijinja::Value,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, String)>> {
         let mut modules = Vec::new();
@@ -308,7 +312,8 @@ impl Config {
             modules.push(("runtime", "runtime.rs.jinja"));
         }
         let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
-        let texts = timings.time("render", || renderer.texts(&templates, ctx))?;
+        let texts = timings.time("render", || renderer.texts(&templates, &ctx))?;
+        drop(ctx);
         timings.time("format", || {
             modules
                 .iter()
