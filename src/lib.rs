@@ -210,12 +210,16 @@ impl Config {
         let prepared = self.prepare(spec, timings)?;
         let renderer = Renderer::new();
         let ctx = Renderer::context(&prepared.view);
+        // The modules are formatted once, inside the single file (formatting each on its own
+        // first would print the same text twice: the nesting changes the line width).
         let modules: Vec<serde_json::Value> = self
-            .module_bodies(&renderer, ctx, timings)?
+            .module_texts(&renderer, ctx, timings)?
             .into_iter()
-            .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))
+            .map(|(name, _, body)| serde_json::json!({ "name": name, "body": body }))
             .collect();
-        let text = renderer.rust("module.rs.jinja", &serde_json::json!({ "modules": modules }))?;
+        let text = renderer.text("module.rs.jinja", &serde_json::json!({ "modules": modules }))?;
+        drop(modules);
+        let text = render::format_rust("module.rs.jinja", &text)?;
         let name = self.module_name.clone().unwrap_or_else(|| {
             naming::value_name(spec.file_stem().and_then(|s| s.to_str()).unwrap_or("asyncapi"))
                 .trim_start_matches("r#")
@@ -297,6 +301,22 @@ impl Config {
         ctx: minijinja::Value,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, String)>> {
+        let modules = self.module_texts(renderer, ctx, timings)?;
+        timings.time("format", || {
+            modules
+                .into_iter()
+                .map(|(name, template, text)| Ok((name, render::format_rust(template, &text)?)))
+                .collect()
+        })
+    }
+
+    /// `(module name, template, rendered text)` for each emitted module, not yet formatted.
+    fn module_texts(
+        &self,
+        renderer: &Renderer,
+        ctx: minijinja::Value,
+        timings: &mut Timings,
+    ) -> Result<Vec<(&'static str, &'static str, String)>> {
         let mut modules = Vec::new();
         if self.parts.types {
             modules.push(("types", "types.rs.jinja"));
@@ -313,14 +333,7 @@ impl Config {
         }
         let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
         let texts = timings.time("render", || renderer.texts(&templates, &ctx))?;
-        drop(ctx);
-        timings.time("format", || {
-            modules
-                .iter()
-                .zip(texts)
-                .map(|((name, template), text)| Ok((*name, render::format_rust(template, &text)?)))
-                .collect()
-        })
+        Ok(modules.into_iter().zip(texts).map(|((name, template), text)| (name, template, text)).collect())
     }
 }
 
@@ -465,4 +478,43 @@ fn type_roots(source: &Source, api: &Api) -> Vec<(NodeId, String)> {
         }
     }
     roots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The single-file output formatted once equals formatting each module on its own and
+    /// then the file around them (what it was before), for every spec in the repository.
+    #[test]
+    fn single_file_output_equals_formatting_modules_first() {
+        let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&specs).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") || path.to_string_lossy().contains("overlay") {
+                continue;
+            }
+            for parts in [
+                Parts { types: true, publishers: true, subscribers: true },
+                Parts { types: true, publishers: false, subscribers: false },
+            ] {
+                let mut config = Config::new();
+                config.parts(parts);
+                let new = config.generate(&path).unwrap().files.remove(0).contents;
+                let prepared = config.prepare(&path, &mut Timings::default()).unwrap();
+                let renderer = Renderer::new();
+                let bodies: Vec<serde_json::Value> = config
+                    .module_bodies(&renderer, Renderer::context(&prepared.view), &mut Timings::default())
+                    .unwrap()
+                    .into_iter()
+                    .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))
+                    .collect();
+                let old = renderer.rust("module.rs.jinja", &serde_json::json!({ "modules": bodies })).unwrap();
+                assert_eq!(new, format!("// {}\n{old}", header(&prepared.source)), "{}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 8, "specs: {seen}");
+    }
 }
