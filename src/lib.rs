@@ -178,8 +178,13 @@ impl Config {
 
     /// The result of a run: `files`, with every warning; with [`Config::deny_warnings`], an
     /// error listing all of them when there is any.
-    fn finish(&self, source: &Source, files: Vec<GeneratedFile>) -> Result<Generated> {
-        let warnings = source.warnings();
+    fn finish(
+        &self,
+        warnings: Vec<Error>,
+        inputs: Vec<PathBuf>,
+        files: Vec<GeneratedFile>,
+        crate_name: String,
+    ) -> Result<Generated> {
         if self.deny_warnings && !warnings.is_empty() {
             let listed: Vec<String> = warnings.iter().map(|w| format!("warning: {w}")).collect();
             return Err(Error::new(format!(
@@ -189,12 +194,7 @@ impl Config {
             ))
             .hint("fix the document (or an overlay) so nothing is dropped, or allow warnings"));
         }
-        Ok(Generated {
-            files,
-            inputs: source.paths().into_iter().map(Path::to_path_buf).collect(),
-            warnings,
-            crate_name: String::new(),
-        })
+        Ok(Generated { files, inputs, warnings, crate_name })
     }
 
     /// The folder file `$ref`s may not leave (default: the spec's repository or Cargo workspace:
@@ -241,7 +241,7 @@ impl Config {
         let source = self.load(spec.as_ref())?;
         let api = self.model(&source)?;
         let files = manifests::build(&source, &api, &self.manifests)?.files(&api.title, &header(&source));
-        self.finish(&source, files)
+        self.finish(source.warnings(), inputs_of(&source), files, String::new())
     }
 
     /// Generates a whole crate (`Cargo.toml`, `src/*.rs`, and the NACK manifests under `deploy/`) from `spec`, without writing.
@@ -251,27 +251,31 @@ impl Config {
 
     /// [`Config::generate_crate`], recording the wall time of each stage in `timings`.
     pub fn generate_crate_timed(&self, spec: impl AsRef<Path>, timings: &mut Timings) -> Result<Generated> {
-        let prepared = self.prepare(spec.as_ref(), timings)?;
+        let Prepared { source, api, view } = self.prepare(spec.as_ref(), timings)?;
+        let header = header(&source);
+        let inputs = inputs_of(&source);
+        let crate_name = view.crate_name.clone();
+        // Manifests first, so the document and the model are freed before rendering (peak memory).
+        let deploy =
+            timings.time("manifests", || manifests::build(&source, &api, &self.manifests))?.files(&api.title, &header);
+        // Every stage that warns has run.
+        let warnings = source.warnings();
+        drop((source, api));
         let renderer = Renderer::new();
-        let header = header(&prepared.source);
         let mut files = Vec::new();
-        let cargo = timings.time("render", || {
-            renderer.text(
-                "Cargo.toml.jinja",
-                &CargoView { view: &prepared.view, runtime_dependency: self.runtime.cargo_line() },
-            )
-        })?;
+        let ctx = timings.time("render", || Renderer::context(&view));
+        let docs = std::mem::take(&mut { view }.docs);
+        let cargo = timings.time("render", || renderer.text_with("Cargo.toml.jinja", ctx.clone()))?;
         files.push(GeneratedFile { path: "Cargo.toml".into(), contents: format!("# {header}\n{cargo}") });
         // The generator formats its output; rustfmt must not, or `gen --check` would report drift.
         files.push(GeneratedFile {
             path: "rustfmt.toml".into(),
             contents: format!("# {header}\n# Formatted by the generator; rustfmt leaves it as is so `gen --check` stays exact.\ndisable_all_formatting = true\n"),
         });
-        let modules = self.module_bodies(&renderer, &prepared, timings)?;
+        let modules = self.module_bodies(&renderer, ctx, timings)?;
         let names: Vec<&str> = modules.iter().map(|(n, _)| *n).collect();
-        let lib = timings.time("render", || {
-            renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": prepared.view.docs, "modules": names }))
-        })?;
+        let lib = timings
+            .time("render", || renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": docs, "modules": names })))?;
         let lib = timings.time("format", || render::format_rust("lib.rs.jinja", &lib))?;
         files.push(GeneratedFile { path: "src/lib.rs".into(), contents: format!("// {header}\n{lib}") });
         for (name, body) in modules {
@@ -280,13 +284,10 @@ impl Config {
                 contents: format!("// {header}\n{body}"),
             });
         }
-        let ops = timings.time("manifests", || manifests::build(&prepared.source, &prepared.api, &self.manifests))?;
-        for file in ops.files(&prepared.api.title, &header) {
+        for file in deploy {
             files.push(GeneratedFile { path: Path::new("deploy").join(file.path), contents: file.contents });
         }
-        let mut generated = self.finish(&prepared.source, files)?;
-        generated.crate_name = prepared.view.crate_name.clone();
-        Ok(generated)
+        self.finish(warnings, inputs, files, crate_name)
     }
 
     /// Generates one module file (for `include!`) from `spec`, without writing.
@@ -295,25 +296,31 @@ impl Config {
         let timings = &mut Timings::default();
         let prepared = self.prepare(spec, timings)?;
         let renderer = Renderer::new();
+        let ctx = Renderer::context(&prepared.view);
+        // The modules are formatted once, inside the single file (formatting each on its own
+        // first would print the same text twice: the nesting changes the line width).
         let modules: Vec<serde_json::Value> = self
-            .module_bodies(&renderer, &prepared, timings)?
+            .module_texts(&renderer, ctx, timings)?
             .into_iter()
-            .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))
+            .map(|(name, _, body)| serde_json::json!({ "name": name, "body": body }))
             .collect();
-        let text = renderer.rust("module.rs.jinja", &serde_json::json!({ "modules": modules }))?;
         if let Some(name) = &self.module_name {
             naming::check_module_name(name).map_err(|e| {
                 Error::new(format!("module name `{}`: {e}", name.escape_default()))
                     .hint("pass a name such as `orders_api` to Config::module_name")
             })?;
         }
+        let text = renderer.text("module.rs.jinja", &serde_json::json!({ "modules": modules }))?;
+        drop(modules);
+        let text = render::format_rust("module.rs.jinja", &text)?;
         let name = self.module_name.clone().unwrap_or_else(|| {
             naming::value_name(spec.file_stem().and_then(|s| s.to_str()).unwrap_or("asyncapi"))
                 .trim_start_matches("r#")
                 .to_string()
         });
         let contents = format!("// {}\n{text}", header(&prepared.source));
-        self.finish(&prepared.source, vec![GeneratedFile { path: format!("{name}.rs").into(), contents }])
+        let files = vec![GeneratedFile { path: format!("{name}.rs").into(), contents }];
+        self.finish(prepared.source.warnings(), inputs_of(&prepared.source), files, String::new())
     }
 
     /// For build scripts: generates the module into `$OUT_DIR` (or [`Config::out_dir`]),
@@ -386,6 +393,8 @@ impl Config {
                 },
             )
         })?;
+        let mut view = view;
+        view.runtime_dependency = self.runtime.cargo_line();
         Ok(Prepared { source, api, view })
     }
 
@@ -400,9 +409,29 @@ impl Config {
     fn module_bodies(
         &self,
         renderer: &Renderer,
-        prepared: &Prepared,
+        ctx: minijinja::Value,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, String)>> {
+        let modules = self.module_texts(renderer, ctx, timings)?;
+        timings.time("format", || {
+            modules
+                .into_iter()
+                .map(|(name, template, text)| match template {
+                    // The runtime crate's source is already formatted and stays byte for byte.
+                    RUNTIME => Ok((name, text)),
+                    _ => Ok((name, render::format_rust(template, &text)?)),
+                })
+                .collect()
+        })
+    }
+
+    /// `(module name, template, rendered text)` for each emitted module, not yet formatted.
+    fn module_texts(
+        &self,
+        renderer: &Renderer,
+        ctx: minijinja::Value,
+        timings: &mut Timings,
+    ) -> Result<Vec<(&'static str, &'static str, String)>> {
         let mut modules = Vec::new();
         if self.parts.types {
             modules.push(("types", "types.rs.jinja"));
@@ -414,68 +443,132 @@ impl Config {
         if self.parts.subscribers {
             modules.push(("subscribers", "subscribers.rs.jinja"));
         }
-        let texts = timings.time("render", || {
-            modules.iter().map(|(_, template)| renderer.text(template, &prepared.view)).collect::<Result<Vec<String>>>()
-        })?;
-        let mut bodies: Vec<(&'static str, String)> = timings.time("format", || {
-            modules
-                .iter()
-                .zip(texts)
-                .map(|((name, template), text)| Ok((*name, render::format_rust(template, &text)?)))
-                .collect::<Result<_>>()
-        })?;
+        let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
+        let texts = timings.time("render", || renderer.texts(&templates, &ctx))?;
+        let mut out: Vec<_> =
+            modules.into_iter().zip(texts).map(|((name, template), text)| (name, template, text)).collect();
         if self.parts.publishers || self.parts.subscribers {
             // Verbatim: the vendored file is the runtime crate's source, byte for byte.
-            bodies.push(("runtime", self.runtime.module()));
+            out.push(("runtime", RUNTIME, self.runtime.module()));
         }
-        Ok(bodies)
+        Ok(out)
     }
 }
 
-/// Wall time of each generation stage (`gen --timings`); a stage timed twice adds up.
+/// Wall time and CPU time (all threads) of each generation stage, and the resident
+/// memory after it (`gen --timings`); a stage timed twice adds up. CPU time and memory
+/// are read from `/proc` (Linux; zero elsewhere).
 #[derive(Debug, Default, Clone)]
 pub struct Timings {
-    pub stages: Vec<(&'static str, std::time::Duration)>,
+    pub stages: Vec<Stage>,
+}
+
+/// One stage's figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub name: &'static str,
+    pub wall: std::time::Duration,
+    pub cpu: std::time::Duration,
+    /// Resident memory after the stage, bytes.
+    pub rss_after: u64,
 }
 
 impl Timings {
-    /// Runs `f`, adding its wall time to `stage`.
+    /// Runs `f`, adding its wall and CPU time to `stage`.
     pub fn time<T>(&mut self, stage: &'static str, f: impl FnOnce() -> T) -> T {
+        let cpu = proc_stats::cpu_time();
         let start = std::time::Instant::now();
         let out = f();
-        self.add(stage, start.elapsed());
+        let wall = start.elapsed();
+        let cpu = proc_stats::cpu_time().saturating_sub(cpu);
+        let rss_after = proc_stats::rss_bytes();
+        match self.stages.iter_mut().find(|s| s.name == stage) {
+            Some(s) => {
+                s.wall += wall;
+                s.cpu += cpu;
+                s.rss_after = rss_after;
+            }
+            None => self.stages.push(Stage { name: stage, wall, cpu, rss_after }),
+        }
         out
     }
 
-    pub fn add(&mut self, stage: &'static str, elapsed: std::time::Duration) {
-        match self.stages.iter_mut().find(|(s, _)| *s == stage) {
-            Some((_, total)) => *total += elapsed,
-            None => self.stages.push((stage, elapsed)),
-        }
-    }
-
     pub fn total(&self) -> std::time::Duration {
-        self.stages.iter().map(|(_, d)| *d).sum()
+        self.stages.iter().map(|s| s.wall).sum()
     }
 }
 
 impl std::fmt::Display for Timings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let total = self.total().as_secs_f64().max(f64::MIN_POSITIVE);
-        for (stage, elapsed) in &self.stages {
-            let secs = elapsed.as_secs_f64();
-            writeln!(f, "{stage:>10} {:>9.1} ms {:>5.1} %", secs * 1e3, secs / total * 100.0)?;
+        writeln!(f, "{:>10} {:>10} {:>6} {:>10} {:>9}", "stage", "wall ms", "wall%", "cpu ms", "RSS MB")?;
+        for s in &self.stages {
+            let secs = s.wall.as_secs_f64();
+            writeln!(
+                f,
+                "{:>10} {:>10.1} {:>6.1} {:>10.1} {:>9.1}",
+                s.name,
+                secs * 1e3,
+                secs / total * 100.0,
+                s.cpu.as_secs_f64() * 1e3,
+                s.rss_after as f64 / 1048576.0
+            )?;
         }
-        write!(f, "{:>10} {:>9.1} ms", "total", total * 1e3)
+        let cpu: std::time::Duration = self.stages.iter().map(|s| s.cpu).sum();
+        write!(
+            f,
+            "{:>10} {:>10.1} {:>6} {:>10.1} {:>9.1} peak",
+            "total",
+            total * 1e3,
+            "",
+            cpu.as_secs_f64() * 1e3,
+            proc_stats::peak_rss_bytes() as f64 / 1048576.0
+        )
     }
 }
 
-/// The view of `Cargo.toml.jinja`: the crate view plus the runtime dependency line.
-#[derive(serde::Serialize)]
-struct CargoView<'a> {
-    #[serde(flatten)]
-    view: &'a render::CrateView,
-    runtime_dependency: Option<String>,
+/// Process CPU time and memory from `/proc/self` (Linux); zero where it does not exist.
+pub mod proc_stats {
+    use std::time::Duration;
+
+    /// User + system time of every thread of this process (clock ticks of 10 ms).
+    pub fn cpu_time() -> Duration {
+        let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return Duration::ZERO };
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        let Some((_, rest)) = stat.rsplit_once(')') else { return Duration::ZERO };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields.get(11..13).map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// Current resident set size, bytes.
+    pub fn rss_bytes() -> u64 {
+        status_kb("VmRSS:") * 1024
+    }
+
+    /// Peak resident set size so far, bytes.
+    pub fn peak_rss_bytes() -> u64 {
+        status_kb("VmHWM:") * 1024
+    }
+
+    fn status_kb(field: &str) -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with(field))
+                    .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+            })
+            .unwrap_or(0)
+    }
+}
+
+/// Stands for the template name of the vendored runtime module (its text is not a template).
+const RUNTIME: &str = "the asyncapi-nats-runtime source";
+
+/// Every file read, for `rerun-if-changed`.
+fn inputs_of(source: &Source) -> Vec<PathBuf> {
+    source.paths().into_iter().map(Path::to_path_buf).collect()
 }
 
 struct Prepared {
@@ -518,4 +611,43 @@ fn type_roots(source: &Source, api: &Api) -> Vec<(NodeId, String)> {
         }
     }
     roots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The single-file output formatted once equals formatting each module on its own and
+    /// then the file around them (what it was before), for every spec in the repository.
+    #[test]
+    fn single_file_output_equals_formatting_modules_first() {
+        let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&specs).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") || path.to_string_lossy().contains("overlay") {
+                continue;
+            }
+            for parts in [
+                Parts { types: true, publishers: true, subscribers: true },
+                Parts { types: true, publishers: false, subscribers: false },
+            ] {
+                let mut config = Config::new();
+                config.parts(parts);
+                let new = config.generate(&path).unwrap().files.remove(0).contents;
+                let prepared = config.prepare(&path, &mut Timings::default()).unwrap();
+                let renderer = Renderer::new();
+                let bodies: Vec<serde_json::Value> = config
+                    .module_bodies(&renderer, Renderer::context(&prepared.view), &mut Timings::default())
+                    .unwrap()
+                    .into_iter()
+                    .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))
+                    .collect();
+                let old = renderer.rust("module.rs.jinja", &serde_json::json!({ "modules": bodies })).unwrap();
+                assert_eq!(new, format!("// {}\n{old}", header(&prepared.source)), "{}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 8, "specs: {seen}");
+    }
 }

@@ -46,7 +46,7 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub value: Value,
     /// Pointer → (line, column), for diagnostics only (looked up, never iterated).
-    positions: HashMap<String, (usize, usize)>,
+    positions: Positions,
     /// Pointers whose value came from an overlay file (display name), for diagnostics.
     overlaid: BTreeMap<String, String>,
 }
@@ -286,7 +286,7 @@ impl SourceFile {
         let mut pointer = id.pointer.as_str();
         let line_col = loop {
             if let Some(pos) = self.positions.get(pointer) {
-                break Some(*pos);
+                break Some(pos);
             }
             match pointer.rsplit_once('/') {
                 Some((parent, _)) => pointer = parent,
@@ -408,7 +408,7 @@ fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
         match parse_yaml(name, text) {
             Ok(yaml) => ParsedYaml { value, positions: yaml.positions },
             // Positions are for diagnostics only; a JSON subtlety the YAML parser refuses must not fail loading.
-            Err(e) if e.message.starts_with("invalid YAML") => ParsedYaml { value, positions: HashMap::new() },
+            Err(e) if e.message.starts_with("invalid YAML") => ParsedYaml { value, positions: Positions::default() },
             Err(e) => return Err(e),
         }
     } else {
@@ -448,7 +448,61 @@ const MAX_ALIAS_NODES: usize = 1_000_000;
 /// A YAML file as JSON values, with the position of every node.
 struct ParsedYaml {
     value: Value,
-    positions: HashMap<String, (usize, usize)>,
+    positions: Positions,
+}
+
+/// Pointer → (line, column) of every node, for diagnostics. Keyed by a 64-bit hash of
+/// the pointer rather than the pointer itself: a 5,000-channel document has over a
+/// million nodes, and their pointer strings took more memory than the values. Two
+/// pointers of one file sharing a hash (odds about 10⁻⁷ at a million nodes) would
+/// only misplace a diagnostic's line.
+#[derive(Debug, Default)]
+struct Positions(HashMap<u64, (u32, u32), std::hash::BuildHasherDefault<IdentityHasher>>);
+
+impl Positions {
+    fn key(pointer: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        // SipHash with fixed keys: deterministic, and well spread for similar pointers.
+        let mut hasher = std::hash::DefaultHasher::new();
+        pointer.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    fn insert(&mut self, pointer: &str, (line, col): (usize, usize)) {
+        self.0.insert(Self::key(pointer), (saturate(line), saturate(col)));
+    }
+
+    fn or_insert(&mut self, pointer: &str, (line, col): (usize, usize)) {
+        self.0.entry(Self::key(pointer)).or_insert((saturate(line), saturate(col)));
+    }
+
+    fn get(&self, pointer: &str) -> Option<(usize, usize)> {
+        self.0.get(&Self::key(pointer)).map(|&(line, col)| (line as usize, col as usize))
+    }
+}
+
+fn saturate(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The keys are hashes already.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl std::hash::Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// A mapping or sequence being built.
@@ -474,7 +528,7 @@ enum Open {
 struct YamlBuilder<'a> {
     file: &'a str,
     stack: Vec<Open>,
-    positions: HashMap<String, (usize, usize)>,
+    positions: Positions,
     /// Anchored nodes: (value, node count).
     anchors: HashMap<usize, (Value, usize)>,
     alias_nodes: usize,
@@ -485,7 +539,7 @@ fn parse_yaml(name: &str, text: &str) -> Result<ParsedYaml> {
     let mut builder = YamlBuilder {
         file: name,
         stack: Vec::new(),
-        positions: HashMap::new(),
+        positions: Positions::default(),
         anchors: HashMap::new(),
         alias_nodes: 0,
         root: None,
@@ -494,10 +548,14 @@ fn parse_yaml(name: &str, text: &str) -> Result<ParsedYaml> {
     let mut documents = 0;
     loop {
         let (event, mark) = parser.next_token().map_err(|e| {
-            let mark = e.marker();
-            Error::new(format!("invalid YAML: {}", e.info()))
-                .at(builder.location(String::new(), mark))
-                .hint("fix the YAML syntax")
+            let at = builder.location(builder.current_pointer(), e.marker());
+            if e.info() == "recursion limit exceeded" {
+                // The scanner's own limit on flow nesting (`[[[…`), reached before ours.
+                return Error::new(format!("the document nests deeper than {MAX_DEPTH} levels"))
+                    .at(at)
+                    .hint("flatten the document, e.g. move nested schemas to components and $ref them");
+            }
+            Error::new(format!("invalid YAML: {}", e.info())).at(at).hint("fix the YAML syntax")
         })?;
         match event {
             Event::StreamEnd => break,
@@ -539,18 +597,18 @@ impl YamlBuilder<'_> {
         let pos = (mark.line(), mark.col() + 1);
         match self.stack.last_mut() {
             None => {
-                self.positions.entry(String::new()).or_insert(pos);
+                self.positions.or_insert("", pos);
                 Some(String::new())
             }
             Some(Open::Map { key: Some((_, pointer)), .. }) => Some(pointer.clone()),
             Some(Open::Map { pointer, .. }) => {
-                self.positions.entry(pointer.clone()).or_insert(pos);
+                self.positions.or_insert(pointer, pos);
                 None
             }
             Some(Open::Seq { items, pointer, .. }) => {
                 let child = format!("{pointer}/{}", items.len());
                 if !starts_mapping {
-                    self.positions.insert(child.clone(), pos);
+                    self.positions.insert(&child, pos);
                 }
                 Some(child)
             }
@@ -585,7 +643,7 @@ impl YamlBuilder<'_> {
                 .at(self.location(child, mark))
                 .hint("remove or rename one of them: YAML and JSON tools disagree on which one wins"));
         }
-        self.positions.insert(child.clone(), pos);
+        self.positions.insert(&child, pos);
         *pending = Some((key, child));
         Ok(())
     }
@@ -1033,8 +1091,10 @@ fn relative_path(path: &Path, base: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn index_positions(text: &str) -> Option<HashMap<String, (usize, usize)>> {
-        parse_yaml("t.yaml", text).ok().map(|p| p.positions)
+    fn index_positions(text: &str) -> Option<std::collections::BTreeMap<&'static str, (usize, usize)>> {
+        let positions = parse_yaml("t.yaml", text).ok()?.positions;
+        let pointers = ["/asyncapi", "/channels/a~1b/address", "/channels/a~1b/tags/0", "/info/title"];
+        Some(pointers.into_iter().filter_map(|p| Some((p, positions.get(p)?))).collect())
     }
 
     #[test]

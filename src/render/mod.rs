@@ -47,11 +47,48 @@ impl Renderer {
 
     /// Renders a template to text (no formatting).
     pub fn text(&self, template: &str, ctx: &impl Serialize) -> Result<String> {
+        self.text_with(template, minijinja::Value::from(minijinja::value::Serde(ctx)))
+    }
+
+    /// [`Renderer::text`] with a context already converted (once for several templates:
+    /// converting the whole view model costs as much as rendering a small template).
+    pub fn text_with(&self, template: &str, ctx: minijinja::Value) -> Result<String> {
         let tmpl = self.env.get_template(template).map_err(|e| Error::new(format!("template {template}: {e}")))?;
-        tmpl.render(minijinja::value::Serde(ctx)).map_err(|e| {
+        tmpl.render(ctx).map_err(|e| {
             Error::new(format!("template {template} failed: {e:#}"))
                 .hint("this is a bug in asyncapi-nats; please report it with the spec")
         })
+    }
+
+    /// The template context for `view`, converted once.
+    pub fn context(view: &impl Serialize) -> minijinja::Value {
+        minijinja::Value::from(minijinja::value::Serde(view))
+    }
+
+    /// Renders several templates with one context, on every core; results in the order given.
+    pub fn texts(&self, templates: &[&str], ctx: &minijinja::Value) -> Result<Vec<String>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = threads().min(templates.len()).max(1);
+        let done: Vec<Vec<(usize, Result<String>)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(template) = templates.get(i) else { break mine };
+                            mine.push((i, self.text_with(template, ctx.clone())));
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("render thread panicked")).collect()
+        });
+        let mut slots: Vec<Option<Result<String>>> = (0..templates.len()).map(|_| None).collect();
+        for (i, text) in done.into_iter().flatten() {
+            slots[i] = Some(text);
+        }
+        slots.into_iter().map(|s| s.expect("every template rendered")).collect()
     }
 
     /// Renders a template that produces Rust and formats it; invalid Rust is an error naming the template.
@@ -69,15 +106,17 @@ impl Default for Renderer {
 
 /// Parses and pretty-prints generated Rust.
 ///
-/// Item by item: the text is cut at its top-level item boundaries and each batch of
-/// items is parsed and printed on its own, on every core. prettyplease prints a file
-/// as its inner attributes followed by each item ending in a hard line break, so the
-/// concatenation is byte-identical to printing the whole file — while syn's AST of
-/// only one batch per core is alive at a time (a 5,000-channel `types.rs` as one AST
-/// takes over a gigabyte). When the cut fails (it never should on valid Rust) or a
-/// batch does not parse, the whole file is parsed, for the located error.
+/// Item by item: the text is cut at its top-level item boundaries (and a large module,
+/// as in the single-file output of [`crate::Config::generate`], at its own items) and each
+/// batch of items is parsed and printed on its own, on every core. prettyplease prints
+/// a file as its inner attributes followed by each item ending in a hard line break (a
+/// module: its header, its items the same way, `}`), so the concatenation is
+/// byte-identical to printing the whole file — while syn's AST of only one batch per
+/// core is alive at a time (a 5,000-channel `types.rs` as one AST takes over a
+/// gigabyte). When the cut fails (it never should on valid Rust) or a batch does not
+/// parse, the whole file is parsed, for the located error.
 pub fn format_rust(origin: &str, text: &str) -> Result<String> {
-    if let Some(batches) = item_batches(text, BATCH_BYTES) {
+    if let Some(batches) = plan(text, BATCH_BYTES) {
         if let Some(printed) = format_batches(&batches) {
             return Ok(space_items(&printed));
         }
@@ -98,12 +137,113 @@ fn format_whole(origin: &str, text: &str) -> Result<String> {
 /// Text per batch: the first holds the inner attributes and doc comments too.
 const BATCH_BYTES: usize = 32 * 1024;
 
+/// Items printed together: at the top level, or inside a module too large for one batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Batch<'a> {
+    /// For items inside a module: the module's text up to and including its `{`.
+    module: Option<&'a str>,
+    items: &'a str,
+    /// The first / last batch of its module (which prints the header / the closing `}`).
+    first: bool,
+    last: bool,
+}
+
+/// Cuts `text` into batches of about `batch_bytes` of whole items.
+fn plan(text: &str, batch_bytes: usize) -> Option<Vec<Batch<'_>>> {
+    let mut batches = Vec::new();
+    for run in runs(text, &items(text)?, batch_bytes) {
+        match split_module(run) {
+            Some((open, inner)) if run.len() > batch_bytes => {
+                let inner_runs = runs(inner, &items(inner)?, batch_bytes);
+                let n = inner_runs.len();
+                for (i, items) in inner_runs.into_iter().enumerate() {
+                    batches.push(Batch { module: Some(open), items, first: i == 0, last: i + 1 == n });
+                }
+            }
+            _ => batches.push(Batch { module: None, items: run, first: true, last: true }),
+        }
+    }
+    Some(batches)
+}
+
+/// Joins consecutive items (slices of `text`, in order) into runs of at least `batch_bytes`;
+/// an item that is a module stays alone so that a large one can be split inside.
+fn runs<'a>(text: &'a str, items: &[&'a str], batch_bytes: usize) -> Vec<&'a str> {
+    let offset = |s: &str| s.as_ptr() as usize - text.as_ptr() as usize;
+    let mut runs = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut end = 0;
+    for item in items {
+        let (from, to) = (offset(item), offset(item) + item.len());
+        if split_module(item).is_some() {
+            if let Some(s) = start.take() {
+                runs.push(&text[s..end]);
+            }
+            runs.push(&text[from..to]);
+            continue;
+        }
+        let s = *start.get_or_insert(from);
+        end = to;
+        if end - s >= batch_bytes {
+            runs.push(&text[s..end]);
+            start = None;
+        }
+    }
+    if let Some(s) = start {
+        runs.push(&text[s..end]);
+    }
+    runs
+}
+
+/// `(header through '{', body)` when `item` is a module with a body (`pub mod name { .. }`).
+fn split_module(item: &str) -> Option<(&str, &str)> {
+    let mut brace = None;
+    scan(item, |i, b, depth| {
+        if depth == 0 && (b == b'{' || b == b';') {
+            brace = Some((i, b));
+            false
+        } else {
+            true
+        }
+    })?;
+    let (open, b'{') = brace? else { return None };
+    let header = &item[..=open];
+    let line = header.lines().last()?.trim();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let is_module = matches!(words.as_slice(), ["pub", "mod", name, "{"] | ["mod", name, "{"] | ["pub(crate)", "mod", name, "{"]
+        if name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'));
+    let close = item.trim_end().len().checked_sub(1)?;
+    (is_module && item.as_bytes()[close] == b'}').then(|| (header, &item[open + 1..close]))
+}
+
+/// Prints one batch; `None` when it does not parse (or prints unexpectedly).
+fn format_batch(batch: &Batch<'_>) -> Option<String> {
+    let Some(open) = batch.module else {
+        return syn::parse_file(batch.items).ok().map(|file| prettyplease::unparse(&file));
+    };
+    let printed = prettyplease::unparse(&syn::parse_file(&format!("{open}{}\n}}", batch.items)).ok()?);
+    let lines: Vec<&str> = printed.lines().collect();
+    let header = lines.iter().position(|l| !l.starts_with([' ', '#', '/']) && l.ends_with(" {"))?;
+    if lines.last() != Some(&"}") || header + 1 >= lines.len() {
+        return None;
+    }
+    let mut out = String::with_capacity(printed.len());
+    let keep = if batch.first { 0 } else { header + 1 };
+    for line in &lines[keep..lines.len() - 1] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    if batch.last {
+        out.push_str("}\n");
+    }
+    Some(out)
+}
+
 /// Formats batches on up to [`threads()`] threads; `None` when one does not parse.
-fn format_batches(batches: &[&str]) -> Option<String> {
-    let format_one = |text: &str| syn::parse_file(text).ok().map(|file| prettyplease::unparse(&file));
+fn format_batches(batches: &[Batch<'_>]) -> Option<String> {
     let workers = threads().min(batches.len());
     let printed: Vec<Option<String>> = if workers <= 1 {
-        batches.iter().map(|b| format_one(b)).collect()
+        batches.iter().map(format_batch).collect()
     } else {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let mut slots: Vec<Option<String>> = vec![None; batches.len()];
@@ -115,7 +255,7 @@ fn format_batches(batches: &[&str]) -> Option<String> {
                         loop {
                             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             let Some(batch) = batches.get(i) else { break mine };
-                            mine.push((i, format_one(batch)));
+                            mine.push((i, format_batch(batch)));
                         }
                     })
                 })
@@ -139,14 +279,46 @@ pub(crate) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
 }
 
-/// Cuts `text` into batches of whole top-level items (about [`BATCH_BYTES`] each).
+/// Cuts `text` into its top-level items (the first with the inner attributes before it,
+/// each with the comments and whitespace before it, the last with what follows).
 /// A top-level item ends at a `;` or a closing `}` at nesting depth 0 (a `}` followed
-/// by `;`, as in `const X: T = T { .. };`, ends at the `;`). Strings, raw strings,
-/// character literals and comments are skipped. `None` when the nesting does not balance.
-fn item_batches(text: &str, batch_bytes: usize) -> Option<Vec<&str>> {
+/// by `;`, as in `const X: T = T { .. };`, ends at the `;`). `None` when the nesting does not balance.
+fn items(text: &str) -> Option<Vec<&str>> {
     let bytes = text.as_bytes();
-    let mut batches = Vec::new();
-    let mut batch_start = 0;
+    let mut items = Vec::new();
+    let mut start = 0;
+    let depth = scan(text, |i, b, depth| {
+        let ends_item = match b {
+            b'}' => depth == 1 && next_significant(bytes, i + 1) != Some(b';'),
+            b';' => depth == 0,
+            _ => false,
+        };
+        if ends_item {
+            items.push(&text[start..i + 1]);
+            start = i + 1;
+        }
+        true
+    })?;
+    if depth != 0 {
+        return None;
+    }
+    if start < text.len() {
+        match items.last_mut() {
+            // Trailing whitespace and comments stay with the last item.
+            Some(last) if text[start..].trim().is_empty() => {
+                *last = &text[text.len() - last.len() - (text.len() - start)..]
+            }
+            _ => items.push(&text[start..]),
+        }
+    }
+    Some(items)
+}
+
+/// Calls `visit(index, byte, depth before it)` for every byte of `text` outside comments,
+/// strings and character literals, until it returns false. Returns the final depth;
+/// `None` when a closing bracket has no opening one or a literal does not end.
+fn scan(text: &str, mut visit: impl FnMut(usize, u8, usize) -> bool) -> Option<usize> {
+    let bytes = text.as_bytes();
     let mut depth: usize = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -172,30 +344,19 @@ fn item_batches(text: &str, batch_bytes: usize) -> Option<Vec<&str>> {
                 i = skip_char_or_lifetime(bytes, i);
                 continue;
             }
+            _ => {}
+        }
+        if !visit(i, b, depth) {
+            return Some(depth);
+        }
+        match b {
             b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' => depth = depth.checked_sub(1)?,
-            b'}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 && next_significant(bytes, i + 1) != Some(b';') && i + 1 - batch_start >= batch_bytes {
-                    batches.push(&text[batch_start..i + 1]);
-                    batch_start = i + 1;
-                }
-            }
-            b';' if depth == 0 && i + 1 - batch_start >= batch_bytes => {
-                batches.push(&text[batch_start..i + 1]);
-                batch_start = i + 1;
-            }
+            b')' | b']' | b'}' => depth = depth.checked_sub(1)?,
             _ => {}
         }
         i += 1;
     }
-    if depth != 0 {
-        return None;
-    }
-    if batch_start < text.len() {
-        batches.push(&text[batch_start..]);
-    }
-    Some(batches)
+    Some(depth)
 }
 
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
@@ -334,8 +495,16 @@ mod tests {
     /// Cut after every item: printing batch by batch equals printing the whole file.
     fn assert_batches_match_whole(text: &str) {
         let whole = format_whole("test", text).unwrap();
-        let batches = item_batches(text, 0).expect("balanced");
+        let batches = plan(text, 0).expect("balanced");
         assert!(batches.len() > 1 || text.len() < 200, "not cut: {text}");
+        let printed = format_batches(&batches).expect("every batch parses");
+        assert_eq!(space_items(&printed), whole);
+        // The same items inside a module (the single-file output), cut inside the module.
+        let nested = format!("#[allow(dead_code)]\npub mod m {{\n{text}\n}}\n");
+        let whole = format_whole("test", &nested).unwrap();
+        let batches = plan(&nested, 0).expect("balanced");
+        assert!(batches.len() > 1 || items(text).unwrap().len() < 2, "not cut: {nested}");
+        assert!(batches.iter().all(|b| b.module.is_some()), "{batches:?}");
         let printed = format_batches(&batches).expect("every batch parses");
         assert_eq!(space_items(&printed), whole);
     }
@@ -383,7 +552,8 @@ pub type T = (u8, [u16; 2]);
 
     #[test]
     fn unbalanced_text_is_not_cut() {
-        assert!(item_batches("fn f() {", 0).is_none());
+        assert!(plan("fn f() {", 0).is_none());
+        assert!(plan("fn f() }", 0).is_none());
         assert!(format_rust("t.jinja", "fn f() {").unwrap_err().message.contains("t.jinja produced invalid Rust"));
     }
 }

@@ -41,6 +41,8 @@ pub struct CrateView {
     pub needs_nats: bool,
     /// String literal: the inbox prefix the generated permissions allow.
     pub inbox_prefix: String,
+    /// The `Cargo.toml` line depending on the runtime crate; `None` when its source is vendored.
+    pub runtime_dependency: Option<String>,
     pub extra_derives: String,
     pub type_attributes: Vec<String>,
     pub types: Vec<TypeItem>,
@@ -192,6 +194,7 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         emit_subscribers: options.parts.subscribers,
         needs_nats: options.parts.publishers || options.parts.subscribers,
         inbox_prefix: lit(&crate::manifests::inbox_prefix(&api.title)),
+        runtime_dependency: None,
         extra_derives,
         type_attributes: options.type_attributes.to_vec(),
         examples: if options.parts.types { super::types::example_views(space, &tys) } else { Vec::new() },
