@@ -158,10 +158,7 @@ impl Location {
         headers: ::std::option::Option<&::async_nats::HeaderMap>,
     ) -> ::std::option::Option<::std::string::String> {
         match *self {
-            Location::Payload(pointer) => {
-                let value: ::serde_json::Value = ::serde_json::from_slice(payload).ok()?;
-                value.pointer(pointer).and_then(header_text)
-            }
+            Location::Payload(pointer) => pointer_text(payload, pointer),
             Location::Header(pointer) => {
                 let name = pointer.strip_prefix('/')?.replace("~1", "/").replace("~0", "~");
                 headers?.get(name.as_str()).map(|v| v.as_str().to_string())
@@ -177,6 +174,119 @@ pub(crate) fn header_text(value: &::serde_json::Value) -> ::std::option::Option<
         ::serde_json::Value::Null => None,
         ::serde_json::Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
+    }
+}
+
+/// The header text of the value at JSON `pointer` in the JSON document
+/// `json` (as `Value::pointer` then [`header_text`]), found without building
+/// the document: only the pointer's path is followed, the rest is skipped.
+pub(crate) fn pointer_text(json: &[u8], pointer: &str) -> ::std::option::Option<::std::string::String> {
+    use ::serde::de::DeserializeSeed as _;
+    let mut deserializer = ::serde_json::Deserializer::from_slice(json);
+    PointerSeed { pointer }.deserialize(&mut deserializer).ok().flatten()
+}
+
+/// Follows `pointer` (`""`: here; else `/token/…`) into the value being deserialized.
+struct PointerSeed<'p> {
+    pointer: &'p str,
+}
+
+impl<'de> ::serde::de::DeserializeSeed<'de> for PointerSeed<'_> {
+    type Value = ::std::option::Option<::std::string::String>;
+
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> ::std::result::Result<Self::Value, D::Error> {
+        if self.pointer.is_empty() {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)?;
+            return Ok(header_text(&value));
+        }
+        deserializer.deserialize_any(PointerVisitor { pointer: self.pointer })
+    }
+}
+
+struct PointerVisitor<'p> {
+    pointer: &'p str,
+}
+
+impl PointerVisitor<'_> {
+    /// The first token (unescaped) and the rest of the pointer.
+    fn split(&self) -> (::std::borrow::Cow<'_, str>, &str) {
+        let path = &self.pointer[1..];
+        let (token, rest) = match path.find('/') {
+            Some(at) => (&path[..at], &path[at..]),
+            None => (path, ""),
+        };
+        let token = if token.contains('~') {
+            ::std::borrow::Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+        } else {
+            ::std::borrow::Cow::Borrowed(token)
+        };
+        (token, rest)
+    }
+}
+
+impl<'de> ::serde::de::Visitor<'de> for PointerVisitor<'_> {
+    type Value = ::std::option::Option<::std::string::String>;
+
+    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str("an object or array on the JSON pointer's path")
+    }
+
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<Self::Value, A::Error> {
+        let (token, rest) = self.split();
+        let mut found = None;
+        while let Some(matches) = map.next_key_seed(KeyIs(&token))? {
+            if matches {
+                found = map.next_value_seed(PointerSeed { pointer: rest })?;
+            } else {
+                map.next_value::<::serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: ::serde::de::SeqAccess<'de>>(self, mut seq: A) -> ::std::result::Result<Self::Value, A::Error> {
+        let (token, rest) = self.split();
+        let index: ::std::option::Option<usize> = token.parse().ok();
+        let mut found = None;
+        let mut i = 0;
+        loop {
+            if Some(i) == index {
+                match seq.next_element_seed(PointerSeed { pointer: rest })? {
+                    Some(value) => found = value,
+                    None => break,
+                }
+            } else if seq.next_element::<::serde::de::IgnoredAny>()?.is_none() {
+                break;
+            }
+            i += 1;
+        }
+        Ok(found)
+    }
+}
+
+/// Whether a map key equals the token (without allocating the key).
+struct KeyIs<'t>(&'t str);
+
+impl<'de> ::serde::de::DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: ::serde::Deserializer<'de>>(self, deserializer: D) -> ::std::result::Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> ::serde::de::Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: ::serde::de::Error>(self, key: &str) -> ::std::result::Result<bool, E> {
+        Ok(key == self.0)
     }
 }
 
@@ -235,9 +345,7 @@ pub(crate) fn encode<T: ::serde::Serialize, H: ::serde::Serialize>(
     let mut has_msg_id = false;
     if let Some(id) = msg_id {
         let found = match id {
-            MsgId::Payload(pointer) => ::serde_json::from_slice::<::serde_json::Value>(&body)
-                .ok()
-                .and_then(|value| value.pointer(pointer).and_then(header_text)),
+            MsgId::Payload(pointer) => pointer_text(&body, pointer),
             MsgId::Header(pointer) => headers.as_ref().and_then(|h| h.pointer(pointer)).and_then(header_text),
         };
         if let Some(text) = found {
@@ -748,10 +856,11 @@ impl Outcome {
     }
 }
 
-/// Where a received message is acknowledged: its reply subject, over the client it came from.
+/// Where a received message is acknowledged: its reply subject, over the
+/// run loop's client (shared: no client clone per message).
 #[derive(::std::fmt::Debug, ::std::clone::Clone)]
 struct AckTo {
-    client: ::async_nats::Client,
+    client: ::std::sync::Arc<::async_nats::Client>,
     reply: ::std::option::Option<::async_nats::Subject>,
 }
 
@@ -960,6 +1069,8 @@ where
         return Ok(());
     };
     let handler = &handler;
+    let client = ::std::sync::Arc::new(jetstream.client());
+    let client = &client;
     let concurrency = settings.batch.max(1);
     let mut in_flight = ::futures::stream::FuturesUnordered::new();
     let mut failures: u32 = 0;
@@ -1031,7 +1142,7 @@ where
                 item = messages.next() => match item {
                     Some(Ok(message)) => {
                         failures = 0;
-                        in_flight.push(handle(message, settings, handler));
+                        in_flight.push(handle(message, client, settings, handler));
                     }
                     Some(Err(error)) => {
                         ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, kind = ?error.kind(), "pull failed; pulling again");
@@ -1076,8 +1187,12 @@ where
     }
 }
 
-async fn handle<T, F, Fut>(message: ::async_nats::jetstream::Message, settings: &ConsumerSettings, handler: &F)
-where
+async fn handle<T, F, Fut>(
+    message: ::async_nats::jetstream::Message,
+    client: &::std::sync::Arc<::async_nats::Client>,
+    settings: &ConsumerSettings,
+    handler: &F,
+) where
     T: ::serde::de::DeserializeOwned,
     F: Fn(Delivery<T>) -> Fut,
     Fut: ::std::future::Future<Output = Outcome>,
@@ -1088,9 +1203,8 @@ where
         Err(_) => (0, 1, 0),
     };
     // Take the message apart: no copy of its headers or payload per message.
-    let ::async_nats::jetstream::Message { message, context, .. } = message;
-    let ::async_nats::Message { subject, reply, payload, headers, .. } = message;
-    let ack = AckTo { client: context.client(), reply };
+    let ::async_nats::Message { subject, reply, payload, headers, .. } = message.message;
+    let ack = AckTo { client: client.clone(), reply };
     // Created disabled (no formatting, no allocation) unless a subscriber listens at INFO.
     let span = ::tracing::info_span!(
         "jetstream_message",
