@@ -226,6 +226,17 @@ fn pointer_text_agrees_with_value_pointer() {
     ] {
         assert_eq!(pointer_text(doc, pointer), value.pointer(pointer).and_then(header_text), "{pointer}");
     }
+    // Top-level keys take a scanner instead of the parser; it must agree too.
+    let top = br#" { "k" : "v1" , "n":[1,{"k":"no"},"]}\"",{}], "e":"a\"b", "o":{"k":"x"},"m":-1.5e3,"t":true,"z":null, "k2":"last"} "#;
+    let value: serde_json::Value = serde_json::from_slice(top).unwrap();
+    for pointer in ["/k", "/n", "/e", "/o", "/m", "/t", "/z", "/k2", "/missing"] {
+        assert_eq!(pointer_text(top, pointer), value.pointer(pointer).and_then(header_text), "{pointer}");
+    }
+    assert_eq!(pointer_text(b"{}", "/k"), None);
+    assert_eq!(pointer_text(b"[1]", "/0"), Some("1".into()));
+    assert_eq!(pointer_text(br#"{"k":"a","k":"b"}"#, "/k"), Some("b".into()));
+    assert_eq!(pointer_text(br#"{"k":"#, "/k"), None);
+    assert_eq!(pointer_text(br#"{"k":"unterminated"#, "/k"), None);
     assert_eq!(pointer_text(b"not json", "/a"), None);
     assert_eq!(
         pointer_text(br#"{"a":1,"a":2}"#, "/a"),

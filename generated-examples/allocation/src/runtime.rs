@@ -183,8 +183,102 @@ pub(crate) fn header_text(value: &::serde_json::Value) -> ::std::option::Option<
 /// the document: only the pointer's path is followed, the rest is skipped.
 pub(crate) fn pointer_text(json: &[u8], pointer: &str) -> ::std::option::Option<::std::string::String> {
     use ::serde::de::DeserializeSeed as _;
+    // The common `msgId: $message.payload#/id` case, a top-level string, without a parser.
+    if let Some(key) = pointer.strip_prefix('/').filter(|k| !k.contains(['/', '~', '\\', '"'])) {
+        if let Some(found) = top_level_string(json, key.as_bytes()) {
+            return found;
+        }
+    }
     let mut deserializer = ::serde_json::Deserializer::from_slice(json);
     PointerSeed { pointer }.deserialize(&mut deserializer).ok().flatten()
+}
+
+/// The string value of top-level `key` in the JSON object `json`:
+/// `Some(Some(text))`, `Some(None)` when the object has no such key, and
+/// `None` when this scanner cannot tell (escapes, a non-string value,
+/// anything unexpected) and the parser must decide.
+fn top_level_string(json: &[u8], key: &[u8]) -> ::std::option::Option<::std::option::Option<::std::string::String>> {
+    let mut i = skip_ws(json, 0);
+    if json.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(json, i + 1);
+    if json.get(i) == Some(&b'}') {
+        return Some(None);
+    }
+    let mut found = None;
+    loop {
+        let (name, end) = plain_string(json, i)?;
+        i = skip_ws(json, end);
+        if json.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(json, i + 1);
+        if name == key {
+            let (value, end) = plain_string(json, i)?;
+            // Last duplicate wins, as in `serde_json::Value`.
+            found = Some(::std::string::String::from_utf8(value.to_vec()).ok()?);
+            i = end;
+        } else {
+            i = skip_value(json, i)?;
+        }
+        i = skip_ws(json, i);
+        match json.get(i) {
+            Some(b',') => i = skip_ws(json, i + 1),
+            Some(b'}') => return Some(found),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(json: &[u8], mut i: usize) -> usize {
+    while matches!(json.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// A string without escapes starting at `i`: its bytes and the index after it.
+fn plain_string(json: &[u8], i: usize) -> ::std::option::Option<(&[u8], usize)> {
+    if json.get(i) != Some(&b'"') {
+        return None;
+    }
+    let len = json[i + 1..].iter().position(|&b| b == b'"' || b == b'\\')?;
+    let end = i + 1 + len;
+    (json[end] == b'"').then(|| (&json[i + 1..end], end + 1))
+}
+
+/// The index after the JSON value starting at `i` (strings may contain escapes).
+fn skip_value(json: &[u8], mut i: usize) -> ::std::option::Option<usize> {
+    let mut depth = 0usize;
+    loop {
+        match *json.get(i)? {
+            b'"' => {
+                i += 1;
+                loop {
+                    match *json.get(i)? {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                i += 1;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' | b']' if depth > 0 => {
+                depth -= 1;
+                i += 1;
+            }
+            b',' | b'}' | b']' if depth == 0 => return Some(i),
+            _ => i += 1,
+        }
+        if depth == 0 && matches!(json.get(i), Some(b',' | b'}' | b']') | None) {
+            return Some(i);
+        }
+    }
 }
 
 /// Follows `pointer` (`""`: here; else `/token/…`) into the value being deserialized.
@@ -195,7 +289,10 @@ struct PointerSeed<'p> {
 impl<'de> ::serde::de::DeserializeSeed<'de> for PointerSeed<'_> {
     type Value = ::std::option::Option<::std::string::String>;
 
-    fn deserialize<D: ::serde::Deserializer<'de>>(self, deserializer: D) -> ::std::result::Result<Self::Value, D::Error> {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> ::std::result::Result<Self::Value, D::Error> {
         if self.pointer.is_empty() {
             let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)?;
             return Ok(header_text(&value));
@@ -482,7 +579,8 @@ pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
             Failure::Fatal => return Err(PublishError::JetStream(error)),
             Failure::NoResponders => {
                 use ::async_nats::jetstream::context::GetStreamByNameErrorKind;
-                match jetstream.stream_by_subject(subject.as_str()).await {
+                // Boxed: the rare path must not grow every publish's future.
+                match ::std::boxed::Box::pin(jetstream.stream_by_subject(subject.as_str())).await {
                     Err(e) if e.kind() == GetStreamByNameErrorKind::NotFound => {
                         return Err(PublishError::NoStream { subject: subject.to_string() });
                     }
@@ -498,7 +596,7 @@ pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
             return Err(PublishError::Unavailable { subject: subject.to_string(), waited, last: error });
         }
         ::tracing::debug!(%subject, attempt, %error, ?pause, "publish not acknowledged; retrying");
-        ::tokio::time::sleep(pause).await;
+        ::std::boxed::Box::pin(::tokio::time::sleep(pause)).await;
         encoded = encode(payload, headers, msg_id)?;
     }
 }
@@ -1190,8 +1288,7 @@ async fn handle<T, F, Fut>(
     client: &::std::sync::Arc<::async_nats::Client>,
     settings: &ConsumerSettings,
     handler: &F,
-)
-where
+) where
     T: ::serde::de::DeserializeOwned,
     F: Fn(Delivery<T>) -> Fut,
     Fut: ::std::future::Future<Output = Outcome>,
