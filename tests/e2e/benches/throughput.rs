@@ -115,19 +115,26 @@ async fn consume(js: &Context, n: u64, batch: usize, handler: Handler, variant: 
     let start = Instant::now();
     match variant {
         Variant::Raw => {
-            let stream = js.get_stream_no_info("allocation").await.unwrap();
-            let consumer: async_nats::jetstream::consumer::PullConsumer = stream.get_consumer(durable).await.unwrap();
-            let messages = consumer.stream().max_messages_per_batch(batch).messages().await.unwrap();
-            messages
-                .take(n as usize)
-                .for_each_concurrent(batch, |message| async move {
-                    let message = message.expect("message");
-                    let payload: process_ready::Payload = serde_json::from_slice(&message.payload).expect("decode");
-                    std::hint::black_box(&payload);
-                    handler.call().await;
-                    message.ack().await.expect("ack");
-                })
-                .await;
+            // On a runtime worker, like the generated loop (the main task runs on its own thread).
+            let raw_js = js.clone();
+            tokio::spawn(async move {
+                let stream = raw_js.get_stream_no_info("allocation").await.unwrap();
+                let consumer: async_nats::jetstream::consumer::PullConsumer =
+                    stream.get_consumer(durable).await.unwrap();
+                let messages = consumer.stream().max_messages_per_batch(batch).messages().await.unwrap();
+                messages
+                    .take(n as usize)
+                    .for_each_concurrent(batch, |message| async move {
+                        let message = message.expect("message");
+                        let payload: process_ready::Payload = serde_json::from_slice(&message.payload).expect("decode");
+                        std::hint::black_box(&payload);
+                        handler.call().await;
+                        message.ack().await.expect("ack");
+                    })
+                    .await;
+            })
+            .await
+            .unwrap();
             drained(js, durable).await;
         }
         Variant::Generated => {
@@ -287,6 +294,7 @@ async fn main() {
         "-".repeat(13)
     );
     for ((name, _), row) in cases.iter().zip(&rows) {
+        // Ratios of the two measurements of each round (taken back to back, so under the same load).
         let ratios: Vec<f64> = row.generated.iter().zip(&row.raw).map(|(g, r)| g / r).collect();
         let (lo, hi) = ratios.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
         println!(
@@ -294,7 +302,7 @@ async fn main() {
             name,
             median(&row.raw),
             median(&row.generated),
-            median(&row.generated) / median(&row.raw),
+            median(&ratios),
             lo,
             hi,
             row.raw_rss,
