@@ -200,3 +200,26 @@ fn runtime_dependency_replaces_the_vendored_source() {
         }
     }
 }
+
+/// The subscriber's `SETTINGS.max_deliver` is the Consumer manifest's `maxDeliver`, also when the
+/// document gives none (both use `manifests::default_max_deliver`), so `is_last_attempt` is right.
+#[test]
+fn subscriber_max_deliver_agrees_with_the_consumer_manifests() {
+    for (spec, dir, crate_name) in EXAMPLES {
+        let files = generate(spec, crate_name);
+        let numbers = |path_prefix: &str, key: &str| -> Vec<i64> {
+            let mut found: Vec<i64> = files
+                .iter()
+                .filter(|f| f.path.starts_with(path_prefix))
+                .flat_map(|f| f.contents.lines().filter_map(|l| l.trim().strip_prefix(key)).map(str::to_string))
+                .map(|n| n.trim_end_matches(',').trim().parse().unwrap())
+                .collect();
+            found.sort_unstable();
+            found
+        };
+        let settings = numbers("src/subscribers.rs", "max_deliver:");
+        let manifests = numbers("deploy", "maxDeliver:");
+        assert!(!settings.is_empty() || manifests.is_empty(), "{dir}");
+        assert_eq!(settings, manifests, "{dir}: SETTINGS.max_deliver vs the Consumer manifests' maxDeliver");
+    }
+}

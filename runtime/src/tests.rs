@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{self, AckPolicy};
 use async_nats::jetstream::context::PublishErrorKind;
 
-use crate::runtime::{Failure, classify, config_problem, encode, reconnect_pause};
+use crate::runtime::{Failure, classify, config_problem, encode, header_text, pointer_text, reconnect_pause};
 use crate::{ConsumerSettings, Location, MsgId, Outcome, PublishError, PublishRetry, filter_covers};
 
 const BACKOFF: &[Duration] = &[Duration::from_secs(1), Duration::from_secs(5), Duration::from_secs(30)];
@@ -214,4 +214,33 @@ fn headers_decode_into_typed_structs() {
     let typed: Typed = crate::decode_headers(Some(&headers)).unwrap();
     assert_eq!(typed, Typed { trace: "t-1".into(), attempt: 3 });
     assert!(crate::decode_headers::<Typed>(None).is_err());
+}
+
+#[test]
+fn pointer_text_agrees_with_value_pointer() {
+    let doc = br#"{"a":{"b":[10,{"c":"x"},null],"a/b":1,"m~n":true,"s":"text"},"n":1.5,"esc\"k":"q","o":{}}"#;
+    let value: serde_json::Value = serde_json::from_slice(doc).unwrap();
+    for pointer in [
+        "", "/a", "/a/b", "/a/b/0", "/a/b/1/c", "/a/b/2", "/a/b/3", "/a/a~1b", "/a/m~0n", "/a/s", "/n", "/esc\"k",
+        "/o", "/zz", "/a/s/x", "/a/b/x",
+    ] {
+        assert_eq!(pointer_text(doc, pointer), value.pointer(pointer).and_then(header_text), "{pointer}");
+    }
+    // Top-level keys take a scanner instead of the parser; it must agree too.
+    let top = br#" { "k" : "v1" , "n":[1,{"k":"no"},"]}\"",{}], "e":"a\"b", "o":{"k":"x"},"m":-1.5e3,"t":true,"z":null, "k2":"last"} "#;
+    let value: serde_json::Value = serde_json::from_slice(top).unwrap();
+    for pointer in ["/k", "/n", "/e", "/o", "/m", "/t", "/z", "/k2", "/missing"] {
+        assert_eq!(pointer_text(top, pointer), value.pointer(pointer).and_then(header_text), "{pointer}");
+    }
+    assert_eq!(pointer_text(b"{}", "/k"), None);
+    assert_eq!(pointer_text(b"[1]", "/0"), Some("1".into()));
+    assert_eq!(pointer_text(br#"{"k":"a","k":"b"}"#, "/k"), Some("b".into()));
+    assert_eq!(pointer_text(br#"{"k":"#, "/k"), None);
+    assert_eq!(pointer_text(br#"{"k":"unterminated"#, "/k"), None);
+    assert_eq!(pointer_text(b"not json", "/a"), None);
+    assert_eq!(
+        pointer_text(br#"{"a":1,"a":2}"#, "/a"),
+        Some("2".into()),
+        "the last of duplicate keys, as serde_json::Value"
+    );
 }

@@ -1,95 +1,312 @@
-//! Consumption throughput of the generated run loop against a real
-//! nats-server, compared in the same run with a naive loop that awaits the
-//! server's confirmation of every ack before taking the next message (what
-//! "acks serialise throughput" looks like). Prints messages/second and ratios.
+//! Throughput of the generated code against what a competent user writes with
+//! async-nats alone, measured in one process against one nats-server, in
+//! alternating rounds; prints msg/s, ratios (generated / raw) and peak RSS.
 //!
-//! Run: `cargo bench -p e2e-tests --bench throughput` (needs scripts/install-nats-server.sh).
+//! - Consume, for pull batches 10, 100 and 500, with a no-op and a 1 ms
+//!   handler: raw = `consumer.stream().max_messages_per_batch(B).messages()`,
+//!   handlers run `for_each_concurrent(B)`, each decodes into the same
+//!   generated type and `ack()`s; generated = `runtime::run` with the
+//!   document's settings but batch B. Both read the same stream through a
+//!   fresh durable with the manifest's configuration (`maxAckPending` raised
+//!   to 1000 so batch 500 is not capped), until the server reports every
+//!   message acknowledged.
+//! - Publish: raw = `jetstream.publish_with_headers` (same subject, payload
+//!   and `Nats-Msg-Id`) awaiting each ack; generated = the typed publisher;
+//!   both with 256 acknowledgements in flight (`buffer_unordered(256)`).
+//!
+//! Run: `cargo bench -p e2e-tests --bench throughput` (needs
+//! scripts/install-nats-server.sh). `BENCH_MESSAGES` (default 100000) and
+//! `BENCH_ROUNDS` (default 3) tune it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use allocation::runtime::Outcome;
+use allocation::publishers::Publishers;
+use allocation::runtime::{ConsumerSettings, Outcome};
 use allocation::subscribers::process_ready;
-use e2e_tests::{NatsServer, Shutdown, connect, provision, publish_ready};
+use allocation::types::{AllocationCompleted, TraceHeaders};
+use async_nats::jetstream::Context;
+use e2e_tests::{NatsServer, Shutdown, connect, provision, publish_ready, uuid};
 use futures::StreamExt as _;
 
-const MESSAGES: u64 = 20_000;
+const IN_FLIGHT: usize = 256;
 
-struct Noop;
-
-impl process_ready::Handler for Noop {
-    async fn handle(&self, _delivery: process_ready::Delivery) -> Outcome {
-        Outcome::Ack
-    }
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Handler with 1 ms of simulated I/O (a database call, say).
-struct Io;
-
-impl process_ready::Handler for Io {
-    async fn handle(&self, _delivery: process_ready::Delivery) -> Outcome {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-        Outcome::Ack
-    }
+/// The process's resident set size (VmRSS), in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
-async fn drained(js: &async_nats::jetstream::Context) {
-    loop {
-        if process_ready::lag(js).await.is_ok_and(|lag| lag.pending == 0 && lag.ack_pending == 0) {
-            return;
+/// Highest RSS sampled (every 5 ms, by a thread) since the last reset.
+static PEAK_KIB: AtomicU64 = AtomicU64::new(0);
+
+fn start_rss_sampler() {
+    std::thread::spawn(|| {
+        loop {
+            PEAK_KIB.fetch_max(rss_kib(), Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(5));
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    });
 }
 
-async fn generated<H: process_ready::Handler + Send + 'static>(handler: H) -> f64 {
-    let server = NatsServer::start();
-    let (_c, js) = connect(&server).await;
-    provision::allocation(&js).await;
-    publish_ready(&js, 0, MESSAGES).await;
-    let shutdown = Shutdown::new();
-    let start = Instant::now();
-    let worker = {
-        let (js, stop) = (js.clone(), shutdown.wait());
-        tokio::spawn(async move { process_ready::run(&js, &handler, stop).await })
-    };
-    drained(&js).await;
-    let elapsed = start.elapsed();
-    shutdown.trigger();
-    worker.await.unwrap().unwrap();
-    MESSAGES as f64 / elapsed.as_secs_f64()
+fn reset_peak_rss() {
+    PEAK_KIB.store(rss_kib(), Ordering::Relaxed);
 }
 
-/// Same consumer and batch size, one message at a time, each ack confirmed by the server.
-async fn naive(io: bool) -> f64 {
-    let server = NatsServer::start();
-    let (_c, js) = connect(&server).await;
-    provision::allocation(&js).await;
-    publish_ready(&js, 0, MESSAGES).await;
-    let start = Instant::now();
-    let consumer = process_ready::bind(&js).await.unwrap();
-    let mut messages =
-        consumer.stream().max_messages_per_batch(process_ready::SETTINGS.batch).messages().await.unwrap();
-    let mut done = 0;
-    while done < MESSAGES {
-        let message = messages.next().await.unwrap().unwrap();
-        let _payload: process_ready::Payload = serde_json::from_slice(&message.payload).unwrap();
-        if io {
+/// Peak RSS since the last reset, in MiB.
+fn peak_rss_mib() -> f64 {
+    PEAK_KIB.load(Ordering::Relaxed).max(rss_kib()) as f64 / 1024.0
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Handler {
+    Noop,
+    Io,
+}
+
+impl Handler {
+    async fn call(self) {
+        if self == Handler::Io {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        message.double_ack().await.unwrap();
-        done += 1;
     }
-    MESSAGES as f64 / start.elapsed().as_secs_f64()
+}
+
+#[derive(Clone, Copy)]
+enum Variant {
+    Raw,
+    Generated,
+}
+
+/// A fresh durable reading the whole stream, configured as the manifest says.
+async fn fresh_consumer(js: &Context, name: &str) {
+    let mut config = provision::process_ready_consumer();
+    config.durable_name = Some(name.to_string());
+    config.max_ack_pending = 1000;
+    provision::create_consumer(js, "allocation", config).await;
+}
+
+async fn drained(js: &Context, name: &str) {
+    let stream = js.get_stream_no_info("allocation").await.unwrap();
+    loop {
+        let info = stream.consumer_info(name).await.unwrap();
+        if info.num_pending == 0 && info.num_ack_pending == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Consumes all `n` messages once; returns (msg/s, peak RSS MiB).
+async fn consume(js: &Context, n: u64, batch: usize, handler: Handler, variant: Variant, id: usize) -> (f64, f64) {
+    let durable: &'static str = Box::leak(format!("bench-{id}").into_boxed_str());
+    fresh_consumer(js, durable).await;
+    let settings = ConsumerSettings { durable, batch, ..process_ready::SETTINGS };
+    reset_peak_rss();
+    let start = Instant::now();
+    match variant {
+        Variant::Raw => {
+            // On a runtime worker, like the generated loop (the main task runs on its own thread).
+            let raw_js = js.clone();
+            tokio::spawn(async move {
+                let stream = raw_js.get_stream_no_info("allocation").await.unwrap();
+                let consumer: async_nats::jetstream::consumer::PullConsumer =
+                    stream.get_consumer(durable).await.unwrap();
+                let messages = consumer.stream().max_messages_per_batch(batch).messages().await.unwrap();
+                messages
+                    .take(n as usize)
+                    .for_each_concurrent(batch, |message| async move {
+                        let message = message.expect("message");
+                        let payload: process_ready::Payload = serde_json::from_slice(&message.payload).expect("decode");
+                        std::hint::black_box(&payload);
+                        handler.call().await;
+                        message.ack().await.expect("ack");
+                    })
+                    .await;
+            })
+            .await
+            .unwrap();
+            drained(js, durable).await;
+        }
+        Variant::Generated => {
+            let done = Arc::new(AtomicU64::new(0));
+            let shutdown = Shutdown::new();
+            let worker = {
+                let (js, stop, counter) = (js.clone(), shutdown.wait(), done.clone());
+                tokio::spawn(async move {
+                    let handler = move |delivery: process_ready::Delivery| {
+                        let counter = counter.clone();
+                        async move {
+                            std::hint::black_box(&delivery.payload);
+                            handler.call().await;
+                            counter.fetch_add(1, Ordering::Relaxed);
+                            Outcome::Ack
+                        }
+                    };
+                    allocation::runtime::run(&js, &settings, handler, stop).await
+                })
+            };
+            while done.load(Ordering::Relaxed) < n {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            drained(js, durable).await;
+            shutdown.trigger();
+            worker.await.unwrap().unwrap();
+        }
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let rss = peak_rss_mib();
+    js.get_stream_no_info("allocation").await.unwrap().delete_consumer(durable).await.unwrap();
+    (rate, rss)
+}
+
+fn completed(n: u64) -> AllocationCompleted {
+    serde_json::from_value(serde_json::json!({
+        "allocationId": uuid(n),
+        "warehouse": "ams1",
+        "completedAt": "2026-01-02T03:04:05Z",
+    }))
+    .expect("valid AllocationCompleted")
+}
+
+/// Publishes `n` AllocationCompleted events (ids from `first`), 256 acks in flight; returns (msg/s, peak RSS MiB).
+async fn publish(client: &async_nats::Client, js: &Context, first: u64, n: u64, variant: Variant) -> (f64, f64) {
+    let messages: Vec<(String, AllocationCompleted)> = (first..first + n).map(|i| (uuid(i), completed(i))).collect();
+    let publishers = Publishers::new(client.clone());
+    let headers = TraceHeaders { trace_id: None };
+    reset_peak_rss();
+    let start = Instant::now();
+    match variant {
+        Variant::Raw => {
+            futures::stream::iter(&messages)
+                .map(|(id, payload)| async move {
+                    let subject = format!("events.allocated.{id}");
+                    let body = serde_json::to_vec(payload).expect("encode");
+                    let mut headers = async_nats::HeaderMap::new();
+                    headers.insert("Nats-Msg-Id", id.as_str());
+                    js.publish_with_headers(subject, headers, body.into()).await.expect("publish").await.expect("ack")
+                })
+                .buffer_unordered(IN_FLIGHT)
+                .for_each(|_| async {})
+                .await;
+        }
+        Variant::Generated => {
+            futures::stream::iter(&messages)
+                .map(|(id, payload)| publishers.announce_allocated(id, payload, &headers))
+                .buffer_unordered(IN_FLIGHT)
+                .for_each(|ack| async move {
+                    ack.expect("publish");
+                })
+                .await;
+        }
+    }
+    (n as f64 / start.elapsed().as_secs_f64(), peak_rss_mib())
+}
+
+#[derive(Default)]
+struct Row {
+    raw: Vec<f64>,
+    generated: Vec<f64>,
+    raw_rss: f64,
+    generated_rss: f64,
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    println!("{MESSAGES} messages, batch {} (specs/allocation.yaml pull settings)", process_ready::SETTINGS.batch);
-    let naive_noop = naive(false).await;
-    let generated_noop = generated(Noop).await;
-    let naive_io = naive(true).await;
-    let generated_io = generated(Io).await;
-    println!("{:<28} {:>12} {:>12} {:>8}", "handler", "naive msg/s", "generated", "ratio");
-    println!("{:<28} {naive_noop:>12.0} {generated_noop:>12.0} {:>8.2}", "no-op", generated_noop / naive_noop);
-    println!("{:<28} {naive_io:>12.0} {generated_io:>12.0} {:>8.2}", "1 ms of I/O", generated_io / naive_io);
+    let n = env_or("BENCH_MESSAGES", 100_000);
+    let rounds = env_or("BENCH_ROUNDS", 3) as usize;
+    start_rss_sampler();
+    let server = NatsServer::start();
+    let (client, js) = connect(&server).await;
+    provision::create_stream(&js, provision::allocation_stream()).await;
+    publish_ready(&js, 0, n).await;
+    println!(
+        "{n} messages per measurement, {rounds} rounds, raw and generated alternating; {}; RSS is the whole process's, sampled every 5 ms",
+        server.version()
+    );
+
+    let mut cases: Vec<(String, Option<(usize, Handler)>)> = Vec::new();
+    for handler in [Handler::Noop, Handler::Io] {
+        for batch in [10, 100, 500] {
+            let name = if handler == Handler::Noop { "no-op" } else { "1 ms" };
+            cases.push((format!("consume batch {batch}, {name} handler"), Some((batch, handler))));
+        }
+    }
+    cases.push((format!("publish, {IN_FLIGHT} acks in flight"), None));
+    let mut rows: Vec<Row> = cases.iter().map(|_| Row::default()).collect();
+    let mut id = 0;
+    let mut published = 1_000_000;
+    for round in 0..rounds {
+        for (i, (_, case)) in cases.iter().enumerate() {
+            // Alternate which variant goes first, so warm-up and drift do not favour one.
+            let order =
+                if round % 2 == 0 { [Variant::Raw, Variant::Generated] } else { [Variant::Generated, Variant::Raw] };
+            for variant in order {
+                id += 1;
+                let (rate, rss) = match case {
+                    Some((batch, handler)) => consume(&js, n, *batch, *handler, variant, id).await,
+                    None => {
+                        published += n;
+                        publish(&client, &js, published, n, variant).await
+                    }
+                };
+                let row = &mut rows[i];
+                match variant {
+                    Variant::Raw => {
+                        row.raw.push(rate);
+                        row.raw_rss = row.raw_rss.max(rss);
+                    }
+                    Variant::Generated => {
+                        row.generated.push(rate);
+                        row.generated_rss = row.generated_rss.max(rss);
+                    }
+                }
+            }
+        }
+        eprintln!("round {} of {rounds} done", round + 1);
+    }
+    println!(
+        "| {:<36} | {:>12} | {:>12} | {:>15} | {:>11} | {:>11} |",
+        "case", "raw msg/s", "generated", "ratio (min..max)", "raw RSS", "gen RSS"
+    );
+    println!(
+        "|{}|{}|{}|{}|{}|{}|",
+        "-".repeat(38),
+        "-".repeat(14),
+        "-".repeat(14),
+        "-".repeat(17),
+        "-".repeat(13),
+        "-".repeat(13)
+    );
+    for ((name, _), row) in cases.iter().zip(&rows) {
+        // Ratios of the two measurements of each round (taken back to back, so under the same load).
+        let ratios: Vec<f64> = row.generated.iter().zip(&row.raw).map(|(g, r)| g / r).collect();
+        let (lo, hi) = ratios.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+        println!(
+            "| {:<36} | {:>12.0} | {:>12.0} | {:>5.2} ({:.2}..{:.2}) | {:>7.1} MiB | {:>7.1} MiB |",
+            name,
+            median(&row.raw),
+            median(&row.generated),
+            median(&ratios),
+            lo,
+            hi,
+            row.raw_rss,
+            row.generated_rss
+        );
+    }
 }
