@@ -328,3 +328,61 @@ fn deny_warnings_reports_every_warning_at_once() {
     assert!(e.contains("2 warning(s) denied"), "{e}");
     assert!(e.contains("is not a NATS subject") && e.contains("operation `commentChanged` skipped"), "{e}");
 }
+
+/// Message traits contribute headers, correlation id and content type (3.x: the message's own
+/// fields win; 2.x: traits are merged over the message). Operation traits are warned about.
+#[test]
+fn message_traits_are_applied_and_operation_traits_warned() {
+    let spec = "asyncapi: 3.0.0
+info: {title: T, version: 1.0.0}
+channels:
+  c:
+    address: a.b
+    messages:
+      signedUp:
+        traits: [{$ref: '#/components/messageTraits/common'}]
+        payload: {type: object, properties: {id: {type: string}}}
+operations:
+  onSignedUp:
+    action: receive
+    channel: {$ref: '#/channels/c'}
+    traits: [{bindings: {nats: {queue: q}}}]
+components:
+  messageTraits:
+    common:
+      headers: {type: object, properties: {my-app-header: {type: integer}}}
+";
+    let generated = generate(&[("spec.yaml", spec)]);
+    assert!(file(&generated, "types.rs").contains("pub struct SignedUpHeaders"), "{}", file(&generated, "types.rs"));
+    assert!(file(&generated, "subscribers.rs").contains("pub type Headers = super::super::types::SignedUpHeaders;"));
+    let w = warnings(&generated);
+    assert!(
+        w.contains("operation traits of `onSignedUp` are not applied")
+            && w.contains("(at #/operations/onSignedUp/traits)"),
+        "{w}"
+    );
+}
+
+/// `$ref`s inside opaque schemas (Avro) and other protocols' bindings are never loaded, so a
+/// remote `.avsc` reference does not stop generation (the AsyncAPI 3.0.0 ADEO example).
+#[test]
+fn refs_in_opaque_schemas_and_foreign_bindings_are_not_loaded() {
+    let spec = "asyncapi: 3.0.0
+info: {title: T, version: 1.0.0}
+channels:
+  c:
+    address: a.b
+    messages:
+      avro:
+        bindings: {kafka: {key: {$ref: 'https://example.com/Key.avsc'}}}
+        payload:
+          schemaFormat: application/vnd.apache.avro;version=1.9.0
+          schema: {$ref: 'https://example.com/Value.avsc'}
+      json: {bindings: {kafka: {key: {$ref: 'missing.json'}}}, payload: {type: string}}
+";
+    let generated = generate(&[("spec.yaml", spec)]);
+    assert!(warnings(&generated).contains("is not JSON Schema"), "{}", warnings(&generated));
+    let remote = "asyncapi: 3.0.0\ninfo: {title: T, version: 1.0.0}\nchannels:\n  c:\n    address: a.b\n    bindings: {nats: {x: {$ref: 'https://example.com/x.json'}}}\n";
+    let e = generate_with(&[("spec.yaml", remote)], |_, _| {}).unwrap_err();
+    assert!(e.contains("remote $ref"), "{e}");
+}
