@@ -21,6 +21,11 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "faststream-allocation",
         "faststream-allocation",
     ),
+    (
+        "tests/corpus/faststream/workers-3.0.yaml + tests/corpus/faststream/workers-3.0.overlay.yaml",
+        "faststream-workers",
+        "faststream-workers",
+    ),
 ];
 
 fn root() -> PathBuf {

@@ -6,6 +6,7 @@
 mod bind;
 mod consume;
 mod core_nats;
+mod faststream_workers;
 mod faults;
 mod publish;
 mod subjects;
