@@ -153,28 +153,36 @@ pub fn build(source: &Source, options: &ModelOptions) -> Result<Api> {
         SpecVersion::V3 => b.v3(&root)?,
         SpecVersion::V2 => b.v2(&root)?,
     };
-    // Publishers and subscribers encode JSON only (for now): other payloads keep their types.
+    // One wire format per operation (and per reply): JSON, text or bytes.
     operations.retain(|op| {
-        let reply_messages = op.reply.iter().flat_map(|r| &r.messages);
-        let other =
-            op.messages.iter().chain(reply_messages).map(|m| &b.messages[m]).find(|m| m.encoding != Encoding::Json);
-        if let Some(m) = other {
-            source.warn(
-                source
-                    .error(
-                        &op.node,
-                        format!(
-                            "operation `{}` skipped: message `{}` is not JSON ({})",
-                            op.name,
-                            m.name,
-                            m.content_type.as_deref().unwrap_or("non-JSON schema format")
-                        ),
-                    )
-                    .hint("its types are generated; publishers and subscribers are generated for JSON payloads only"),
-            );
+        let mixed = |ids: &[NodeId]| {
+            let mut formats = ids.iter().map(|m| b.messages[m].encoding);
+            formats.next().is_some_and(|first| formats.any(|f| f != first))
+        };
+        let reply_messages = op.reply.as_ref().map_or(&[][..], |r| &r.messages[..]);
+        let is_mixed = mixed(&op.messages) || mixed(reply_messages);
+        if is_mixed {
+            source.warn(source.error(&op.node, format!("operation `{}` skipped: its messages have different content types", op.name)).hint(
+                "publishers and subscribers use one wire format per operation; split the operation by content type",
+            ));
         }
-        other.is_none()
+        !is_mixed
     });
+    let mut warned = std::collections::BTreeSet::new();
+    for op in &operations {
+        let reply_messages = op.reply.iter().flat_map(|r| &r.messages);
+        for id in op.messages.iter().chain(reply_messages) {
+            let m = &b.messages[id];
+            if m.encoding == Encoding::Bytes && m.content_type.is_some() && warned.insert(id.clone()) {
+                let what = m.content_type.as_deref().unwrap_or_default();
+                source.warn(
+                    source
+                        .error(&m.node, format!("message `{}` (content type `{what}`) is exchanged as raw bytes (`Vec<u8>`)", m.name))
+                        .hint("asyncapi-nats encodes JSON (serde_json) and `text/plain` (`String`); other content types are passed through as bytes, never JSON-encoded"),
+                );
+            }
+        }
+    }
     for op in &mut operations {
         op.base_name = base_name(op, &channels[op.channel], version, source);
     }
@@ -665,8 +673,8 @@ impl Builder<'_> {
             Some(_) if !json_schema => {
                 source.warn(
                     source
-                        .error(&format_at, format!("message `{name}`: payload schema format `{}` is not JSON Schema; no type is generated for it", format.unwrap_or_default()))
-                        .hint("the payload is opaque bytes to asyncapi-nats; JSON Schema (JSON or YAML) and the AsyncAPI schema format are read"),
+                        .error(&format_at, format!("message `{name}`: payload schema format `{}` is not JSON Schema; no type is generated for it, its payload is raw bytes (`Vec<u8>`)", format.unwrap_or_default()))
+                        .hint("JSON Schema (JSON or YAML) and the AsyncAPI schema format are read; other formats are passed through as bytes"),
                 );
                 None
             }

@@ -14,6 +14,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("specs/multi-file/asyncapi.yaml", "multi-file", "multi-file"),
     ("specs/shop.yaml", "shop", "shop"),
     ("specs/hostile-names.yaml", "hostile-names", "hostile-names"),
+    ("specs/content-types.yaml", "content-types", "content-types"),
     ("tests/fixtures/faststream/faststream-3.0.yaml", "faststream-3.0", "faststream-v3"),
     ("tests/fixtures/faststream/faststream-2.6.yaml", "faststream-2.6", "faststream-v2"),
     (

@@ -182,16 +182,18 @@ operations:
     let w = warnings(&generated);
     assert!(w.contains("schema format `application/vnd.apache.avro;version=1.9.0` is not JSON Schema"), "{w}");
     assert!(w.contains("(at #/channels/c/messages/avro/payload/schemaFormat)"), "{w}");
-    assert!(w.contains("operation `sendAvro` skipped: message `avro` is not JSON"), "{w}");
+    assert!(w.contains("its payload is raw bytes (`Vec<u8>`)"), "{w}");
     assert!(file(&generated, "types.rs").contains("pub struct YamlSchema"));
     let publishers = file(&generated, "publishers.rs");
-    assert!(publishers.contains("pub async fn send_yaml(") && !publishers.contains("send_avro"));
+    assert!(publishers.contains("pub async fn send_yaml("));
+    let avro = &publishers[publishers.find("pub async fn send_avro(").unwrap()..];
+    assert!(avro.contains("payload: &::std::vec::Vec<u8>") && avro.contains("Format::Bytes"), "{avro}");
 }
 
-/// JSON content types use serde_json; others are never JSON-encoded: their operations are
-/// skipped (types still generate) with a warning naming the content type.
+/// JSON content types use serde_json, `text/plain` is a `String` sent as UTF-8, anything else
+/// (XML, octet-stream) is raw bytes with a warning: never JSON-encoded.
 #[test]
-fn content_types_other_than_json_are_never_json_encoded() {
+fn content_types_choose_the_wire_format() {
     let spec = "asyncapi: 3.0.0
 info: {title: T, version: 1.0.0}
 defaultContentType: application/xml
@@ -215,14 +217,26 @@ operations:
     action: send
     channel: {$ref: '#/channels/c'}
     messages: [{$ref: '#/channels/c/messages/cloudEvent'}]
+  mixed:
+    action: receive
+    channel: {$ref: '#/channels/c'}
 ";
     let generated = generate(&[("spec.yaml", spec)]);
     let w = warnings(&generated);
-    assert!(w.contains("operation `sendXml` skipped: message `xml` is not JSON (application/xml)"), "{w}");
-    assert!(w.contains("operation `sendText` skipped: message `text` is not JSON (text/plain)"), "{w}");
-    assert!(!w.contains("sendCloudEvent"), "{w}");
+    assert!(w.contains("message `xml` (content type `application/xml`) is exchanged as raw bytes (`Vec<u8>`)"), "{w}");
+    assert!(w.contains("(at #/channels/c/messages/xml)") && w.contains("never JSON-encoded"), "{w}");
+    assert!(w.contains("operation `mixed` skipped: its messages have different content types"), "{w}");
+    assert!(!w.contains("`text`") && !w.contains("cloudEvent"), "{w}");
     let publishers = file(&generated, "publishers.rs");
-    assert!(publishers.contains("pub async fn send_cloud_event(") && !publishers.contains("send_xml"));
+    let xml = &publishers[publishers.find("pub async fn send_xml(").unwrap()..];
+    assert!(xml.contains("payload: &::std::vec::Vec<u8>") && xml.contains("super::runtime::Format::Bytes"), "{xml}");
+    let text = &publishers[publishers.find("pub async fn send_text(").unwrap()..];
+    assert!(
+        text.contains("payload: &::std::string::String") && text.contains("super::runtime::Format::Text"),
+        "{text}"
+    );
+    let cloud = &publishers[publishers.find("pub async fn send_cloud_event(").unwrap()..];
+    assert!(cloud.contains("super::runtime::Format::Json"), "{cloud}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::duration;
 use crate::error::Result;
 use crate::load::{NodeId, Source};
-use crate::model::{Action, Api, Channel, Message};
+use crate::model::{Action, Api, Channel, Encoding, Message};
 use crate::naming::{self, Namespace};
 use crate::subject::Token;
 use crate::types::{Kind, Ty, TypeSpace};
@@ -129,6 +129,9 @@ pub struct PublisherView {
     /// Reply payload type for request/reply.
     pub reply_ty: Option<String>,
     pub many_args: bool,
+    /// `runtime::Format` of the payload and of the reply.
+    pub format: String,
+    pub reply_format: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -156,6 +159,9 @@ pub struct SubscriberView {
     pub reply_ty: Option<String>,
     pub parse_fn: Option<String>,
     pub params_struct: Option<String>,
+    /// `runtime::Format` of the payload and of the reply.
+    pub format: String,
+    pub reply_format: String,
 }
 
 /// Options for the view that come from `Config`.
@@ -243,6 +249,15 @@ impl TyWriter<'_> {
             Ty::Map(t) => format!("::std::collections::BTreeMap<::std::string::String, {}>", self.write(t, prefix)),
             Ty::Option(t) => format!("::std::option::Option<{}>", self.write(t, prefix)),
             Ty::Boxed(t) => format!("::std::boxed::Box<{}>", self.write(t, prefix)),
+        }
+    }
+
+    /// The payload type of `message` (a `String` or bytes for payloads that are not JSON).
+    fn payload(&self, message: Option<&Message>, prefix: &str) -> String {
+        match message.map(|m| m.encoding) {
+            Some(Encoding::Text) => "::std::string::String".into(),
+            Some(Encoding::Bytes) => "::std::vec::Vec<u8>".into(),
+            _ => self.of_node(message.and_then(|m| m.payload.as_ref()), prefix),
         }
     }
 
@@ -473,10 +488,8 @@ fn publisher_views(
         let channel = &api.channels[op.channel];
         let subject = &subjects[subject_of[op.channel]];
         let messages: Vec<&Message> = op.messages.iter().map(|m| &api.messages[m]).collect();
-        let reply_ty = op
-            .reply
-            .as_ref()
-            .map(|r| tys.of_node(r.messages.first().and_then(|m| api.messages[m].payload.as_ref()), "super::types::"));
+        let reply_message = op.reply.as_ref().and_then(|r| r.messages.first()).map(|m| &api.messages[m]);
+        let reply_ty = op.reply.as_ref().map(|_| tys.payload(reply_message, "super::types::"));
         let msg_id = match &op.send.msg_id {
             None => None,
             Some(expr) => Some(parse_runtime_expression(expr).ok_or_else(|| {
@@ -515,7 +528,7 @@ fn publisher_views(
                 subject_fn: subject.fn_name.clone(),
                 fallible_subject: !subject.params.is_empty(),
                 params: subject.params.iter().map(|p| p.name.clone()).collect(),
-                payload_ty: tys.of_node(message.and_then(|m| m.payload.as_ref()), "super::types::"),
+                payload_ty: tys.payload(*message, "super::types::"),
                 headers_ty: headers_ty.clone(),
                 headers_arg: if headers_ty.is_some() {
                     "Some(headers)".into()
@@ -526,6 +539,8 @@ fn publisher_views(
                 msg_id_arg: msg_id.clone().unwrap_or_else(|| "None".into()),
                 reply_ty: reply_ty.clone(),
                 many_args: subject.params.len() + 3 > 7,
+                format: format_arg(*message, "super::runtime"),
+                reply_format: format_arg(reply_message, "super::runtime"),
             });
         }
     }
@@ -577,18 +592,17 @@ fn subscriber_views(api: &Api, tys: &TyWriter, subjects: &[SubjectView], subject
             let mut vns = Namespace::default();
             messages
                 .iter()
-                .map(|m| {
-                    (vns.claim(&naming::type_name(&m.name)), tys.of_node(m.payload.as_ref(), "super::super::types::"))
-                })
+                .map(|m| (vns.claim(&naming::type_name(&m.name)), tys.payload(Some(m), "super::super::types::")))
                 .collect()
         } else {
             Vec::new()
         };
         let payload_ty = match messages.as_slice() {
-            [only] => tys.of_node(only.payload.as_ref(), "super::super::types::"),
+            [only] => tys.payload(Some(only), "super::super::types::"),
             [] => "::serde_json::Value".into(),
             _ => "Payload".into(),
         };
+        let reply_message = op.reply.as_ref().and_then(|r| r.messages.first()).map(|m| &api.messages[m]);
         let mut docs = op_docs(op.summary.as_deref(), op.description.as_deref());
         for m in &messages {
             docs.push_str(&message_docs(m));
@@ -623,14 +637,24 @@ fn subscriber_views(api: &Api, tys: &TyWriter, subjects: &[SubjectView], subject
                 .iter()
                 .find_map(|m| m.headers.as_ref())
                 .map(|h| tys.of_node(Some(h), "super::super::types::")),
-            reply_ty: op.reply.as_ref().map(|r| {
-                tys.of_node(r.messages.first().and_then(|m| api.messages[m].payload.as_ref()), "super::super::types::")
-            }),
+            reply_ty: op.reply.as_ref().map(|_| tys.payload(reply_message, "super::super::types::")),
+            format: format_arg(messages.first().copied(), "super::super::runtime"),
+            reply_format: format_arg(reply_message, "super::super::runtime"),
             parse_fn: (!subject.params.is_empty()).then(|| subject.parse_fn.clone()),
             params_struct: (!subject.params.is_empty()).then(|| subject.params_struct.clone()),
         });
     }
     out
+}
+
+/// `runtime::Format` of a message (JSON when there is none).
+fn format_arg(message: Option<&Message>, runtime: &str) -> String {
+    let variant = match message.map(|m| m.encoding) {
+        Some(Encoding::Text) => "Text",
+        Some(Encoding::Bytes) => "Bytes",
+        _ => "Json",
+    };
+    format!("{runtime}::Format::{variant}")
 }
 
 fn op_docs(summary: Option<&str>, description: Option<&str>) -> String {

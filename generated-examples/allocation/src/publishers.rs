@@ -56,6 +56,7 @@ impl Publishers {
                 &self.jetstream,
                 subject,
                 payload,
+                super::runtime::Format::Json,
                 Some(headers),
                 Some(super::runtime::MsgId::Payload("/allocationId")),
             )

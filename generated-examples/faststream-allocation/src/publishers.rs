@@ -47,6 +47,7 @@ impl Publishers {
                 &self.client,
                 subject,
                 payload,
+                super::runtime::Format::Json,
                 ::std::option::Option::<&()>::None,
             )
             .await

@@ -29,6 +29,7 @@ pub mod events_ready_to_process {
         backoff: &[],
         max_deliver: 5,
         correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -111,6 +112,10 @@ pub mod notifications_email {
         queue: QUEUE,
         concurrency: 100,
         correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+        formats: (
+            super::super::runtime::Format::Json,
+            super::super::runtime::Format::Json,
+        ),
     };
 
     /// A decoded message of this operation.
@@ -170,6 +175,10 @@ pub mod orders_create {
         queue: QUEUE,
         concurrency: 100,
         correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+        formats: (
+            super::super::runtime::Format::Json,
+            super::super::runtime::Format::Json,
+        ),
     };
 
     /// A decoded message of this operation.
@@ -243,6 +252,7 @@ pub mod payments_settled {
         backoff: &[],
         max_deliver: -1,
         correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.

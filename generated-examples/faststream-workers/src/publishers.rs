@@ -50,6 +50,7 @@ impl Publishers {
                 &self.jetstream,
                 subject,
                 payload,
+                super::runtime::Format::Json,
                 ::std::option::Option::<&()>::None,
                 None,
             )

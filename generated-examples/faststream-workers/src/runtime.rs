@@ -192,14 +192,80 @@ fn insert_header(
     Ok(())
 }
 
+/// How a payload travels on the wire (the message's `contentType`).
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::marker::Copy,
+    ::std::cmp::PartialEq,
+    ::std::cmp::Eq
+)]
+pub enum Format {
+    /// JSON (serde_json).
+    Json,
+    /// `text/plain`: a `String`, sent as its UTF-8 bytes.
+    Text,
+    /// Anything else: a `Vec<u8>`, sent as is.
+    Bytes,
+}
+
+/// The body of a payload already converted to a JSON value (a string for `Text`, an array of
+/// bytes for `Bytes`, as serde represents `String` and `Vec<u8>`).
+fn encode_body(
+    format: Format,
+    payload: &::serde_json::Value,
+) -> ::std::result::Result<::std::vec::Vec<u8>, ::serde_json::Error> {
+    use ::serde::ser::Error as _;
+    match (format, payload) {
+        (Format::Json, value) => ::serde_json::to_vec(value),
+        (Format::Text, ::serde_json::Value::String(text)) => {
+            Ok(text.clone().into_bytes())
+        }
+        (Format::Bytes, ::serde_json::Value::Array(items)) => {
+            items
+                .iter()
+                .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect::<::std::option::Option<_>>()
+                .ok_or_else(|| ::serde_json::Error::custom(
+                    "a bytes payload must be a sequence of bytes",
+                ))
+        }
+        _ => Err(::serde_json::Error::custom("a text payload must be a string")),
+    }
+}
+
+/// Decodes a received body in `format` into `T` (`String` for `Text`, `Vec<u8>` for `Bytes`).
+pub fn decode_body<T: ::serde::de::DeserializeOwned>(
+    format: Format,
+    body: &[u8],
+) -> ::std::result::Result<T, ::serde_json::Error> {
+    use ::serde::de::Error as _;
+    match format {
+        Format::Json => ::serde_json::from_slice(body),
+        Format::Text => {
+            let text = ::std::str::from_utf8(body)
+                .map_err(|e| ::serde_json::Error::custom(
+                    format!("text payload is not UTF-8: {e}"),
+                ))?;
+            ::serde_json::from_value(::serde_json::Value::String(text.to_string()))
+        }
+        Format::Bytes => {
+            ::serde_json::from_value(
+                ::serde_json::Value::Array(body.iter().map(|b| (*b).into()).collect()),
+            )
+        }
+    }
+}
+
 /// Encodes payload and headers; returns the body, the headers and the JSON forms used for `MsgId`.
 fn encode<T: ::serde::Serialize, H: ::serde::Serialize>(
     payload: &T,
+    format: Format,
     headers: ::std::option::Option<&H>,
     msg_id: ::std::option::Option<MsgId>,
 ) -> ::std::result::Result<(::bytes::Bytes, ::async_nats::HeaderMap), PublishError> {
     let payload = ::serde_json::to_value(payload).map_err(PublishError::Encode)?;
-    let body = ::serde_json::to_vec(&payload).map_err(PublishError::Encode)?;
+    let body = encode_body(format, &payload).map_err(PublishError::Encode)?;
     let headers = match headers {
         Some(h) => ::serde_json::to_value(h).map_err(PublishError::Encode)?,
         None => ::serde_json::Value::Null,
@@ -223,11 +289,12 @@ pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
     jetstream: &::async_nats::jetstream::Context,
     subject: super::subjects::Subject,
     payload: &T,
+    format: Format,
     headers: ::std::option::Option<&H>,
     msg_id: ::std::option::Option<MsgId>,
 ) -> ::std::result::Result<::async_nats::jetstream::publish::PublishAck, PublishError> {
     use ::async_nats::jetstream::context::PublishErrorKind;
-    let (body, headers) = encode(payload, headers, msg_id)?;
+    let (body, headers) = encode(payload, format, headers, msg_id)?;
     let classify = |e: ::async_nats::jetstream::context::PublishError, subject: &str| match e
         .kind()
     {
@@ -250,9 +317,10 @@ pub async fn publish_core<T: ::serde::Serialize, H: ::serde::Serialize>(
     client: &::async_nats::Client,
     subject: super::subjects::Subject,
     payload: &T,
+    format: Format,
     headers: ::std::option::Option<&H>,
 ) -> ::std::result::Result<(), PublishError> {
-    let (body, headers) = encode(payload, headers, None)?;
+    let (body, headers) = encode(payload, format, headers, None)?;
     client
         .publish_with_headers(subject.into_string(), headers, body)
         .await
@@ -268,14 +336,16 @@ pub async fn request<
     client: &::async_nats::Client,
     subject: super::subjects::Subject,
     payload: &T,
+    formats: (Format, Format),
     headers: ::std::option::Option<&H>,
 ) -> ::std::result::Result<R, RequestError> {
-    let (body, headers) = encode(payload, headers, None).map_err(RequestError::Publish)?;
+    let (body, headers) = encode(payload, formats.0, headers, None)
+        .map_err(RequestError::Publish)?;
     let reply = client
         .request_with_headers(subject.into_string(), headers, body)
         .await
         .map_err(RequestError::Request)?;
-    ::serde_json::from_slice(&reply.payload).map_err(RequestError::Decode)
+    decode_body(formats.1, &reply.payload).map_err(RequestError::Decode)
 }
 
 /// The provisioned consumer a subscriber binds to, and its client-side fetch settings.
@@ -299,6 +369,8 @@ pub struct ConsumerSettings {
     pub max_deliver: i64,
     /// Where the messages carry their correlation id, if the document says.
     pub correlation_id: ::std::option::Option<Location>,
+    /// The payload's wire format.
+    pub format: Format,
 }
 
 impl ConsumerSettings {
@@ -870,7 +942,7 @@ where
     );
     async move {
         use ::async_nats::jetstream::AckKind;
-        let payload = match ::serde_json::from_slice::<T>(&message.payload) {
+        let payload = match decode_body::<T>(settings.format, &message.payload) {
             Ok(payload) => payload,
             Err(error) => {
                 ::tracing::Span::current().record("outcome", "term");
@@ -1058,6 +1130,8 @@ pub struct CoreSettings {
     pub concurrency: usize,
     /// Where the correlation id is, from the message's `correlationId`.
     pub correlation_id: ::std::option::Option<Location>,
+    /// The wire formats of the payload and of the reply.
+    pub formats: (Format, Format),
 }
 
 impl<T> CoreDelivery<T> {
@@ -1095,7 +1169,7 @@ where
     use ::futures::FutureExt as _;
 
     use ::tracing::Instrument as _;
-    let CoreSettings { subject, queue, concurrency, correlation_id } = *settings;
+    let CoreSettings { subject, queue, concurrency, correlation_id, formats } = *settings;
     let subscriber = match queue {
         Some(queue) => client.queue_subscribe(subject, queue.to_string()).await,
         None => client.subscribe(subject).await,
@@ -1113,7 +1187,7 @@ where
                     "nats_message", subject = % message.subject, queue
                 );
                 async move {
-                    let payload = match ::serde_json::from_slice::<T>(&message.payload) {
+                    let payload = match decode_body::<T>(formats.0, &message.payload) {
                         Ok(payload) => payload,
                         Err(error) => {
                             ::tracing::error!(
@@ -1160,7 +1234,9 @@ where
                         );
                         return;
                     };
-                    match ::serde_json::to_vec(&answer) {
+                    match ::serde_json::to_value(&answer)
+                        .and_then(|answer| encode_body(formats.1, &answer))
+                    {
                         Ok(body) => {
                             match client.publish(reply, body.into()).await {
                                 Ok(()) => {

@@ -29,6 +29,7 @@ pub mod shipments_booked {
         backoff: &[],
         max_deliver: -1,
         correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -119,6 +120,7 @@ pub mod shipments_labels {
         backoff: &[],
         max_deliver: -1,
         correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -209,6 +211,7 @@ pub mod shipments_tracking {
         backoff: &[],
         max_deliver: -1,
         correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.

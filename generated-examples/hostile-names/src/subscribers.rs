@@ -29,6 +29,7 @@ pub mod n_2fa {
         backoff: &[],
         max_deliver: -1,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -119,6 +120,7 @@ pub mod self_ {
         backoff: &[],
         max_deliver: -1,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -215,6 +217,7 @@ pub mod r#type {
         backoff: &[],
         max_deliver: -1,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.

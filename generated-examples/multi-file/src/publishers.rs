@@ -51,6 +51,7 @@ impl Publishers {
                 &self.client,
                 subject,
                 payload,
+                super::runtime::Format::Json,
                 ::std::option::Option::<&()>::None,
             )
             .await
@@ -76,6 +77,7 @@ impl Publishers {
                 &self.jetstream,
                 subject,
                 payload,
+                super::runtime::Format::Json,
                 ::std::option::Option::<&()>::None,
                 Some(super::runtime::MsgId::Payload("/shipmentId")),
             )

@@ -55,6 +55,7 @@ impl Publishers {
                 &self.jetstream,
                 subject,
                 payload,
+                super::runtime::Format::Json,
                 Some(headers),
                 None,
             )
@@ -82,6 +83,7 @@ impl Publishers {
                 &self.jetstream,
                 subject,
                 payload,
+                super::runtime::Format::Json,
                 Some(headers),
                 Some(super::runtime::MsgId::Payload("/orderId")),
             )
@@ -106,6 +108,7 @@ impl Publishers {
                 &self.jetstream,
                 subject,
                 payload,
+                super::runtime::Format::Json,
                 ::std::option::Option::<&()>::None,
                 Some(super::runtime::MsgId::Payload("/paymentId")),
             )
@@ -128,6 +131,7 @@ impl Publishers {
                 &self.client,
                 subject,
                 payload,
+                (super::runtime::Format::Json, super::runtime::Format::Json),
                 ::std::option::Option::<&()>::None,
             )
             .await
@@ -153,6 +157,7 @@ impl Publishers {
                 &self.jetstream,
                 subject,
                 payload,
+                super::runtime::Format::Json,
                 Some(headers),
                 Some(super::runtime::MsgId::Header("/Idempotency-Key")),
             )
@@ -177,6 +182,7 @@ impl Publishers {
                 &self.jetstream,
                 subject,
                 payload,
+                super::runtime::Format::Json,
                 ::std::option::Option::<&()>::None,
                 None,
             )

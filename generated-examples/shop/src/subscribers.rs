@@ -39,6 +39,7 @@ pub mod on_low_stock {
         backoff: &[],
         max_deliver: 4,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -146,6 +147,7 @@ pub mod on_payment_settled {
         ],
         max_deliver: 5,
         correlation_id: Some(super::super::runtime::Location::Header("/traceparent")),
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -246,6 +248,7 @@ pub mod on_stock_reserved {
         backoff: &[],
         max_deliver: 3,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -348,6 +351,7 @@ pub mod process_refund {
         ],
         max_deliver: 8,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -434,6 +438,10 @@ pub mod quote_price {
         queue: QUEUE,
         concurrency: 100,
         correlation_id: None,
+        formats: (
+            super::super::runtime::Format::Json,
+            super::super::runtime::Format::Json,
+        ),
     };
 
     /// A decoded message of this operation.
@@ -493,6 +501,10 @@ pub mod record_audit {
         queue: QUEUE,
         concurrency: 100,
         correlation_id: None,
+        formats: (
+            super::super::runtime::Format::Json,
+            super::super::runtime::Format::Json,
+        ),
     };
 
     /// A decoded message of this operation.
@@ -556,6 +568,10 @@ pub mod send_email {
         queue: QUEUE,
         concurrency: 100,
         correlation_id: None,
+        formats: (
+            super::super::runtime::Format::Json,
+            super::super::runtime::Format::Json,
+        ),
     };
 
     /// A decoded message of this operation.

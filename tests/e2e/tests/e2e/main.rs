@@ -5,6 +5,7 @@
 
 mod bind;
 mod consume;
+mod content_types;
 mod core_nats;
 mod faststream_workers;
 mod faults;
