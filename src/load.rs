@@ -930,7 +930,19 @@ fn digits_but_not_number(scalar: &str) -> bool {
     scalar.len() > 1 && scalar.starts_with('0') && scalar[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Calls `found(pointer, reference)` for every `$ref` naming another file.
+/// JSON Schema in JSON or YAML, and the AsyncAPI schema format (a JSON Schema superset) in any
+/// encoding; other `schemaFormat`s (Avro, Protobuf, RAML, …) are opaque to asyncapi-nats.
+pub fn is_json_schema_format(format: &str) -> bool {
+    let format = format.trim().to_ascii_lowercase();
+    ["application/schema+json", "application/schema+yaml", "application/vnd.aai.asyncapi"]
+        .iter()
+        .any(|prefix| format.starts_with(prefix))
+}
+
+/// Calls `found(pointer, reference)` for every `$ref` naming another file. Schemas in an opaque
+/// format (a 3.x `{schemaFormat, schema}`, a 2.x message's `schemaFormat` + `payload`) and
+/// bindings of other protocols are not followed: their `$ref`s (e.g. to a remote `.avsc`) are
+/// never read.
 fn collect_file_refs(value: &Value, pointer: &mut String, found: &mut dyn FnMut(&str, &str)) {
     match value {
         Value::Object(map) => {
@@ -939,7 +951,31 @@ fn collect_file_refs(value: &Value, pointer: &mut String, found: &mut dyn FnMut(
                     found(pointer, reference);
                 }
             }
+            let opaque = match map.get("schemaFormat") {
+                Some(Value::String(format)) if !is_json_schema_format(format) => {
+                    if map.contains_key("schema") {
+                        "schema"
+                    } else {
+                        "payload"
+                    }
+                }
+                _ => "",
+            };
             for (key, child) in map {
+                if key == opaque {
+                    continue;
+                }
+                if key == "bindings" {
+                    // Only NATS bindings are read; other protocols' (e.g. a Kafka key's remote
+                    // Avro schema) are never loaded.
+                    if let Some(nats) = child.get("nats") {
+                        let len = pointer.len();
+                        pointer.push_str("/bindings/nats");
+                        collect_file_refs(nats, pointer, found);
+                        pointer.truncate(len);
+                    }
+                    continue;
+                }
                 let len = pointer.len();
                 pointer.push('/');
                 pointer.push_str(&escape_token(key));

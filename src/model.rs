@@ -156,33 +156,41 @@ pub fn build(source: &Source, options: &ModelOptions) -> Result<Api> {
     let info = root.child("info");
     let title = str_at(source, &info.child("title")).unwrap_or_else(|| "asyncapi service".into());
     let default_content_type = str_at(source, &root.child("defaultContentType"));
-    let mut b = Builder { source, messages: BTreeMap::new(), options, default_content_type };
+    let mut b = Builder { source, messages: BTreeMap::new(), options, default_content_type, version };
     let (channels, mut operations) = match version {
         SpecVersion::V3 => b.v3(&root)?,
         SpecVersion::V2 => b.v2(&root)?,
     };
-    // Publishers and subscribers encode JSON only (for now): other payloads keep their types.
+    // One wire format per operation (and per reply): JSON, text or bytes.
     operations.retain(|op| {
-        let reply_messages = op.reply.iter().flat_map(|r| &r.messages);
-        let other =
-            op.messages.iter().chain(reply_messages).map(|m| &b.messages[m]).find(|m| m.encoding != Encoding::Json);
-        if let Some(m) = other {
-            source.warn(
-                source
-                    .error(
-                        &op.node,
-                        format!(
-                            "operation `{}` skipped: message `{}` is not JSON ({})",
-                            op.name,
-                            m.name,
-                            m.content_type.as_deref().unwrap_or("non-JSON schema format")
-                        ),
-                    )
-                    .hint("its types are generated; publishers and subscribers are generated for JSON payloads only"),
-            );
+        let mixed = |ids: &[NodeId]| {
+            let mut formats = ids.iter().map(|m| b.messages[m].encoding);
+            formats.next().is_some_and(|first| formats.any(|f| f != first))
+        };
+        let reply_messages = op.reply.as_ref().map_or(&[][..], |r| &r.messages[..]);
+        let is_mixed = mixed(&op.messages) || mixed(reply_messages);
+        if is_mixed {
+            source.warn(source.error(&op.node, format!("operation `{}` skipped: its messages have different content types", op.name)).hint(
+                "publishers and subscribers use one wire format per operation; split the operation by content type",
+            ));
         }
-        other.is_none()
+        !is_mixed
     });
+    let mut warned = std::collections::BTreeSet::new();
+    for op in &operations {
+        let reply_messages = op.reply.iter().flat_map(|r| &r.messages);
+        for id in op.messages.iter().chain(reply_messages) {
+            let m = &b.messages[id];
+            if m.encoding == Encoding::Bytes && m.content_type.is_some() && warned.insert(id.clone()) {
+                let what = m.content_type.as_deref().unwrap_or_default();
+                source.warn(
+                    source
+                        .error(&m.node, format!("message `{}` (content type `{what}`) is exchanged as raw bytes (`Vec<u8>`)", m.name))
+                        .hint("asyncapi-nats encodes JSON (serde_json) and `text/plain` (`String`); other content types are passed through as bytes, never JSON-encoded"),
+                );
+            }
+        }
+    }
     for op in &mut operations {
         op.base_name = base_name(op, &channels[op.channel], version, source);
     }
@@ -246,6 +254,7 @@ struct Builder<'a> {
     messages: BTreeMap<NodeId, Message>,
     options: &'a ModelOptions,
     default_content_type: Option<String>,
+    version: SpecVersion,
 }
 
 /// The 3.x channels operations may reference, by node (entry and definition).
@@ -365,6 +374,16 @@ impl Builder<'_> {
                     Some(Reply { channel: reply_channel, messages: reply_messages })
                 }
             };
+            if source.get(&def.child("reply").child("address")).is_some() {
+                source.warn(
+                    source
+                        .error(
+                            &def.child("reply").child("address"),
+                            format!("reply `address` of operation `{name}` ignored"),
+                        )
+                        .hint("over NATS, replies go to the request's reply subject (an inbox the client chooses)"),
+                );
+            }
             operations.push(self.operation(&def, name, action, channel, messages, reply)?);
         }
         Ok((channels, operations))
@@ -547,6 +566,13 @@ impl Builder<'_> {
         let source = self.source;
         let value = source.get(def).unwrap_or(&Value::Null);
         let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
+        if value.get("traits").and_then(Value::as_array).is_some_and(|t| !t.is_empty()) {
+            source.warn(
+                source
+                    .error(&def.child("traits"), format!("operation traits of `{name}` are not applied"))
+                    .hint("what they carry (bindings such as a queue group, summaries) is ignored; write it on the operation itself"),
+            );
+        }
         let (consumer, send) = match action {
             Action::Receive => {
                 if source.get(&def.child("x-jetstream")).is_some_and(|v| v.get("msgId").is_some()) {
@@ -621,7 +647,21 @@ impl Builder<'_> {
                 .error(&def, format!("a message must be a Message Object or a `$ref` to one; found {what}"))
                 .hint("write the message as a mapping (`payload: …`) or `$ref: '#/components/messages/<name>'`"));
         }
-        let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
+        // Message traits (`traits: [{$ref: …}]`) contribute what the message itself lacks (3.x) or
+        // override it (2.x: JSON Merge Patch of each trait into the message, in order).
+        let mut traits = Vec::new();
+        for (_, t) in entries(source, &def.child("traits")) {
+            traits.push(source.deref(&t)?);
+        }
+        let field = |k: &str| -> Option<(NodeId, &Value)> {
+            let own = value.get(k).map(|v| (def.child(k), v));
+            let from_trait = traits.iter().rev().find_map(|(id, t)| t.get(k).map(|v| (id.child(k), v)));
+            match self.version {
+                SpecVersion::V3 => own.or(from_trait),
+                SpecVersion::V2 => from_trait.or(own),
+            }
+        };
+        let text = |k: &str| field(k).and_then(|(_, v)| v.as_str()).map(str::to_string);
         let name = text("name")
             .or_else(|| def.last_token().filter(|t| !t.chars().all(|c| c.is_ascii_digit())))
             .unwrap_or_else(|| format!("{context} message"));
@@ -630,16 +670,19 @@ impl Builder<'_> {
             Some(p) if p.get("schemaFormat").is_some() && p.get("schema").is_some() => {
                 (p.get("schemaFormat").and_then(Value::as_str), def.child("payload").child("schemaFormat"))
             }
-            _ => (value.get("schemaFormat").and_then(Value::as_str), def.child("schemaFormat")),
+            _ => match field("schemaFormat") {
+                Some((at, v)) => (v.as_str(), at),
+                None => (None, def.child("schemaFormat")),
+            },
         };
-        let json_schema = format.is_none_or(is_json_schema_format);
+        let json_schema = format.is_none_or(crate::load::is_json_schema_format);
         let payload = match value.get("payload") {
             None => None,
             Some(_) if !json_schema => {
                 source.warn(
                     source
-                        .error(&format_at, format!("message `{name}`: payload schema format `{}` is not JSON Schema; no type is generated for it", format.unwrap_or_default()))
-                        .hint("the payload is opaque bytes to asyncapi-nats; JSON Schema (JSON or YAML) and the AsyncAPI schema format are read"),
+                        .error(&format_at, format!("message `{name}`: payload schema format `{}` is not JSON Schema; no type is generated for it, its payload is raw bytes (`Vec<u8>`)", format.unwrap_or_default()))
+                        .hint("JSON Schema (JSON or YAML) and the AsyncAPI schema format are read; other formats are passed through as bytes"),
                 );
                 None
             }
@@ -663,10 +706,10 @@ impl Builder<'_> {
             summary: text("summary"),
             description: text("description"),
             payload,
-            headers: value.get("headers").map(|_| def.child("headers")),
-            correlation_id: match value.get("correlationId") {
-                Some(_) => {
-                    let (_, c) = source.deref(&def.child("correlationId"))?;
+            headers: field("headers").map(|(at, _)| at),
+            correlation_id: match field("correlationId") {
+                Some((at, _)) => {
+                    let (_, c) = source.deref(&at)?;
                     c.get("location").and_then(Value::as_str).map(str::to_string)
                 }
                 None => None,
@@ -677,14 +720,6 @@ impl Builder<'_> {
         self.messages.insert(def.clone(), message);
         Ok(def)
     }
-}
-
-/// JSON Schema in JSON or YAML, and the AsyncAPI schema format (a JSON Schema superset) in any encoding.
-fn is_json_schema_format(format: &str) -> bool {
-    let format = format.trim().to_ascii_lowercase();
-    ["application/schema+json", "application/schema+yaml", "application/vnd.aai.asyncapi"]
-        .iter()
-        .any(|prefix| format.starts_with(prefix))
 }
 
 /// `Application/JSON; charset=utf-8` → `application/json`.

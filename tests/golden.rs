@@ -17,12 +17,18 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("specs/hostile-docs.yaml", "hostile-docs", "hostile-docs"),
     ("specs/wire-types.yaml", "wire-types", "wire-types"),
     ("tests/fixtures/pydantic/orders.asyncapi.json", "pydantic-orders", "pydantic-orders"),
+    ("specs/content-types.yaml", "content-types", "content-types"),
     ("tests/fixtures/faststream/faststream-3.0.yaml", "faststream-3.0", "faststream-v3"),
     ("tests/fixtures/faststream/faststream-2.6.yaml", "faststream-2.6", "faststream-v2"),
     (
         "tests/fixtures/faststream/faststream-3.0.yaml + specs/faststream-allocation.overlay.yaml",
         "faststream-allocation",
         "faststream-allocation",
+    ),
+    (
+        "tests/corpus/faststream/workers-3.0.yaml + tests/corpus/faststream/workers-3.0.overlay.yaml",
+        "faststream-workers",
+        "faststream-workers",
     ),
 ];
 

@@ -182,16 +182,18 @@ operations:
     let w = warnings(&generated);
     assert!(w.contains("schema format `application/vnd.apache.avro;version=1.9.0` is not JSON Schema"), "{w}");
     assert!(w.contains("(at #/channels/c/messages/avro/payload/schemaFormat)"), "{w}");
-    assert!(w.contains("operation `sendAvro` skipped: message `avro` is not JSON"), "{w}");
+    assert!(w.contains("its payload is raw bytes (`Vec<u8>`)"), "{w}");
     assert!(file(&generated, "types.rs").contains("pub struct YamlSchema"));
     let publishers = file(&generated, "publishers.rs");
-    assert!(publishers.contains("pub async fn send_yaml(") && !publishers.contains("send_avro"));
+    assert!(publishers.contains("pub async fn send_yaml("));
+    let avro = &publishers[publishers.find("pub async fn send_avro(").unwrap()..];
+    assert!(avro.contains("payload: &::std::vec::Vec<u8>") && avro.contains("Format::Bytes"), "{avro}");
 }
 
-/// JSON content types use serde_json; others are never JSON-encoded: their operations are
-/// skipped (types still generate) with a warning naming the content type.
+/// JSON content types use serde_json, `text/plain` is a `String` sent as UTF-8, anything else
+/// (XML, octet-stream) is raw bytes with a warning: never JSON-encoded.
 #[test]
-fn content_types_other_than_json_are_never_json_encoded() {
+fn content_types_choose_the_wire_format() {
     let spec = "asyncapi: 3.0.0
 info: {title: T, version: 1.0.0}
 defaultContentType: application/xml
@@ -215,14 +217,26 @@ operations:
     action: send
     channel: {$ref: '#/channels/c'}
     messages: [{$ref: '#/channels/c/messages/cloudEvent'}]
+  mixed:
+    action: receive
+    channel: {$ref: '#/channels/c'}
 ";
     let generated = generate(&[("spec.yaml", spec)]);
     let w = warnings(&generated);
-    assert!(w.contains("operation `sendXml` skipped: message `xml` is not JSON (application/xml)"), "{w}");
-    assert!(w.contains("operation `sendText` skipped: message `text` is not JSON (text/plain)"), "{w}");
-    assert!(!w.contains("sendCloudEvent"), "{w}");
+    assert!(w.contains("message `xml` (content type `application/xml`) is exchanged as raw bytes (`Vec<u8>`)"), "{w}");
+    assert!(w.contains("(at #/channels/c/messages/xml)") && w.contains("never JSON-encoded"), "{w}");
+    assert!(w.contains("operation `mixed` skipped: its messages have different content types"), "{w}");
+    assert!(!w.contains("`text`") && !w.contains("cloudEvent"), "{w}");
     let publishers = file(&generated, "publishers.rs");
-    assert!(publishers.contains("pub async fn send_cloud_event(") && !publishers.contains("send_xml"));
+    let xml = &publishers[publishers.find("pub async fn send_xml(").unwrap()..];
+    assert!(xml.contains("payload: &::std::vec::Vec<u8>") && xml.contains("super::runtime::Format::Bytes"), "{xml}");
+    let text = &publishers[publishers.find("pub async fn send_text(").unwrap()..];
+    assert!(
+        text.contains("payload: &::std::string::String") && text.contains("super::runtime::Format::Text"),
+        "{text}"
+    );
+    let cloud = &publishers[publishers.find("pub async fn send_cloud_event(").unwrap()..];
+    assert!(cloud.contains("super::runtime::Format::Json"), "{cloud}");
 }
 
 #[test]
@@ -327,4 +341,62 @@ fn deny_warnings_reports_every_warning_at_once() {
     .unwrap_err();
     assert!(e.contains("2 warning(s) denied"), "{e}");
     assert!(e.contains("is not a NATS subject") && e.contains("operation `commentChanged` skipped"), "{e}");
+}
+
+/// Message traits contribute headers, correlation id and content type (3.x: the message's own
+/// fields win; 2.x: traits are merged over the message). Operation traits are warned about.
+#[test]
+fn message_traits_are_applied_and_operation_traits_warned() {
+    let spec = "asyncapi: 3.0.0
+info: {title: T, version: 1.0.0}
+channels:
+  c:
+    address: a.b
+    messages:
+      signedUp:
+        traits: [{$ref: '#/components/messageTraits/common'}]
+        payload: {type: object, properties: {id: {type: string}}}
+operations:
+  onSignedUp:
+    action: receive
+    channel: {$ref: '#/channels/c'}
+    traits: [{bindings: {nats: {queue: q}}}]
+components:
+  messageTraits:
+    common:
+      headers: {type: object, properties: {my-app-header: {type: integer}}}
+";
+    let generated = generate(&[("spec.yaml", spec)]);
+    assert!(file(&generated, "types.rs").contains("pub struct SignedUpHeaders"), "{}", file(&generated, "types.rs"));
+    assert!(file(&generated, "subscribers.rs").contains("pub type Headers = super::super::types::SignedUpHeaders;"));
+    let w = warnings(&generated);
+    assert!(
+        w.contains("operation traits of `onSignedUp` are not applied")
+            && w.contains("(at #/operations/onSignedUp/traits)"),
+        "{w}"
+    );
+}
+
+/// `$ref`s inside opaque schemas (Avro) and other protocols' bindings are never loaded, so a
+/// remote `.avsc` reference does not stop generation (the AsyncAPI 3.0.0 ADEO example).
+#[test]
+fn refs_in_opaque_schemas_and_foreign_bindings_are_not_loaded() {
+    let spec = "asyncapi: 3.0.0
+info: {title: T, version: 1.0.0}
+channels:
+  c:
+    address: a.b
+    messages:
+      avro:
+        bindings: {kafka: {key: {$ref: 'https://example.com/Key.avsc'}}}
+        payload:
+          schemaFormat: application/vnd.apache.avro;version=1.9.0
+          schema: {$ref: 'https://example.com/Value.avsc'}
+      json: {bindings: {kafka: {key: {$ref: 'missing.json'}}}, payload: {type: string}}
+";
+    let generated = generate(&[("spec.yaml", spec)]);
+    assert!(warnings(&generated).contains("is not JSON Schema"), "{}", warnings(&generated));
+    let remote = "asyncapi: 3.0.0\ninfo: {title: T, version: 1.0.0}\nchannels:\n  c:\n    address: a.b\n    bindings: {nats: {x: {$ref: 'https://example.com/x.json'}}}\n";
+    let e = generate_with(&[("spec.yaml", remote)], |_, _| {}).unwrap_err();
+    assert!(e.contains("remote $ref"), "{e}");
 }

@@ -7,7 +7,7 @@ use async_nats::jetstream::consumer::{self, AckPolicy};
 use async_nats::jetstream::context::PublishErrorKind;
 
 use crate::runtime::{Failure, classify, config_problem, encode, header_text, pointer_text, reconnect_pause};
-use crate::{ConsumerSettings, Location, MsgId, Outcome, PublishError, PublishRetry, filter_covers};
+use crate::{ConsumerSettings, Format, Location, MsgId, Outcome, PublishError, PublishRetry, filter_covers};
 
 const BACKOFF: &[Duration] = &[Duration::from_secs(1), Duration::from_secs(5), Duration::from_secs(30)];
 
@@ -22,6 +22,7 @@ fn settings() -> ConsumerSettings {
         backoff: BACKOFF,
         max_deliver: 4,
         correlation_id: None,
+        format: Format::Json,
     }
 }
 
@@ -103,7 +104,7 @@ struct Headers {
 #[test]
 fn encoding_writes_the_payload_and_one_header_per_property() {
     let headers = Headers { trace_id: "t-1", attempt: 2, skipped: None };
-    let encoded = encode(&Payload { id: "a-1", count: 3 }, Some(&headers), None).unwrap();
+    let encoded = encode(&Payload { id: "a-1", count: 3 }, Format::Json, Some(&headers), None).unwrap();
     assert_eq!(&encoded.body[..], br#"{"id":"a-1","count":3}"#);
     assert_eq!(encoded.headers.get("traceId").unwrap().as_str(), "t-1");
     assert_eq!(encoded.headers.get("attempt").unwrap().as_str(), "2");
@@ -113,7 +114,7 @@ fn encoding_writes_the_payload_and_one_header_per_property() {
 
 #[test]
 fn encoding_without_headers_sends_none() {
-    let encoded = encode(&Payload { id: "a-1", count: 3 }, None::<&()>, None).unwrap();
+    let encoded = encode(&Payload { id: "a-1", count: 3 }, Format::Json, None::<&()>, None).unwrap();
     assert!(encoded.headers.is_empty(), "a plain PUB, no empty header block");
 }
 
@@ -121,14 +122,14 @@ fn encoding_without_headers_sends_none() {
 fn msg_id_comes_from_the_payload_or_a_header() {
     let payload = Payload { id: "a-1", count: 3 };
     let headers = Headers { trace_id: "t-1", attempt: 2, skipped: None };
-    let from_payload = encode(&payload, Some(&headers), Some(MsgId::Payload("/id"))).unwrap();
+    let from_payload = encode(&payload, Format::Json, Some(&headers), Some(MsgId::Payload("/id"))).unwrap();
     assert_eq!(from_payload.headers.get("Nats-Msg-Id").unwrap().as_str(), "a-1");
     assert!(from_payload.has_msg_id);
-    let from_header = encode(&payload, Some(&headers), Some(MsgId::Header("/traceId"))).unwrap();
+    let from_header = encode(&payload, Format::Json, Some(&headers), Some(MsgId::Header("/traceId"))).unwrap();
     assert_eq!(from_header.headers.get("Nats-Msg-Id").unwrap().as_str(), "t-1");
-    let number = encode(&payload, None::<&()>, Some(MsgId::Payload("/count"))).unwrap();
+    let number = encode(&payload, Format::Json, None::<&()>, Some(MsgId::Payload("/count"))).unwrap();
     assert_eq!(number.headers.get("Nats-Msg-Id").unwrap().as_str(), "3");
-    let missing = encode(&payload, None::<&()>, Some(MsgId::Payload("/nope"))).unwrap();
+    let missing = encode(&payload, Format::Json, None::<&()>, Some(MsgId::Payload("/nope"))).unwrap();
     assert!(!missing.has_msg_id && missing.headers.is_empty());
 }
 
@@ -138,7 +139,7 @@ fn header_values_with_line_breaks_are_refused() {
     struct Bad {
         x: &'static str,
     }
-    let error = encode(&1, Some(&Bad { x: "a\r\nInjected: yes" }), None).err().unwrap();
+    let error = encode(&1, Format::Json, Some(&Bad { x: "a\r\nInjected: yes" }), None).err().unwrap();
     assert!(matches!(&error, PublishError::Header(text) if text.contains("line break")), "{error}");
 }
 
@@ -243,4 +244,17 @@ fn pointer_text_agrees_with_value_pointer() {
         Some("2".into()),
         "the last of duplicate keys, as serde_json::Value"
     );
+}
+
+#[test]
+fn text_and_bytes_payloads_travel_as_is() {
+    assert_eq!(crate::encode_body(Format::Text, "héllo").unwrap(), "héllo".as_bytes());
+    assert_eq!(crate::encode_body(Format::Bytes, &vec![0u8, 255, 7]).unwrap(), vec![0u8, 255, 7]);
+    assert_eq!(crate::encode_body(Format::Json, "x").unwrap(), b"\"x\"");
+    assert!(crate::encode_body(Format::Text, &3).is_err());
+    let text: String = crate::decode_body(Format::Text, "héllo".as_bytes()).unwrap();
+    assert_eq!(text, "héllo");
+    let bytes: Vec<u8> = crate::decode_body(Format::Bytes, &[0, 255, 7]).unwrap();
+    assert_eq!(bytes, [0, 255, 7]);
+    assert!(crate::decode_body::<String>(Format::Text, &[0xff]).is_err());
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::view::{doc_lines, lit};
 use crate::load::NodeId;
+use crate::model::{Encoding, Message};
 use crate::naming::{self, Namespace};
 use crate::types::{Kind, Ty, TypeSpace, UnionStyle};
 
@@ -115,6 +116,15 @@ impl TyWriter<'_> {
             }
             Ty::Option(t) => format!("::std::option::Option<{}>", self.write(t, prefix)),
             Ty::Boxed(t) => format!("::std::boxed::Box<{}>", self.write(t, prefix)),
+        }
+    }
+
+    /// The payload type of `message` (a `String` or bytes for payloads that are not JSON).
+    pub fn payload(&self, message: Option<&Message>, prefix: &str) -> String {
+        match message.map(|m| m.encoding) {
+            Some(Encoding::Text) => "::std::string::String".into(),
+            Some(Encoding::Bytes) => "::std::vec::Vec<u8>".into(),
+            _ => self.of_node(message.and_then(|m| m.payload.as_ref()), prefix),
         }
     }
 

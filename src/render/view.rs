@@ -10,7 +10,7 @@ use crate::duration;
 use crate::error::Result;
 use crate::escape;
 use crate::load::Source;
-use crate::model::{Action, Api, Channel, Message};
+use crate::model::{Action, Api, Channel, Encoding, Message};
 use crate::naming::{self, Namespace};
 use crate::subject::Token;
 use crate::types::{Ty, TypeSpace};
@@ -111,6 +111,9 @@ pub struct PublisherView {
     /// Reply payload type for request/reply.
     pub reply_ty: Option<String>,
     pub many_args: bool,
+    /// `runtime::Format` of the payload and of the reply.
+    pub format: String,
+    pub reply_format: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -138,6 +141,9 @@ pub struct SubscriberView {
     pub reply_ty: Option<String>,
     pub parse_fn: Option<String>,
     pub params_struct: Option<String>,
+    /// `runtime::Format` of the payload and of the reply.
+    pub format: String,
+    pub reply_format: String,
 }
 
 /// Options for the view that come from `Config`.
@@ -317,10 +323,8 @@ fn publisher_views(
         let channel = &api.channels[op.channel];
         let subject = &subjects[subject_of[op.channel]];
         let messages: Vec<&Message> = op.messages.iter().map(|m| &api.messages[m]).collect();
-        let reply_ty = op
-            .reply
-            .as_ref()
-            .map(|r| tys.of_node(r.messages.first().and_then(|m| api.messages[m].payload.as_ref()), "super::types::"));
+        let reply_message = op.reply.as_ref().and_then(|r| r.messages.first()).map(|m| &api.messages[m]);
+        let reply_ty = op.reply.as_ref().map(|_| tys.payload(reply_message, "super::types::"));
         let msg_id = match &op.send.msg_id {
             None => None,
             Some(expr) => Some(parse_runtime_expression(expr).ok_or_else(|| {
@@ -359,7 +363,7 @@ fn publisher_views(
                 subject_fn: subject.fn_name.clone(),
                 fallible_subject: !subject.params.is_empty(),
                 params: subject.params.iter().map(|p| p.name.clone()).collect(),
-                payload_ty: tys.of_node(message.and_then(|m| m.payload.as_ref()), "super::types::"),
+                payload_ty: tys.payload(*message, "super::types::"),
                 headers_ty: headers_ty.clone(),
                 headers_arg: if headers_ty.is_some() {
                     "Some(headers)".into()
@@ -370,6 +374,8 @@ fn publisher_views(
                 msg_id_arg: msg_id.clone().unwrap_or_else(|| "None".into()),
                 reply_ty: reply_ty.clone(),
                 many_args: subject.params.len() + 3 > 7,
+                format: format_arg(*message, "super::runtime"),
+                reply_format: format_arg(reply_message, "super::runtime"),
             });
         }
     }
@@ -421,18 +427,17 @@ fn subscriber_views(api: &Api, tys: &TyWriter, subjects: &[SubjectView], subject
             let mut vns = Namespace::default();
             messages
                 .iter()
-                .map(|m| {
-                    (vns.claim(&naming::type_name(&m.name)), tys.of_node(m.payload.as_ref(), "super::super::types::"))
-                })
+                .map(|m| (vns.claim(&naming::type_name(&m.name)), tys.payload(Some(m), "super::super::types::")))
                 .collect()
         } else {
             Vec::new()
         };
         let payload_ty = match messages.as_slice() {
-            [only] => tys.of_node(only.payload.as_ref(), "super::super::types::"),
+            [only] => tys.payload(Some(only), "super::super::types::"),
             [] => "::serde_json::Value".into(),
             _ => "Payload".into(),
         };
+        let reply_message = op.reply.as_ref().and_then(|r| r.messages.first()).map(|m| &api.messages[m]);
         let mut docs = op_docs(op.summary.as_deref(), op.description.as_deref());
         for m in &messages {
             docs.push_str(&message_docs(m));
@@ -467,14 +472,24 @@ fn subscriber_views(api: &Api, tys: &TyWriter, subjects: &[SubjectView], subject
                 .iter()
                 .find_map(|m| m.headers.as_ref())
                 .map(|h| tys.of_node(Some(h), "super::super::types::")),
-            reply_ty: op.reply.as_ref().map(|r| {
-                tys.of_node(r.messages.first().and_then(|m| api.messages[m].payload.as_ref()), "super::super::types::")
-            }),
+            reply_ty: op.reply.as_ref().map(|_| tys.payload(reply_message, "super::super::types::")),
+            format: format_arg(messages.first().copied(), "super::super::runtime"),
+            reply_format: format_arg(reply_message, "super::super::runtime"),
             parse_fn: (!subject.params.is_empty()).then(|| subject.parse_fn.clone()),
             params_struct: (!subject.params.is_empty()).then(|| subject.params_struct.clone()),
         });
     }
     out
+}
+
+/// `runtime::Format` of a message (JSON when there is none).
+fn format_arg(message: Option<&Message>, runtime: &str) -> String {
+    let variant = match message.map(|m| m.encoding) {
+        Some(Encoding::Text) => "Text",
+        Some(Encoding::Bytes) => "Bytes",
+        _ => "Json",
+    };
+    format!("{runtime}::Format::{variant}")
 }
 
 fn op_docs(summary: Option<&str>, description: Option<&str>) -> String {

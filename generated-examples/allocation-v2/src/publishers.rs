@@ -77,6 +77,7 @@ impl Publishers {
                 &self.jetstream,
                 subject.into_string(),
                 payload,
+                super::runtime::Format::Json,
                 Some(headers),
                 Some(super::runtime::MsgId::Payload("/allocationId")),
                 &self.retry,

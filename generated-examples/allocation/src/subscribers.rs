@@ -46,6 +46,7 @@ pub mod process_ready {
         ],
         max_deliver: 5,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.

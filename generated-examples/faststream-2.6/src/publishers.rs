@@ -71,6 +71,7 @@ impl Publishers {
                 &self.jetstream,
                 subject.into_string(),
                 payload,
+                super::runtime::Format::Json,
                 ::std::option::Option::<&()>::None,
                 None,
                 &self.retry,

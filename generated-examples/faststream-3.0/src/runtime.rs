@@ -414,6 +414,63 @@ fn insert_header(
     Ok(())
 }
 
+/// How a payload travels on the wire (the message's `contentType`).
+#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::marker::Copy, ::std::cmp::PartialEq, ::std::cmp::Eq)]
+pub enum Format {
+    /// JSON (serde_json).
+    Json,
+    /// `text/plain`: a `String`, sent as its UTF-8 bytes.
+    Text,
+    /// Anything else: a `Vec<u8>`, sent as is.
+    Bytes,
+}
+
+/// The body of `payload` in `format` (`Text` takes a `String`, `Bytes` a `Vec<u8>`).
+///
+/// # Errors
+/// When serialization fails, or the payload is not a string (`Text`) or bytes (`Bytes`).
+pub fn encode_body<T: ::serde::Serialize + ?Sized>(
+    format: Format,
+    payload: &T,
+) -> ::std::result::Result<::std::vec::Vec<u8>, ::serde_json::Error> {
+    use ::serde::ser::Error as _;
+    if format == Format::Json {
+        // The common path: straight to bytes, no intermediate value.
+        return ::serde_json::to_vec(payload);
+    }
+    match (format, ::serde_json::to_value(payload)?) {
+        (Format::Text, ::serde_json::Value::String(text)) => Ok(text.into_bytes()),
+        (Format::Bytes, ::serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+            .collect::<::std::option::Option<_>>()
+            .ok_or_else(|| ::serde_json::Error::custom("a bytes payload must be a sequence of bytes")),
+        _ => Err(::serde_json::Error::custom("a text payload must be a string")),
+    }
+}
+
+/// Decodes a received body in `format` into `T` (`String` for `Text`, `Vec<u8>` for `Bytes`).
+///
+/// # Errors
+/// When the body does not decode (invalid JSON, text that is not UTF-8, …).
+pub fn decode_body<T: ::serde::de::DeserializeOwned>(
+    format: Format,
+    body: &[u8],
+) -> ::std::result::Result<T, ::serde_json::Error> {
+    use ::serde::de::Error as _;
+    match format {
+        Format::Json => ::serde_json::from_slice(body),
+        Format::Text => {
+            let text = ::std::str::from_utf8(body)
+                .map_err(|e| ::serde_json::Error::custom(format!("text payload is not UTF-8: {e}")))?;
+            ::serde_json::from_value(::serde_json::Value::String(text.to_string()))
+        }
+        Format::Bytes => {
+            ::serde_json::from_value(::serde_json::Value::Array(body.iter().map(|b| (*b).into()).collect()))
+        }
+    }
+}
+
 /// An encoded message: body, NATS headers, and whether it carries a `Nats-Msg-Id`.
 pub(crate) struct Encoded {
     pub(crate) body: ::bytes::Bytes,
@@ -425,10 +482,11 @@ pub(crate) struct Encoded {
 /// serialized payload or headers when `msg_id` says where it is.
 pub(crate) fn encode<T: ::serde::Serialize, H: ::serde::Serialize>(
     payload: &T,
+    format: Format,
     headers: ::std::option::Option<&H>,
     msg_id: ::std::option::Option<MsgId>,
 ) -> ::std::result::Result<Encoded, PublishError> {
-    let body = ::serde_json::to_vec(payload).map_err(PublishError::Encode)?;
+    let body = encode_body(format, payload).map_err(PublishError::Encode)?;
     let headers = match headers {
         Some(h) => Some(::serde_json::to_value(h).map_err(PublishError::Encode)?),
         None => None,
@@ -559,12 +617,13 @@ pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
     jetstream: &::async_nats::jetstream::Context,
     subject: ::std::string::String,
     payload: &T,
+    format: Format,
     headers: ::std::option::Option<&H>,
     msg_id: ::std::option::Option<MsgId>,
     retry: &PublishRetry,
 ) -> ::std::result::Result<::async_nats::jetstream::publish::PublishAck, PublishError> {
     let subject = ::async_nats::Subject::from(subject);
-    let mut encoded = encode(payload, headers, msg_id)?;
+    let mut encoded = encode(payload, format, headers, msg_id)?;
     let mut started: ::std::option::Option<::std::time::Instant> = None;
     let mut attempt: u32 = 0;
     loop {
@@ -597,7 +656,7 @@ pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
         }
         ::tracing::debug!(%subject, attempt, %error, ?pause, "publish not acknowledged; retrying");
         ::std::boxed::Box::pin(::tokio::time::sleep(pause)).await;
-        encoded = encode(payload, headers, msg_id)?;
+        encoded = encode(payload, format, headers, msg_id)?;
     }
 }
 
@@ -609,9 +668,10 @@ pub async fn publish_core<T: ::serde::Serialize, H: ::serde::Serialize>(
     client: &::async_nats::Client,
     subject: ::std::string::String,
     payload: &T,
+    format: Format,
     headers: ::std::option::Option<&H>,
 ) -> ::std::result::Result<(), PublishError> {
-    let Encoded { body, headers, .. } = encode(payload, headers, None)?;
+    let Encoded { body, headers, .. } = encode(payload, format, headers, None)?;
     if headers.is_empty() {
         client.publish(subject, body).await.map_err(PublishError::Core)
     } else {
@@ -627,11 +687,12 @@ pub async fn request<T: ::serde::Serialize, H: ::serde::Serialize, R: ::serde::d
     client: &::async_nats::Client,
     subject: ::std::string::String,
     payload: &T,
+    formats: (Format, Format),
     headers: ::std::option::Option<&H>,
 ) -> ::std::result::Result<R, RequestError> {
-    let Encoded { body, headers, .. } = encode(payload, headers, None)?;
+    let Encoded { body, headers, .. } = encode(payload, formats.0, headers, None)?;
     let reply = client.request_with_headers(subject, headers, body).await.map_err(RequestError::Request)?;
-    ::serde_json::from_slice(&reply.payload).map_err(RequestError::Decode)
+    decode_body(formats.1, &reply.payload).map_err(RequestError::Decode)
 }
 
 /// The provisioned consumer a subscriber binds to, and its client-side fetch settings.
@@ -656,6 +717,8 @@ pub struct ConsumerSettings {
     pub max_deliver: i64,
     /// Where the messages carry their correlation id, if the document says.
     pub correlation_id: ::std::option::Option<Location>,
+    /// The payload's wire format.
+    pub format: Format,
 }
 
 impl ConsumerSettings {
@@ -1312,7 +1375,7 @@ async fn handle<T, F, Fut>(
         outcome = ::tracing::field::Empty,
     );
     async move {
-        let decoded = ::serde_json::from_slice::<T>(&payload);
+        let decoded = decode_body::<T>(settings.format, &payload);
         let payload_value = match decoded {
             Ok(value) => value,
             Err(error) => {
@@ -1436,6 +1499,8 @@ pub struct CoreSettings {
     pub concurrency: usize,
     /// Where the correlation id is, from the message's `correlationId`.
     pub correlation_id: ::std::option::Option<Location>,
+    /// The wire formats of the payload and of the reply.
+    pub formats: (Format, Format),
 }
 
 impl<T> CoreDelivery<T> {
@@ -1470,7 +1535,7 @@ where
 {
     use ::futures::FutureExt as _;
     use ::tracing::Instrument as _;
-    let CoreSettings { subject, queue, concurrency, correlation_id } = *settings;
+    let CoreSettings { subject, queue, concurrency, correlation_id, formats } = *settings;
     let subscriber = match queue {
         Some(queue) => client.queue_subscribe(subject, queue.to_string()).await,
         None => client.subscribe(subject).await,
@@ -1484,7 +1549,7 @@ where
         .for_each_concurrent(concurrency.max(1), |message| {
             let span = ::tracing::info_span!("nats_message", subject = %message.subject, queue);
             async move {
-                let payload = match ::serde_json::from_slice::<T>(&message.payload) {
+                let payload = match decode_body::<T>(formats.0, &message.payload) {
                     Ok(payload) => payload,
                     Err(error) => {
                         ::tracing::error!(subject = %message.subject, %error, "undecodable payload; dropped");
@@ -1513,7 +1578,7 @@ where
                     ::tracing::warn!(subject = %message.subject, "request without a reply subject; answer dropped");
                     return;
                 };
-                match ::serde_json::to_vec(&answer) {
+                match encode_body(formats.1, &answer) {
                     Ok(body) => match client.publish(reply, body.into()).await {
                         Ok(()) => ::tracing::debug!(subject = %message.subject, "replied"),
                         Err(error) => ::tracing::warn!(%error, "reply failed"),

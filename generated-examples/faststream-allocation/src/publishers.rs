@@ -68,6 +68,7 @@ impl Publishers {
                 &self.client,
                 subject.into_string(),
                 payload,
+                super::runtime::Format::Json,
                 ::std::option::Option::<&()>::None,
             )
             .await

@@ -29,6 +29,7 @@ pub mod events_ready_to_process {
         backoff: &[],
         max_deliver: 5,
         correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -115,6 +116,10 @@ pub mod notifications_email {
         queue: QUEUE,
         concurrency: 100,
         correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+        formats: (
+            super::super::runtime::Format::Json,
+            super::super::runtime::Format::Json,
+        ),
     };
 
     /// A decoded message of this operation.
@@ -174,6 +179,10 @@ pub mod orders_create {
         queue: QUEUE,
         concurrency: 100,
         correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+        formats: (
+            super::super::runtime::Format::Json,
+            super::super::runtime::Format::Json,
+        ),
     };
 
     /// A decoded message of this operation.
@@ -247,6 +256,7 @@ pub mod payments_settled {
         backoff: &[],
         max_deliver: 5,
         correlation_id: Some(super::super::runtime::Location::Header("/correlation_id")),
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.

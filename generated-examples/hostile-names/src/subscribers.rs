@@ -29,6 +29,7 @@ pub mod n_2fa {
         backoff: &[],
         max_deliver: 5,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -123,6 +124,7 @@ pub mod self_ {
         backoff: &[],
         max_deliver: 5,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -223,6 +225,7 @@ pub mod r#type {
         backoff: &[],
         max_deliver: 5,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.

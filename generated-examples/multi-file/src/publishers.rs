@@ -72,6 +72,7 @@ impl Publishers {
                 &self.client,
                 subject.into_string(),
                 payload,
+                super::runtime::Format::Json,
                 ::std::option::Option::<&()>::None,
             )
             .await
@@ -97,6 +98,7 @@ impl Publishers {
                 &self.jetstream,
                 subject.into_string(),
                 payload,
+                super::runtime::Format::Json,
                 ::std::option::Option::<&()>::None,
                 Some(super::runtime::MsgId::Payload("/shipmentId")),
                 &self.retry,

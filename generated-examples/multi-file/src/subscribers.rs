@@ -42,6 +42,7 @@ pub mod handle_shipment_request {
         backoff: &[],
         max_deliver: 10,
         correlation_id: Some(super::super::runtime::Location::Header("/requestId")),
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.

@@ -159,10 +159,7 @@ impl Location {
         headers: ::std::option::Option<&::async_nats::HeaderMap>,
     ) -> ::std::option::Option<::std::string::String> {
         match *self {
-            Location::Payload(pointer) => {
-                let value: ::serde_json::Value = ::serde_json::from_slice(payload).ok()?;
-                value.pointer(pointer).and_then(header_text)
-            }
+            Location::Payload(pointer) => pointer_text(payload, pointer),
             Location::Header(pointer) => {
                 let name = pointer.strip_prefix('/')?.replace("~1", "/").replace("~0", "~");
                 headers?.get(name.as_str()).map(|v| v.as_str().to_string())
@@ -178,6 +175,213 @@ pub(crate) fn header_text(value: &::serde_json::Value) -> ::std::option::Option<
         ::serde_json::Value::Null => None,
         ::serde_json::Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
+    }
+}
+
+/// The header text of the value at JSON `pointer` in the JSON document
+/// `json` (as `Value::pointer` then [`header_text`]), found without building
+/// the document: only the pointer's path is followed, the rest is skipped.
+pub(crate) fn pointer_text(json: &[u8], pointer: &str) -> ::std::option::Option<::std::string::String> {
+    use ::serde::de::DeserializeSeed as _;
+    // The common `msgId: $message.payload#/id` case, a top-level string, without a parser.
+    if let Some(key) = pointer.strip_prefix('/').filter(|k| !k.contains(['/', '~', '\\', '"'])) {
+        if let Some(found) = top_level_string(json, key.as_bytes()) {
+            return found;
+        }
+    }
+    let mut deserializer = ::serde_json::Deserializer::from_slice(json);
+    PointerSeed { pointer }.deserialize(&mut deserializer).ok().flatten()
+}
+
+/// The string value of top-level `key` in the JSON object `json`:
+/// `Some(Some(text))`, `Some(None)` when the object has no such key, and
+/// `None` when this scanner cannot tell (escapes, a non-string value,
+/// anything unexpected) and the parser must decide.
+fn top_level_string(json: &[u8], key: &[u8]) -> ::std::option::Option<::std::option::Option<::std::string::String>> {
+    let mut i = skip_ws(json, 0);
+    if json.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(json, i + 1);
+    if json.get(i) == Some(&b'}') {
+        return Some(None);
+    }
+    let mut found = None;
+    loop {
+        let (name, end) = plain_string(json, i)?;
+        i = skip_ws(json, end);
+        if json.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(json, i + 1);
+        if name == key {
+            let (value, end) = plain_string(json, i)?;
+            // Last duplicate wins, as in `serde_json::Value`.
+            found = Some(::std::string::String::from_utf8(value.to_vec()).ok()?);
+            i = end;
+        } else {
+            i = skip_value(json, i)?;
+        }
+        i = skip_ws(json, i);
+        match json.get(i) {
+            Some(b',') => i = skip_ws(json, i + 1),
+            Some(b'}') => return Some(found),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(json: &[u8], mut i: usize) -> usize {
+    while matches!(json.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// A string without escapes starting at `i`: its bytes and the index after it.
+fn plain_string(json: &[u8], i: usize) -> ::std::option::Option<(&[u8], usize)> {
+    if json.get(i) != Some(&b'"') {
+        return None;
+    }
+    let len = json[i + 1..].iter().position(|&b| b == b'"' || b == b'\\')?;
+    let end = i + 1 + len;
+    (json[end] == b'"').then(|| (&json[i + 1..end], end + 1))
+}
+
+/// The index after the JSON value starting at `i` (strings may contain escapes).
+fn skip_value(json: &[u8], mut i: usize) -> ::std::option::Option<usize> {
+    let mut depth = 0usize;
+    loop {
+        match *json.get(i)? {
+            b'"' => {
+                i += 1;
+                loop {
+                    match *json.get(i)? {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                i += 1;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' | b']' if depth > 0 => {
+                depth -= 1;
+                i += 1;
+            }
+            b',' | b'}' | b']' if depth == 0 => return Some(i),
+            _ => i += 1,
+        }
+        if depth == 0 && matches!(json.get(i), Some(b',' | b'}' | b']') | None) {
+            return Some(i);
+        }
+    }
+}
+
+/// Follows `pointer` (`""`: here; else `/token/…`) into the value being deserialized.
+struct PointerSeed<'p> {
+    pointer: &'p str,
+}
+
+impl<'de> ::serde::de::DeserializeSeed<'de> for PointerSeed<'_> {
+    type Value = ::std::option::Option<::std::string::String>;
+
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> ::std::result::Result<Self::Value, D::Error> {
+        if self.pointer.is_empty() {
+            let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)?;
+            return Ok(header_text(&value));
+        }
+        deserializer.deserialize_any(PointerVisitor { pointer: self.pointer })
+    }
+}
+
+struct PointerVisitor<'p> {
+    pointer: &'p str,
+}
+
+impl PointerVisitor<'_> {
+    /// The first token (unescaped) and the rest of the pointer.
+    fn split(&self) -> (::std::borrow::Cow<'_, str>, &str) {
+        let path = &self.pointer[1..];
+        let (token, rest) = match path.find('/') {
+            Some(at) => (&path[..at], &path[at..]),
+            None => (path, ""),
+        };
+        let token = if token.contains('~') {
+            ::std::borrow::Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+        } else {
+            ::std::borrow::Cow::Borrowed(token)
+        };
+        (token, rest)
+    }
+}
+
+impl<'de> ::serde::de::Visitor<'de> for PointerVisitor<'_> {
+    type Value = ::std::option::Option<::std::string::String>;
+
+    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str("an object or array on the JSON pointer's path")
+    }
+
+    fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<Self::Value, A::Error> {
+        let (token, rest) = self.split();
+        let mut found = None;
+        while let Some(matches) = map.next_key_seed(KeyIs(&token))? {
+            if matches {
+                found = map.next_value_seed(PointerSeed { pointer: rest })?;
+            } else {
+                map.next_value::<::serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: ::serde::de::SeqAccess<'de>>(self, mut seq: A) -> ::std::result::Result<Self::Value, A::Error> {
+        let (token, rest) = self.split();
+        let index: ::std::option::Option<usize> = token.parse().ok();
+        let mut found = None;
+        let mut i = 0;
+        loop {
+            if Some(i) == index {
+                match seq.next_element_seed(PointerSeed { pointer: rest })? {
+                    Some(value) => found = value,
+                    None => break,
+                }
+            } else if seq.next_element::<::serde::de::IgnoredAny>()?.is_none() {
+                break;
+            }
+            i += 1;
+        }
+        Ok(found)
+    }
+}
+
+/// Whether a map key equals the token (without allocating the key).
+struct KeyIs<'t>(&'t str);
+
+impl<'de> ::serde::de::DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: ::serde::Deserializer<'de>>(self, deserializer: D) -> ::std::result::Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> ::serde::de::Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: ::serde::de::Error>(self, key: &str) -> ::std::result::Result<bool, E> {
+        Ok(key == self.0)
     }
 }
 
@@ -210,6 +414,63 @@ fn insert_header(
     Ok(())
 }
 
+/// How a payload travels on the wire (the message's `contentType`).
+#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::marker::Copy, ::std::cmp::PartialEq, ::std::cmp::Eq)]
+pub enum Format {
+    /// JSON (serde_json).
+    Json,
+    /// `text/plain`: a `String`, sent as its UTF-8 bytes.
+    Text,
+    /// Anything else: a `Vec<u8>`, sent as is.
+    Bytes,
+}
+
+/// The body of `payload` in `format` (`Text` takes a `String`, `Bytes` a `Vec<u8>`).
+///
+/// # Errors
+/// When serialization fails, or the payload is not a string (`Text`) or bytes (`Bytes`).
+pub fn encode_body<T: ::serde::Serialize + ?Sized>(
+    format: Format,
+    payload: &T,
+) -> ::std::result::Result<::std::vec::Vec<u8>, ::serde_json::Error> {
+    use ::serde::ser::Error as _;
+    if format == Format::Json {
+        // The common path: straight to bytes, no intermediate value.
+        return ::serde_json::to_vec(payload);
+    }
+    match (format, ::serde_json::to_value(payload)?) {
+        (Format::Text, ::serde_json::Value::String(text)) => Ok(text.into_bytes()),
+        (Format::Bytes, ::serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+            .collect::<::std::option::Option<_>>()
+            .ok_or_else(|| ::serde_json::Error::custom("a bytes payload must be a sequence of bytes")),
+        _ => Err(::serde_json::Error::custom("a text payload must be a string")),
+    }
+}
+
+/// Decodes a received body in `format` into `T` (`String` for `Text`, `Vec<u8>` for `Bytes`).
+///
+/// # Errors
+/// When the body does not decode (invalid JSON, text that is not UTF-8, …).
+pub fn decode_body<T: ::serde::de::DeserializeOwned>(
+    format: Format,
+    body: &[u8],
+) -> ::std::result::Result<T, ::serde_json::Error> {
+    use ::serde::de::Error as _;
+    match format {
+        Format::Json => ::serde_json::from_slice(body),
+        Format::Text => {
+            let text = ::std::str::from_utf8(body)
+                .map_err(|e| ::serde_json::Error::custom(format!("text payload is not UTF-8: {e}")))?;
+            ::serde_json::from_value(::serde_json::Value::String(text.to_string()))
+        }
+        Format::Bytes => {
+            ::serde_json::from_value(::serde_json::Value::Array(body.iter().map(|b| (*b).into()).collect()))
+        }
+    }
+}
+
 /// An encoded message: body, NATS headers, and whether it carries a `Nats-Msg-Id`.
 pub(crate) struct Encoded {
     pub(crate) body: ::bytes::Bytes,
@@ -221,10 +482,11 @@ pub(crate) struct Encoded {
 /// serialized payload or headers when `msg_id` says where it is.
 pub(crate) fn encode<T: ::serde::Serialize, H: ::serde::Serialize>(
     payload: &T,
+    format: Format,
     headers: ::std::option::Option<&H>,
     msg_id: ::std::option::Option<MsgId>,
 ) -> ::std::result::Result<Encoded, PublishError> {
-    let body = ::serde_json::to_vec(payload).map_err(PublishError::Encode)?;
+    let body = encode_body(format, payload).map_err(PublishError::Encode)?;
     let headers = match headers {
         Some(h) => Some(::serde_json::to_value(h).map_err(PublishError::Encode)?),
         None => None,
@@ -236,9 +498,7 @@ pub(crate) fn encode<T: ::serde::Serialize, H: ::serde::Serialize>(
     let mut has_msg_id = false;
     if let Some(id) = msg_id {
         let found = match id {
-            MsgId::Payload(pointer) => ::serde_json::from_slice::<::serde_json::Value>(&body)
-                .ok()
-                .and_then(|value| value.pointer(pointer).and_then(header_text)),
+            MsgId::Payload(pointer) => pointer_text(&body, pointer),
             MsgId::Header(pointer) => headers.as_ref().and_then(|h| h.pointer(pointer)).and_then(header_text),
         };
         if let Some(text) = found {
@@ -357,12 +617,13 @@ pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
     jetstream: &::async_nats::jetstream::Context,
     subject: ::std::string::String,
     payload: &T,
+    format: Format,
     headers: ::std::option::Option<&H>,
     msg_id: ::std::option::Option<MsgId>,
     retry: &PublishRetry,
 ) -> ::std::result::Result<::async_nats::jetstream::publish::PublishAck, PublishError> {
     let subject = ::async_nats::Subject::from(subject);
-    let mut encoded = encode(payload, headers, msg_id)?;
+    let mut encoded = encode(payload, format, headers, msg_id)?;
     let mut started: ::std::option::Option<::std::time::Instant> = None;
     let mut attempt: u32 = 0;
     loop {
@@ -377,7 +638,8 @@ pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
             Failure::Fatal => return Err(PublishError::JetStream(error)),
             Failure::NoResponders => {
                 use ::async_nats::jetstream::context::GetStreamByNameErrorKind;
-                match jetstream.stream_by_subject(subject.as_str()).await {
+                // Boxed: the rare path must not grow every publish's future.
+                match ::std::boxed::Box::pin(jetstream.stream_by_subject(subject.as_str())).await {
                     Err(e) if e.kind() == GetStreamByNameErrorKind::NotFound => {
                         return Err(PublishError::NoStream { subject: subject.to_string() });
                     }
@@ -393,8 +655,8 @@ pub async fn publish_jetstream<T: ::serde::Serialize, H: ::serde::Serialize>(
             return Err(PublishError::Unavailable { subject: subject.to_string(), waited, last: error });
         }
         ::tracing::debug!(%subject, attempt, %error, ?pause, "publish not acknowledged; retrying");
-        ::tokio::time::sleep(pause).await;
-        encoded = encode(payload, headers, msg_id)?;
+        ::std::boxed::Box::pin(::tokio::time::sleep(pause)).await;
+        encoded = encode(payload, format, headers, msg_id)?;
     }
 }
 
@@ -406,9 +668,10 @@ pub async fn publish_core<T: ::serde::Serialize, H: ::serde::Serialize>(
     client: &::async_nats::Client,
     subject: ::std::string::String,
     payload: &T,
+    format: Format,
     headers: ::std::option::Option<&H>,
 ) -> ::std::result::Result<(), PublishError> {
-    let Encoded { body, headers, .. } = encode(payload, headers, None)?;
+    let Encoded { body, headers, .. } = encode(payload, format, headers, None)?;
     if headers.is_empty() {
         client.publish(subject, body).await.map_err(PublishError::Core)
     } else {
@@ -424,11 +687,12 @@ pub async fn request<T: ::serde::Serialize, H: ::serde::Serialize, R: ::serde::d
     client: &::async_nats::Client,
     subject: ::std::string::String,
     payload: &T,
+    formats: (Format, Format),
     headers: ::std::option::Option<&H>,
 ) -> ::std::result::Result<R, RequestError> {
-    let Encoded { body, headers, .. } = encode(payload, headers, None)?;
+    let Encoded { body, headers, .. } = encode(payload, formats.0, headers, None)?;
     let reply = client.request_with_headers(subject, headers, body).await.map_err(RequestError::Request)?;
-    ::serde_json::from_slice(&reply.payload).map_err(RequestError::Decode)
+    decode_body(formats.1, &reply.payload).map_err(RequestError::Decode)
 }
 
 /// The provisioned consumer a subscriber binds to, and its client-side fetch settings.
@@ -453,6 +717,8 @@ pub struct ConsumerSettings {
     pub max_deliver: i64,
     /// Where the messages carry their correlation id, if the document says.
     pub correlation_id: ::std::option::Option<Location>,
+    /// The payload's wire format.
+    pub format: Format,
 }
 
 impl ConsumerSettings {
@@ -749,10 +1015,11 @@ impl Outcome {
     }
 }
 
-/// Where a received message is acknowledged: its reply subject, over the client it came from.
+/// Where a received message is acknowledged: its reply subject, over the
+/// run loop's client (shared: no client clone per message).
 #[derive(::std::fmt::Debug, ::std::clone::Clone)]
 struct AckTo {
-    client: ::async_nats::Client,
+    client: ::std::sync::Arc<::async_nats::Client>,
     reply: ::std::option::Option<::async_nats::Subject>,
 }
 
@@ -961,6 +1228,8 @@ where
         return Ok(());
     };
     let handler = &handler;
+    let client = ::std::sync::Arc::new(jetstream.client());
+    let client = &client;
     let concurrency = settings.batch.max(1);
     let mut in_flight = ::futures::stream::FuturesUnordered::new();
     let mut failures: u32 = 0;
@@ -1032,7 +1301,7 @@ where
                 item = messages.next() => match item {
                     Some(Ok(message)) => {
                         failures = 0;
-                        in_flight.push(handle(message, settings, handler));
+                        in_flight.push(handle(message, client, settings, handler));
                     }
                     Some(Err(error)) => {
                         ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, kind = ?error.kind(), "pull failed; pulling again");
@@ -1077,8 +1346,12 @@ where
     }
 }
 
-async fn handle<T, F, Fut>(message: ::async_nats::jetstream::Message, settings: &ConsumerSettings, handler: &F)
-where
+async fn handle<T, F, Fut>(
+    message: ::async_nats::jetstream::Message,
+    client: &::std::sync::Arc<::async_nats::Client>,
+    settings: &ConsumerSettings,
+    handler: &F,
+) where
     T: ::serde::de::DeserializeOwned,
     F: Fn(Delivery<T>) -> Fut,
     Fut: ::std::future::Future<Output = Outcome>,
@@ -1089,9 +1362,8 @@ where
         Err(_) => (0, 1, 0),
     };
     // Take the message apart: no copy of its headers or payload per message.
-    let ::async_nats::jetstream::Message { message, context, .. } = message;
-    let ::async_nats::Message { subject, reply, payload, headers, .. } = message;
-    let ack = AckTo { client: context.client(), reply };
+    let ::async_nats::Message { subject, reply, payload, headers, .. } = message.message;
+    let ack = AckTo { client: client.clone(), reply };
     // Created disabled (no formatting, no allocation) unless a subscriber listens at INFO.
     let span = ::tracing::info_span!(
         "jetstream_message",
@@ -1103,7 +1375,7 @@ where
         outcome = ::tracing::field::Empty,
     );
     async move {
-        let decoded = ::serde_json::from_slice::<T>(&payload);
+        let decoded = decode_body::<T>(settings.format, &payload);
         let payload_value = match decoded {
             Ok(value) => value,
             Err(error) => {
@@ -1227,6 +1499,8 @@ pub struct CoreSettings {
     pub concurrency: usize,
     /// Where the correlation id is, from the message's `correlationId`.
     pub correlation_id: ::std::option::Option<Location>,
+    /// The wire formats of the payload and of the reply.
+    pub formats: (Format, Format),
 }
 
 impl<T> CoreDelivery<T> {
@@ -1261,7 +1535,7 @@ where
 {
     use ::futures::FutureExt as _;
     use ::tracing::Instrument as _;
-    let CoreSettings { subject, queue, concurrency, correlation_id } = *settings;
+    let CoreSettings { subject, queue, concurrency, correlation_id, formats } = *settings;
     let subscriber = match queue {
         Some(queue) => client.queue_subscribe(subject, queue.to_string()).await,
         None => client.subscribe(subject).await,
@@ -1275,7 +1549,7 @@ where
         .for_each_concurrent(concurrency.max(1), |message| {
             let span = ::tracing::info_span!("nats_message", subject = %message.subject, queue);
             async move {
-                let payload = match ::serde_json::from_slice::<T>(&message.payload) {
+                let payload = match decode_body::<T>(formats.0, &message.payload) {
                     Ok(payload) => payload,
                     Err(error) => {
                         ::tracing::error!(subject = %message.subject, %error, "undecodable payload; dropped");
@@ -1304,7 +1578,7 @@ where
                     ::tracing::warn!(subject = %message.subject, "request without a reply subject; answer dropped");
                     return;
                 };
-                match ::serde_json::to_vec(&answer) {
+                match encode_body(formats.1, &answer) {
                     Ok(body) => match client.publish(reply, body.into()).await {
                         Ok(()) => ::tracing::debug!(subject = %message.subject, "replied"),
                         Err(error) => ::tracing::warn!(%error, "reply failed"),

@@ -35,6 +35,7 @@ pub mod on_order {
         backoff: &[],
         max_deliver: 5,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.

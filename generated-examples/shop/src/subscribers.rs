@@ -39,6 +39,7 @@ pub mod on_low_stock {
         backoff: &[],
         max_deliver: 4,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -150,6 +151,7 @@ pub mod on_payment_settled {
         ],
         max_deliver: 5,
         correlation_id: Some(super::super::runtime::Location::Header("/traceparent")),
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -254,6 +256,7 @@ pub mod on_stock_reserved {
         backoff: &[],
         max_deliver: 3,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -360,6 +363,7 @@ pub mod process_refund {
         ],
         max_deliver: 8,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.
@@ -450,6 +454,10 @@ pub mod quote_price {
         queue: QUEUE,
         concurrency: 100,
         correlation_id: None,
+        formats: (
+            super::super::runtime::Format::Json,
+            super::super::runtime::Format::Json,
+        ),
     };
 
     /// A decoded message of this operation.
@@ -509,6 +517,10 @@ pub mod record_audit {
         queue: QUEUE,
         concurrency: 100,
         correlation_id: None,
+        formats: (
+            super::super::runtime::Format::Json,
+            super::super::runtime::Format::Json,
+        ),
     };
 
     /// A decoded message of this operation.
@@ -572,6 +584,10 @@ pub mod send_email {
         queue: QUEUE,
         concurrency: 100,
         correlation_id: None,
+        formats: (
+            super::super::runtime::Format::Json,
+            super::super::runtime::Format::Json,
+        ),
     };
 
     /// A decoded message of this operation.

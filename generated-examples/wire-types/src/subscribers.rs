@@ -29,6 +29,7 @@ pub mod receive_pets {
         backoff: &[],
         max_deliver: 5,
         correlation_id: None,
+        format: super::super::runtime::Format::Json,
     };
 
     /// A decoded message of this operation.

@@ -5,7 +5,9 @@
 
 mod bind;
 mod consume;
+mod content_types;
 mod core_nats;
+mod faststream_workers;
 mod faults;
 mod publish;
 mod subjects;
