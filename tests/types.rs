@@ -47,7 +47,10 @@ fn all_of_cycles_terminate() {
     // A → A: the self reference adds nothing (warning), A is an empty object.
     let (types, warnings) = ok(A, "    A:\n      allOf: [{$ref: '#/components/schemas/A'}]\n");
     assert!(types.contains("pub struct A {}"), "{types}");
-    assert!(warnings.iter().any(|w| w.contains("refers back to the schema itself") && w.contains("spec.yaml:")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("refers back to the schema itself") && w.contains("spec.yaml:")),
+        "{warnings:?}"
+    );
     // A → B → A, each with a property of its own: both merge both.
     let (types, _) = ok(
         A,
@@ -69,7 +72,12 @@ fn a_chain_of_3000_references_does_not_overflow_the_stack() {
     // list, not recursion (this test runs on a 2 MiB test thread).
     let mut schemas = String::new();
     for i in 0..3000 {
-        writeln!(schemas, "    S{i}:\n      type: object\n      properties:\n        next: {{$ref: '#/components/schemas/S{}'}}", i + 1).unwrap();
+        writeln!(
+            schemas,
+            "    S{i}:\n      type: object\n      properties:\n        next: {{$ref: '#/components/schemas/S{}'}}",
+            i + 1
+        )
+        .unwrap();
     }
     schemas.push_str("    S3000: {type: string}\n");
     let (types, _) = ok("{$ref: '#/components/schemas/S0'}", &schemas);
@@ -108,7 +116,12 @@ fn unions_that_contain_themselves_are_refused() {
 fn twenty_thousand_enum_values_with_one_name() {
     // They all sanitise to `Unnamed`; name de-duplication is linear (it took 63 s).
     let values: Vec<String> = (0..20_000)
-        .map(|i: u32| i.to_string().chars().map(|c| ['!', '#', '%', '&', '(', ')', '*', '+', ',', ';'][c as usize - '0' as usize]).collect())
+        .map(|i: u32| {
+            i.to_string()
+                .chars()
+                .map(|c| ['!', '#', '%', '&', '(', ')', '*', '+', ',', ';'][c as usize - '0' as usize])
+                .collect()
+        })
         .collect();
     let list: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
     let (types, _) = ok(A, &format!("    A:\n      type: string\n      enum: [{}]\n", list.join(", ")));
@@ -137,7 +150,10 @@ fn indistinguishable_unions_keep_the_value_whole_with_a_warning() {
         "    A:\n      anyOf:\n        - {type: object, properties: {a: {type: string}}}\n        - {type: object, properties: {b: {type: string}}}\n",
     );
     assert!(types.contains("pub struct A(pub ::serde_json::Value);"), "{types}");
-    assert!(warnings.iter().any(|w| w.contains("cannot be told apart") && w.contains("(at #/components/schemas/A)")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("cannot be told apart") && w.contains("(at #/components/schemas/A)")),
+        "{warnings:?}"
+    );
     // Required properties that differ make them distinguishable.
     let (types, warnings) = ok(
         A,
@@ -168,7 +184,10 @@ fn all_of_with_non_object_members() {
     );
     assert!(types.contains("pub type A = Id;"), "{types}");
     // A string merged with an object cannot be one type: the error points at the allOf.
-    let e = err(A, "    Id: {type: string}\n    A:\n      allOf: [{$ref: '#/components/schemas/Id'}, {type: object, properties: {x: {type: string}}}]\n");
+    let e = err(
+        A,
+        "    Id: {type: string}\n    A:\n      allOf: [{$ref: '#/components/schemas/Id'}, {type: object, properties: {x: {type: string}}}]\n",
+    );
     assert!(e.contains("(at #/components/schemas/A/allOf)") && e.contains("cannot be merged"), "{e}");
 }
 
@@ -185,8 +204,17 @@ fn a_ref_to_a_message_where_a_schema_is_expected_means_its_payload() {
 #[test]
 fn unsupported_keywords_are_values_with_a_warning() {
     let (types, warnings) = ok(A, "    A:\n      type: object\n      properties:\n        x: {not: {type: string}}\n");
-    assert!(types.contains("pub x: ::std::option::Option<::serde_json::Value>") || types.contains("pub x: ::serde_json::Value"), "{types}");
-    assert!(warnings.iter().any(|w| w.contains("`not` is not supported") && w.contains("#/components/schemas/A/properties/x/not")), "{warnings:?}");
+    assert!(
+        types.contains("pub x: ::std::option::Option<::serde_json::Value>")
+            || types.contains("pub x: ::serde_json::Value"),
+        "{types}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`not` is not supported") && w.contains("#/components/schemas/A/properties/x/not")),
+        "{warnings:?}"
+    );
 }
 
 #[test]

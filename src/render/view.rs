@@ -14,7 +14,7 @@ use crate::naming::{self, Namespace};
 use crate::subject::Token;
 use crate::types::{Ty, TypeSpace};
 
-pub use super::types::{ExampleView, FieldView, TyWriter, TypeItem, VariantView, WireView};
+pub use super::types::{ExampleView, FieldView, TyWriter, TypeItem, ValidationView, VariantView, WireView};
 
 /// What to emit (build scripts may want only some parts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,10 @@ pub struct CrateView {
     pub types: Vec<TypeItem>,
     /// Date/time support types the types use.
     pub wire: WireView,
+    /// Support of the generated `validate()` methods.
+    pub validation: ValidationView,
+    /// Whether the types use `regex` (schema `pattern`s).
+    pub uses_regex: bool,
     /// Round-trip tests of the document's examples.
     pub examples: Vec<ExampleView>,
     pub subjects: Vec<SubjectView>,
@@ -150,10 +154,10 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         extra_derives.push_str(", ");
         extra_derives.push_str(d);
     }
-    let types = if options.parts.types {
+    let (types, validation) = if options.parts.types {
         super::types::type_items(space, &tys, &extra_derives, options.type_attributes)
     } else {
-        Vec::new()
+        (Vec::new(), ValidationView::default())
     };
     let wire = super::types::wire_view(space, !options.strict_datetimes);
     let (subjects, subject_of) = subject_views(api);
@@ -188,6 +192,8 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         type_attributes: options.type_attributes.to_vec(),
         examples: if options.parts.types { super::types::example_views(space, &tys) } else { Vec::new() },
         wire,
+        uses_regex: !validation.patterns.is_empty(),
+        validation,
         types,
         subjects,
         publishers,

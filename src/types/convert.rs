@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::{Map, Value};
 
-use super::{EnumValue, Field, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, doc_of};
+use super::{Check, EnumValue, Field, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, doc_of};
 use crate::error::Result;
 use crate::load::{NodeId, Source};
 use crate::naming::{self, Namespace};
@@ -91,7 +91,9 @@ impl<'a> Converter<'a> {
                 Some(_) => source.deref(&target.child("payload")),
                 None => Err(source
                     .error(node, "this $ref points to a message that has no payload, where a schema is expected")
-                    .hint("reference the message's payload schema (`…/payload`) or a schema under `components/schemas`")),
+                    .hint(
+                        "reference the message's payload schema (`…/payload`) or a schema under `components/schemas`",
+                    )),
             };
         }
         Ok((target, value))
@@ -119,7 +121,9 @@ impl<'a> Converter<'a> {
                     .hint("write a JSON Schema object such as `{type: string}`"));
             }
         };
-        self.space.defs.insert(node.clone(), TypeDef { node: node.clone(), name: String::new(), doc, deprecated, kind });
+        self.space
+            .defs
+            .insert(node.clone(), TypeDef { node: node.clone(), name: String::new(), doc, deprecated, kind });
         Ok(())
     }
 
@@ -174,8 +178,13 @@ impl<'a> Converter<'a> {
                 if schema.contains_key("properties") && !self.is_polymorphic_base(node, schema, key) {
                     self.source.warn(
                         self.source
-                            .error(&node.child("properties"), format!("`properties` next to `{key}` are not merged into its variants"))
-                            .hint("list the common properties in each variant (e.g. each variant `allOf`s a base schema)"),
+                            .error(
+                                &node.child("properties"),
+                                format!("`properties` next to `{key}` are not merged into its variants"),
+                            )
+                            .hint(
+                                "list the common properties in each variant (e.g. each variant `allOf`s a base schema)",
+                            ),
                     );
                 }
                 let mut members = Vec::new();
@@ -244,7 +253,8 @@ impl<'a> Converter<'a> {
             p.get("$ref").and_then(Value::as_str).is_some_and(|r| {
                 // Refs are resolved relative to the file holding them; same-file refs are the common case.
                 r.split_once('#').is_some_and(|(file, frag)| {
-                    (file.is_empty() || node.file.ends_with(file)) && crate::load::NodeId { file: node.file.clone(), pointer: percent_decode(frag) } == *node
+                    (file.is_empty() || node.file.ends_with(file))
+                        && crate::load::NodeId { file: node.file.clone(), pointer: percent_decode(frag) } == *node
                 })
             })
         })
@@ -260,7 +270,9 @@ impl<'a> Converter<'a> {
                 let Some(tag) = d.get("propertyName").and_then(Value::as_str) else {
                     return Err(source
                         .error(&node.child("discriminator"), "discriminator without `propertyName`")
-                        .hint("write `discriminator: {propertyName: kind}` or the AsyncAPI form `discriminator: kind`"));
+                        .hint(
+                            "write `discriminator: {propertyName: kind}` or the AsyncAPI form `discriminator: kind`",
+                        ));
                 };
                 let mut mapping = Vec::new();
                 if let Some(Value::Object(m)) = d.get("mapping") {
@@ -382,9 +394,9 @@ impl<'a> Converter<'a> {
             for key in UNSUPPORTED {
                 if s.contains_key(*key) {
                     source.warn(
-                        source
-                            .error(&id.child(key), format!("`{key}` is not enforced by the generated type"))
-                            .hint("the generated type accepts values this keyword would reject; validate them in your code"),
+                        source.error(&id.child(key), format!("`{key}` is not enforced by the generated type")).hint(
+                            "the generated type accepts values this keyword would reject; validate them in your code",
+                        ),
                     );
                 }
             }
@@ -404,6 +416,7 @@ impl<'a> Converter<'a> {
                             _ => ty = nullable_ty(ty, true),
                         }
                     }
+                    let (checks, item_checks) = self.constraints(&child);
                     fields.push(Field {
                         json_name: prop.clone(),
                         name: ns.claim(&naming::value_name(prop)),
@@ -412,6 +425,8 @@ impl<'a> Converter<'a> {
                         doc: pschema.and_then(doc_of),
                         deprecated: pschema.and_then(|p| p.get("deprecated")) == Some(&Value::Bool(true)),
                         default,
+                        checks,
+                        item_checks,
                     });
                 }
             }
@@ -424,7 +439,9 @@ impl<'a> Converter<'a> {
                 _ => {
                     if let Some(Value::Object(patterns)) = s.get("patternProperties") {
                         let ty = match patterns.keys().collect::<Vec<_>>().as_slice() {
-                            [one] => self.convert(&id.child("patternProperties").child(one), &format!("{hint} value"), 1)?,
+                            [one] => {
+                                self.convert(&id.child("patternProperties").child(one), &format!("{hint} value"), 1)?
+                            }
                             _ => Ty::Any,
                         };
                         additional = Some(ty);
@@ -443,10 +460,37 @@ impl<'a> Converter<'a> {
                     doc: Some("Listed in `required` without a schema: any JSON value.".into()),
                     deprecated: false,
                     default: None,
+                    checks: Vec::new(),
+                    item_checks: Vec::new(),
                 });
             }
         }
         Ok(Kind::Struct { fields, additional, deny_unknown })
+    }
+
+    /// Constraints of a property (its own keywords, and those of a plain schema it references),
+    /// and of its items.
+    fn constraints(&self, node: &NodeId) -> (Vec<Check>, Vec<Check>) {
+        let source = self.source;
+        let mut own = Vec::new();
+        let mut items = Vec::new();
+        let visit = |at: &NodeId, schema: &Schema, out: &mut Vec<Check>| {
+            checks_of(source, at, schema, out);
+        };
+        if let Some(Value::Object(schema)) = source.get(node) {
+            visit(node, schema, &mut own);
+            if schema.contains_key("$ref") {
+                if let Ok((target, Value::Object(t))) = source.deref(node) {
+                    if !needs_def(t) {
+                        visit(&target, t, &mut own);
+                    }
+                }
+            }
+            if let Some(Value::Object(item)) = schema.get("items") {
+                visit(&node.child("items"), item, &mut items);
+            }
+        }
+        (own, items)
     }
 
     /// Plain (unnamed) types; nullability is the caller's.
@@ -455,7 +499,10 @@ impl<'a> Converter<'a> {
         if let Some(key) = UNSUPPORTED.iter().find(|k| schema.contains_key(**k)) {
             source.warn(
                 source
-                    .error(&node.child(key), format!("`{key}` is not supported; the value is kept as serde_json::Value"))
+                    .error(
+                        &node.child(key),
+                        format!("`{key}` is not supported; the value is kept as serde_json::Value"),
+                    )
                     .hint("describe the value without this keyword to get a typed field"),
             );
             return Ok(Ty::Any);
@@ -512,7 +559,10 @@ impl<'a> Converter<'a> {
             [other] => {
                 source.warn(
                     source
-                        .error(&node.child("type"), format!("unknown type `{other}`; the value is kept as serde_json::Value"))
+                        .error(
+                            &node.child("type"),
+                            format!("unknown type `{other}`; the value is kept as serde_json::Value"),
+                        )
                         .hint("use one of string, integer, number, boolean, array, object, null"),
                 );
                 Ty::Any
@@ -534,7 +584,11 @@ impl<'a> Converter<'a> {
             let Some(Value::Array(items)) = schema.get(key) else { unreachable!("checked above") };
             let mut tys = Vec::new();
             for i in 0..items.len() {
-                tys.push(self.convert(&node.child(key).child(i.to_string()), &format!("{item_hint} {}", i + 1), depth + 1)?);
+                tys.push(self.convert(
+                    &node.child(key).child(i.to_string()),
+                    &format!("{item_hint} {}", i + 1),
+                    depth + 1,
+                )?);
             }
             let closed = schema.get(rest) == Some(&Value::Bool(false))
                 || schema.get("maxItems").and_then(Value::as_u64) == Some(items.len() as u64);
@@ -553,6 +607,67 @@ impl<'a> Converter<'a> {
             }
             _ => Ty::Vec(Box::new(Ty::Any)),
         })
+    }
+}
+
+/// The checkable constraints of one schema object; a `pattern` the Rust `regex` crate cannot
+/// compile (look-around, back-references) is skipped with a warning.
+fn checks_of(source: &Source, node: &NodeId, schema: &Schema, out: &mut Vec<Check>) {
+    let num = |k: &str| schema.get(k).and_then(Value::as_f64);
+    let count = |k: &str| schema.get(k).and_then(Value::as_u64);
+    if let Some(n) = count("minLength") {
+        out.push(Check::MinLength(n));
+    }
+    if let Some(n) = count("maxLength") {
+        out.push(Check::MaxLength(n));
+    }
+    if let Some(Value::String(p)) = schema.get("pattern") {
+        if regex_syntax::Parser::new().parse(p).is_ok() {
+            out.push(Check::Pattern(p.clone()));
+        } else {
+            source.warn(
+                source
+                    .error(
+                        &node.child("pattern"),
+                        "this pattern uses syntax the Rust regex crate does not support; validate() does not check it",
+                    )
+                    .hint("write the pattern without look-around and back-references"),
+            );
+        }
+    }
+    // Draft 4 writes `exclusiveMinimum: true` next to `minimum`; later drafts give the bound itself.
+    let exclusive = |k: &str| schema.get(k) == Some(&Value::Bool(true));
+    if let Some(m) = num("minimum") {
+        out.push(Check::Minimum(m, exclusive("exclusiveMinimum")));
+    }
+    if let Some(m) = num("exclusiveMinimum") {
+        out.push(Check::Minimum(m, true));
+    }
+    if let Some(m) = num("maximum") {
+        out.push(Check::Maximum(m, exclusive("exclusiveMaximum")));
+    }
+    if let Some(m) = num("exclusiveMaximum") {
+        out.push(Check::Maximum(m, true));
+    }
+    if let Some(m) = num("multipleOf").filter(|m| *m > 0.0) {
+        out.push(Check::MultipleOf(m));
+    }
+    if let Some(n) = count("minItems") {
+        out.push(Check::MinItems(n));
+    }
+    if let Some(n) = count("maxItems") {
+        out.push(Check::MaxItems(n));
+    }
+    if schema.get("uniqueItems") == Some(&Value::Bool(true)) {
+        out.push(Check::UniqueItems);
+    }
+    match schema.get("format").and_then(Value::as_str) {
+        Some("email" | "idn-email") => out.push(Check::Format("email")),
+        Some("hostname" | "idn-hostname") => out.push(Check::Format("hostname")),
+        Some("ipv4") => out.push(Check::Format("ipv4")),
+        Some("ipv6") => out.push(Check::Format("ipv6")),
+        Some("uri" | "iri") => out.push(Check::Format("uri")),
+        _ => {}
     }
 }
 
@@ -615,8 +730,18 @@ fn needs_def(schema: &Schema) -> bool {
 /// Keywords that shape the value (an allOf member with none of them only annotates).
 fn is_structural(s: &Schema) -> bool {
     [
-        "type", "properties", "required", "additionalProperties", "patternProperties", "items", "prefixItems", "enum",
-        "const", "oneOf", "anyOf", "format",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "patternProperties",
+        "items",
+        "prefixItems",
+        "enum",
+        "const",
+        "oneOf",
+        "anyOf",
+        "format",
     ]
     .iter()
     .any(|k| s.contains_key(*k))
@@ -715,7 +840,10 @@ fn int_type(format: &str, schema: &Schema) -> &'static str {
 }
 
 fn is_string_format(format: &str) -> bool {
-    matches!(format, "date-time" | "date" | "time" | "duration" | "uuid" | "email" | "uri" | "hostname" | "ipv4" | "ipv6")
+    matches!(
+        format,
+        "date-time" | "date" | "time" | "duration" | "uuid" | "email" | "uri" | "hostname" | "ipv4" | "ipv6"
+    )
 }
 
 pub(super) fn is_component(node: &NodeId) -> bool {

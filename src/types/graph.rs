@@ -30,7 +30,9 @@ pub(super) fn check_and_box(source: &Source, space: &mut TypeSpace) -> Result<()
     for (i, id) in ids.iter().enumerate() {
         if free[i].iter().any(|&j| scc[j] == scc[i]) {
             let message = match space.defs[id].kind {
-                Kind::Union(_) => "this union is (through its variants) a variant of itself: decoding it could recurse forever",
+                Kind::Union(_) => {
+                    "this union is (through its variants) a variant of itself: decoding it could recurse forever"
+                }
                 _ => "recursive schema that is not an object cannot be represented",
             };
             return Err(source

@@ -125,6 +125,28 @@ pub struct Field {
     pub deprecated: bool,
     /// A `default` the generated code can write as a literal (field is then not an `Option`).
     pub default: Option<Value>,
+    /// Constraints on the value (`minLength`, `maximum`, …), checked by the generated `validate()`.
+    pub checks: Vec<Check>,
+    /// Constraints on each item, when the value is an array.
+    pub item_checks: Vec<Check>,
+}
+
+/// A JSON Schema constraint the generated `validate()` checks (decoding already enforces types,
+/// enums and typed formats).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    MinLength(u64),
+    MaxLength(u64),
+    Pattern(String),
+    /// `(bound, exclusive)`
+    Minimum(f64, bool),
+    Maximum(f64, bool),
+    MultipleOf(f64),
+    MinItems(u64),
+    MaxItems(u64),
+    UniqueItems,
+    /// `email`, `hostname`, `ipv4`, `ipv6`, `uri`
+    Format(&'static str),
 }
 
 /// An `example`/`examples` payload from the document, for a generated round-trip test.
@@ -249,7 +271,11 @@ impl TypeSpace {
             if let Some(Value::Array(items)) = source.get(&examples) {
                 for (i, item) in items.iter().enumerate() {
                     if let Some(value) = item.get("payload") {
-                        out.push(Example { at: examples.child(i.to_string()).child("payload"), ty: ty.clone(), value: value.clone() });
+                        out.push(Example {
+                            at: examples.child(i.to_string()).child("payload"),
+                            ty: ty.clone(),
+                            value: value.clone(),
+                        });
                     }
                 }
             }
@@ -264,7 +290,11 @@ impl TypeSpace {
             let Some(Value::Object(schema)) = source.get(&node) else { continue };
             if let Some(Value::Array(items)) = schema.get("examples") {
                 for (i, value) in items.iter().enumerate() {
-                    out.push(Example { at: node.child("examples").child(i.to_string()), ty: ty.clone(), value: value.clone() });
+                    out.push(Example {
+                        at: node.child("examples").child(i.to_string()),
+                        ty: ty.clone(),
+                        value: value.clone(),
+                    });
                 }
             }
             if let Some(value) = schema.get("example") {

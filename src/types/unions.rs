@@ -130,7 +130,10 @@ fn declared_tags(
     if distinct.len() != values.len() {
         source.warn(
             source
-                .error(&node.child("discriminator"), format!("discriminator `{tag}` ignored: two variants have the same tag value"))
+                .error(
+                    &node.child("discriminator"),
+                    format!("discriminator `{tag}` ignored: two variants have the same tag value"),
+                )
                 .hint("give each variant its own tag value"),
         );
         return None;
@@ -215,7 +218,11 @@ enum Shape {
     Str,
     Tuple(usize),
     Array(Box<Shape>),
-    Object { props: BTreeSet<String>, required: BTreeMap<String, Option<Vec<Value>>>, closed: bool },
+    Object {
+        props: BTreeSet<String>,
+        required: BTreeMap<String, Option<Vec<Value>>>,
+        closed: bool,
+    },
     Map,
     /// Anything (serde_json::Value, nested unions, unknown).
     Any,
@@ -306,9 +313,9 @@ fn conflicts(a: &Shape, b: &Shape) -> bool {
         (Object { props: pa, required: ra, closed: ca }, Object { props: pb, required: rb, closed: _ }) => {
             let a_needs_missing = ra.keys().any(|r| !pb.contains(r));
             let a_rejects_extra = *ca && rb.keys().any(|r| !pa.contains(r));
-            let consts_differ = ra.iter().any(|(k, va)| {
-                matches!((va, rb.get(k)), (Some(x), Some(Some(y))) if x.iter().all(|v| !y.contains(v)))
-            });
+            let consts_differ = ra
+                .iter()
+                .any(|(k, va)| matches!((va, rb.get(k)), (Some(x), Some(Some(y))) if x.iter().all(|v| !y.contains(v))));
             !(a_needs_missing || a_rejects_extra || consts_differ)
         }
         // Same JSON kind, same text back: no loss (e.g. two integer variants, an enum before a string).

@@ -19,7 +19,8 @@ fn round_trip(fixture: &str) -> (Vec<String>, usize, usize) {
     let text = std::fs::read_to_string(root().join("tests/fixtures/pydantic").join(fixture)).unwrap();
     let (mut out, mut values, mut messages) = (Vec::new(), 0, 0);
     for (n, line) in text.lines().enumerate() {
-        let order: Order = serde_json::from_str(line).unwrap_or_else(|e| panic!("{fixture}:{}: does not decode: {e}\n{line}", n + 1));
+        let order: Order =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{fixture}:{}: does not decode: {e}\n{line}", n + 1));
         let encoded = serde_json::to_string(&order).unwrap();
         let sent: Value = serde_json::from_str(line).unwrap();
         let returned: Value = serde_json::from_str(&encoded).unwrap();
