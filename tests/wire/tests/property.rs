@@ -170,10 +170,10 @@ impl Gen<'_> {
                 };
                 let zone = r.pick(&["Z", "+05:30", "-08:00", "", "+00:00"]).to_string();
                 format!(
-                    "{}-{}-{}T{}:{}:{}{fraction}{zone}",
+                    "{}-{:02}-{:02}T{}:{}:{}{fraction}{zone}",
                     1970 + r.below(100),
-                    two(r, 12).replace("00", "01"),
-                    format!("{:02}", 1 + r.below(28)),
+                    1 + r.below(12),
+                    1 + r.below(28),
                     two(r, 24),
                     two(r, 60),
                     two(r, 60)
