@@ -197,7 +197,7 @@ impl Config {
 
     /// Generates a whole crate (`Cargo.toml`, `src/*.rs`, and the NACK manifests under `deploy/`) from `spec`, without writing.
     pub fn generate_crate(&self, spec: impl AsRef<Path>) -> Result<Generated> {
-        let prepared = self.prepare(spec.as_ref())?;
+        let prepared = self.prepare(spec.as_ref(), true)?;
         let renderer = Renderer::new();
         let header = header(&prepared.source);
         let mut files = Vec::new();
@@ -229,7 +229,7 @@ impl Config {
     /// Generates one module file (for `include!`) from `spec`, without writing.
     pub fn generate(&self, spec: impl AsRef<Path>) -> Result<Generated> {
         let spec = spec.as_ref();
-        let prepared = self.prepare(spec)?;
+        let prepared = self.prepare(spec, false)?;
         let renderer = Renderer::new();
         let modules: Vec<serde_json::Value> = self
             .module_bodies(&renderer, &prepared)?
@@ -284,7 +284,8 @@ impl Config {
         }
     }
 
-    fn prepare(&self, spec: &Path) -> Result<Prepared> {
+    /// `crate_mode`: a whole crate (its own `Cargo.toml` features) rather than a module for `include!`.
+    fn prepare(&self, spec: &Path, crate_mode: bool) -> Result<Prepared> {
         if !self.parts.types && (self.parts.publishers || self.parts.subscribers) {
             return Err(Error::new("publishers and subscribers need the generated types, but Parts::types is false")
                 .hint("set `types: true`, or emit no publishers and subscribers (`Parts { types: false, publishers: false, subscribers: false }` emits the subjects only)"));
@@ -305,6 +306,7 @@ impl Config {
                 type_attributes: &self.type_attributes,
                 type_overrides: &self.type_overrides,
                 strict_datetimes: self.strict_datetimes,
+                schemars_feature: crate_mode,
             },
         )?;
         Ok(Prepared { source, api, view })

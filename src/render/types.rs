@@ -14,6 +14,8 @@ use crate::types::{Check, Kind, Ty, TypeSpace, UnionStyle};
 #[derive(Debug, Serialize)]
 pub struct TypeItem {
     pub name: String,
+    /// The name as a string literal.
+    pub name_lit: String,
     pub docs: Vec<String>,
     /// `struct`, `enum` (string values, derived serde), `value_enum` (any JSON values, hand-written
     /// serde), `union`, `raw` (a union kept as `serde_json::Value`), `alias`
@@ -147,6 +149,7 @@ pub fn type_items(
         .map(|def| {
             let mut item = TypeItem {
                 name: def.name.clone(),
+                name_lit: lit(&def.name),
                 docs: doc_lines(def.doc.as_deref()),
                 kind: "alias",
                 derives: format!("{DERIVES}{SERDE}{extra_derives}"),
@@ -221,7 +224,13 @@ pub fn type_items(
                 }
                 Kind::Enum(values) => {
                     item.kind = "value_enum";
-                    item.derives = format!("{DERIVES}{extra_derives}");
+                    // Its JSON Schema is written by hand (values, not variant names).
+                    let extra: String = extra_derives
+                        .split(", ")
+                        .filter(|d| !d.is_empty() && !d.ends_with("JsonSchema"))
+                        .map(|d| format!(", {d}"))
+                        .collect();
+                    item.derives = format!("{DERIVES}{extra}");
                     item.variants = values
                         .iter()
                         .map(|v| VariantView {

@@ -47,6 +47,10 @@ pub struct CrateView {
     pub validation: ValidationView,
     /// Whether the types use `regex` (schema `pattern`s).
     pub uses_regex: bool,
+    /// Whether the types implement `schemars::JsonSchema`: behind the crate's `schemars` feature
+    /// (`schemars_feature`), or because `Config::derive` asks for it (module mode).
+    pub schemars: bool,
+    pub schemars_feature: bool,
     /// Round-trip tests of the document's examples.
     pub examples: Vec<ExampleView>,
     pub subjects: Vec<SubjectView>,
@@ -145,6 +149,9 @@ pub struct ViewOptions<'a> {
     pub type_overrides: &'a BTreeMap<String, String>,
     /// Refuse date-times without an offset (strict RFC 3339).
     pub strict_datetimes: bool,
+    /// Derive `schemars::JsonSchema` behind the generated crate's `schemars` feature (crate mode:
+    /// a module for `include!` cannot declare features).
+    pub schemars_feature: bool,
 }
 
 pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result<CrateView> {
@@ -193,6 +200,9 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         examples: if options.parts.types { super::types::example_views(space, &tys) } else { Vec::new() },
         wire,
         uses_regex: !validation.patterns.is_empty(),
+        schemars: options.parts.types
+            && (options.schemars_feature || options.extra_derives.iter().any(|d| d.ends_with("JsonSchema"))),
+        schemars_feature: options.parts.types && options.schemars_feature,
         validation,
         types,
         subjects,

@@ -9,6 +9,7 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct AllocationCompleted {
     /// Unique identifier of the allocation.
@@ -56,6 +57,7 @@ impl AllocationCompleted {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct AllocationItem {
     /// Stock keeping unit of the item.
@@ -111,6 +113,7 @@ impl AllocationItem {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct AllocationReadyToProcess {
     /// Unique identifier of the allocation.
@@ -180,6 +183,7 @@ impl AllocationReadyToProcess {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum AllocationReadyToProcessPriority {
     #[serde(rename = "low")]
@@ -198,6 +202,7 @@ pub enum AllocationReadyToProcessPriority {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct TraceHeaders {
     /// Distributed trace identifier.
@@ -318,6 +323,17 @@ pub mod wire {
                 .format(&::time::format_description::well_known::Rfc3339)
                 .map_err(<S::Error as ::serde::ser::Error>::custom)?;
             serializer.serialize_str(&text)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for DateTime {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("DateTime")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date-time" })
         }
     }
 

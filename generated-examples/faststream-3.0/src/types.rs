@@ -9,6 +9,7 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct AllocationItem {
     /// Stock keeping unit
@@ -64,6 +65,7 @@ impl AllocationItem {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct AllocationReadyToProcess {
     /// Allocation identifier
@@ -131,6 +133,7 @@ impl AllocationReadyToProcess {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct EmailNotification {
     /// To
@@ -177,6 +180,7 @@ impl EmailNotification {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct OrderCreated {
     /// Order Id
@@ -243,6 +247,7 @@ impl OrderCreated {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct PaymentSettled {
     /// Payment Id
@@ -300,6 +305,7 @@ impl PaymentSettled {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum Priority {
     #[serde(rename = "low")]
@@ -392,6 +398,17 @@ pub mod wire {
                 .format(&::time::format_description::well_known::Rfc3339)
                 .map_err(<S::Error as ::serde::ser::Error>::custom)?;
             serializer.serialize_str(&text)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for DateTime {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("DateTime")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date-time" })
         }
     }
 

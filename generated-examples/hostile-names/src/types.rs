@@ -8,6 +8,7 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
@@ -56,6 +57,7 @@ impl Box {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Option {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -116,6 +118,7 @@ impl Option {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Publishers {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -156,6 +159,7 @@ impl Publishers {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum Result {
     #[serde(rename = "")]
@@ -179,6 +183,7 @@ pub enum Result {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Self_ {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -222,6 +227,7 @@ pub type String = ::uuid::Uuid;
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Subject {
     pub r#type: ::std::string::String,

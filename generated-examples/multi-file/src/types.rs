@@ -9,6 +9,7 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Category {
     /// Stable category identifier.
@@ -66,6 +67,7 @@ impl Category {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct CategoryTree {
     /// Monotonic revision of the tree.
@@ -125,6 +127,7 @@ impl CategoryTree {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum CountryCode {
     #[serde(rename = "NL")]
@@ -149,6 +152,7 @@ pub enum CountryCode {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Dimensions {
     /// Length in millimetres.
@@ -197,6 +201,7 @@ impl Dimensions {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct GeoPoint {
     /// Latitude in decimal degrees.
@@ -277,6 +282,7 @@ impl GeoPoint {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Parcel {
     /// Label printed on the parcel.
@@ -366,6 +372,7 @@ impl Parcel {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct PostalAddress {
     /// Recipient or company name.
@@ -429,6 +436,7 @@ impl PostalAddress {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum ServiceLevel {
     #[serde(rename = "economy")]
@@ -447,6 +455,7 @@ pub enum ServiceLevel {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct ShipmentDispatched {
     /// Identifier of the shipment.
@@ -512,6 +521,7 @@ impl ShipmentDispatched {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum ShipmentDispatchedCarrier {
     #[serde(rename = "dhl")]
@@ -532,6 +542,7 @@ pub enum ShipmentDispatchedCarrier {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct ShipmentRequest {
     /// Identifier of the shipment, chosen by the requester.
@@ -623,6 +634,7 @@ impl ShipmentRequest {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct ShippingHeaders {
     /// Identifier of the originating request, used for correlation.
@@ -745,6 +757,17 @@ pub mod wire {
         }
     }
 
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for DateTime {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("DateTime")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date-time" })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for DateTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -810,6 +833,17 @@ pub mod wire {
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.collect_str(self)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Date {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Date")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date" })
         }
     }
 

@@ -9,6 +9,7 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Card {
     /// Last4
@@ -52,6 +53,7 @@ impl Card {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Line {
     /// Sku
@@ -105,6 +107,7 @@ impl Line {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
@@ -148,6 +151,7 @@ impl LineUnitPrice {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Order {
     /// Id
@@ -261,6 +265,7 @@ impl Order {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(tag = "kind")]
 #[allow(clippy::large_enum_variant)]
@@ -311,6 +316,7 @@ impl OrderPayment {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
@@ -354,6 +360,7 @@ impl OrderTotal {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum Status {
     #[serde(rename = "new")]
@@ -372,6 +379,7 @@ pub enum Status {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Transfer {
     /// Iban
@@ -493,6 +501,17 @@ pub mod wire {
         }
     }
 
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for DateTime {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("DateTime")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date-time" })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for DateTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -558,6 +577,17 @@ pub mod wire {
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.collect_str(self)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Date {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Date")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date" })
         }
     }
 
@@ -673,6 +703,17 @@ pub mod wire {
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.collect_str(self)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Time {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Time")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "time" })
         }
     }
 
@@ -809,6 +850,17 @@ pub mod wire {
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.collect_str(self)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Duration {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Duration")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "duration" })
         }
     }
 

@@ -9,6 +9,7 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Actor {
     /// Identifier of the user or service account.
@@ -71,6 +72,7 @@ impl Actor {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum ActorKind {
     #[serde(rename = "user")]
@@ -87,6 +89,7 @@ pub enum ActorKind {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Address {
     /// Street and house number.
@@ -161,6 +164,7 @@ impl Address {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct AuditEvent {
     /// Unique event identifier.
@@ -225,6 +229,7 @@ impl AuditEvent {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum AuditEventAction {
     #[serde(rename = "create")]
@@ -247,6 +252,7 @@ pub enum AuditEventAction {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct BankTransfer {
     /// IBAN of the payer.
@@ -294,6 +300,7 @@ impl BankTransfer {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum CancellationReason {
     #[serde(rename = "customer_request")]
@@ -314,6 +321,7 @@ pub enum CancellationReason {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct CardPayment {
     /// Card scheme.
@@ -402,6 +410,7 @@ impl CardPayment {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum CardPaymentBrand {
     #[serde(rename = "visa")]
@@ -420,6 +429,7 @@ pub enum CardPaymentBrand {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct EmailRequested {
     /// Recipients.
@@ -525,6 +535,7 @@ impl EmailRequested {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum EmailRequestedPriority {
     #[serde(rename = "low")]
@@ -543,6 +554,7 @@ pub enum EmailRequestedPriority {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct LowStockAlert {
     /// Stock keeping unit.
@@ -605,6 +617,7 @@ impl LowStockAlert {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Money {
     /// Amount in the currency's minor unit.
@@ -663,6 +676,7 @@ impl Money {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct OrderCancelled {
     /// Identifier of the cancelled order.
@@ -719,6 +733,7 @@ impl OrderCancelled {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct OrderCreated {
     /// Unique order identifier.
@@ -837,6 +852,7 @@ impl OrderCreated {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum OrderCreatedRegion {
     #[serde(rename = "eu")]
@@ -855,6 +871,7 @@ pub enum OrderCreatedRegion {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct OrderLine {
     /// Stock keeping unit.
@@ -944,6 +961,7 @@ impl OrderLine {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(tag = "type")]
 #[allow(clippy::large_enum_variant)]
@@ -994,6 +1012,7 @@ impl PaymentMethod {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct PaymentRequested {
     /// Unique payment identifier.
@@ -1055,6 +1074,7 @@ impl PaymentRequested {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct PaymentSettled {
     /// Identifier of the payment.
@@ -1126,6 +1146,7 @@ impl PaymentSettled {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct PriceQuote {
     /// Stock keeping unit that was priced.
@@ -1191,6 +1212,7 @@ impl PriceQuote {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct PriceQuoteDiscountsItem {
     /// Discount code.
@@ -1234,6 +1256,7 @@ impl PriceQuoteDiscountsItem {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct PriceQuoteRequest {
     /// Stock keeping unit to price.
@@ -1298,6 +1321,7 @@ impl PriceQuoteRequest {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum PriceQuoteRequestCustomerTier {
     #[serde(rename = "standard")]
@@ -1316,6 +1340,7 @@ pub enum PriceQuoteRequestCustomerTier {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum PriceQuoteRequestRegion {
     #[serde(rename = "eu")]
@@ -1334,6 +1359,7 @@ pub enum PriceQuoteRequestRegion {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct RefundHeaders {
     /// Client-chosen key; also the JetStream message id.
@@ -1379,6 +1405,7 @@ impl RefundHeaders {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct RefundRequested {
     /// Unique refund identifier.
@@ -1437,6 +1464,7 @@ impl RefundRequested {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct StockLine {
     /// Stock keeping unit.
@@ -1492,6 +1520,7 @@ impl StockLine {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct StockReservationRequested {
     /// Order the stock is for.
@@ -1560,6 +1589,7 @@ impl StockReservationRequested {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct StockReserved {
     /// Identifier of the reservation.
@@ -1625,6 +1655,7 @@ impl StockReserved {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct TraceHeaders {
     /// W3C `traceparent` header.
@@ -1744,6 +1775,17 @@ pub mod wire {
                 .format(&::time::format_description::well_known::Rfc3339)
                 .map_err(<S::Error as ::serde::ser::Error>::custom)?;
             serializer.serialize_str(&text)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for DateTime {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("DateTime")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date-time" })
         }
     }
 

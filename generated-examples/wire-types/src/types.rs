@@ -8,6 +8,7 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Adoption {
     pub pet: Pet,
@@ -62,6 +63,7 @@ impl Adoption {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(tag = "kind")]
 #[allow(clippy::large_enum_variant)]
@@ -111,6 +113,7 @@ impl Animal {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Cat {
     pub name: ::std::string::String,
@@ -156,6 +159,7 @@ impl Cat {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum CatHuntingSkill {
     #[serde(rename = "lazy")]
@@ -171,6 +175,7 @@ pub enum CatHuntingSkill {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct CatLike {
     pub name: ::std::string::String,
@@ -210,6 +215,7 @@ impl CatLike {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Circle {
     pub radius: f64,
@@ -258,6 +264,7 @@ pub type CommentRef = CommentId;
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
@@ -300,6 +307,7 @@ impl Decimal {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Dog {
     pub name: ::std::string::String,
@@ -341,6 +349,7 @@ impl Dog {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct DogLike {
     pub name: ::std::string::String,
@@ -382,6 +391,7 @@ impl DogLike {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct IntegerFormats {
     pub i8: i8,
@@ -449,6 +459,7 @@ impl IntegerFormats {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Location {
     pub latitude: f64,
@@ -490,6 +501,7 @@ impl Location {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(transparent)]
 pub struct Loose(pub ::serde_json::Value);
@@ -532,6 +544,7 @@ impl Loose {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct LooseVariant1 {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -574,6 +587,7 @@ impl LooseVariant1 {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct LooseVariant2 {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -615,6 +629,7 @@ impl LooseVariant2 {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Parcel {
     pub code: ::std::string::String,
@@ -857,6 +872,7 @@ impl Parcel {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(tag = "petType")]
 #[allow(clippy::large_enum_variant)]
@@ -907,6 +923,7 @@ impl Pet {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(deny_unknown_fields)]
 pub struct Reading {
@@ -1051,6 +1068,7 @@ impl Reading {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
@@ -1093,6 +1111,19 @@ pub enum ReadingLevel {
     V1,
     V2,
     V3,
+}
+
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for ReadingLevel {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("ReadingLevel")
+    }
+
+    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+        ::schemars::json_schema!(
+            { "enum" : [Self::V1.to_json(), Self::V2.to_json(), Self::V3.to_json(),] }
+        )
+    }
 }
 
 #[allow(deprecated)]
@@ -1155,6 +1186,19 @@ pub enum ReadingMixed {
     True,
 }
 
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for ReadingMixed {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("ReadingMixed")
+    }
+
+    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+        ::schemars::json_schema!(
+            { "enum" : [Self::V3.to_json(), Self::Off.to_json(), Self::True.to_json(),] }
+        )
+    }
+}
+
 #[allow(deprecated)]
 impl ReadingMixed {
     /// The JSON value of this variant.
@@ -1214,6 +1258,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingMixed {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum ReadingMode {
     #[serde(rename = "auto")]
@@ -1228,6 +1273,7 @@ pub enum ReadingMode {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum ReadingStatus {
     #[serde(rename = "open")]
@@ -1244,6 +1290,7 @@ pub enum ReadingStatus {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
@@ -1292,6 +1339,19 @@ impl Shape {
 pub enum ShapeVariant4 {
     One,
     Two,
+}
+
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for ShapeVariant4 {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("ShapeVariant4")
+    }
+
+    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+        ::schemars::json_schema!(
+            { "enum" : [Self::One.to_json(), Self::Two.to_json(),] }
+        )
+    }
 }
 
 #[allow(deprecated)]
@@ -1351,6 +1411,7 @@ pub type Sku = ::std::string::String;
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub struct Square {
     pub side: f64,
@@ -1394,6 +1455,7 @@ pub type Timestamp = wire::DateTime;
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[allow(deprecated)]
 pub enum Words {
     #[serde(rename = "self")]
@@ -1493,6 +1555,17 @@ pub mod wire {
         }
     }
 
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for DateTime {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("DateTime")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date-time" })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for DateTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -1558,6 +1631,17 @@ pub mod wire {
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.collect_str(self)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Date {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Date")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date" })
         }
     }
 
@@ -1673,6 +1757,17 @@ pub mod wire {
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.collect_str(self)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Time {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Time")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "time" })
         }
     }
 
@@ -1809,6 +1904,17 @@ pub mod wire {
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.collect_str(self)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Duration {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Duration")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "duration" })
         }
     }
 
