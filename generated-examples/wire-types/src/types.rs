@@ -1447,6 +1447,104 @@ impl Square {
 #[allow(deprecated)]
 pub type Timestamp = wire::DateTime;
 
+/// A recursive union (through an object property); decoding nested input is bounded by serde_json's nesting limit.
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
+pub enum Tree {
+    String(::std::string::String),
+    TreeVariant2(TreeVariant2),
+}
+
+#[allow(deprecated)]
+impl Tree {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        match self {
+            Self::TreeVariant2(value) => value.validate_into(path, errors),
+            _ => {}
+        }
+    }
+}
+
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
+pub struct TreeVariant2 {
+    pub children: ::std::vec::Vec<Tree>,
+}
+
+#[allow(deprecated)]
+impl TreeVariant2 {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.children;
+            let at = ::std::format!("{}{}", path, "/children");
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                item0.validate_into(&at0, errors);
+            }
+        }
+    }
+}
+
 /// Enum values that sanitise to the same name.
 #[derive(
     ::std::fmt::Debug,
@@ -2209,6 +2307,16 @@ mod examples {
         >(
             "wire-types.yaml#/components/schemas/Timestamp/examples/0",
             "\"2026-01-02T03:04:05.000Z\"",
+        );
+    }
+
+    #[test]
+    fn tree_example() {
+        round_trip::<
+            super::Tree,
+        >(
+            "wire-types.yaml#/components/schemas/Tree/examples/0",
+            "{\"children\":[\"leaf\",{\"children\":[]}]}",
         );
     }
 
