@@ -251,7 +251,7 @@ impl Config {
 
     /// [`Config::generate_crate`], recording the wall time of each stage in `timings`.
     pub fn generate_crate_timed(&self, spec: impl AsRef<Path>, timings: &mut Timings) -> Result<Generated> {
-        let Prepared { source, api, view } = self.prepare(spec.as_ref(), timings)?;
+        let Prepared { source, api, view } = self.prepare(spec.as_ref(), true, timings)?;
         let header = header(&source);
         let inputs = inputs_of(&source);
         let crate_name = view.crate_name.clone();
@@ -294,7 +294,7 @@ impl Config {
     pub fn generate(&self, spec: impl AsRef<Path>) -> Result<Generated> {
         let spec = spec.as_ref();
         let timings = &mut Timings::default();
-        let prepared = self.prepare(spec, timings)?;
+        let prepared = self.prepare(spec, false, timings)?;
         let renderer = Renderer::new();
         let ctx = Renderer::context(&prepared.view);
         // The modules are formatted once, inside the single file (formatting each on its own
@@ -361,7 +361,8 @@ impl Config {
         }
     }
 
-    fn prepare(&self, spec: &Path, timings: &mut Timings) -> Result<Prepared> {
+    /// `crate_mode`: a whole crate (its own `Cargo.toml` features) rather than a module for `include!`.
+    fn prepare(&self, spec: &Path, crate_mode: bool, timings: &mut Timings) -> Result<Prepared> {
         if !self.parts.types && (self.parts.publishers || self.parts.subscribers) {
             return Err(Error::new("publishers and subscribers need the generated types, but Parts::types is false")
                 .hint("set `types: true`, or emit no publishers and subscribers (`Parts { types: false, publishers: false, subscribers: false }` emits the subjects only)"));
@@ -390,6 +391,7 @@ impl Config {
                     type_attributes: &self.type_attributes,
                     type_overrides: &self.type_overrides,
                     strict_datetimes: self.strict_datetimes,
+                    schemars_feature: crate_mode,
                 },
             )
         })?;

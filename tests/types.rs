@@ -239,3 +239,26 @@ fn strict_datetimes_is_a_switch() {
     let strict = types_rs(&asyncapi_nats::Config::new().strict_datetimes(true).generate_crate(&path).unwrap());
     assert!(strict.contains("const LENIENT: bool = false;"), "{strict}");
 }
+
+#[test]
+fn inline_enums_are_named_from_their_property_path_not_their_title() {
+    // Java generators title every inline enum `__TypeId__`: that gave `TypeId`, `TypeId2`, ….
+    let (types, _) = ok(
+        A,
+        "    A:\n      type: object\n      properties:\n        color: {title: __TypeId__, type: string, enum: [red, blue]}\n        size: {title: __TypeId__, type: string, enum: [s, m]}\n",
+    );
+    assert!(types.contains("pub enum AColor {") && types.contains("pub enum ASize {"), "{types}");
+    assert!(!types.contains("enum TypeId"), "{types}");
+}
+
+#[test]
+fn integer_and_mixed_enums_encode_their_values() {
+    let (types, _) = ok(
+        A,
+        "    A:\n      type: object\n      required: [level, mixed, pick]\n      properties:\n        level: {type: integer, enum: [1, 2, 3]}\n        mixed: {enum: [1, 'a', true]}\n        pick: {type: integer, oneOf: [{const: 10, title: Ten}, {const: 20, title: Twenty}]}\n",
+    );
+    assert!(types.contains("pub enum ALevel {\n    V1,\n    V2,\n    V3,\n}"), "{types}");
+    assert!(types.contains("Self::V1 => ::serde_json::Value::from(1_u64)"), "{types}");
+    assert!(types.contains("pub enum APick {\n    Ten,\n    Twenty,\n}"), "{types}");
+    assert!(!types.contains("pub type ALevel = i64"), "{types}");
+}

@@ -10,11 +10,13 @@ use super::view::{doc_lines, lit};
 use crate::load::NodeId;
 use crate::model::{Encoding, Message};
 use crate::naming::{self, Namespace};
-use crate::types::{Kind, Ty, TypeSpace, UnionStyle};
+use crate::types::{Check, Kind, Ty, TypeSpace, UnionStyle};
 
 #[derive(Debug, Serialize)]
 pub struct TypeItem {
     pub name: String,
+    /// The name as a string literal.
+    pub name_lit: String,
     pub docs: Vec<String>,
     /// `struct`, `enum` (string values, derived serde), `value_enum` (any JSON values, hand-written
     /// serde), `union`, `raw` (a union kept as `serde_json::Value`), `alias`
@@ -26,6 +28,9 @@ pub struct TypeItem {
     pub target: String,
     /// `fn name() -> ty { expr }` for `#[serde(default = "…")]`.
     pub defaults: Vec<DefaultFn>,
+    /// Whether the type has `validate()`, and the statements of its `validate_into`.
+    pub validates: bool,
+    pub validate: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -140,7 +145,13 @@ impl TyWriter<'_> {
 const DERIVES: &str = "::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq";
 const SERDE: &str = ", ::serde::Serialize, ::serde::Deserialize";
 
-pub fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_attributes: &[String]) -> Vec<TypeItem> {
+pub fn type_items(
+    space: &TypeSpace,
+    tys: &TyWriter,
+    extra_derives: &str,
+    type_attributes: &[String],
+) -> (Vec<TypeItem>, ValidationView) {
+    let mut validation = ValidateWriter { space, tys, view: ValidationView::default() };
     let mut items: Vec<TypeItem> = space
         .defs
         .values()
@@ -148,6 +159,7 @@ pub fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_a
         .map(|def| {
             let mut item = TypeItem {
                 name: def.name.clone(),
+                name_lit: lit(&def.name),
                 docs: doc_lines(def.doc.as_deref()),
                 kind: "alias",
                 derives: format!("{DERIVES}{SERDE}{extra_derives}"),
@@ -156,7 +168,13 @@ pub fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_a
                 variants: Vec::new(),
                 target: String::new(),
                 defaults: Vec::new(),
+                validates: false,
+                validate: Vec::new(),
             };
+            if let Some(body) = validation.body(def) {
+                item.validates = true;
+                item.validate = body;
+            }
             if def.deprecated {
                 item.attrs.push("deprecated".into());
             }
@@ -216,7 +234,13 @@ pub fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_a
                 }
                 Kind::Enum(values) => {
                     item.kind = "value_enum";
-                    item.derives = format!("{DERIVES}{extra_derives}");
+                    // Its JSON Schema is written by hand (values, not variant names).
+                    let extra: String = extra_derives
+                        .split(", ")
+                        .filter(|d| !d.is_empty() && !d.ends_with("JsonSchema"))
+                        .map(|d| format!(", {d}"))
+                        .collect();
+                    item.derives = format!("{DERIVES}{extra}");
                     item.variants = values
                         .iter()
                         .map(|v| VariantView {
@@ -290,7 +314,7 @@ pub fn type_items(space: &TypeSpace, tys: &TyWriter, extra_derives: &str, type_a
         })
         .collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
-    items
+    (items, validation.view)
 }
 
 fn variant() -> VariantView {
@@ -381,4 +405,247 @@ pub fn example_views(space: &TypeSpace, tys: &TyWriter) -> Vec<ExampleView> {
             }
         })
         .collect()
+}
+
+/// The `validate()` support: which pattern statics exist, and whether any type validates.
+#[derive(Debug, Default, Serialize)]
+pub struct ValidationView {
+    pub any: bool,
+    /// `(static name, pattern literal)`
+    pub patterns: Vec<(String, String)>,
+}
+
+/// Writes the body of `validate_into` for each struct and (non-raw) union.
+pub struct ValidateWriter<'a> {
+    pub space: &'a TypeSpace,
+    pub tys: &'a TyWriter<'a>,
+    pub view: ValidationView,
+}
+
+impl ValidateWriter<'_> {
+    /// Statements of `fn validate_into(&self, path: &str, errors: &mut Vec<Violation>)`; `None`
+    /// for types without the method.
+    pub fn body(&mut self, def: &crate::types::TypeDef) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        match &def.kind {
+            Kind::Struct { fields, additional, .. } => {
+                for f in fields {
+                    let code = self.value(&f.ty, "field", "at", &f.checks, &f.item_checks, 0);
+                    if !code.is_empty() {
+                        out.push(format!(
+                            "{{ let field = &self.{}; let at = ::std::format!(\"{{}}{{}}\", path, {});",
+                            f.name,
+                            lit(&format!("/{}", pointer_token(&f.json_name)))
+                        ));
+                        out.extend(code);
+                        out.push("}".into());
+                    }
+                }
+                if let Some(extra) = additional {
+                    let code = self.value(extra, "item", "at", &[], &[], 1);
+                    if !code.is_empty() {
+                        out.push(
+                            "for (key, item) in &self.additional_properties { let at = validation::pointer(path, key);"
+                                .into(),
+                        );
+                        out.extend(code);
+                        out.push("}".into());
+                    }
+                }
+            }
+            Kind::Union(u) if u.style != UnionStyle::Raw => {
+                let mut arms = Vec::new();
+                let mut all = true;
+                let names: Vec<String> = {
+                    // The same names as the enum's variants.
+                    let mut ns = Namespace::default();
+                    u.members
+                        .iter()
+                        .map(|m| match &m.tag {
+                            Some(tag) => ns.claim(&naming::type_name(tag)),
+                            None => ns.claim(&variant_name(self.space, &m.ty)),
+                        })
+                        .collect()
+                };
+                for (m, name) in u.members.iter().zip(names) {
+                    if self.validates(&m.ty) {
+                        arms.push(format!("Self::{name}(value) => value.validate_into(path, errors),"));
+                    } else {
+                        all = false;
+                    }
+                }
+                if !arms.is_empty() {
+                    out.push("match self {".into());
+                    out.extend(arms);
+                    if !all {
+                        out.push("_ => {}".into());
+                    }
+                    out.push("}".into());
+                }
+            }
+            _ => return None,
+        }
+        self.view.any = true;
+        Some(out)
+    }
+
+    /// Whether values of `ty` have a `validate_into` method.
+    fn validates(&self, ty: &Ty) -> bool {
+        match ty {
+            Ty::Option(t) | Ty::Boxed(t) => self.validates(t),
+            Ty::Named(n) if self.tys.override_for(n).is_none() => match &self.space.defs[n].kind {
+                Kind::Struct { .. } => true,
+                Kind::Union(u) => u.style != UnionStyle::Raw,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether anything would be checked inside values of `ty` (through containers and aliases).
+    fn deep(&self, ty: &Ty, depth: usize) -> bool {
+        depth < 8
+            && (self.validates(ty)
+                || match ty {
+                    Ty::Option(t) | Ty::Boxed(t) | Ty::Vec(t) | Ty::Map(t) => self.deep(t, depth + 1),
+                    Ty::Named(n) => match &self.space.defs.get(n).map(|d| &d.kind) {
+                        Some(Kind::Alias(t)) if self.tys.override_for(n).is_none() => self.deep(t, depth + 1),
+                        _ => false,
+                    },
+                    _ => false,
+                })
+    }
+
+    /// Statements checking `value` (a variable of type `&ty`) at `path` (a `String` variable).
+    fn value(
+        &mut self,
+        ty: &Ty,
+        value: &str,
+        path: &str,
+        checks: &[Check],
+        item_checks: &[Check],
+        depth: usize,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        if depth > 8 {
+            return out;
+        }
+        let v = format!("v{depth}");
+        match ty {
+            Ty::Option(t) | Ty::Boxed(t) => {
+                let inner = self.value(t, &v, path, checks, item_checks, depth + 1);
+                if !inner.is_empty() {
+                    let bind = if matches!(ty, Ty::Option(_)) {
+                        format!("if let ::std::option::Option::Some({v}) = {value} {{")
+                    } else {
+                        format!("{{ let {v} = &**{value};")
+                    };
+                    out.push(bind);
+                    out.extend(inner);
+                    out.push("}".into());
+                }
+                return out;
+            }
+            Ty::Named(n) if self.validates(ty) => {
+                let _ = n;
+                out.push(format!("{value}.validate_into(&{path}, errors);"));
+                return out;
+            }
+            Ty::Named(n) => {
+                if let Some(Kind::Alias(t)) = self.space.defs.get(n).map(|d| &d.kind) {
+                    if self.tys.override_for(n).is_none() {
+                        let t = t.clone();
+                        return self.value(&t, value, path, checks, item_checks, depth + 1);
+                    }
+                }
+                return out;
+            }
+            _ => {}
+        }
+        let message = |text: String| lit(&text);
+        for check in checks {
+            let (condition, text) = match (check, ty) {
+                (Check::MinLength(n), Ty::String) => {
+                    (format!("{value}.chars().count() < {n}"), format!("shorter than {n} characters (minLength)"))
+                }
+                (Check::MaxLength(n), Ty::String) => {
+                    (format!("{value}.chars().count() > {n}"), format!("longer than {n} characters (maxLength)"))
+                }
+                (Check::Pattern(p), Ty::String) => {
+                    let name = format!("PATTERN_{}", self.view.patterns.len());
+                    self.view.patterns.push((name.clone(), lit(p)));
+                    (
+                        format!("validation::{name}.as_ref().is_some_and(|re| !re.is_match({value}))"),
+                        format!("does not match the pattern `{p}` (pattern)"),
+                    )
+                }
+                (Check::Format(f), Ty::String) => {
+                    (format!("!validation::is_{f}({value})"), format!("is not a valid {f} (format)"))
+                }
+                (Check::Minimum(m, excl), Ty::Int(_) | Ty::Float) => {
+                    let x = number(ty, value);
+                    let (op, word) = if *excl { ("<=", "exclusiveMinimum") } else { ("<", "minimum") };
+                    (format!("{x} {op} {m:?}"), format!("below {m} ({word})"))
+                }
+                (Check::Maximum(m, excl), Ty::Int(_) | Ty::Float) => {
+                    let x = number(ty, value);
+                    let (op, word) = if *excl { (">=", "exclusiveMaximum") } else { (">", "maximum") };
+                    (format!("{x} {op} {m:?}"), format!("above {m} ({word})"))
+                }
+                (Check::MultipleOf(m), Ty::Int(_) | Ty::Float) => (
+                    format!("!validation::is_multiple_of({}, {m:?})", number(ty, value)),
+                    format!("not a multiple of {m} (multipleOf)"),
+                ),
+                (Check::MinItems(n), Ty::Vec(_)) => {
+                    (format!("{value}.len() < {n}"), format!("fewer than {n} items (minItems)"))
+                }
+                (Check::MaxItems(n), Ty::Vec(_)) => {
+                    (format!("{value}.len() > {n}"), format!("more than {n} items (maxItems)"))
+                }
+                (Check::UniqueItems, Ty::Vec(_)) => {
+                    (format!("validation::has_duplicates({value})"), "has duplicate items (uniqueItems)".into())
+                }
+                _ => continue,
+            };
+            out.push(format!("if {condition} {{ errors.push(validation::Violation {{ path: ::std::clone::Clone::clone(&{path}), message: ::std::string::String::from({}) }}); }}", message(text)));
+        }
+        match ty {
+            Ty::Vec(t) if !item_checks.is_empty() || self.deep(t, 0) => {
+                let item = format!("item{depth}");
+                let p = format!("at{depth}");
+                let inner = self.value(t, &item, &p, item_checks, &[], depth + 1);
+                if !inner.is_empty() {
+                    out.push(format!("for (index{depth}, {item}) in {value}.iter().enumerate() {{ let {p} = ::std::format!(\"{{}}/{{}}\", {path}, index{depth});"));
+                    out.extend(inner);
+                    out.push("}".into());
+                }
+            }
+            Ty::Map(t) if self.deep(t, 0) => {
+                let item = format!("item{depth}");
+                let p = format!("at{depth}");
+                let inner = self.value(t, &item, &p, &[], &[], depth + 1);
+                if !inner.is_empty() {
+                    out.push(format!(
+                        "for (key{depth}, {item}) in {value} {{ let {p} = validation::pointer(&{path}, key{depth});"
+                    ));
+                    out.extend(inner);
+                    out.push("}".into());
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+fn number(ty: &Ty, value: &str) -> String {
+    match ty {
+        Ty::Float => format!("*{value}"),
+        _ => format!("(*{value} as f64)"),
+    }
+}
+
+/// A JSON pointer token (`~` → `~0`, `/` → `~1`).
+fn pointer_token(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
 }

@@ -15,7 +15,7 @@ use crate::naming::{self, Namespace};
 use crate::subject::Token;
 use crate::types::{Ty, TypeSpace};
 
-pub use super::types::{ExampleView, FieldView, TyWriter, TypeItem, VariantView, WireView};
+pub use super::types::{ExampleView, FieldView, TyWriter, TypeItem, ValidationView, VariantView, WireView};
 
 /// What to emit (build scripts may want only some parts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,14 @@ pub struct CrateView {
     pub types: Vec<TypeItem>,
     /// Date/time support types the types use.
     pub wire: WireView,
+    /// Support of the generated `validate()` methods.
+    pub validation: ValidationView,
+    /// Whether the types use `regex` (schema `pattern`s).
+    pub uses_regex: bool,
+    /// Whether the types implement `schemars::JsonSchema`: behind the crate's `schemars` feature
+    /// (`schemars_feature`), or because `Config::derive` asks for it (module mode).
+    pub schemars: bool,
+    pub schemars_feature: bool,
     /// Round-trip tests of the document's examples.
     pub examples: Vec<ExampleView>,
     pub subjects: Vec<SubjectView>,
@@ -156,6 +164,9 @@ pub struct ViewOptions<'a> {
     pub type_overrides: &'a BTreeMap<String, String>,
     /// Refuse date-times without an offset (strict RFC 3339).
     pub strict_datetimes: bool,
+    /// Derive `schemars::JsonSchema` behind the generated crate's `schemars` feature (crate mode:
+    /// a module for `include!` cannot declare features).
+    pub schemars_feature: bool,
 }
 
 pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result<CrateView> {
@@ -165,10 +176,10 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         extra_derives.push_str(", ");
         extra_derives.push_str(d);
     }
-    let types = if options.parts.types {
+    let (types, validation) = if options.parts.types {
         super::types::type_items(space, &tys, &extra_derives, options.type_attributes)
     } else {
-        Vec::new()
+        (Vec::new(), ValidationView::default())
     };
     let wire = super::types::wire_view(space, !options.strict_datetimes);
     let (subjects, subject_of) = subject_views(api);
@@ -205,6 +216,11 @@ pub fn build_view(source: &Source, api: &Api, space: &TypeSpace, options: &ViewO
         type_attributes: options.type_attributes.to_vec(),
         examples: if options.parts.types { super::types::example_views(space, &tys) } else { Vec::new() },
         wire,
+        uses_regex: !validation.patterns.is_empty(),
+        schemars: options.parts.types
+            && (options.schemars_feature || options.extra_derives.iter().any(|d| d.ends_with("JsonSchema"))),
+        schemars_feature: options.parts.types && options.schemars_feature,
+        validation,
         types,
         uses_check_parameter: subjects.iter().any(|s| s.buildable && !s.params.is_empty()),
         subjects,

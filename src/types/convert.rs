@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::{Map, Value};
 
-use super::{EnumValue, Field, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, doc_of};
+use super::{Check, EnumValue, Field, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, doc_of};
 use crate::error::Result;
 use crate::load::{NodeId, Source};
 use crate::naming::{self, Namespace};
@@ -416,6 +416,7 @@ impl<'a> Converter<'a> {
                             _ => ty = nullable_ty(ty, true),
                         }
                     }
+                    let (checks, item_checks) = self.constraints(&child);
                     fields.push(Field {
                         json_name: prop.clone(),
                         name: ns.claim(&naming::value_name(prop)),
@@ -424,6 +425,8 @@ impl<'a> Converter<'a> {
                         doc: pschema.and_then(doc_of),
                         deprecated: pschema.and_then(|p| p.get("deprecated")) == Some(&Value::Bool(true)),
                         default,
+                        checks,
+                        item_checks,
                     });
                 }
             }
@@ -457,10 +460,37 @@ impl<'a> Converter<'a> {
                     doc: Some("Listed in `required` without a schema: any JSON value.".into()),
                     deprecated: false,
                     default: None,
+                    checks: Vec::new(),
+                    item_checks: Vec::new(),
                 });
             }
         }
         Ok(Kind::Struct { fields, additional, deny_unknown })
+    }
+
+    /// Constraints of a property (its own keywords, and those of a plain schema it references),
+    /// and of its items.
+    fn constraints(&self, node: &NodeId) -> (Vec<Check>, Vec<Check>) {
+        let source = self.source;
+        let mut own = Vec::new();
+        let mut items = Vec::new();
+        let visit = |at: &NodeId, schema: &Schema, out: &mut Vec<Check>| {
+            checks_of(source, at, schema, out);
+        };
+        if let Some(Value::Object(schema)) = source.get(node) {
+            visit(node, schema, &mut own);
+            if schema.contains_key("$ref") {
+                if let Ok((target, Value::Object(t))) = source.deref(node) {
+                    if !needs_def(t) {
+                        visit(&target, t, &mut own);
+                    }
+                }
+            }
+            if let Some(Value::Object(item)) = schema.get("items") {
+                visit(&node.child("items"), item, &mut items);
+            }
+        }
+        (own, items)
     }
 
     /// Plain (unnamed) types; nullability is the caller's.
@@ -577,6 +607,67 @@ impl<'a> Converter<'a> {
             }
             _ => Ty::Vec(Box::new(Ty::Any)),
         })
+    }
+}
+
+/// The checkable constraints of one schema object; a `pattern` the Rust `regex` crate cannot
+/// compile (look-around, back-references) is skipped with a warning.
+fn checks_of(source: &Source, node: &NodeId, schema: &Schema, out: &mut Vec<Check>) {
+    let num = |k: &str| schema.get(k).and_then(Value::as_f64);
+    let count = |k: &str| schema.get(k).and_then(Value::as_u64);
+    if let Some(n) = count("minLength") {
+        out.push(Check::MinLength(n));
+    }
+    if let Some(n) = count("maxLength") {
+        out.push(Check::MaxLength(n));
+    }
+    if let Some(Value::String(p)) = schema.get("pattern") {
+        if regex_syntax::Parser::new().parse(p).is_ok() {
+            out.push(Check::Pattern(p.clone()));
+        } else {
+            source.warn(
+                source
+                    .error(
+                        &node.child("pattern"),
+                        "this pattern uses syntax the Rust regex crate does not support; validate() does not check it",
+                    )
+                    .hint("write the pattern without look-around and back-references"),
+            );
+        }
+    }
+    // Draft 4 writes `exclusiveMinimum: true` next to `minimum`; later drafts give the bound itself.
+    let exclusive = |k: &str| schema.get(k) == Some(&Value::Bool(true));
+    if let Some(m) = num("minimum") {
+        out.push(Check::Minimum(m, exclusive("exclusiveMinimum")));
+    }
+    if let Some(m) = num("exclusiveMinimum") {
+        out.push(Check::Minimum(m, true));
+    }
+    if let Some(m) = num("maximum") {
+        out.push(Check::Maximum(m, exclusive("exclusiveMaximum")));
+    }
+    if let Some(m) = num("exclusiveMaximum") {
+        out.push(Check::Maximum(m, true));
+    }
+    if let Some(m) = num("multipleOf").filter(|m| *m > 0.0) {
+        out.push(Check::MultipleOf(m));
+    }
+    if let Some(n) = count("minItems") {
+        out.push(Check::MinItems(n));
+    }
+    if let Some(n) = count("maxItems") {
+        out.push(Check::MaxItems(n));
+    }
+    if schema.get("uniqueItems") == Some(&Value::Bool(true)) {
+        out.push(Check::UniqueItems);
+    }
+    match schema.get("format").and_then(Value::as_str) {
+        Some("email" | "idn-email") => out.push(Check::Format("email")),
+        Some("hostname" | "idn-hostname") => out.push(Check::Format("hostname")),
+        Some("ipv4") => out.push(Check::Format("ipv4")),
+        Some("ipv6") => out.push(Check::Format("ipv6")),
+        Some("uri" | "iri") => out.push(Check::Format("uri")),
+        _ => {}
     }
 }
 

@@ -125,6 +125,28 @@ pub struct Field {
     pub deprecated: bool,
     /// A `default` the generated code can write as a literal (field is then not an `Option`).
     pub default: Option<Value>,
+    /// Constraints on the value (`minLength`, `maximum`, …), checked by the generated `validate()`.
+    pub checks: Vec<Check>,
+    /// Constraints on each item, when the value is an array.
+    pub item_checks: Vec<Check>,
+}
+
+/// A JSON Schema constraint the generated `validate()` checks (decoding already enforces types,
+/// enums and typed formats).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    MinLength(u64),
+    MaxLength(u64),
+    Pattern(String),
+    /// `(bound, exclusive)`
+    Minimum(f64, bool),
+    Maximum(f64, bool),
+    MultipleOf(f64),
+    MinItems(u64),
+    MaxItems(u64),
+    UniqueItems,
+    /// `email`, `hostname`, `ipv4`, `ipv6`, `uri`
+    Format(&'static str),
 }
 
 /// An `example`/`examples` payload from the document, for a generated round-trip test.

@@ -9,11 +9,52 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct AllocationItem {
     /// Stock keeping unit
     pub sku: ::std::string::String,
     /// Number of units to allocate
     pub quantity: i64,
+}
+
+#[allow(deprecated)]
+impl AllocationItem {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.quantity;
+            let at = ::std::format!("{}{}", path, "/quantity");
+            if (*field as f64) < 1.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("below 1 (minimum)"),
+                    });
+            }
+        }
+    }
 }
 
 /// An allocation that is ready to be processed by the warehouse.
@@ -24,6 +65,8 @@ pub struct AllocationItem {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct AllocationReadyToProcess {
     /// Allocation identifier
     pub allocation_id: ::uuid::Uuid,
@@ -46,6 +89,42 @@ pub struct AllocationReadyToProcess {
     >,
 }
 
+#[allow(deprecated)]
+impl AllocationReadyToProcess {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.items;
+            let at = ::std::format!("{}{}", path, "/items");
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                item0.validate_into(&at0, errors);
+            }
+        }
+    }
+}
+
 /// An e-mail to send.
 #[derive(
     ::std::fmt::Debug,
@@ -54,6 +133,8 @@ pub struct AllocationReadyToProcess {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct EmailNotification {
     /// To
     pub to: ::std::string::String,
@@ -64,6 +145,33 @@ pub struct EmailNotification {
     pub body: ::std::option::Option<::std::string::String>,
 }
 
+#[allow(deprecated)]
+impl EmailNotification {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
 /// An order was created.
 #[derive(
     ::std::fmt::Debug,
@@ -72,6 +180,8 @@ pub struct EmailNotification {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct OrderCreated {
     /// Order Id
     pub order_id: ::std::string::String,
@@ -86,9 +196,46 @@ pub struct OrderCreated {
     pub items: ::std::vec::Vec<AllocationItem>,
 }
 
+#[allow(deprecated)]
 impl OrderCreated {
     fn default_items() -> ::std::vec::Vec<AllocationItem> {
         ::std::default::Default::default()
+    }
+}
+
+#[allow(deprecated)]
+impl OrderCreated {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.items;
+            let at = ::std::format!("{}{}", path, "/items");
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                item0.validate_into(&at0, errors);
+            }
+        }
     }
 }
 
@@ -100,6 +247,8 @@ impl OrderCreated {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct PaymentSettled {
     /// Payment Id
     pub payment_id: ::uuid::Uuid,
@@ -114,10 +263,38 @@ pub struct PaymentSettled {
     pub settled_at: wire::DateTime,
 }
 
+#[allow(deprecated)]
 impl PaymentSettled {
     fn default_currency() -> ::std::string::String {
         ::std::string::String::from("EUR")
     }
+}
+
+#[allow(deprecated)]
+impl PaymentSettled {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 /// How urgently an allocation must be processed.
@@ -128,6 +305,8 @@ impl PaymentSettled {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum Priority {
     #[serde(rename = "low")]
     Low,
@@ -222,6 +401,17 @@ pub mod wire {
         }
     }
 
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for DateTime {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("DateTime")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date-time" })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for DateTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -235,6 +425,94 @@ pub mod wire {
                         ::std::format_args!("invalid date-time `{text}`: {e}"),
                     )
                 })
+        }
+    }
+}
+
+/// Support of the generated `validate()` methods.
+pub mod validation {
+    /// A violated schema constraint: where (a JSON pointer into the encoded value) and what.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::cmp::PartialEq,
+        ::std::cmp::Eq
+    )]
+    pub struct Violation {
+        pub path: ::std::string::String,
+        pub message: ::std::string::String,
+    }
+
+    impl ::std::fmt::Display for Violation {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            ::std::write!(
+                f, "{}: {}", if self.path.is_empty() { "/" } else { & self.path }, self
+                .message
+            )
+        }
+    }
+
+    /// `path` + `/key`, escaped as a JSON pointer token.
+    #[allow(dead_code)]
+    pub(crate) fn pointer(path: &str, key: &str) -> ::std::string::String {
+        ::std::format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_multiple_of(value: f64, of: f64) -> bool {
+        let quotient = value / of;
+        (quotient - quotient.round()).abs() <= 1e-9 * quotient.abs().max(1.0)
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn has_duplicates<T: ::std::cmp::PartialEq>(items: &[T]) -> bool {
+        items.iter().enumerate().any(|(i, item)| items[..i].contains(item))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_email(text: &str) -> bool {
+        match text.rsplit_once('@') {
+            ::std::option::Option::Some((local, domain)) => {
+                !local.is_empty() && is_hostname(domain)
+            }
+            ::std::option::Option::None => false,
+        }
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_hostname(text: &str) -> bool {
+        !text.is_empty() && text.len() <= 253
+            && text
+                .split('.')
+                .all(|label| {
+                    !label.is_empty() && label.len() <= 63 && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                })
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv4(text: &str) -> bool {
+        text.parse::<::std::net::Ipv4Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv6(text: &str) -> bool {
+        text.parse::<::std::net::Ipv6Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_uri(text: &str) -> bool {
+        match text.split_once(':') {
+            ::std::option::Option::Some((scheme, _)) => {
+                scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && scheme
+                        .chars()
+                        .all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')
+                        }) && !text.contains(char::is_whitespace)
+            }
+            ::std::option::Option::None => false,
         }
     }
 }

@@ -8,6 +8,8 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
 pub enum Box {
@@ -16,6 +18,38 @@ pub enum Box {
     Self_(Self_),
 }
 
+#[allow(deprecated)]
+impl Box {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        match self {
+            Self::Self_(value) => value.validate_into(path, errors),
+            _ => {}
+        }
+    }
+}
+
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -23,6 +57,8 @@ pub enum Box {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Option {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub vec: ::std::option::Option<Vec>,
@@ -30,16 +66,49 @@ pub struct Option {
     pub r#box: ::std::option::Option<Box>,
 }
 
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
-pub struct Publishers {
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub delivery: ::std::option::Option<::std::string::String>,
+#[allow(deprecated)]
+impl Option {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.vec;
+            let at = ::std::format!("{}{}", path, "/vec");
+            if let ::std::option::Option::Some(v0) = field {
+                for (index2, item2) in v0.iter().enumerate() {
+                    let at2 = ::std::format!("{}/{}", at, index2);
+                    item2.validate_into(&at2, errors);
+                }
+            }
+        }
+        {
+            let field = &self.r#box;
+            let at = ::std::format!("{}{}", path, "/box");
+            if let ::std::option::Option::Some(v0) = field {
+                v0.validate_into(&at, errors);
+            }
+        }
+    }
 }
 
 #[derive(
@@ -49,6 +118,49 @@ pub struct Publishers {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
+pub struct Publishers {
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub delivery: ::std::option::Option<::std::string::String>,
+}
+
+#[allow(deprecated)]
+impl Publishers {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum Result {
     #[serde(rename = "")]
     Empty,
@@ -71,11 +183,41 @@ pub enum Result {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Self_ {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub handler: ::std::option::Option<::std::string::String>,
 }
 
+#[allow(deprecated)]
+impl Self_ {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
+#[allow(deprecated)]
 pub type String = ::uuid::Uuid;
 
 #[derive(
@@ -85,6 +227,8 @@ pub type String = ::uuid::Uuid;
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Subject {
     pub r#type: ::std::string::String,
     #[serde(rename = "self")]
@@ -132,6 +276,123 @@ pub struct Subject {
     pub additional_properties: ::std::collections::BTreeMap<::std::string::String, i64>,
 }
 
+#[allow(deprecated)]
+impl Subject {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
+#[allow(deprecated)]
 pub type SubjectError = ::std::string::String;
 
+#[allow(deprecated)]
 pub type Vec = ::std::vec::Vec<Box>;
+
+/// Support of the generated `validate()` methods.
+pub mod validation {
+    /// A violated schema constraint: where (a JSON pointer into the encoded value) and what.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::cmp::PartialEq,
+        ::std::cmp::Eq
+    )]
+    pub struct Violation {
+        pub path: ::std::string::String,
+        pub message: ::std::string::String,
+    }
+
+    impl ::std::fmt::Display for Violation {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            ::std::write!(
+                f, "{}: {}", if self.path.is_empty() { "/" } else { & self.path }, self
+                .message
+            )
+        }
+    }
+
+    /// `path` + `/key`, escaped as a JSON pointer token.
+    #[allow(dead_code)]
+    pub(crate) fn pointer(path: &str, key: &str) -> ::std::string::String {
+        ::std::format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_multiple_of(value: f64, of: f64) -> bool {
+        let quotient = value / of;
+        (quotient - quotient.round()).abs() <= 1e-9 * quotient.abs().max(1.0)
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn has_duplicates<T: ::std::cmp::PartialEq>(items: &[T]) -> bool {
+        items.iter().enumerate().any(|(i, item)| items[..i].contains(item))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_email(text: &str) -> bool {
+        match text.rsplit_once('@') {
+            ::std::option::Option::Some((local, domain)) => {
+                !local.is_empty() && is_hostname(domain)
+            }
+            ::std::option::Option::None => false,
+        }
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_hostname(text: &str) -> bool {
+        !text.is_empty() && text.len() <= 253
+            && text
+                .split('.')
+                .all(|label| {
+                    !label.is_empty() && label.len() <= 63 && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                })
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv4(text: &str) -> bool {
+        text.parse::<::std::net::Ipv4Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv6(text: &str) -> bool {
+        text.parse::<::std::net::Ipv6Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_uri(text: &str) -> bool {
+        match text.split_once(':') {
+            ::std::option::Option::Some((scheme, _)) => {
+                scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && scheme
+                        .chars()
+                        .all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')
+                        }) && !text.contains(char::is_whitespace)
+            }
+            ::std::option::Option::None => false,
+        }
+    }
+}

@@ -9,6 +9,8 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Category {
     /// Stable category identifier.
     pub id: ::std::string::String,
@@ -21,6 +23,42 @@ pub struct Category {
     pub children: ::std::vec::Vec<Category>,
 }
 
+#[allow(deprecated)]
+impl Category {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.children;
+            let at = ::std::format!("{}{}", path, "/children");
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                item0.validate_into(&at0, errors);
+            }
+        }
+    }
+}
+
 /// The whole product category tree.
 #[derive(
     ::std::fmt::Debug,
@@ -29,6 +67,8 @@ pub struct Category {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct CategoryTree {
     /// Monotonic revision of the tree.
     pub revision: i64,
@@ -43,6 +83,42 @@ pub struct CategoryTree {
     pub roots: ::std::vec::Vec<Category>,
 }
 
+#[allow(deprecated)]
+impl CategoryTree {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.roots;
+            let at = ::std::format!("{}{}", path, "/roots");
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                item0.validate_into(&at0, errors);
+            }
+        }
+    }
+}
+
 /// ISO 3166-1 alpha-2 country code of a supported destination.
 #[derive(
     ::std::fmt::Debug,
@@ -51,6 +127,8 @@ pub struct CategoryTree {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum CountryCode {
     #[serde(rename = "NL")]
     Nl,
@@ -74,6 +152,8 @@ pub enum CountryCode {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Dimensions {
     /// Length in millimetres.
     #[serde(rename = "lengthMm")]
@@ -86,6 +166,33 @@ pub struct Dimensions {
     pub height_mm: i32,
 }
 
+#[allow(deprecated)]
+impl Dimensions {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
 /// A WGS 84 coordinate.
 #[derive(
     ::std::fmt::Debug,
@@ -94,11 +201,77 @@ pub struct Dimensions {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct GeoPoint {
     /// Latitude in decimal degrees.
     pub latitude: f64,
     /// Longitude in decimal degrees.
     pub longitude: f64,
+}
+
+#[allow(deprecated)]
+impl GeoPoint {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.latitude;
+            let at = ::std::format!("{}{}", path, "/latitude");
+            if *field < -90.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("below -90 (minimum)"),
+                    });
+            }
+            if *field > 90.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("above 90 (maximum)"),
+                    });
+            }
+        }
+        {
+            let field = &self.longitude;
+            let at = ::std::format!("{}{}", path, "/longitude");
+            if *field < -180.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("below -180 (minimum)"),
+                    });
+            }
+            if *field > 180.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("above 180 (maximum)"),
+                    });
+            }
+        }
+    }
 }
 
 /// One physical parcel of a shipment.
@@ -109,6 +282,8 @@ pub struct GeoPoint {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Parcel {
     /// Label printed on the parcel.
     #[serde(rename = "parcelId")]
@@ -131,9 +306,61 @@ pub struct Parcel {
     pub fragile: bool,
 }
 
+#[allow(deprecated)]
 impl Parcel {
     fn default_fragile() -> bool {
         false
+    }
+}
+
+#[allow(deprecated)]
+impl Parcel {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.weight_grams;
+            let at = ::std::format!("{}{}", path, "/weightGrams");
+            if (*field as f64) < 1.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("below 1 (minimum)"),
+                    });
+            }
+        }
+        {
+            let field = &self.dimensions;
+            let at = ::std::format!("{}{}", path, "/dimensions");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.content_category;
+            let at = ::std::format!("{}{}", path, "/contentCategory");
+            if let ::std::option::Option::Some(v0) = field {
+                v0.validate_into(&at, errors);
+            }
+        }
     }
 }
 
@@ -145,6 +372,8 @@ impl Parcel {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct PostalAddress {
     /// Recipient or company name.
     pub name: ::std::string::String,
@@ -164,6 +393,41 @@ pub struct PostalAddress {
     pub location: ::std::option::Option<GeoPoint>,
 }
 
+#[allow(deprecated)]
+impl PostalAddress {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.location;
+            let at = ::std::format!("{}{}", path, "/location");
+            if let ::std::option::Option::Some(v0) = field {
+                v0.validate_into(&at, errors);
+            }
+        }
+    }
+}
+
 /// Delivery speed booked with the carrier.
 #[derive(
     ::std::fmt::Debug,
@@ -172,6 +436,8 @@ pub struct PostalAddress {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum ServiceLevel {
     #[serde(rename = "economy")]
     Economy,
@@ -189,6 +455,8 @@ pub enum ServiceLevel {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct ShipmentDispatched {
     /// Identifier of the shipment.
     #[serde(rename = "shipmentId")]
@@ -212,6 +480,39 @@ pub struct ShipmentDispatched {
     pub origin: PostalAddress,
 }
 
+#[allow(deprecated)]
+impl ShipmentDispatched {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.origin;
+            let at = ::std::format!("{}{}", path, "/origin");
+            field.validate_into(&at, errors);
+        }
+    }
+}
+
 /// Carrier that picked the shipment up.
 #[derive(
     ::std::fmt::Debug,
@@ -220,6 +521,8 @@ pub struct ShipmentDispatched {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum ShipmentDispatchedCarrier {
     #[serde(rename = "dhl")]
     Dhl,
@@ -239,6 +542,8 @@ pub enum ShipmentDispatchedCarrier {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct ShipmentRequest {
     /// Identifier of the shipment, chosen by the requester.
     #[serde(rename = "shipmentId")]
@@ -264,6 +569,63 @@ pub struct ShipmentRequest {
     pub requested_at: wire::DateTime,
 }
 
+#[allow(deprecated)]
+impl ShipmentRequest {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.destination;
+            let at = ::std::format!("{}{}", path, "/destination");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.return_address;
+            let at = ::std::format!("{}{}", path, "/returnAddress");
+            if let ::std::option::Option::Some(v0) = field {
+                v0.validate_into(&at, errors);
+            }
+        }
+        {
+            let field = &self.parcels;
+            let at = ::std::format!("{}{}", path, "/parcels");
+            if field.len() < 1 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "fewer than 1 items (minItems)",
+                        ),
+                    });
+            }
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                item0.validate_into(&at0, errors);
+            }
+        }
+    }
+}
+
 /// NATS message headers of shipping requests.
 #[derive(
     ::std::fmt::Debug,
@@ -272,6 +634,8 @@ pub struct ShipmentRequest {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct ShippingHeaders {
     /// Identifier of the originating request, used for correlation.
     #[serde(rename = "requestId")]
@@ -279,6 +643,33 @@ pub struct ShippingHeaders {
     /// Tenant the request belongs to.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tenant: ::std::option::Option<::std::string::String>,
+}
+
+#[allow(deprecated)]
+impl ShippingHeaders {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 /// Dates, times and durations as they travel in JSON; each is one type wherever the schema
@@ -366,6 +757,17 @@ pub mod wire {
         }
     }
 
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for DateTime {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("DateTime")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date-time" })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for DateTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -434,6 +836,17 @@ pub mod wire {
         }
     }
 
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Date {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Date")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date" })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for Date {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -447,6 +860,94 @@ pub mod wire {
                         ::std::format_args!("invalid date `{text}`, expected YYYY-MM-DD"),
                     )
                 })
+        }
+    }
+}
+
+/// Support of the generated `validate()` methods.
+pub mod validation {
+    /// A violated schema constraint: where (a JSON pointer into the encoded value) and what.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::cmp::PartialEq,
+        ::std::cmp::Eq
+    )]
+    pub struct Violation {
+        pub path: ::std::string::String,
+        pub message: ::std::string::String,
+    }
+
+    impl ::std::fmt::Display for Violation {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            ::std::write!(
+                f, "{}: {}", if self.path.is_empty() { "/" } else { & self.path }, self
+                .message
+            )
+        }
+    }
+
+    /// `path` + `/key`, escaped as a JSON pointer token.
+    #[allow(dead_code)]
+    pub(crate) fn pointer(path: &str, key: &str) -> ::std::string::String {
+        ::std::format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_multiple_of(value: f64, of: f64) -> bool {
+        let quotient = value / of;
+        (quotient - quotient.round()).abs() <= 1e-9 * quotient.abs().max(1.0)
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn has_duplicates<T: ::std::cmp::PartialEq>(items: &[T]) -> bool {
+        items.iter().enumerate().any(|(i, item)| items[..i].contains(item))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_email(text: &str) -> bool {
+        match text.rsplit_once('@') {
+            ::std::option::Option::Some((local, domain)) => {
+                !local.is_empty() && is_hostname(domain)
+            }
+            ::std::option::Option::None => false,
+        }
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_hostname(text: &str) -> bool {
+        !text.is_empty() && text.len() <= 253
+            && text
+                .split('.')
+                .all(|label| {
+                    !label.is_empty() && label.len() <= 63 && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                })
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv4(text: &str) -> bool {
+        text.parse::<::std::net::Ipv4Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv6(text: &str) -> bool {
+        text.parse::<::std::net::Ipv6Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_uri(text: &str) -> bool {
+        match text.split_once(':') {
+            ::std::option::Option::Some((scheme, _)) => {
+                scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && scheme
+                        .chars()
+                        .all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')
+                        }) && !text.contains(char::is_whitespace)
+            }
+            ::std::option::Option::None => false,
         }
     }
 }

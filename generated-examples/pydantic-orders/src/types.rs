@@ -9,11 +9,40 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Card {
     /// Last4
     pub last4: ::std::string::String,
     /// Expires
     pub expires: wire::Date,
+}
+
+#[allow(deprecated)]
+impl Card {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 /// Line
@@ -24,6 +53,8 @@ pub struct Card {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Line {
     /// Sku
     pub sku: ::std::string::String,
@@ -35,6 +66,39 @@ pub struct Line {
     pub weights: ::std::vec::Vec<f64>,
 }
 
+#[allow(deprecated)]
+impl Line {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.unit_price;
+            let at = ::std::format!("{}{}", path, "/unit_price");
+            field.validate_into(&at, errors);
+        }
+    }
+}
+
 /// Unit Price
 #[derive(
     ::std::fmt::Debug,
@@ -43,11 +107,40 @@ pub struct Line {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
 pub enum LineUnitPrice {
     Number(f64),
     String(::std::string::String),
+}
+
+#[allow(deprecated)]
+impl LineUnitPrice {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 /// Order
@@ -58,6 +151,8 @@ pub enum LineUnitPrice {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Order {
     /// Id
     pub id: ::uuid::Uuid,
@@ -96,6 +191,72 @@ pub struct Order {
     pub sequence: u64,
 }
 
+#[allow(deprecated)]
+impl Order {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.total;
+            let at = ::std::format!("{}{}", path, "/total");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.lines;
+            let at = ::std::format!("{}{}", path, "/lines");
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                item0.validate_into(&at0, errors);
+            }
+        }
+        {
+            let field = &self.payment;
+            let at = ::std::format!("{}{}", path, "/payment");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.sequence;
+            let at = ::std::format!("{}{}", path, "/sequence");
+            if (*field as f64) < 0.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("below 0 (minimum)"),
+                    });
+            }
+            if (*field as f64) > 1.8446744073709552e19 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "above 18446744073709552000 (maximum)",
+                        ),
+                    });
+            }
+        }
+    }
+}
+
 /// Payment
 #[derive(
     ::std::fmt::Debug,
@@ -104,6 +265,8 @@ pub struct Order {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(tag = "kind")]
 #[allow(clippy::large_enum_variant)]
 pub enum OrderPayment {
@@ -111,6 +274,38 @@ pub enum OrderPayment {
     Card(Card),
     #[serde(rename = "transfer")]
     Transfer(Transfer),
+}
+
+#[allow(deprecated)]
+impl OrderPayment {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        match self {
+            Self::Card(value) => value.validate_into(path, errors),
+            Self::Transfer(value) => value.validate_into(path, errors),
+        }
+    }
 }
 
 /// Total
@@ -121,11 +316,40 @@ pub enum OrderPayment {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
 pub enum OrderTotal {
     Number(f64),
     String(::std::string::String),
+}
+
+#[allow(deprecated)]
+impl OrderTotal {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 /// Status
@@ -136,6 +360,8 @@ pub enum OrderTotal {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum Status {
     #[serde(rename = "new")]
     New,
@@ -153,12 +379,41 @@ pub enum Status {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Transfer {
     /// Iban
     pub iban: ::std::string::String,
     /// Reference
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub reference: ::std::option::Option<::std::string::String>,
+}
+
+#[allow(deprecated)]
+impl Transfer {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 /// Dates, times and durations as they travel in JSON; each is one type wherever the schema
@@ -246,6 +501,17 @@ pub mod wire {
         }
     }
 
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for DateTime {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("DateTime")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date-time" })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for DateTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -311,6 +577,17 @@ pub mod wire {
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.collect_str(self)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Date {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Date")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date" })
         }
     }
 
@@ -426,6 +703,17 @@ pub mod wire {
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.collect_str(self)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Time {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Time")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "time" })
         }
     }
 
@@ -565,6 +853,17 @@ pub mod wire {
         }
     }
 
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Duration {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Duration")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "duration" })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for Duration {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -578,6 +877,94 @@ pub mod wire {
                         ::std::format_args!("invalid ISO 8601 duration `{text}`"),
                     )
                 })
+        }
+    }
+}
+
+/// Support of the generated `validate()` methods.
+pub mod validation {
+    /// A violated schema constraint: where (a JSON pointer into the encoded value) and what.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::cmp::PartialEq,
+        ::std::cmp::Eq
+    )]
+    pub struct Violation {
+        pub path: ::std::string::String,
+        pub message: ::std::string::String,
+    }
+
+    impl ::std::fmt::Display for Violation {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            ::std::write!(
+                f, "{}: {}", if self.path.is_empty() { "/" } else { & self.path }, self
+                .message
+            )
+        }
+    }
+
+    /// `path` + `/key`, escaped as a JSON pointer token.
+    #[allow(dead_code)]
+    pub(crate) fn pointer(path: &str, key: &str) -> ::std::string::String {
+        ::std::format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_multiple_of(value: f64, of: f64) -> bool {
+        let quotient = value / of;
+        (quotient - quotient.round()).abs() <= 1e-9 * quotient.abs().max(1.0)
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn has_duplicates<T: ::std::cmp::PartialEq>(items: &[T]) -> bool {
+        items.iter().enumerate().any(|(i, item)| items[..i].contains(item))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_email(text: &str) -> bool {
+        match text.rsplit_once('@') {
+            ::std::option::Option::Some((local, domain)) => {
+                !local.is_empty() && is_hostname(domain)
+            }
+            ::std::option::Option::None => false,
+        }
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_hostname(text: &str) -> bool {
+        !text.is_empty() && text.len() <= 253
+            && text
+                .split('.')
+                .all(|label| {
+                    !label.is_empty() && label.len() <= 63 && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                })
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv4(text: &str) -> bool {
+        text.parse::<::std::net::Ipv4Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv6(text: &str) -> bool {
+        text.parse::<::std::net::Ipv6Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_uri(text: &str) -> bool {
+        match text.split_once(':') {
+            ::std::option::Option::Some((scheme, _)) => {
+                scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && scheme
+                        .chars()
+                        .all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')
+                        }) && !text.contains(char::is_whitespace)
+            }
+            ::std::option::Option::None => false,
         }
     }
 }

@@ -9,6 +9,8 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Actor {
     /// Identifier of the user or service account.
     pub id: ::std::string::String,
@@ -19,6 +21,49 @@ pub struct Actor {
     pub ip: ::std::option::Option<::std::string::String>,
 }
 
+#[allow(deprecated)]
+impl Actor {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.ip;
+            let at = ::std::format!("{}{}", path, "/ip");
+            if let ::std::option::Option::Some(v0) = field {
+                if !validation::is_ipv4(v0) {
+                    errors
+                        .push(validation::Violation {
+                            path: ::std::clone::Clone::clone(&at),
+                            message: ::std::string::String::from(
+                                "is not a valid ipv4 (format)",
+                            ),
+                        });
+                }
+            }
+        }
+    }
+}
+
 /// Whether the actor is a person or a machine.
 #[derive(
     ::std::fmt::Debug,
@@ -27,6 +72,8 @@ pub struct Actor {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum ActorKind {
     #[serde(rename = "user")]
     User,
@@ -42,6 +89,8 @@ pub enum ActorKind {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Address {
     /// Street and house number.
     pub line1: ::std::string::String,
@@ -57,6 +106,56 @@ pub struct Address {
     pub country: ::std::string::String,
 }
 
+#[allow(deprecated)]
+impl Address {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.country;
+            let at = ::std::format!("{}{}", path, "/country");
+            if field.chars().count() < 2 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "shorter than 2 characters (minLength)",
+                        ),
+                    });
+            }
+            if field.chars().count() > 2 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "longer than 2 characters (maxLength)",
+                        ),
+                    });
+            }
+        }
+    }
+}
+
 /// An auditable action of any service.
 #[derive(
     ::std::fmt::Debug,
@@ -65,6 +164,8 @@ pub struct Address {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct AuditEvent {
     /// Unique event identifier.
     #[serde(rename = "eventId")]
@@ -87,6 +188,39 @@ pub struct AuditEvent {
     pub occurred_at: wire::DateTime,
 }
 
+#[allow(deprecated)]
+impl AuditEvent {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.actor;
+            let at = ::std::format!("{}{}", path, "/actor");
+            field.validate_into(&at, errors);
+        }
+    }
+}
+
 /// Kind of action.
 #[derive(
     ::std::fmt::Debug,
@@ -95,6 +229,8 @@ pub struct AuditEvent {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum AuditEventAction {
     #[serde(rename = "create")]
     Create,
@@ -116,6 +252,8 @@ pub enum AuditEventAction {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct BankTransfer {
     /// IBAN of the payer.
     pub iban: ::std::string::String,
@@ -127,6 +265,33 @@ pub struct BankTransfer {
     pub reference: ::std::option::Option<::std::string::String>,
 }
 
+#[allow(deprecated)]
+impl BankTransfer {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
 /// Why an order was cancelled.
 #[derive(
     ::std::fmt::Debug,
@@ -135,6 +300,8 @@ pub struct BankTransfer {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum CancellationReason {
     #[serde(rename = "customer_request")]
     CustomerRequest,
@@ -154,6 +321,8 @@ pub enum CancellationReason {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct CardPayment {
     /// Card scheme.
     pub brand: CardPaymentBrand,
@@ -174,6 +343,65 @@ pub struct CardPayment {
     pub three_d_secure: ::std::option::Option<bool>,
 }
 
+#[allow(deprecated)]
+impl CardPayment {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.last4;
+            let at = ::std::format!("{}{}", path, "/last4");
+            if validation::PATTERN_0.as_ref().is_some_and(|re| !re.is_match(field)) {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "does not match the pattern `^[0-9]{4}$` (pattern)",
+                        ),
+                    });
+            }
+        }
+        {
+            let field = &self.expiry_month;
+            let at = ::std::format!("{}{}", path, "/expiryMonth");
+            if (*field as f64) < 1.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("below 1 (minimum)"),
+                    });
+            }
+            if (*field as f64) > 12.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("above 12 (maximum)"),
+                    });
+            }
+        }
+    }
+}
+
 /// Card scheme.
 #[derive(
     ::std::fmt::Debug,
@@ -182,6 +410,8 @@ pub struct CardPayment {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum CardPaymentBrand {
     #[serde(rename = "visa")]
     Visa,
@@ -199,6 +429,8 @@ pub enum CardPaymentBrand {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct EmailRequested {
     /// Recipients.
     pub to: ::std::vec::Vec<::std::string::String>,
@@ -222,6 +454,77 @@ pub struct EmailRequested {
     pub priority: ::std::option::Option<EmailRequestedPriority>,
 }
 
+#[allow(deprecated)]
+impl EmailRequested {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.to;
+            let at = ::std::format!("{}{}", path, "/to");
+            if field.len() < 1 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "fewer than 1 items (minItems)",
+                        ),
+                    });
+            }
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                if !validation::is_email(item0) {
+                    errors
+                        .push(validation::Violation {
+                            path: ::std::clone::Clone::clone(&at0),
+                            message: ::std::string::String::from(
+                                "is not a valid email (format)",
+                            ),
+                        });
+                }
+            }
+        }
+        {
+            let field = &self.cc;
+            let at = ::std::format!("{}{}", path, "/cc");
+            if let ::std::option::Option::Some(v0) = field {
+                for (index1, item1) in v0.iter().enumerate() {
+                    let at1 = ::std::format!("{}/{}", at, index1);
+                    if !validation::is_email(item1) {
+                        errors
+                            .push(validation::Violation {
+                                path: ::std::clone::Clone::clone(&at1),
+                                message: ::std::string::String::from(
+                                    "is not a valid email (format)",
+                                ),
+                            });
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Delivery priority.
 ///
 /// Default: `"normal"`
@@ -232,6 +535,8 @@ pub struct EmailRequested {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum EmailRequestedPriority {
     #[serde(rename = "low")]
     Low,
@@ -249,6 +554,8 @@ pub enum EmailRequestedPriority {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct LowStockAlert {
     /// Stock keeping unit.
     pub sku: ::std::string::String,
@@ -275,6 +582,33 @@ pub struct LowStockAlert {
     pub daily_demand: ::std::option::Option<f64>,
 }
 
+#[allow(deprecated)]
+impl LowStockAlert {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
 /// An amount of money in minor units (e.g. cents).
 #[derive(
     ::std::fmt::Debug,
@@ -283,12 +617,55 @@ pub struct LowStockAlert {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Money {
     /// Amount in the currency's minor unit.
     #[serde(rename = "amountMinor")]
     pub amount_minor: i64,
     /// ISO 4217 currency code.
     pub currency: ::std::string::String,
+}
+
+#[allow(deprecated)]
+impl Money {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.currency;
+            let at = ::std::format!("{}{}", path, "/currency");
+            if validation::PATTERN_1.as_ref().is_some_and(|re| !re.is_match(field)) {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "does not match the pattern `^[A-Z]{3}$` (pattern)",
+                        ),
+                    });
+            }
+        }
+    }
 }
 
 /// A cancelled order.
@@ -299,6 +676,8 @@ pub struct Money {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct OrderCancelled {
     /// Identifier of the cancelled order.
     #[serde(rename = "orderId")]
@@ -319,6 +698,33 @@ pub struct OrderCancelled {
     pub refund_issued: ::std::option::Option<bool>,
 }
 
+#[allow(deprecated)]
+impl OrderCancelled {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
 /// A newly placed order.
 #[derive(
     ::std::fmt::Debug,
@@ -327,6 +733,8 @@ pub struct OrderCancelled {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct OrderCreated {
     /// Unique order identifier.
     #[serde(rename = "orderId")]
@@ -367,9 +775,72 @@ pub struct OrderCreated {
     pub created_at: wire::DateTime,
 }
 
+#[allow(deprecated)]
 impl OrderCreated {
     fn default_gift_wrap() -> bool {
         false
+    }
+}
+
+#[allow(deprecated)]
+impl OrderCreated {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.lines;
+            let at = ::std::format!("{}{}", path, "/lines");
+            if field.len() < 1 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "fewer than 1 items (minItems)",
+                        ),
+                    });
+            }
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                item0.validate_into(&at0, errors);
+            }
+        }
+        {
+            let field = &self.total;
+            let at = ::std::format!("{}{}", path, "/total");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.shipping_address;
+            let at = ::std::format!("{}{}", path, "/shippingAddress");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.billing_address;
+            let at = ::std::format!("{}{}", path, "/billingAddress");
+            if let ::std::option::Option::Some(v0) = field {
+                v0.validate_into(&at, errors);
+            }
+        }
     }
 }
 
@@ -381,6 +852,8 @@ impl OrderCreated {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum OrderCreatedRegion {
     #[serde(rename = "eu")]
     Eu,
@@ -398,6 +871,8 @@ pub enum OrderCreatedRegion {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct OrderLine {
     /// Stock keeping unit.
     pub sku: ::std::string::String,
@@ -414,6 +889,70 @@ pub struct OrderLine {
     pub discount_rate: ::std::option::Option<f64>,
 }
 
+#[allow(deprecated)]
+impl OrderLine {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.quantity;
+            let at = ::std::format!("{}{}", path, "/quantity");
+            if (*field as f64) < 1.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("below 1 (minimum)"),
+                    });
+            }
+        }
+        {
+            let field = &self.unit_price;
+            let at = ::std::format!("{}{}", path, "/unitPrice");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.discount_rate;
+            let at = ::std::format!("{}{}", path, "/discountRate");
+            if let ::std::option::Option::Some(v0) = field {
+                if *v0 < 0.0 {
+                    errors
+                        .push(validation::Violation {
+                            path: ::std::clone::Clone::clone(&at),
+                            message: ::std::string::String::from("below 0 (minimum)"),
+                        });
+                }
+                if *v0 > 1.0 {
+                    errors
+                        .push(validation::Violation {
+                            path: ::std::clone::Clone::clone(&at),
+                            message: ::std::string::String::from("above 1 (maximum)"),
+                        });
+                }
+            }
+        }
+    }
+}
+
 /// How the customer pays; the `type` property tells the variants apart.
 #[derive(
     ::std::fmt::Debug,
@@ -422,6 +961,8 @@ pub struct OrderLine {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(tag = "type")]
 #[allow(clippy::large_enum_variant)]
 pub enum PaymentMethod {
@@ -429,6 +970,38 @@ pub enum PaymentMethod {
     Card(CardPayment),
     #[serde(rename = "bank")]
     Bank(BankTransfer),
+}
+
+#[allow(deprecated)]
+impl PaymentMethod {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        match self {
+            Self::Card(value) => value.validate_into(path, errors),
+            Self::Bank(value) => value.validate_into(path, errors),
+        }
+    }
 }
 
 /// A payment to collect.
@@ -439,6 +1012,8 @@ pub enum PaymentMethod {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct PaymentRequested {
     /// Unique payment identifier.
     #[serde(rename = "paymentId")]
@@ -453,6 +1028,44 @@ pub struct PaymentRequested {
     pub requested_at: wire::DateTime,
 }
 
+#[allow(deprecated)]
+impl PaymentRequested {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.amount;
+            let at = ::std::format!("{}{}", path, "/amount");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.method;
+            let at = ::std::format!("{}{}", path, "/method");
+            field.validate_into(&at, errors);
+        }
+    }
+}
+
 /// A settled payment.
 #[derive(
     ::std::fmt::Debug,
@@ -461,6 +1074,8 @@ pub struct PaymentRequested {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct PaymentSettled {
     /// Identifier of the payment.
     #[serde(rename = "paymentId")]
@@ -483,6 +1098,46 @@ pub struct PaymentSettled {
     pub settled_at: wire::DateTime,
 }
 
+#[allow(deprecated)]
+impl PaymentSettled {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.amount;
+            let at = ::std::format!("{}{}", path, "/amount");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.fee;
+            let at = ::std::format!("{}{}", path, "/fee");
+            if let ::std::option::Option::Some(v0) = field {
+                v0.validate_into(&at, errors);
+            }
+        }
+    }
+}
+
 /// A price quote.
 #[derive(
     ::std::fmt::Debug,
@@ -491,6 +1146,8 @@ pub struct PaymentSettled {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct PriceQuote {
     /// Stock keeping unit that was priced.
     pub sku: ::std::string::String,
@@ -504,6 +1161,49 @@ pub struct PriceQuote {
     pub valid_until: wire::DateTime,
 }
 
+#[allow(deprecated)]
+impl PriceQuote {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.unit_price;
+            let at = ::std::format!("{}{}", path, "/unitPrice");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.discounts;
+            let at = ::std::format!("{}{}", path, "/discounts");
+            if let ::std::option::Option::Some(v0) = field {
+                for (index1, item1) in v0.iter().enumerate() {
+                    let at1 = ::std::format!("{}/{}", at, index1);
+                    item1.validate_into(&at1, errors);
+                }
+            }
+        }
+    }
+}
+
 /// One applied discount.
 #[derive(
     ::std::fmt::Debug,
@@ -512,11 +1212,40 @@ pub struct PriceQuote {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct PriceQuoteDiscountsItem {
     /// Discount code.
     pub code: ::std::string::String,
     /// Discount in percent.
     pub percent: f64,
+}
+
+#[allow(deprecated)]
+impl PriceQuoteDiscountsItem {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 /// A request for a price.
@@ -527,6 +1256,8 @@ pub struct PriceQuoteDiscountsItem {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct PriceQuoteRequest {
     /// Stock keeping unit to price.
     pub sku: ::std::string::String,
@@ -543,6 +1274,45 @@ pub struct PriceQuoteRequest {
     pub customer_tier: ::std::option::Option<PriceQuoteRequestCustomerTier>,
 }
 
+#[allow(deprecated)]
+impl PriceQuoteRequest {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.quantity;
+            let at = ::std::format!("{}{}", path, "/quantity");
+            if (*field as f64) < 1.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("below 1 (minimum)"),
+                    });
+            }
+        }
+    }
+}
+
 /// Loyalty tier of the customer, when known.
 #[derive(
     ::std::fmt::Debug,
@@ -551,6 +1321,8 @@ pub struct PriceQuoteRequest {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum PriceQuoteRequestCustomerTier {
     #[serde(rename = "standard")]
     Standard,
@@ -568,6 +1340,8 @@ pub enum PriceQuoteRequestCustomerTier {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum PriceQuoteRequestRegion {
     #[serde(rename = "eu")]
     Eu,
@@ -585,6 +1359,8 @@ pub enum PriceQuoteRequestRegion {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct RefundHeaders {
     /// Client-chosen key; also the JetStream message id.
     #[serde(rename = "Idempotency-Key")]
@@ -592,6 +1368,33 @@ pub struct RefundHeaders {
     /// W3C `traceparent` header.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub traceparent: ::std::option::Option<::std::string::String>,
+}
+
+#[allow(deprecated)]
+impl RefundHeaders {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 /// A refund to pay out.
@@ -602,6 +1405,8 @@ pub struct RefundHeaders {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct RefundRequested {
     /// Unique refund identifier.
     #[serde(rename = "refundId")]
@@ -618,6 +1423,39 @@ pub struct RefundRequested {
     pub requested_by: ::std::string::String,
 }
 
+#[allow(deprecated)]
+impl RefundRequested {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.amount;
+            let at = ::std::format!("{}{}", path, "/amount");
+            field.validate_into(&at, errors);
+        }
+    }
+}
+
 /// Quantity of one SKU.
 #[derive(
     ::std::fmt::Debug,
@@ -626,11 +1464,52 @@ pub struct RefundRequested {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct StockLine {
     /// Stock keeping unit.
     pub sku: ::std::string::String,
     /// Number of units.
     pub quantity: i32,
+}
+
+#[allow(deprecated)]
+impl StockLine {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.quantity;
+            let at = ::std::format!("{}{}", path, "/quantity");
+            if (*field as f64) < 1.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("below 1 (minimum)"),
+                    });
+            }
+        }
+    }
 }
 
 /// Command to reserve stock.
@@ -641,6 +1520,8 @@ pub struct StockLine {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct StockReservationRequested {
     /// Order the stock is for.
     #[serde(rename = "orderId")]
@@ -657,9 +1538,46 @@ pub struct StockReservationRequested {
     pub hold_minutes: i32,
 }
 
+#[allow(deprecated)]
 impl StockReservationRequested {
     fn default_hold_minutes() -> i32 {
         30_i32
+    }
+}
+
+#[allow(deprecated)]
+impl StockReservationRequested {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.lines;
+            let at = ::std::format!("{}{}", path, "/lines");
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                item0.validate_into(&at0, errors);
+            }
+        }
     }
 }
 
@@ -671,6 +1589,8 @@ impl StockReservationRequested {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct StockReserved {
     /// Identifier of the reservation.
     #[serde(rename = "reservationId")]
@@ -691,6 +1611,42 @@ pub struct StockReserved {
     pub expires_at: wire::DateTime,
 }
 
+#[allow(deprecated)]
+impl StockReserved {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.lines;
+            let at = ::std::format!("{}{}", path, "/lines");
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                item0.validate_into(&at0, errors);
+            }
+        }
+    }
+}
+
 /// Tracing headers (W3C trace context).
 #[derive(
     ::std::fmt::Debug,
@@ -699,6 +1655,8 @@ pub struct StockReserved {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct TraceHeaders {
     /// W3C `traceparent` header.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -706,6 +1664,33 @@ pub struct TraceHeaders {
     /// W3C `tracestate` header.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub tracestate: ::std::option::Option<::std::string::String>,
+}
+
+#[allow(deprecated)]
+impl TraceHeaders {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 /// Dates, times and durations as they travel in JSON; each is one type wherever the schema
@@ -793,6 +1778,17 @@ pub mod wire {
         }
     }
 
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for DateTime {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("DateTime")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date-time" })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for DateTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -806,6 +1802,100 @@ pub mod wire {
                         ::std::format_args!("invalid date-time `{text}`: {e}"),
                     )
                 })
+        }
+    }
+}
+
+/// Support of the generated `validate()` methods.
+pub mod validation {
+    /// A violated schema constraint: where (a JSON pointer into the encoded value) and what.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::cmp::PartialEq,
+        ::std::cmp::Eq
+    )]
+    pub struct Violation {
+        pub path: ::std::string::String,
+        pub message: ::std::string::String,
+    }
+
+    impl ::std::fmt::Display for Violation {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            ::std::write!(
+                f, "{}: {}", if self.path.is_empty() { "/" } else { & self.path }, self
+                .message
+            )
+        }
+    }
+    pub(crate) static PATTERN_0: ::std::sync::LazyLock<
+        ::std::option::Option<::regex::Regex>,
+    > = ::std::sync::LazyLock::new(|| ::regex::Regex::new("^[0-9]{4}$").ok());
+    pub(crate) static PATTERN_1: ::std::sync::LazyLock<
+        ::std::option::Option<::regex::Regex>,
+    > = ::std::sync::LazyLock::new(|| ::regex::Regex::new("^[A-Z]{3}$").ok());
+
+    /// `path` + `/key`, escaped as a JSON pointer token.
+    #[allow(dead_code)]
+    pub(crate) fn pointer(path: &str, key: &str) -> ::std::string::String {
+        ::std::format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_multiple_of(value: f64, of: f64) -> bool {
+        let quotient = value / of;
+        (quotient - quotient.round()).abs() <= 1e-9 * quotient.abs().max(1.0)
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn has_duplicates<T: ::std::cmp::PartialEq>(items: &[T]) -> bool {
+        items.iter().enumerate().any(|(i, item)| items[..i].contains(item))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_email(text: &str) -> bool {
+        match text.rsplit_once('@') {
+            ::std::option::Option::Some((local, domain)) => {
+                !local.is_empty() && is_hostname(domain)
+            }
+            ::std::option::Option::None => false,
+        }
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_hostname(text: &str) -> bool {
+        !text.is_empty() && text.len() <= 253
+            && text
+                .split('.')
+                .all(|label| {
+                    !label.is_empty() && label.len() <= 63 && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                })
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv4(text: &str) -> bool {
+        text.parse::<::std::net::Ipv4Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv6(text: &str) -> bool {
+        text.parse::<::std::net::Ipv6Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_uri(text: &str) -> bool {
+        match text.split_once(':') {
+            ::std::option::Option::Some((scheme, _)) => {
+                scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && scheme
+                        .chars()
+                        .all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')
+                        }) && !text.contains(char::is_whitespace)
+            }
+            ::std::option::Option::None => false,
         }
     }
 }

@@ -8,11 +8,51 @@
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Adoption {
     pub pet: Pet,
     pub previous: Animal,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub shelter: ::std::option::Option<Loose>,
+}
+
+#[allow(deprecated)]
+impl Adoption {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.pet;
+            let at = ::std::format!("{}{}", path, "/pet");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.previous;
+            let at = ::std::format!("{}{}", path, "/previous");
+            field.validate_into(&at, errors);
+        }
+    }
 }
 
 /// AsyncAPI discriminator (string form) with tags from const properties.
@@ -23,6 +63,8 @@ pub struct Adoption {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(tag = "kind")]
 #[allow(clippy::large_enum_variant)]
 pub enum Animal {
@@ -32,6 +74,38 @@ pub enum Animal {
     Dog(DogLike),
 }
 
+#[allow(deprecated)]
+impl Animal {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        match self {
+            Self::Cat(value) => value.validate_into(path, errors),
+            Self::Dog(value) => value.validate_into(path, errors),
+        }
+    }
+}
+
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -39,6 +113,8 @@ pub enum Animal {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Cat {
     pub name: ::std::string::String,
     #[serde(
@@ -49,6 +125,33 @@ pub struct Cat {
     pub hunting_skill: ::std::option::Option<CatHuntingSkill>,
 }
 
+#[allow(deprecated)]
+impl Cat {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -56,6 +159,8 @@ pub struct Cat {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum CatHuntingSkill {
     #[serde(rename = "lazy")]
     Lazy,
@@ -70,8 +175,37 @@ pub enum CatHuntingSkill {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct CatLike {
     pub name: ::std::string::String,
+}
+
+#[allow(deprecated)]
+impl CatLike {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 #[derive(
@@ -81,14 +215,45 @@ pub struct CatLike {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Circle {
     pub radius: f64,
 }
 
+#[allow(deprecated)]
+impl Circle {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
 /// An id.
+#[allow(deprecated)]
 pub type CommentId = ::std::string::String;
 
 /// allOf that only annotates a string schema.
+#[allow(deprecated)]
 pub type CommentRef = CommentId;
 
 /// pydantic's `Decimal` (a number or, as pydantic writes it, a string).
@@ -99,6 +264,8 @@ pub type CommentRef = CommentId;
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
 pub enum Decimal {
@@ -106,6 +273,33 @@ pub enum Decimal {
     String(::std::string::String),
 }
 
+#[allow(deprecated)]
+impl Decimal {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -113,23 +307,39 @@ pub enum Decimal {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Dog {
     pub name: ::std::string::String,
     #[serde(rename = "packSize")]
     pub pack_size: i32,
 }
 
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::cmp::PartialEq,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
-pub struct DogLike {
-    pub name: ::std::string::String,
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub barks: ::std::option::Option<bool>,
+#[allow(deprecated)]
+impl Dog {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 #[derive(
@@ -139,6 +349,50 @@ pub struct DogLike {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
+pub struct DogLike {
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub barks: ::std::option::Option<bool>,
+}
+
+#[allow(deprecated)]
+impl DogLike {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct IntegerFormats {
     pub i8: i8,
     pub i16: i16,
@@ -150,6 +404,54 @@ pub struct IntegerFormats {
     pub u64: u64,
 }
 
+#[allow(deprecated)]
+impl IntegerFormats {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.u64;
+            let at = ::std::format!("{}{}", path, "/u64");
+            if (*field as f64) < 0.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("below 0 (minimum)"),
+                    });
+            }
+            if (*field as f64) > 1.8446744073709552e19 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "above 18446744073709552000 (maximum)",
+                        ),
+                    });
+            }
+        }
+    }
+}
+
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -157,9 +459,38 @@ pub struct IntegerFormats {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
+}
+
+#[allow(deprecated)]
+impl Location {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 /// Variants that cannot be told apart (all properties optional) - kept whole.
@@ -170,9 +501,12 @@ pub struct Location {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(transparent)]
 pub struct Loose(pub ::serde_json::Value);
 
+#[allow(deprecated)]
 impl Loose {
     /// Decodes the value as the `LooseVariant1` variant.
     pub fn decode_loose_variant1(
@@ -210,11 +544,40 @@ impl Loose {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct LooseVariant1 {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub kind: ::std::option::Option<::std::string::String>,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+}
+
+#[allow(deprecated)]
+impl LooseVariant1 {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
 }
 
 #[derive(
@@ -224,9 +587,281 @@ pub struct LooseVariant1 {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct LooseVariant2 {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub key2: ::std::option::Option<::std::string::String>,
+}
+
+#[allow(deprecated)]
+impl LooseVariant2 {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
+/// Constraints that `validate()` checks.
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
+pub struct Parcel {
+    pub code: ::std::string::String,
+    pub weight: f64,
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub count: ::std::option::Option<i32>,
+    pub tags: ::std::vec::Vec<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub contact: ::std::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub host: ::std::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub sku: ::std::option::Option<Sku>,
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub inner: ::std::option::Option<::std::boxed::Box<Parcel>>,
+    #[serde(
+        rename = "byName",
+        default,
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub by_name: ::std::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, Parcel>,
+    >,
+}
+
+#[allow(deprecated)]
+impl Parcel {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.code;
+            let at = ::std::format!("{}{}", path, "/code");
+            if field.chars().count() < 3 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "shorter than 3 characters (minLength)",
+                        ),
+                    });
+            }
+            if field.chars().count() > 8 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "longer than 8 characters (maxLength)",
+                        ),
+                    });
+            }
+            if validation::PATTERN_0.as_ref().is_some_and(|re| !re.is_match(field)) {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "does not match the pattern `^[A-Z]+-[0-9]+$` (pattern)",
+                        ),
+                    });
+            }
+        }
+        {
+            let field = &self.weight;
+            let at = ::std::format!("{}{}", path, "/weight");
+            if *field <= 0.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "below 0 (exclusiveMinimum)",
+                        ),
+                    });
+            }
+            if *field > 1000.0 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from("above 1000 (maximum)"),
+                    });
+            }
+            if !validation::is_multiple_of(*field, 0.5) {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "not a multiple of 0.5 (multipleOf)",
+                        ),
+                    });
+            }
+        }
+        {
+            let field = &self.count;
+            let at = ::std::format!("{}{}", path, "/count");
+            if let ::std::option::Option::Some(v0) = field {
+                if (*v0 as f64) < 1.0 {
+                    errors
+                        .push(validation::Violation {
+                            path: ::std::clone::Clone::clone(&at),
+                            message: ::std::string::String::from("below 1 (minimum)"),
+                        });
+                }
+            }
+        }
+        {
+            let field = &self.tags;
+            let at = ::std::format!("{}{}", path, "/tags");
+            if field.len() < 1 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "fewer than 1 items (minItems)",
+                        ),
+                    });
+            }
+            if field.len() > 3 {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "more than 3 items (maxItems)",
+                        ),
+                    });
+            }
+            if validation::has_duplicates(field) {
+                errors
+                    .push(validation::Violation {
+                        path: ::std::clone::Clone::clone(&at),
+                        message: ::std::string::String::from(
+                            "has duplicate items (uniqueItems)",
+                        ),
+                    });
+            }
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                if item0.chars().count() > 5 {
+                    errors
+                        .push(validation::Violation {
+                            path: ::std::clone::Clone::clone(&at0),
+                            message: ::std::string::String::from(
+                                "longer than 5 characters (maxLength)",
+                            ),
+                        });
+                }
+            }
+        }
+        {
+            let field = &self.contact;
+            let at = ::std::format!("{}{}", path, "/contact");
+            if let ::std::option::Option::Some(v0) = field {
+                if !validation::is_email(v0) {
+                    errors
+                        .push(validation::Violation {
+                            path: ::std::clone::Clone::clone(&at),
+                            message: ::std::string::String::from(
+                                "is not a valid email (format)",
+                            ),
+                        });
+                }
+            }
+        }
+        {
+            let field = &self.host;
+            let at = ::std::format!("{}{}", path, "/host");
+            if let ::std::option::Option::Some(v0) = field {
+                if !validation::is_ipv4(v0) {
+                    errors
+                        .push(validation::Violation {
+                            path: ::std::clone::Clone::clone(&at),
+                            message: ::std::string::String::from(
+                                "is not a valid ipv4 (format)",
+                            ),
+                        });
+                }
+            }
+        }
+        {
+            let field = &self.sku;
+            let at = ::std::format!("{}{}", path, "/sku");
+            if let ::std::option::Option::Some(v0) = field {
+                if validation::PATTERN_1.as_ref().is_some_and(|re| !re.is_match(v0)) {
+                    errors
+                        .push(validation::Violation {
+                            path: ::std::clone::Clone::clone(&at),
+                            message: ::std::string::String::from(
+                                "does not match the pattern `^[a-z]{3}$` (pattern)",
+                            ),
+                        });
+                }
+            }
+        }
+        {
+            let field = &self.inner;
+            let at = ::std::format!("{}{}", path, "/inner");
+            if let ::std::option::Option::Some(v0) = field {
+                {
+                    let v1 = &**v0;
+                    v1.validate_into(&at, errors);
+                }
+            }
+        }
+        {
+            let field = &self.by_name;
+            let at = ::std::format!("{}{}", path, "/byName");
+            if let ::std::option::Option::Some(v0) = field {
+                for (key1, item1) in v0 {
+                    let at1 = validation::pointer(&at, key1);
+                    item1.validate_into(&at1, errors);
+                }
+            }
+        }
+    }
 }
 
 /// OpenAPI polymorphism - the base lists subtypes that each allOf it.
@@ -237,6 +872,8 @@ pub struct LooseVariant2 {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(tag = "petType")]
 #[allow(clippy::large_enum_variant)]
 pub enum Pet {
@@ -244,6 +881,38 @@ pub enum Pet {
     Cat(Cat),
     #[serde(rename = "dog")]
     Dog(Dog),
+}
+
+#[allow(deprecated)]
+impl Pet {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        match self {
+            Self::Cat(value) => value.validate_into(path, errors),
+            Self::Dog(value) => value.validate_into(path, errors),
+        }
+    }
 }
 
 /// A measurement, with one property per mapping rule.
@@ -254,6 +923,8 @@ pub enum Pet {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(deny_unknown_fields)]
 pub struct Reading {
     pub id: ::uuid::Uuid,
@@ -328,9 +999,65 @@ pub struct Reading {
     pub unknown_but_required: ::serde_json::Value,
 }
 
+#[allow(deprecated)]
 impl Reading {
     fn default_retries() -> i32 {
         3_i32
+    }
+}
+
+#[allow(deprecated)]
+impl Reading {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.counts;
+            let at = ::std::format!("{}{}", path, "/counts");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.price;
+            let at = ::std::format!("{}{}", path, "/price");
+            field.validate_into(&at, errors);
+        }
+        {
+            let field = &self.location;
+            let at = ::std::format!("{}{}", path, "/location");
+            if let ::std::option::Option::Some(v0) = field {
+                v0.validate_into(&at, errors);
+            }
+        }
+        {
+            let field = &self.flags;
+            let at = ::std::format!("{}{}", path, "/flags");
+            if let ::std::option::Option::Some(v0) = field {
+                for (index1, item1) in v0.iter().enumerate() {
+                    let at1 = ::std::format!("{}/{}", at, index1);
+                    item1.validate_into(&at1, errors);
+                }
+            }
+        }
     }
 }
 
@@ -341,6 +1068,8 @@ impl Reading {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
 pub enum ReadingFlagsItem {
@@ -348,14 +1077,56 @@ pub enum ReadingFlagsItem {
     String(::std::string::String),
 }
 
+#[allow(deprecated)]
+impl ReadingFlagsItem {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
 /// An integer enum (encodes as a number).
 #[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[allow(deprecated)]
 pub enum ReadingLevel {
     V1,
     V2,
     V3,
 }
 
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for ReadingLevel {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("ReadingLevel")
+    }
+
+    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+        ::schemars::json_schema!(
+            { "enum" : [Self::V1.to_json(), Self::V2.to_json(), Self::V3.to_json(),] }
+        )
+    }
+}
+
+#[allow(deprecated)]
 impl ReadingLevel {
     /// The JSON value of this variant.
     pub fn to_json(&self) -> ::serde_json::Value {
@@ -367,6 +1138,7 @@ impl ReadingLevel {
     }
 }
 
+#[allow(deprecated)]
 impl ::serde::Serialize for ReadingLevel {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -376,7 +1148,9 @@ impl ::serde::Serialize for ReadingLevel {
     }
 }
 
+#[allow(deprecated)]
 impl<'de> ::serde::Deserialize<'de> for ReadingLevel {
+    #[allow(clippy::cmp_owned)]
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -405,12 +1179,27 @@ impl<'de> ::serde::Deserialize<'de> for ReadingLevel {
 
 /// A mixed enum.
 #[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[allow(deprecated)]
 pub enum ReadingMixed {
     V3,
     Off,
     True,
 }
 
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for ReadingMixed {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("ReadingMixed")
+    }
+
+    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+        ::schemars::json_schema!(
+            { "enum" : [Self::V3.to_json(), Self::Off.to_json(), Self::True.to_json(),] }
+        )
+    }
+}
+
+#[allow(deprecated)]
 impl ReadingMixed {
     /// The JSON value of this variant.
     pub fn to_json(&self) -> ::serde_json::Value {
@@ -422,6 +1211,7 @@ impl ReadingMixed {
     }
 }
 
+#[allow(deprecated)]
 impl ::serde::Serialize for ReadingMixed {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -431,7 +1221,9 @@ impl ::serde::Serialize for ReadingMixed {
     }
 }
 
+#[allow(deprecated)]
 impl<'de> ::serde::Deserialize<'de> for ReadingMixed {
+    #[allow(clippy::cmp_owned)]
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -466,6 +1258,8 @@ impl<'de> ::serde::Deserialize<'de> for ReadingMixed {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum ReadingMode {
     #[serde(rename = "auto")]
     Auto,
@@ -479,6 +1273,8 @@ pub enum ReadingMode {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum ReadingStatus {
     #[serde(rename = "open")]
     Open,
@@ -494,6 +1290,8 @@ pub enum ReadingStatus {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
 pub enum Shape {
@@ -503,12 +1301,60 @@ pub enum Shape {
     Square(Square),
 }
 
+#[allow(deprecated)]
+impl Shape {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        match self {
+            Self::Circle(value) => value.validate_into(path, errors),
+            Self::Square(value) => value.validate_into(path, errors),
+            _ => {}
+        }
+    }
+}
+
 #[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[allow(deprecated)]
 pub enum ShapeVariant4 {
     One,
     Two,
 }
 
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for ShapeVariant4 {
+    fn schema_name() -> ::std::borrow::Cow<'static, str> {
+        ::std::borrow::Cow::Borrowed("ShapeVariant4")
+    }
+
+    fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+        ::schemars::json_schema!(
+            { "enum" : [Self::One.to_json(), Self::Two.to_json(),] }
+        )
+    }
+}
+
+#[allow(deprecated)]
 impl ShapeVariant4 {
     /// The JSON value of this variant.
     pub fn to_json(&self) -> ::serde_json::Value {
@@ -519,6 +1365,7 @@ impl ShapeVariant4 {
     }
 }
 
+#[allow(deprecated)]
 impl ::serde::Serialize for ShapeVariant4 {
     fn serialize<S: ::serde::Serializer>(
         &self,
@@ -528,7 +1375,9 @@ impl ::serde::Serialize for ShapeVariant4 {
     }
 }
 
+#[allow(deprecated)]
 impl<'de> ::serde::Deserialize<'de> for ShapeVariant4 {
+    #[allow(clippy::cmp_owned)]
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -552,6 +1401,9 @@ impl<'de> ::serde::Deserialize<'de> for ShapeVariant4 {
     }
 }
 
+#[allow(deprecated)]
+pub type Sku = ::std::string::String;
+
 #[derive(
     ::std::fmt::Debug,
     ::std::clone::Clone,
@@ -559,11 +1411,139 @@ impl<'de> ::serde::Deserialize<'de> for ShapeVariant4 {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub struct Square {
     pub side: f64,
 }
 
+#[allow(deprecated)]
+impl Square {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {}
+}
+
+#[allow(deprecated)]
 pub type Timestamp = wire::DateTime;
+
+/// A recursive union (through an object property); decoding nested input is bounded by serde_json's nesting limit.
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
+pub enum Tree {
+    String(::std::string::String),
+    TreeVariant2(TreeVariant2),
+}
+
+#[allow(deprecated)]
+impl Tree {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        match self {
+            Self::TreeVariant2(value) => value.validate_into(path, errors),
+            _ => {}
+        }
+    }
+}
+
+#[derive(
+    ::std::fmt::Debug,
+    ::std::clone::Clone,
+    ::std::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
+pub struct TreeVariant2 {
+    pub children: ::std::vec::Vec<Tree>,
+}
+
+#[allow(deprecated)]
+impl TreeVariant2 {
+    /// Every schema constraint (`minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+    /// `multipleOf`, `minItems`, `maxItems`, `uniqueItems`, `format`) this value or a value inside
+    /// it violates; empty when valid. Decoding already enforces types, enums and required members.
+    pub fn validate(&self) -> ::std::vec::Vec<validation::Violation> {
+        let mut errors = ::std::vec::Vec::new();
+        self.validate_into("", &mut errors);
+        errors
+    }
+
+    /// [`Self::validate`], adding to `errors`, with paths under the JSON pointer `path`.
+    #[allow(
+        unused_variables,
+        clippy::ptr_arg,
+        clippy::collapsible_if,
+        clippy::len_zero,
+        clippy::only_used_in_recursion,
+        clippy::single_match
+    )]
+    pub fn validate_into(
+        &self,
+        path: &str,
+        errors: &mut ::std::vec::Vec<validation::Violation>,
+    ) {
+        {
+            let field = &self.children;
+            let at = ::std::format!("{}{}", path, "/children");
+            for (index0, item0) in field.iter().enumerate() {
+                let at0 = ::std::format!("{}/{}", at, index0);
+                item0.validate_into(&at0, errors);
+            }
+        }
+    }
+}
 
 /// Enum values that sanitise to the same name.
 #[derive(
@@ -573,6 +1553,8 @@ pub type Timestamp = wire::DateTime;
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[allow(deprecated)]
 pub enum Words {
     #[serde(rename = "self")]
     Self_,
@@ -671,6 +1653,17 @@ pub mod wire {
         }
     }
 
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for DateTime {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("DateTime")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date-time" })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for DateTime {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -736,6 +1729,17 @@ pub mod wire {
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.collect_str(self)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Date {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Date")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "date" })
         }
     }
 
@@ -851,6 +1855,17 @@ pub mod wire {
             serializer: S,
         ) -> ::std::result::Result<S::Ok, S::Error> {
             serializer.collect_str(self)
+        }
+    }
+
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Time {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Time")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "time" })
         }
     }
 
@@ -990,6 +2005,17 @@ pub mod wire {
         }
     }
 
+    #[cfg(feature = "schemars")]
+    impl ::schemars::JsonSchema for Duration {
+        fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            ::std::borrow::Cow::Borrowed("Duration")
+        }
+
+        fn json_schema(_: &mut ::schemars::SchemaGenerator) -> ::schemars::Schema {
+            ::schemars::json_schema!({ "type" : "string", "format" : "duration" })
+        }
+    }
+
     impl<'de> ::serde::Deserialize<'de> for Duration {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -1007,8 +2033,103 @@ pub mod wire {
     }
 }
 
+/// Support of the generated `validate()` methods.
+pub mod validation {
+    /// A violated schema constraint: where (a JSON pointer into the encoded value) and what.
+    #[derive(
+        ::std::fmt::Debug,
+        ::std::clone::Clone,
+        ::std::cmp::PartialEq,
+        ::std::cmp::Eq
+    )]
+    pub struct Violation {
+        pub path: ::std::string::String,
+        pub message: ::std::string::String,
+    }
+
+    impl ::std::fmt::Display for Violation {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            ::std::write!(
+                f, "{}: {}", if self.path.is_empty() { "/" } else { & self.path }, self
+                .message
+            )
+        }
+    }
+    pub(crate) static PATTERN_0: ::std::sync::LazyLock<
+        ::std::option::Option<::regex::Regex>,
+    > = ::std::sync::LazyLock::new(|| ::regex::Regex::new("^[A-Z]+-[0-9]+$").ok());
+    pub(crate) static PATTERN_1: ::std::sync::LazyLock<
+        ::std::option::Option<::regex::Regex>,
+    > = ::std::sync::LazyLock::new(|| ::regex::Regex::new("^[a-z]{3}$").ok());
+
+    /// `path` + `/key`, escaped as a JSON pointer token.
+    #[allow(dead_code)]
+    pub(crate) fn pointer(path: &str, key: &str) -> ::std::string::String {
+        ::std::format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_multiple_of(value: f64, of: f64) -> bool {
+        let quotient = value / of;
+        (quotient - quotient.round()).abs() <= 1e-9 * quotient.abs().max(1.0)
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn has_duplicates<T: ::std::cmp::PartialEq>(items: &[T]) -> bool {
+        items.iter().enumerate().any(|(i, item)| items[..i].contains(item))
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_email(text: &str) -> bool {
+        match text.rsplit_once('@') {
+            ::std::option::Option::Some((local, domain)) => {
+                !local.is_empty() && is_hostname(domain)
+            }
+            ::std::option::Option::None => false,
+        }
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_hostname(text: &str) -> bool {
+        !text.is_empty() && text.len() <= 253
+            && text
+                .split('.')
+                .all(|label| {
+                    !label.is_empty() && label.len() <= 63 && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                })
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv4(text: &str) -> bool {
+        text.parse::<::std::net::Ipv4Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_ipv6(text: &str) -> bool {
+        text.parse::<::std::net::Ipv6Addr>().is_ok()
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn is_uri(text: &str) -> bool {
+        match text.split_once(':') {
+            ::std::option::Option::Some((scheme, _)) => {
+                scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && scheme
+                        .chars()
+                        .all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')
+                        }) && !text.contains(char::is_whitespace)
+            }
+            ::std::option::Option::None => false,
+        }
+    }
+}
+
 /// The document's examples, decoded and re-encoded: what comes back must be what was sent.
 #[cfg(test)]
+#[allow(deprecated)]
 mod examples {
     use ::serde_json::Value;
 
@@ -1142,6 +2263,16 @@ mod examples {
     }
 
     #[test]
+    fn parcel_example() {
+        round_trip::<
+            super::Parcel,
+        >(
+            "wire-types.yaml#/components/schemas/Parcel/examples/0",
+            "{\"code\":\"AB-12\",\"weight\":2.5,\"tags\":[\"x\"],\"inner\":{\"code\":\"CD-3\",\"weight\":1,\"tags\":[\"y\",\"z\"]}}",
+        );
+    }
+
+    #[test]
     fn shape_example() {
         round_trip::<
             super::Shape,
@@ -1176,6 +2307,16 @@ mod examples {
         >(
             "wire-types.yaml#/components/schemas/Timestamp/examples/0",
             "\"2026-01-02T03:04:05.000Z\"",
+        );
+    }
+
+    #[test]
+    fn tree_example() {
+        round_trip::<
+            super::Tree,
+        >(
+            "wire-types.yaml#/components/schemas/Tree/examples/0",
+            "{\"children\":[\"leaf\",{\"children\":[]}]}",
         );
     }
 

@@ -84,3 +84,13 @@ fn javascript_payloads_round_trip_and_pydantic_accepts_the_rust_encoding() {
     println!("JavaScript fixtures: {messages} messages, {values} values compared in Rust; {report}");
     assert!(report.contains("0 rejected, 0 different"), "{report}");
 }
+
+#[test]
+fn go_payloads_round_trip_and_pydantic_accepts_the_rust_encoding() {
+    // encoding/json: RFC 3339 with nanoseconds and zone offsets, `1e+308`, `null` for nil pointers.
+    let (returned, values, messages) = round_trip("orders.go.jsonl");
+    assert_eq!(messages, 200);
+    let report = pydantic_accepts("orders.go.jsonl", &returned);
+    println!("Go fixtures: {messages} messages, {values} values compared in Rust; {report}");
+    assert!(report.contains("0 rejected, 0 different"), "{report}");
+}

@@ -77,3 +77,15 @@ fn no_input_makes_the_parsers_panic() {
         let _ = serde_json::from_value::<DateTime>(serde_json::Value::String(text));
     }
 }
+
+#[test]
+fn deeply_nested_payloads_are_refused_without_overflowing_the_stack() {
+    // `Tree` is a recursive untagged union; 100,000 levels of nesting on a 2 MiB test thread.
+    let depth = 100_000;
+    let payload = format!("{}{}", r#"{"children":["#.repeat(depth), "]}".repeat(depth));
+    let result = serde_json::from_str::<wire_types::types::Tree>(&payload);
+    assert!(result.is_err());
+    // Within the limit it decodes.
+    let payload = format!("{}\"leaf\"{}", r#"{"children":["#.repeat(60), "]}".repeat(60));
+    assert!(serde_json::from_str::<wire_types::types::Tree>(&payload).is_ok());
+}
