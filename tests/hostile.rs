@@ -234,15 +234,19 @@ fn assert_no_unsafe_chars(text: &str, context: &str) {
 
 fn assert_cargo_toml(text: &str, context: &str) {
     let table: toml::Table = toml::from_str(text).unwrap_or_else(|e| panic!("{context}: Cargo.toml: {e}\n{text}"));
-    let keys: Vec<&str> = table.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["dependencies", "package"], "{context}: {text}");
+    for key in table.keys() {
+        assert!(["dependencies", "package", "features"].contains(&key.as_str()), "{context}: [{key}] in {text}");
+    }
+    for (feature, _) in table.get("features").and_then(toml::Value::as_table).into_iter().flatten() {
+        assert_eq!(feature, "schemars", "{context}: unexpected feature");
+    }
     let package = table["package"].as_table().unwrap();
     for key in package.keys() {
         assert!(["name", "version", "edition", "description", "publish"].contains(&key.as_str()), "{context}: {key}");
     }
     for (name, _) in table["dependencies"].as_table().unwrap() {
         assert!(
-            ["async-nats", "bytes", "futures", "serde", "serde_json", "tokio", "tracing", "time", "uuid"]
+            ["async-nats", "bytes", "futures", "serde", "serde_json", "tokio", "tracing", "time", "uuid", "schemars"]
                 .contains(&name.as_str())
                 || name.starts_with("asyncapi-nats"),
             "{context}: unexpected dependency {name}"
