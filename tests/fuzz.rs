@@ -17,43 +17,10 @@ use serde_json::{Value, json};
 const RUN_TIMEOUT: Duration = Duration::from_secs(20);
 const RUN_MEMORY_KIB: u64 = 2 * 1024 * 1024;
 
-/// xorshift64*: deterministic, dependency-free.
-struct Rng(u64);
+#[path = "support/mutation.rs"]
+mod mutation;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
-/// Every (pointer, is-object-or-array) in `value`.
-fn nodes(value: &Value, at: String, out: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                nodes(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                nodes(v, format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-    out.push(at);
-}
+use mutation::{Rng, pointers};
 
 const STRINGS: &[&str] = &[
     "",
@@ -105,7 +72,7 @@ fn set(doc: &mut Value, pointer: &str, value: Value) {
 /// One structure-aware mutation; returns what it did, to reproduce.
 fn mutate(doc: &mut Value, rng: &mut Rng) -> String {
     let mut all = Vec::new();
-    nodes(doc, String::new(), &mut all);
+    pointers(doc, String::new(), &mut all);
     let pointer = rng.pick(&all).clone();
     match rng.below(7) {
         0 | 1 => {

@@ -7,39 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// xorshift64*: deterministic, dependency-free.
-struct Rng(u64);
+#[path = "support/mutation.rs"]
+mod mutation;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// Every JSON pointer in `value`.
-fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                pointers(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                pointers(v, format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-    out.push(at);
-}
+use mutation::{Rng, pointers};
 
 fn mutate(doc: &mut Value, pointer: &str, kind: usize) {
     let replacement = match kind {
