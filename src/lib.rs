@@ -637,7 +637,7 @@ mod tests {
                 let mut config = Config::new();
                 config.parts(parts);
                 let new = config.generate(&path).unwrap().files.remove(0).contents;
-                let prepared = config.prepare(&path, true, &mut Timings::default()).unwrap();
+                let prepared = config.prepare(&path, false, &mut Timings::default()).unwrap();
                 let renderer = Renderer::new();
                 let bodies: Vec<serde_json::Value> = config
                     .module_bodies(&renderer, Renderer::context(&prepared.view), &mut Timings::default())
