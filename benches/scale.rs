@@ -6,7 +6,8 @@
 //! than wall time.
 //!
 //! Run: `cargo bench --bench scale` (`SIZES=50,500` to choose sizes, `RUNS=1`;
-//! `SPEC_OUT=dir` also keeps the documents, e.g. to `cargo check` a generated crate).
+//! `SPEC_OUT=dir` also keeps the documents, e.g. to `cargo check` a generated crate;
+//! `MODE=module` generates the single `build.rs` file instead of the crate).
 
 #[path = "support/synthetic.rs"]
 mod synthetic;
@@ -77,7 +78,10 @@ fn main() {
 fn child(args: &str) {
     let (spec, out) = args.split_once('\n').unwrap();
     let start = Instant::now();
-    let generated = asyncapi_nats::Config::new().generate_crate(spec).unwrap();
+    let config = asyncapi_nats::Config::new();
+    // MODE=module: the single file a build script `include!`s (Config::generate), instead of the crate.
+    let module = std::env::var("MODE").is_ok_and(|m| m == "module");
+    let generated = if module { config.generate(spec) } else { config.generate_crate(spec) }.unwrap();
     asyncapi_nats::write::write_files_and_prune(std::path::Path::new(out), &generated.files).unwrap();
     let secs = start.elapsed().as_secs_f64();
     let cpu = asyncapi_nats::proc_stats::cpu_time().as_secs_f64();
