@@ -633,7 +633,11 @@ impl YamlBuilder<'_> {
         let Some(Open::Map { map, pointer, key: pending, .. }) = self.stack.last_mut() else {
             unreachable!("keys are read in mappings")
         };
-        let child = format!("{pointer}/{}", escape_token(&key));
+        let child = if key.contains(['~', '/']) {
+            format!("{pointer}/{}", escape_token(&key))
+        } else {
+            format!("{pointer}/{key}")
+        };
         if map.contains_key(&key) {
             let first = self
                 .positions

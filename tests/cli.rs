@@ -187,3 +187,20 @@ fn gen_without_out_writes_a_folder_named_after_the_crate() {
     let output = cli(&["gen", "spec.yaml", "--check"], dir.path());
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
 }
+
+#[test]
+fn gen_timings_name_every_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let spec = repo().join("specs/shop.yaml");
+    let quiet = cli(&["gen", spec.to_str().unwrap(), "-o", out.to_str().unwrap()], dir.path());
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert!(!stderr(&quiet).contains("format"), "{}", stderr(&quiet));
+    let output = cli(&["gen", "-v", spec.to_str().unwrap(), "-o", out.to_str().unwrap()], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    for stage in ["load", "model", "types", "view", "manifests", "render", "format", "write", "total"] {
+        assert!(err.lines().any(|l| l.trim_start().starts_with(stage)), "no {stage} in:\n{err}");
+    }
+    assert!(err.contains("wall ms") && err.contains("cpu ms") && err.contains("RSS MB"), "{err}");
+}

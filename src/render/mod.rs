@@ -304,10 +304,8 @@ fn items(text: &str) -> Option<Vec<&str>> {
     }
     if start < text.len() {
         match items.last_mut() {
-            // Trailing whitespace and comments stay with the last item.
-            Some(last) if text[start..].trim().is_empty() => {
-                *last = &text[text.len() - last.len() - (text.len() - start)..]
-            }
+            // Trailing whitespace stays with the last item (which ends at `start`).
+            Some(last) if text[start..].trim().is_empty() => *last = &text[start - last.len()..],
             _ => items.push(&text[start..]),
         }
     }
