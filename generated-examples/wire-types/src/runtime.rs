@@ -184,8 +184,8 @@ pub(crate) fn header_text(value: &::serde_json::Value) -> ::std::option::Option<
 pub(crate) fn pointer_text(json: &[u8], pointer: &str) -> ::std::option::Option<::std::string::String> {
     use ::serde::de::DeserializeSeed as _;
     // The common `msgId: $message.payload#/id` case, a top-level string, without a parser.
-    let simple = pointer.strip_prefix('/').filter(|k| !k.contains(['/', '~', '\\', '"']));
-    if let Some(found) = simple.and_then(|key| top_level_string(json, key.as_bytes())) {
+    let top_level_key = pointer.strip_prefix('/').filter(|k| !k.contains(['/', '~', '\\', '"']));
+    if let Some(found) = top_level_key.and_then(|key| top_level_string(json, key.as_bytes())) {
         return found;
     }
     let mut deserializer = ::serde_json::Deserializer::from_slice(json);

@@ -36,6 +36,17 @@ fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// CPU time (user + system) this process has used, in seconds (`/proc/self/stat`, 100 ticks/s):
+/// unlike wall-clock rates, it hardly changes when other jobs compete for the cores.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// The process's resident set size (VmRSS), in KiB.
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -106,12 +117,13 @@ async fn drained(js: &Context, name: &str) {
     }
 }
 
-/// Consumes all `n` messages once; returns (msg/s, peak RSS MiB).
-async fn consume(js: &Context, n: u64, batch: usize, handler: Handler, variant: Variant, id: usize) -> (f64, f64) {
+/// Consumes all `n` messages once; returns (msg/s, peak RSS MiB, CPU µs per message).
+async fn consume(js: &Context, n: u64, batch: usize, handler: Handler, variant: Variant, id: usize) -> (f64, f64, f64) {
     let durable: &'static str = Box::leak(format!("bench-{id}").into_boxed_str());
     fresh_consumer(js, durable).await;
     let settings = ConsumerSettings { durable, batch, ..process_ready::SETTINGS };
     reset_peak_rss();
+    let cpu = cpu_seconds();
     let start = Instant::now();
     match variant {
         Variant::Raw => {
@@ -164,9 +176,10 @@ async fn consume(js: &Context, n: u64, batch: usize, handler: Handler, variant: 
         }
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
+    let cpu = (cpu_seconds() - cpu) * 1e6 / n as f64;
     let rss = peak_rss_mib();
     js.get_stream_no_info("allocation").await.unwrap().delete_consumer(durable).await.unwrap();
-    (rate, rss)
+    (rate, rss, cpu)
 }
 
 fn completed(n: u64) -> AllocationCompleted {
@@ -178,12 +191,14 @@ fn completed(n: u64) -> AllocationCompleted {
     .expect("valid AllocationCompleted")
 }
 
-/// Publishes `n` AllocationCompleted events (ids from `first`), 256 acks in flight; returns (msg/s, peak RSS MiB).
-async fn publish(client: &async_nats::Client, js: &Context, first: u64, n: u64, variant: Variant) -> (f64, f64) {
+/// Publishes `n` AllocationCompleted events (ids from `first`), 256 acks in flight; returns
+/// (msg/s, peak RSS MiB, CPU µs per message).
+async fn publish(client: &async_nats::Client, js: &Context, first: u64, n: u64, variant: Variant) -> (f64, f64, f64) {
     let messages: Vec<(String, AllocationCompleted)> = (first..first + n).map(|i| (uuid(i), completed(i))).collect();
     let publishers = Publishers::new(client.clone());
     let headers = TraceHeaders { trace_id: None };
     reset_peak_rss();
+    let cpu = cpu_seconds();
     let start = Instant::now();
     match variant {
         Variant::Raw => {
@@ -209,13 +224,16 @@ async fn publish(client: &async_nats::Client, js: &Context, first: u64, n: u64, 
                 .await;
         }
     }
-    (n as f64 / start.elapsed().as_secs_f64(), peak_rss_mib())
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    (rate, peak_rss_mib(), (cpu_seconds() - cpu) * 1e6 / n as f64)
 }
 
 #[derive(Default)]
 struct Row {
     raw: Vec<f64>,
     generated: Vec<f64>,
+    raw_cpu: Vec<f64>,
+    generated_cpu: Vec<f64>,
     raw_rss: f64,
     generated_rss: f64,
 }
@@ -258,7 +276,7 @@ async fn main() {
                 if round % 2 == 0 { [Variant::Raw, Variant::Generated] } else { [Variant::Generated, Variant::Raw] };
             for variant in order {
                 id += 1;
-                let (rate, rss) = match case {
+                let (rate, rss, cpu) = match case {
                     Some((batch, handler)) => consume(&js, n, *batch, *handler, variant, id).await,
                     None => {
                         published += n;
@@ -268,10 +286,12 @@ async fn main() {
                 let row = &mut rows[i];
                 match variant {
                     Variant::Raw => {
+                        row.raw_cpu.push(cpu);
                         row.raw.push(rate);
                         row.raw_rss = row.raw_rss.max(rss);
                     }
                     Variant::Generated => {
+                        row.generated_cpu.push(cpu);
                         row.generated.push(rate);
                         row.generated_rss = row.generated_rss.max(rss);
                     }
@@ -281,32 +301,38 @@ async fn main() {
         eprintln!("round {} of {rounds} done", round + 1);
     }
     println!(
-        "| {:<36} | {:>12} | {:>12} | {:>15} | {:>11} | {:>11} |",
-        "case", "raw msg/s", "generated", "ratio (min..max)", "raw RSS", "gen RSS"
+        "| {:<36} | {:>10} | {:>10} | {:>17} | {:>7} | {:>7} | {:>9} | {:>7} |",
+        "case", "raw msg/s", "generated", "ratio (min..max)", "raw CPU", "gen CPU", "CPU ratio", "RSS"
     );
     println!(
-        "|{}|{}|{}|{}|{}|{}|",
+        "|{}|{}|{}|{}|{}|{}|{}|{}|",
         "-".repeat(38),
-        "-".repeat(14),
-        "-".repeat(14),
-        "-".repeat(17),
-        "-".repeat(13),
-        "-".repeat(13)
+        "-".repeat(12),
+        "-".repeat(12),
+        "-".repeat(19),
+        "-".repeat(9),
+        "-".repeat(9),
+        "-".repeat(11),
+        "-".repeat(9)
     );
     for ((name, _), row) in cases.iter().zip(&rows) {
         // Ratios of the two measurements of each round (taken back to back, so under the same load).
         let ratios: Vec<f64> = row.generated.iter().zip(&row.raw).map(|(g, r)| g / r).collect();
         let (lo, hi) = ratios.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+        // CPU per message, raw / generated: above 1 when the generated code needs less.
+        let (raw_cpu, gen_cpu) = (median(&row.raw_cpu), median(&row.generated_cpu));
         println!(
-            "| {:<36} | {:>12.0} | {:>12.0} | {:>5.2} ({:.2}..{:.2}) | {:>7.1} MiB | {:>7.1} MiB |",
+            "| {:<36} | {:>10.0} | {:>10.0} | {:>5.2} ({:.2}..{:.2}) | {:>4.1} µs | {:>4.1} µs | {:>9.2} | {:>3.0} MiB |",
             name,
             median(&row.raw),
             median(&row.generated),
             median(&ratios),
             lo,
             hi,
-            row.raw_rss,
-            row.generated_rss
+            raw_cpu,
+            gen_cpu,
+            raw_cpu / gen_cpu,
+            row.raw_rss.max(row.generated_rss),
         );
     }
 }
