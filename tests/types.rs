@@ -262,3 +262,15 @@ fn integer_and_mixed_enums_encode_their_values() {
     assert!(types.contains("pub enum APick {\n    Ten,\n    Twenty,\n}"), "{types}");
     assert!(!types.contains("pub type ALevel = i64"), "{types}");
 }
+
+#[test]
+fn untagged_unions_with_two_recursive_variants_keep_the_value_whole() {
+    // Decoding `{"kids": [{"kids": [… {"b": 1}]}]}` would try A, decode all kids, fail, then try B:
+    // 2^depth attempts. The union is kept as a value instead, with a warning.
+    let (types, warnings) = ok(
+        A,
+        "    A:\n      oneOf:\n        - {type: object, required: [a, kids], properties: {a: {type: integer}, kids: {type: array, items: {$ref: '#/components/schemas/A'}}}}\n        - {type: object, required: [b, kids], properties: {b: {type: integer}, kids: {type: array, items: {$ref: '#/components/schemas/A'}}}}\n",
+    );
+    assert!(types.contains("pub struct A(pub ::serde_json::Value);"), "{types}");
+    assert!(warnings.iter().any(|w| w.contains("exponential")), "{warnings:?}");
+}

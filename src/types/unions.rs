@@ -55,7 +55,77 @@ pub(super) fn classify(source: &Source, space: &mut TypeSpace, payload_roots: &[
         space.defs.get_mut(node).expect("union node").kind = Kind::Union(union);
     }
     strip_tags(space, &unions, payload_roots);
+    refuse_exponential_untagged(source, space, &unions);
     Ok(())
+}
+
+/// An untagged union tries its variants in turn, each decoding the nested input before it can
+/// fail; when two variants contain the union again, nested input costs 2^depth attempts. Such a
+/// union keeps the value whole instead (decoding it is linear), with a warning.
+fn refuse_exponential_untagged(source: &Source, space: &mut TypeSpace, unions: &[NodeId]) {
+    let edges: BTreeMap<NodeId, Vec<NodeId>> = space
+        .defs
+        .iter()
+        .map(|(n, d)| {
+            let mut out = Vec::new();
+            let tys: Vec<&Ty> = match &d.kind {
+                Kind::Struct { fields, additional, .. } => fields.iter().map(|f| &f.ty).chain(additional).collect(),
+                Kind::Union(u) if u.style != UnionStyle::Raw => u.members.iter().map(|m| &m.ty).collect(),
+                Kind::Alias(t) => vec![t],
+                _ => Vec::new(),
+            };
+            for ty in tys {
+                ty.walk(&mut |t| {
+                    if let Ty::Named(target) = t {
+                        out.push(target.clone());
+                    }
+                });
+            }
+            (n.clone(), out)
+        })
+        .collect();
+    let reaches = |from: &NodeId, goal: &NodeId| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.clone()];
+        while let Some(n) = stack.pop() {
+            if &n == goal {
+                return true;
+            }
+            if seen.insert(n.clone()) {
+                stack.extend(edges.get(&n).into_iter().flatten().cloned());
+            }
+        }
+        false
+    };
+    for node in unions {
+        let Some(Kind::Union(u)) = space.defs.get(node).map(|d| &d.kind) else { continue };
+        if u.style != UnionStyle::Untagged {
+            continue;
+        }
+        let recursive: Vec<&Member> = u
+            .members
+            .iter()
+            .filter(|m| {
+                let mut targets = Vec::new();
+                m.ty.walk(&mut |t| {
+                    if let Ty::Named(n) = t {
+                        targets.push(n.clone());
+                    }
+                });
+                targets.iter().any(|t| reaches(t, node))
+            })
+            .collect();
+        if recursive.len() >= 2 {
+            source.warn(
+                source
+                    .error(node, format!("{} variants of this union contain it again: decoding them in turn would take time exponential in the nesting depth; the value is kept whole as serde_json::Value with typed accessors", recursive.len()))
+                    .hint("add a `discriminator` (a tagged union decodes in linear time)"),
+            );
+            if let Some(Kind::Union(u)) = space.defs.get_mut(node).map(|d| &mut d.kind) {
+                u.style = UnionStyle::Raw;
+            }
+        }
+    }
 }
 
 /// The struct a union member stands for.

@@ -34,3 +34,10 @@ fn wire_types_and_value_enums_describe_their_json() {
     let parcel = serde_json::to_value(schemars::schema_for!(Parcel)).unwrap();
     assert!(parcel["properties"]["code"].is_object(), "{parcel}");
 }
+
+#[test]
+fn a_build_script_module_derives_json_schema() {
+    use wire_tests::wire_module::types::Reading;
+    let text = serde_json::to_value(schemars::schema_for!(Reading)).unwrap().to_string();
+    assert!(text.contains(r#""enum":[1,2,3]"#) && text.contains(r#""format":"date-time""#), "{text}");
+}
