@@ -290,9 +290,14 @@ pub mod validation {
         (quotient - quotient.round()).abs() <= 1e-9 * quotient.abs().max(1.0)
     }
 
+    /// By JSON encoding, in n·log n (payloads are untrusted: no quadratic scan).
     #[allow(dead_code)]
-    pub(crate) fn has_duplicates<T: ::std::cmp::PartialEq>(items: &[T]) -> bool {
-        items.iter().enumerate().any(|(i, item)| items[..i].contains(item))
+    pub(crate) fn has_duplicates<T: ::serde::Serialize>(items: &[T]) -> bool {
+        let mut seen = ::std::collections::BTreeSet::new();
+        items
+            .iter()
+            .filter_map(|item| ::serde_json::to_string(item).ok())
+            .any(|text| !seen.insert(text))
     }
 
     #[allow(dead_code)]
