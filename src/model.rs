@@ -557,14 +557,21 @@ impl Builder<'_> {
     ) -> Result<Operation> {
         let source = self.source;
         let value = source.get(def).unwrap_or(&Value::Null);
-        let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
-        if value.get("traits").and_then(Value::as_array).is_some_and(|t| !t.is_empty()) {
-            source.warn(
-                source
-                    .error(&def.child("traits"), format!("operation traits of `{name}` are not applied"))
-                    .hint("what they carry (bindings such as a queue group, summaries) is ignored; write it on the operation itself"),
-            );
+        // Operation traits fill what the operation lacks (what asyncapi-nats reads of them: summary,
+        // description, the NATS queue group); 2.x merges them over the operation.
+        let mut traits = Vec::new();
+        for (_, t) in entries(source, &def.child("traits")) {
+            traits.push(source.deref(&t)?.1);
         }
+        let field = |pointer: &str| -> Option<&Value> {
+            let own = value.pointer(pointer);
+            let from_trait = traits.iter().rev().find_map(|t| t.pointer(pointer));
+            match self.version {
+                SpecVersion::V3 => own.or(from_trait),
+                SpecVersion::V2 => from_trait.or(own),
+            }
+        };
+        let text = |k: &str| field(&format!("/{k}")).and_then(Value::as_str).map(str::to_string);
         let (consumer, send) = match action {
             Action::Receive => {
                 if source.get(&def.child("x-jetstream")).is_some_and(|v| v.get("msgId").is_some()) {
@@ -585,7 +592,7 @@ impl Builder<'_> {
             messages,
             summary: text("summary"),
             description: text("description"),
-            queue: value.pointer("/bindings/nats/queue").and_then(Value::as_str).map(str::to_string),
+            queue: text("bindings/nats/queue"),
             consumer,
             send,
             reply,

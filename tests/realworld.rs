@@ -344,9 +344,9 @@ fn deny_warnings_reports_every_warning_at_once() {
 }
 
 /// Message traits contribute headers, correlation id and content type (3.x: the message's own
-/// fields win; 2.x: traits are merged over the message). Operation traits are warned about.
+/// fields win; 2.x: traits are merged over the message); operation traits contribute the queue group.
 #[test]
-fn message_traits_are_applied_and_operation_traits_warned() {
+fn message_and_operation_traits_are_applied() {
     let spec = "asyncapi: 3.0.0
 info: {title: T, version: 1.0.0}
 channels:
@@ -369,12 +369,10 @@ components:
     let generated = generate(&[("spec.yaml", spec)]);
     assert!(file(&generated, "types.rs").contains("pub struct SignedUpHeaders"), "{}", file(&generated, "types.rs"));
     assert!(file(&generated, "subscribers.rs").contains("pub type Headers = super::super::types::SignedUpHeaders;"));
-    let w = warnings(&generated);
-    assert!(
-        w.contains("operation traits of `onSignedUp` are not applied")
-            && w.contains("(at #/operations/onSignedUp/traits)"),
-        "{w}"
-    );
+    assert!(generated.warnings.is_empty(), "{}", warnings(&generated));
+    // The operation trait's queue group applies: a core NATS subscriber in group `q`.
+    let subscribers = file(&generated, "subscribers.rs");
+    assert!(subscribers.contains("::std::option::Option<&str> = Some(\"q\");"), "{subscribers}");
 }
 
 /// `$ref`s inside opaque schemas (Avro) and other protocols' bindings are never loaded, so a
