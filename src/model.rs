@@ -277,13 +277,13 @@ pub fn path_subject(address: &str) -> Option<String> {
     (!segments.iter().any(|s| s.is_empty())).then(|| segments.join("."))
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
     fn v3(&mut self, root: &NodeId) -> Result<(Vec<Channel>, Vec<Operation>)> {
         let source = self.source;
         let mut channels = Vec::new();
         let mut targets = ChannelTargets::default();
         for (key, node) in entries(source, &root.child("channels")) {
-            let (def, value) = source.deref(&node)?;
+            let (def, value) = self.definition(&node, "a channel")?;
             let mut messages = Vec::new();
             for (_, m) in entries(source, &def.child("messages")) {
                 messages.push(self.message(&m, &key)?);
@@ -314,7 +314,7 @@ impl Builder<'_> {
         }
         let mut operations = Vec::new();
         for (name, node) in entries(source, &root.child("operations")) {
-            let (def, value) = source.deref(&node)?;
+            let (def, value) = self.definition(&node, "an operation")?;
             let action = match value.get("action").and_then(Value::as_str) {
                 Some("send") => Action::Send,
                 Some("receive") => Action::Receive,
@@ -386,7 +386,7 @@ impl Builder<'_> {
         let mut channels = Vec::new();
         let mut operations = Vec::new();
         for (key, node) in entries(source, &root.child("channels")) {
-            let (def, value) = source.deref(&node)?;
+            let (def, value) = self.definition(&node, "a channel")?;
             // FastStream's 2.6 output keeps the subject only in the channel binding.
             let (address, at, explicit) = match self.subject_override(&node, &def) {
                 Some((subject, at)) => (subject, at, true),
@@ -440,6 +440,23 @@ impl Builder<'_> {
             }
         }
         Ok((channels, operations))
+    }
+
+    /// The object behind a channel or operation entry, following `$ref`s; anything else (a
+    /// string, a list, `$ref: 123`) is a located error, not silently an empty definition.
+    fn definition(&self, node: &NodeId, what: &str) -> Result<(NodeId, &'a Value)> {
+        let source = self.source;
+        let (def, value) = source.deref(node)?;
+        if value.is_object() && value.get("$ref").is_none() {
+            return Ok((def, value));
+        }
+        let found = match value.get("$ref") {
+            Some(r) => format!("`$ref: {r}` (a $ref must be a string)"),
+            None => format!("a {}", json_kind(value)),
+        };
+        Err(source
+            .error(&def, format!("{what} must be a mapping or a `$ref` to one; found {found}"))
+            .hint("write it as a mapping, or as `$ref: '#/...'` to one"))
     }
 
     /// `bindings.nats.subject` of a channel (FastStream writes it; an overlay may set it to give a

@@ -398,3 +398,22 @@ channels:
     let e = generate_with(&[("spec.yaml", remote)], |_, _| {}).unwrap_err();
     assert!(e.contains("remote $ref"), "{e}");
 }
+
+#[test]
+fn channels_and_operations_that_are_not_mappings_are_located_errors() {
+    let head = "asyncapi: 3.0.0\ninfo: {title: T, version: 1.0.0}\n";
+    let e = generate_with(&[("spec.yaml", &format!("{head}channels:\n  c: {{$ref: 123}}\n"))], |_, _| {}).unwrap_err();
+    assert!(
+        e.contains("a channel must be a mapping") && e.contains("`$ref: 123`") && e.contains("(at #/channels/c)"),
+        "{e}"
+    );
+    let e = generate_with(&[("spec.yaml", &format!("{head}operations:\n  o: just text\n"))], |_, _| {}).unwrap_err();
+    assert!(e.contains("an operation must be a mapping"), "{e}");
+    assert!(e.contains("found a string") && e.contains("spec.yaml:4:"), "{e}");
+    let e = generate_with(
+        &[("spec.yaml", "asyncapi: 2.6.0\ninfo: {title: T, version: 1.0.0}\nchannels:\n  a.b: [1]\n")],
+        |_, _| {},
+    )
+    .unwrap_err();
+    assert!(e.contains("a channel must be a mapping") && e.contains("found a list"), "{e}");
+}
