@@ -285,13 +285,13 @@ pub fn path_subject(address: &str) -> Option<String> {
     (!segments.iter().any(|s| s.is_empty())).then(|| segments.join("."))
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
     fn v3(&mut self, root: &NodeId) -> Result<(Vec<Channel>, Vec<Operation>)> {
         let source = self.source;
         let mut channels = Vec::new();
         let mut targets = ChannelTargets::default();
         for (key, node) in entries(source, &root.child("channels")) {
-            let (def, value) = source.deref(&node)?;
+            let (def, value) = self.definition(&node, "a channel")?;
             let mut messages = Vec::new();
             for (_, m) in entries(source, &def.child("messages")) {
                 messages.push(self.message(&m, &key)?);
@@ -322,7 +322,7 @@ impl Builder<'_> {
         }
         let mut operations = Vec::new();
         for (name, node) in entries(source, &root.child("operations")) {
-            let (def, value) = source.deref(&node)?;
+            let (def, value) = self.definition(&node, "an operation")?;
             let action = match value.get("action").and_then(Value::as_str) {
                 Some("send") => Action::Send,
                 Some("receive") => Action::Receive,
@@ -394,7 +394,7 @@ impl Builder<'_> {
         let mut channels = Vec::new();
         let mut operations = Vec::new();
         for (key, node) in entries(source, &root.child("channels")) {
-            let (def, value) = source.deref(&node)?;
+            let (def, value) = self.definition(&node, "a channel")?;
             // FastStream's 2.6 output keeps the subject only in the channel binding.
             let (address, at, explicit) = match self.subject_override(&node, &def) {
                 Some((subject, at)) => (subject, at, true),
@@ -448,6 +448,23 @@ impl Builder<'_> {
             }
         }
         Ok((channels, operations))
+    }
+
+    /// The object behind a channel or operation entry, following `$ref`s; anything else (a
+    /// string, a list, `$ref: 123`) is a located error, not silently an empty definition.
+    fn definition(&self, node: &NodeId, what: &str) -> Result<(NodeId, &'a Value)> {
+        let source = self.source;
+        let (def, value) = source.deref(node)?;
+        if value.is_object() && value.get("$ref").is_none() {
+            return Ok((def, value));
+        }
+        let found = match value.get("$ref") {
+            Some(r) => format!("`$ref: {r}` (a $ref must be a string)"),
+            None => format!("a {}", json_kind(value)),
+        };
+        Err(source
+            .error(&def, format!("{what} must be a mapping or a `$ref` to one; found {found}"))
+            .hint("write it as a mapping, or as `$ref: '#/...'` to one"))
     }
 
     /// `bindings.nats.subject` of a channel (FastStream writes it; an overlay may set it to give a
@@ -565,14 +582,21 @@ impl Builder<'_> {
     ) -> Result<Operation> {
         let source = self.source;
         let value = source.get(def).unwrap_or(&Value::Null);
-        let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
-        if value.get("traits").and_then(Value::as_array).is_some_and(|t| !t.is_empty()) {
-            source.warn(
-                source
-                    .error(&def.child("traits"), format!("operation traits of `{name}` are not applied"))
-                    .hint("what they carry (bindings such as a queue group, summaries) is ignored; write it on the operation itself"),
-            );
+        // Operation traits fill what the operation lacks (what asyncapi-nats reads of them: summary,
+        // description, the NATS queue group); 2.x merges them over the operation.
+        let mut traits = Vec::new();
+        for (_, t) in entries(source, &def.child("traits")) {
+            traits.push(source.deref(&t)?.1);
         }
+        let field = |pointer: &str| -> Option<&Value> {
+            let own = value.pointer(pointer);
+            let from_trait = traits.iter().rev().find_map(|t| t.pointer(pointer));
+            match self.version {
+                SpecVersion::V3 => own.or(from_trait),
+                SpecVersion::V2 => from_trait.or(own),
+            }
+        };
+        let text = |k: &str| field(&format!("/{k}")).and_then(Value::as_str).map(str::to_string);
         let (consumer, send) = match action {
             Action::Receive => {
                 if source.get(&def.child("x-jetstream")).is_some_and(|v| v.get("msgId").is_some()) {
@@ -593,7 +617,7 @@ impl Builder<'_> {
             messages,
             summary: text("summary"),
             description: text("description"),
-            queue: value.pointer("/bindings/nats/queue").and_then(Value::as_str).map(str::to_string),
+            queue: text("bindings/nats/queue"),
             consumer,
             send,
             reply,

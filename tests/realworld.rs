@@ -344,9 +344,9 @@ fn deny_warnings_reports_every_warning_at_once() {
 }
 
 /// Message traits contribute headers, correlation id and content type (3.x: the message's own
-/// fields win; 2.x: traits are merged over the message). Operation traits are warned about.
+/// fields win; 2.x: traits are merged over the message); operation traits contribute the queue group.
 #[test]
-fn message_traits_are_applied_and_operation_traits_warned() {
+fn message_and_operation_traits_are_applied() {
     let spec = "asyncapi: 3.0.0
 info: {title: T, version: 1.0.0}
 channels:
@@ -369,12 +369,10 @@ components:
     let generated = generate(&[("spec.yaml", spec)]);
     assert!(file(&generated, "types.rs").contains("pub struct SignedUpHeaders"), "{}", file(&generated, "types.rs"));
     assert!(file(&generated, "subscribers.rs").contains("pub type Headers = super::super::types::SignedUpHeaders;"));
-    let w = warnings(&generated);
-    assert!(
-        w.contains("operation traits of `onSignedUp` are not applied")
-            && w.contains("(at #/operations/onSignedUp/traits)"),
-        "{w}"
-    );
+    assert!(generated.warnings.is_empty(), "{}", warnings(&generated));
+    // The operation trait's queue group applies: a core NATS subscriber in group `q`.
+    let subscribers = file(&generated, "subscribers.rs");
+    assert!(subscribers.contains("::std::option::Option<&str> = Some(\"q\");"), "{subscribers}");
 }
 
 /// `$ref`s inside opaque schemas (Avro) and other protocols' bindings are never loaded, so a
@@ -399,4 +397,23 @@ channels:
     let remote = "asyncapi: 3.0.0\ninfo: {title: T, version: 1.0.0}\nchannels:\n  c:\n    address: a.b\n    bindings: {nats: {x: {$ref: 'https://example.com/x.json'}}}\n";
     let e = generate_with(&[("spec.yaml", remote)], |_, _| {}).unwrap_err();
     assert!(e.contains("remote $ref"), "{e}");
+}
+
+#[test]
+fn channels_and_operations_that_are_not_mappings_are_located_errors() {
+    let head = "asyncapi: 3.0.0\ninfo: {title: T, version: 1.0.0}\n";
+    let e = generate_with(&[("spec.yaml", &format!("{head}channels:\n  c: {{$ref: 123}}\n"))], |_, _| {}).unwrap_err();
+    assert!(
+        e.contains("a channel must be a mapping") && e.contains("`$ref: 123`") && e.contains("(at #/channels/c)"),
+        "{e}"
+    );
+    let e = generate_with(&[("spec.yaml", &format!("{head}operations:\n  o: just text\n"))], |_, _| {}).unwrap_err();
+    assert!(e.contains("an operation must be a mapping"), "{e}");
+    assert!(e.contains("found a string") && e.contains("spec.yaml:4:"), "{e}");
+    let e = generate_with(
+        &[("spec.yaml", "asyncapi: 2.6.0\ninfo: {title: T, version: 1.0.0}\nchannels:\n  a.b: [1]\n")],
+        |_, _| {},
+    )
+    .unwrap_err();
+    assert!(e.contains("a channel must be a mapping") && e.contains("found a list"), "{e}");
 }
