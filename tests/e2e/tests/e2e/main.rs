@@ -7,6 +7,7 @@ mod bind;
 mod consume;
 mod content_types;
 mod core_nats;
+mod faststream_app;
 mod faststream_workers;
 mod faults;
 mod publish;
