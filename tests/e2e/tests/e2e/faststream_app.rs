@@ -257,7 +257,7 @@ impl Gen {
     fn float(&mut self) -> f64 {
         const EXTREMES: [f64; 8] =
             [123_456_789.123_456_79, 0.1 + 0.2, 1e-7, 5e-324, f64::MAX, -0.0, 1e16, -987_654.321_098_765_4];
-        if self.next() % 3 == 0 {
+        if self.next().is_multiple_of(3) {
             *self.pick(&EXTREMES)
         } else {
             // Full 53-bit mantissas over many magnitudes.
@@ -277,7 +277,7 @@ impl Gen {
         let &(h, m) = self.pick(&offsets);
         let offset = time::UtcOffset::from_hms(h, if h < 0 { -m } else { m }, 0).unwrap();
         let seconds = 1_767_225_600 + (self.next() % 1_000_000_000) as i64;
-        let micros = if self.next() % 2 == 0 { 0 } else { (self.next() % 1_000_000) as u32 };
+        let micros = if self.next().is_multiple_of(2) { 0 } else { (self.next() % 1_000_000) as u32 };
         let at = time::OffsetDateTime::from_unix_timestamp(seconds).unwrap().replace_microsecond(micros).unwrap();
         wire::DateTime(at.to_offset(offset))
     }
@@ -290,7 +290,7 @@ impl Gen {
     }
 
     fn maybe<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Option<T> {
-        (self.next() % 2 == 0).then(|| f(self))
+        (self.next().is_multiple_of(2)).then(|| f(self))
     }
 }
 
