@@ -4,8 +4,9 @@
 //! (generated-examples/faststream-allocation), on one nats-server provisioned from the generated
 //! manifests (FastStream declares nothing: `JStream(declare=False)`).
 //!
-//! - FastStream publishes varied values with the app's models → the generated subscribers decode
-//!   every message (none terminated) to the value Python sent.
+//! - FastStream publishes varied values with the app's models (JetStream and core NATS) → the
+//!   generated subscribers decode every message (none terminated, none dropped) to the value
+//!   Python sent.
 //! - The generated types are encoded by the generated runtime → the app's own subscribers (its
 //!   pydantic models) accept every message, and read the value Rust sent.
 //!
@@ -21,9 +22,11 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use e2e_tests::{AckObserver, DEADLINE, NatsServer, Shutdown, connect, eventually, provision};
+use e2e_tests::{AckObserver, DEADLINE, NatsServer, Shutdown, connect, eventually, monitor_get, provision};
 use faststream_allocation::runtime::{self, Format, Outcome, PublishRetry};
-use faststream_allocation::subscribers::{events_ready_to_process, payments_settled};
+use faststream_allocation::subscribers::{
+    events_ready_to_process, notifications_email, orders_create, payments_settled,
+};
 use faststream_allocation::types::{
     AllocationItem, AllocationReadyToProcess, EmailNotification, OrderCreated, PaymentSettled, Priority, wire,
 };
@@ -167,6 +170,32 @@ impl events_ready_to_process::Handler for Received {
     }
 }
 
+impl orders_create::Handler for Received {
+    async fn handle(&self, d: orders_create::Delivery) {
+        let value = serde_json::to_value(&d.payload).expect("re-encode");
+        self.0.lock().unwrap().insert(d.payload.order_id.clone(), value);
+    }
+}
+
+impl notifications_email::Handler for Received {
+    async fn handle(&self, d: notifications_email::Delivery) {
+        let value = serde_json::to_value(&d.payload).expect("re-encode");
+        self.0.lock().unwrap().insert(d.payload.to.clone(), value);
+    }
+}
+
+/// Number of subscriptions on `subject` in queue group `queue` the server has.
+fn subscriptions(server: &NatsServer, subject: &str, queue: &str) -> usize {
+    let body = monitor_get(server, "/connz?subs=detail");
+    let v: Value = serde_json::from_str(&body).unwrap_or_default();
+    let conns = v["connections"].as_array().cloned().unwrap_or_default();
+    conns
+        .iter()
+        .flat_map(|c| c["subscriptions_list_detail"].as_array().cloned().unwrap_or_default())
+        .filter(|s| s["subject"] == subject && s["qgroup"] == queue)
+        .count()
+}
+
 impl payments_settled::Handler for Received {
     async fn handle(&self, d: payments_settled::Delivery) -> Outcome {
         let value = serde_json::to_value(&d.payload).expect("re-encode");
@@ -185,14 +214,6 @@ async fn faststream_publishes_and_generated_subscribers_decode_every_value() {
     let dir = tempfile::tempdir().unwrap();
     let (sent_path, log) = (dir.path().join("sent.jsonl"), dir.path().join("publish.log"));
 
-    let mut publisher = peer(&server, &["publish", sent_path.to_str().unwrap(), &N.to_string()], &log)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start peer.py publish");
-    wait_exit(&mut publisher, "FastStream publishing", &log).await;
-    let sent = read_lines(&sent_path);
-    assert_eq!(sent.len(), 2 * N, "one line per published message");
-
     let acks_ready =
         AckObserver::start(&server, events_ready_to_process::STREAM, events_ready_to_process::DURABLE).await;
     let acks_paid = AckObserver::start(&server, payments_settled::STREAM, payments_settled::DURABLE).await;
@@ -209,10 +230,41 @@ async fn faststream_publishes_and_generated_subscribers_decode_every_value() {
         let (handler, stop) = (received.clone(), shutdown.wait());
         workers.push(tokio::spawn(async move { payments_settled::run(&wjs, &handler, stop).await }));
     }
-    // Every stored message gets one acknowledgement (+ACK when decoded and handled, +TERM when not).
-    eventually("an acknowledgement for every message", DEADLINE, || async {
+    // Core NATS keeps nothing: the subscribers must be on the server before FastStream publishes.
+    {
+        let (c, _) = connect(&server).await;
+        let (handler, stop) = (received.clone(), shutdown.wait());
+        workers.push(tokio::spawn(async move { orders_create::run(&c, &handler, stop).await }));
+    }
+    {
+        let (c, _) = connect(&server).await;
+        let (handler, stop) = (received.clone(), shutdown.wait());
+        workers.push(tokio::spawn(async move { notifications_email::run(&c, &handler, stop).await }));
+    }
+    eventually("core subscribers on the server", DEADLINE, || async {
+        let subscribed = subscriptions(&server, orders_create::SUBJECT, orders_create::QUEUE.unwrap())
+            + subscriptions(&server, notifications_email::SUBJECT, notifications_email::QUEUE.unwrap());
+        (subscribed == 2).then_some(())
+    })
+    .await;
+
+    let mut publisher = peer(&server, &["publish", sent_path.to_str().unwrap(), &N.to_string()], &log)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start peer.py publish");
+    wait_exit(&mut publisher, "FastStream publishing", &log).await;
+    let sent = read_lines(&sent_path);
+    assert_eq!(sent.len(), 4 * N, "one line per published message");
+
+    // Every stored message gets one acknowledgement (+ACK when decoded and handled, +TERM when
+    // not); every core message is handled (a core message that fails to decode is dropped).
+    eventually("an acknowledgement for every JetStream message", DEADLINE, || async {
         let n = acks_ready.acks_per_sequence().len() + acks_paid.acks_per_sequence().len();
         (n >= 2 * N).then_some(())
+    })
+    .await;
+    eventually("every message handled", DEADLINE, || async {
+        (received.0.lock().unwrap().len() >= 4 * N).then_some(())
     })
     .await;
     shutdown.trigger();
@@ -224,13 +276,13 @@ async fn faststream_publishes_and_generated_subscribers_decode_every_value() {
     let not_acked: Vec<_> = acks.iter().filter(|a| a.body != "+ACK").collect();
     assert!(not_acked.is_empty(), "decode errors (terminated or retried messages): {not_acked:?}");
     let received = received.0.lock().unwrap().clone();
-    assert_eq!(received.len(), 2 * N, "every message handled");
+    assert_eq!(received.len(), 4 * N, "every message handled once");
 
     let mut compared = Compared::default();
     for line in &sent {
         let payload = &line["payload"];
-        let id = payload.get("allocation_id").or(payload.get("payment_id")).and_then(Value::as_str).unwrap();
-        let got = received.get(id).unwrap_or_else(|| panic!("{id} not received"));
+        let id = id_of(payload);
+        let got = received.get(&id).unwrap_or_else(|| panic!("{id} not received"));
         compared.same(line["subject"].as_str().unwrap(), payload, got);
     }
     println!("FastStream -> Rust: {} messages, {} decode errors, {}", sent.len(), not_acked.len(), compared.figures());
