@@ -37,17 +37,39 @@ fn check(space: &TypeSpace, ty: &Ty, value: &Value, at: &str, depth: usize) -> R
             }
         }
         Ty::Boxed(t) => check(space, t, value, at, depth + 1),
-        Ty::String => if value.is_string() { Ok(()) } else { kind("a string") },
+        Ty::String => {
+            if value.is_string() {
+                Ok(())
+            } else {
+                kind("a string")
+            }
+        }
         Ty::DateTime | Ty::Date | Ty::Time | Ty::Duration => {
-            if value.is_string() { Ok(()) } else { kind("a string (date/time)") }
+            if value.is_string() {
+                Ok(())
+            } else {
+                kind("a string (date/time)")
+            }
         }
         Ty::Uuid => match value.as_str() {
             Some(s) if is_uuid(s) => Ok(()),
             Some(_) => Err(format!("{} is not a UUID: {value}", here())),
             None => kind("a UUID string"),
         },
-        Ty::Bool => if value.is_boolean() { Ok(()) } else { kind("a boolean") },
-        Ty::Float => if value.is_number() { Ok(()) } else { kind("a number") },
+        Ty::Bool => {
+            if value.is_boolean() {
+                Ok(())
+            } else {
+                kind("a boolean")
+            }
+        }
+        Ty::Float => {
+            if value.is_number() {
+                Ok(())
+            } else {
+                kind("a number")
+            }
+        }
         Ty::Int(t) => {
             if int_fits(t, value) {
                 Ok(())
@@ -70,9 +92,9 @@ fn check(space: &TypeSpace, ty: &Ty, value: &Value, at: &str, depth: usize) -> R
             _ => kind(&format!("an array of {} items", ts.len())),
         },
         Ty::Map(t) => match value {
-            Value::Object(members) => members
-                .iter()
-                .try_for_each(|(k, v)| check(space, t, v, &format!("{at}/{}", escape(k)), depth + 1)),
+            Value::Object(members) => {
+                members.iter().try_for_each(|(k, v)| check(space, t, v, &format!("{at}/{}", escape(k)), depth + 1))
+            }
             _ => kind("an object"),
         },
         Ty::Named(n) => {
@@ -84,7 +106,12 @@ fn check(space: &TypeSpace, ty: &Ty, value: &Value, at: &str, depth: usize) -> R
                         Ok(())
                     } else {
                         let allowed: Vec<String> = values.iter().map(|v| v.value.to_string()).collect();
-                        Err(format!("{} is {}, not one of the schema's values ({})", here(), describe(value), allowed.join(", ")))
+                        Err(format!(
+                            "{} is {}, not one of the schema's values ({})",
+                            here(),
+                            describe(value),
+                            allowed.join(", ")
+                        ))
                     }
                 }
                 Kind::Struct { .. } => check_object(space, n, value, at, None, depth),

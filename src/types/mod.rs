@@ -323,7 +323,12 @@ impl TypeSpace {
             Some(why) => {
                 source.warn(
                     source
-                        .error(&e.at, format!("this example does not match its schema: {why}; no round-trip test is generated for it"))
+                        .error(
+                            &e.at,
+                            format!(
+                                "this example does not match its schema: {why}; no round-trip test is generated for it"
+                            ),
+                        )
                         .hint("correct the example (or the schema) in the document so that they agree"),
                 );
                 false
