@@ -265,10 +265,12 @@ impl TypeSpace {
 
     /// Message `examples[].payload` and schema `examples`/`example` of every definition and root.
     ///
-    /// Examples of messages that do not travel as JSON (XML, YAML, … per `contentType`), and the
-    /// schema examples of their payloads, are written in that format: they are no JSON round-trip
-    /// tests. An example that contradicts its own schema is reported as a located warning and gets
-    /// no test, so the generated crate's tests do not fail because a document is wrong.
+    /// Examples of messages that do not travel as JSON (XML, YAML, … per `contentType`) are written
+    /// in that format: they are no JSON round-trip tests. The schema examples of such a payload are
+    /// kept only when they are also JSON values of the type (Avro documents write JSON examples),
+    /// and dropped without a warning otherwise (an XML string is no mistake). Any other example that
+    /// contradicts its own schema is reported as a located warning and gets no test, so the
+    /// generated crate's tests do not fail because a document is wrong.
     fn collect_examples(&mut self, source: &Source, messages: &[(NodeId, NodeId, bool)]) {
         let mut out = Vec::new();
         for (message, payload, json) in messages {
@@ -309,10 +311,12 @@ impl TypeSpace {
             .keys()
             .map(|n| (n.clone(), Ty::Named(n.clone())))
             .chain(self.roots.iter().map(|(n, t)| (n.clone(), t.clone())))
-            .filter(|(n, _)| !not_json.contains(n))
             .collect();
         for (node, ty) in schema_nodes {
             for (at, value) in schema_examples(source, &node) {
+                if not_json.contains(&node) && check::mismatch(self, &ty, &value).is_some() {
+                    continue;
+                }
                 out.push(Example { at, ty: ty.clone(), value });
             }
         }
