@@ -307,7 +307,7 @@ fn examples_of_messages_that_are_not_json_are_no_json_round_trip_tests() {
 fn examples_contradicting_their_schema_are_located_warnings_not_failing_tests() {
     let (types, warnings) = ok(
         "{$ref: '#/components/schemas/Vehicle'}",
-        "    Code:\n      type: string\n      example: 1\n    Good:\n      type: string\n      example: abc\n    Color:\n      enum: [red, green]\n      examples: [blue, red]\n    Vehicle:\n      oneOf: [{$ref: '#/components/schemas/Electric'}, {$ref: '#/components/schemas/Gas'}]\n      discriminator: kind\n      examples: [{kind: string, battery: 1}, {kind: Electric, battery: 1}]\n    Electric:\n      type: object\n      required: [kind, battery]\n      properties: {kind: {type: string}, battery: {type: integer, format: uint8}, pair: {type: array, items: {type: string}}}\n      examples: [{kind: Electric}, {kind: Electric, battery: 300}, {kind: Electric, battery: 1, pair: x}, {kind: Electric, battery: 1, Typo: {}}, {kind: Electric, battery: 2}]\n    Gas:\n      type: object\n      properties: {kind: {type: string}}\n",
+        "    Code:\n      type: string\n      example: 1\n    Good:\n      type: string\n      example: abc\n    Color:\n      enum: [red, green]\n      examples: [blue, red]\n    Vehicle:\n      oneOf: [{$ref: '#/components/schemas/Electric'}, {$ref: '#/components/schemas/Gas'}]\n      discriminator: kind\n      examples: [{kind: string, battery: 1}, {kind: Electric, battery: 1}]\n    Electric:\n      type: object\n      required: [kind, battery]\n      properties: {kind: {type: string}, battery: {type: integer, format: uint8}, pair: {type: array, items: {type: string}}}\n      examples: [{kind: Electric}, {kind: Electric, battery: 300}, {kind: Electric, battery: 1, pair: x}, {kind: Electric, battery: 1, Typo: {}}, {kind: Electric, battery: 2}, {kind: Electric, battery: 1, \"a\\nb\": 1}]\n    Gas:\n      type: object\n      properties: {kind: {type: string}}\n",
     );
     let tests = example_tests(&types);
     assert_eq!(tests, ["color_example", "electric_example", "good_example", "vehicle_example"], "{types}");
@@ -322,6 +322,8 @@ fn examples_contradicting_their_schema_are_located_warnings_not_failing_tests() 
         ),
         ("#/components/schemas/Electric/examples/2", "`/pair` is a string (\"x\"), expected an array"),
         ("#/components/schemas/Electric/examples/3", "has the member `Typo`, which the schema does not declare"),
+        // The document's text stays one visible line.
+        ("#/components/schemas/Electric/examples/5", "has the member `a\\u{a}b`"),
     ];
     for (at, why) in expect {
         assert!(

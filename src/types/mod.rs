@@ -325,6 +325,8 @@ impl TypeSpace {
         out.retain(|e| match check::mismatch(self, &e.ty, &e.value) {
             None => true,
             Some(why) => {
+                // Member names and values are the document's text: one visible line.
+                let why = crate::escape::visible(&why);
                 source.warn(
                     source
                         .error(
