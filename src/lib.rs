@@ -375,8 +375,11 @@ impl Config {
         }
         let source = timings.time("load", || self.load(spec))?;
         let api = timings.time("model", || self.model(&source))?;
-        let messages: Vec<(NodeId, NodeId)> =
-            api.messages.values().filter_map(|m| Some((m.node.clone(), m.payload.clone()?))).collect();
+        let messages: Vec<(NodeId, NodeId, bool)> = api
+            .messages
+            .values()
+            .filter_map(|m| Some((m.node.clone(), m.payload.clone()?, m.encoding == model::Encoding::Json)))
+            .collect();
         let space =
             timings.time("types", || TypeSpace::build(&source, &type_roots(&source, &api), &messages, &["wire"]))?;
         let view = timings.time("view", || {

@@ -274,3 +274,75 @@ fn untagged_unions_with_two_recursive_variants_keep_the_value_whole() {
     assert!(types.contains("pub struct A(pub ::serde_json::Value);"), "{types}");
     assert!(warnings.iter().any(|w| w.contains("exponential")), "{warnings:?}");
 }
+
+/// The `fn …()` names of the generated example round-trip tests.
+fn example_tests(types: &str) -> Vec<String> {
+    let Some(start) = types.find("mod examples {") else { return Vec::new() };
+    types[start..]
+        .split("#[test]")
+        .skip(1)
+        .filter_map(|t| t.trim().strip_prefix("fn ").and_then(|t| t.split('(').next()).map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn a_variant_struct_with_its_own_examples_keeps_its_tag_field() {
+    // `Electric` is reached directly by its own example (a test of `Electric` itself): the union
+    // gets a copy without the tag, `Electric` keeps `kind` so its example round-trips.
+    let (types, warnings) = ok(
+        "{$ref: '#/components/schemas/Vehicle'}",
+        "    Vehicle:\n      oneOf: [{$ref: '#/components/schemas/Electric'}, {$ref: '#/components/schemas/Gas'}]\n      discriminator: kind\n    Electric:\n      type: object\n      required: [kind]\n      properties: {kind: {type: string}, battery: {type: integer}}\n      examples: [{kind: Electric, battery: 3}]\n    Gas:\n      type: object\n      required: [kind]\n      properties: {kind: {type: string}, fuel: {type: integer}}\n",
+    );
+    let electric = types.split("pub struct Electric {").nth(1).expect("struct Electric").split('}').next().unwrap();
+    assert!(electric.contains("pub kind: ::std::string::String"), "{types}");
+    let gas = types.split("pub struct Gas {").nth(1).expect("struct Gas").split('}').next().unwrap();
+    assert!(!gas.contains("kind"), "Gas is only a variant: its tag is stripped in place\n{types}");
+    assert!(types.contains("tag = \"kind\""), "{types}");
+    assert!(example_tests(&types).iter().any(|t| t == "electric_example"), "{types}");
+    assert!(!warnings.iter().any(|w| w.contains("example")), "{warnings:?}");
+}
+
+#[test]
+fn examples_of_messages_that_are_not_json_are_no_json_round_trip_tests() {
+    let doc = "asyncapi: 3.0.0\ninfo: {title: T, version: 1.0.0}\nchannels:\n  c:\n    address: a\n    messages:\n      x: {$ref: '#/components/messages/X'}\n      j: {$ref: '#/components/messages/J'}\noperations:\n  send:\n    action: send\n    channel: {$ref: '#/channels/c'}\ncomponents:\n  messages:\n    X:\n      contentType: application/xml\n      payload: {$ref: '#/components/schemas/Doc'}\n      examples: [{payload: '<doc a=\"1\"/>'}]\n    J:\n      payload: {$ref: '#/components/schemas/Json'}\n      examples: [{payload: {n: 1}}]\n  schemas:\n    Doc:\n      type: object\n      properties: {a: {type: string}}\n      examples: ['<doc a=\"1\"/>', {a: x}]\n    Json:\n      type: object\n      properties: {n: {type: integer}}\n";
+    let generated = generate(&[("spec.yaml", doc)], None).unwrap();
+    let mut tests = example_tests(&types_rs(&generated));
+    tests.sort();
+    // The XML message's example and the XML text among its schema's examples are no JSON tests; the
+    // schema's example that is also a JSON value of the type stays one.
+    assert_eq!(tests, ["doc_example", "json_example"]);
+    let warnings: Vec<String> = generated.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(!warnings.iter().any(|w| w.contains("example")), "not the document's mistake: {warnings:?}");
+}
+
+#[test]
+fn examples_contradicting_their_schema_are_located_warnings_not_failing_tests() {
+    let (types, warnings) = ok(
+        "{$ref: '#/components/schemas/Vehicle'}",
+        "    Code:\n      type: string\n      example: 1\n    Good:\n      type: string\n      example: abc\n    Color:\n      enum: [red, green]\n      examples: [blue, red]\n    Vehicle:\n      oneOf: [{$ref: '#/components/schemas/Electric'}, {$ref: '#/components/schemas/Gas'}]\n      discriminator: kind\n      examples: [{kind: string, battery: 1}, {kind: Electric, battery: 1}]\n    Electric:\n      type: object\n      required: [kind, battery]\n      properties: {kind: {type: string}, battery: {type: integer, format: uint8}, pair: {type: array, items: {type: string}}}\n      examples: [{kind: Electric}, {kind: Electric, battery: 300}, {kind: Electric, battery: 1, pair: x}, {kind: Electric, battery: 1, Typo: {}}, {kind: Electric, battery: 2}, {kind: Electric, battery: 1, \"a\\nb\": 1}]\n    Gas:\n      type: object\n      properties: {kind: {type: string}}\n",
+    );
+    let tests = example_tests(&types);
+    assert_eq!(tests, ["color_example", "electric_example", "good_example", "vehicle_example"], "{types}");
+    let expect = [
+        ("#/components/schemas/Code/example", "is an integer (1), expected a string"),
+        ("#/components/schemas/Color/examples/0", "(\"blue\"), not one of the schema's values"),
+        ("#/components/schemas/Vehicle/examples/0", "discriminator `kind` is \"string\", not one of the variants"),
+        ("#/components/schemas/Electric/examples/0", "lacks the required member `battery`"),
+        (
+            "#/components/schemas/Electric/examples/1",
+            "`/battery` is an integer (300), expected an integer that fits `u8`",
+        ),
+        ("#/components/schemas/Electric/examples/2", "`/pair` is a string (\"x\"), expected an array"),
+        ("#/components/schemas/Electric/examples/3", "has the member `Typo`, which the schema does not declare"),
+        // The document's text stays one visible line.
+        ("#/components/schemas/Electric/examples/5", "has the member `a\\u{a}b`"),
+    ];
+    for (at, why) in expect {
+        assert!(
+            warnings.iter().any(|w| w.contains(at) && w.contains(why) && w.contains("spec.yaml:")),
+            "no warning at {at} saying {why}: {warnings:#?}"
+        );
+    }
+    let example_warnings = warnings.iter().filter(|w| w.contains("does not match its schema")).count();
+    assert_eq!(example_warnings, expect.len(), "{warnings:#?}");
+}

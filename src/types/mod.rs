@@ -6,11 +6,12 @@
 //! is told apart on the wire, `graph` boxes recursion and refuses recursion that a decoder
 //! could follow without consuming input.
 
+mod check;
 mod convert;
 mod graph;
 mod unions;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -173,16 +174,16 @@ pub const MAX_DEPTH: usize = 64;
 
 impl TypeSpace {
     /// Converts every root schema (`(node, name hint)`) and everything it reaches.
-    /// `messages` are `(message node, payload node)`, for message `examples`.
+    /// `messages` are `(message node, payload node, payload is JSON)`, for message `examples`.
     pub fn build(
         source: &Source,
         roots: &[(NodeId, String)],
-        messages: &[(NodeId, NodeId)],
+        messages: &[(NodeId, NodeId, bool)],
         reserved: &[&str],
     ) -> Result<TypeSpace> {
         let mut space = TypeSpace::default();
         convert::run(source, &mut space, roots)?;
-        let payload_roots: Vec<NodeId> = messages.iter().map(|(_, p)| p.clone()).collect();
+        let payload_roots: Vec<NodeId> = messages.iter().map(|(_, p, _)| p.clone()).collect();
         unions::classify(source, &mut space, &payload_roots)?;
         space.drop_unused_inline();
         space.assign_names(reserved);
@@ -263,10 +264,20 @@ impl TypeSpace {
     }
 
     /// Message `examples[].payload` and schema `examples`/`example` of every definition and root.
-    fn collect_examples(&mut self, source: &Source, messages: &[(NodeId, NodeId)]) {
+    ///
+    /// Examples of messages that do not travel as JSON (XML, YAML, … per `contentType`) are written
+    /// in that format: they are no JSON round-trip tests. The schema examples of such a payload are
+    /// kept only when they are also JSON values of the type (Avro documents write JSON examples),
+    /// and dropped without a warning otherwise (an XML string is no mistake). Any other example that
+    /// contradicts its own schema is reported as a located warning and gets no test, so the
+    /// generated crate's tests do not fail because a document is wrong.
+    fn collect_examples(&mut self, source: &Source, messages: &[(NodeId, NodeId, bool)]) {
         let mut out = Vec::new();
-        for (message, payload) in messages {
+        for (message, payload, json) in messages {
             let Some(ty) = self.roots.get(payload) else { continue };
+            if !json {
+                continue;
+            }
             let examples = message.child("examples");
             if let Some(Value::Array(items)) = source.get(&examples) {
                 for (i, item) in items.iter().enumerate() {
@@ -280,6 +291,21 @@ impl TypeSpace {
                 }
             }
         }
+        let payload_schema = |payload: &NodeId| -> Vec<NodeId> {
+            let mut nodes = vec![payload.clone()];
+            if let Some(Ty::Named(n)) = self.roots.get(payload) {
+                nodes.push(n.clone());
+            }
+            nodes
+        };
+        let json_payloads: BTreeSet<NodeId> =
+            messages.iter().filter(|m| m.2).flat_map(|(_, p, _)| payload_schema(p)).collect();
+        let not_json: BTreeSet<NodeId> = messages
+            .iter()
+            .filter(|m| !m.2)
+            .flat_map(|(_, p, _)| payload_schema(p))
+            .filter(|n| !json_payloads.contains(n))
+            .collect();
         let schema_nodes: Vec<(NodeId, Ty)> = self
             .defs
             .keys()
@@ -287,24 +313,50 @@ impl TypeSpace {
             .chain(self.roots.iter().map(|(n, t)| (n.clone(), t.clone())))
             .collect();
         for (node, ty) in schema_nodes {
-            let Some(Value::Object(schema)) = source.get(&node) else { continue };
-            if let Some(Value::Array(items)) = schema.get("examples") {
-                for (i, value) in items.iter().enumerate() {
-                    out.push(Example {
-                        at: node.child("examples").child(i.to_string()),
-                        ty: ty.clone(),
-                        value: value.clone(),
-                    });
+            for (at, value) in schema_examples(source, &node) {
+                if not_json.contains(&node) && check::mismatch(self, &ty, &value).is_some() {
+                    continue;
                 }
-            }
-            if let Some(value) = schema.get("example") {
-                out.push(Example { at: node.child("example"), ty: ty.clone(), value: value.clone() });
+                out.push(Example { at, ty: ty.clone(), value });
             }
         }
         out.sort_by(|a, b| a.at.cmp(&b.at));
         out.dedup_by(|a, b| a.at == b.at);
+        out.retain(|e| match check::mismatch(self, &e.ty, &e.value) {
+            None => true,
+            Some(why) => {
+                // Member names and values are the document's text: one visible line.
+                let why = crate::escape::visible(&why);
+                source.warn(
+                    source
+                        .error(
+                            &e.at,
+                            format!(
+                                "this example does not match its schema: {why}; no round-trip test is generated for it"
+                            ),
+                        )
+                        .hint("correct the example (or the schema) in the document so that they agree"),
+                );
+                false
+            }
+        });
         self.examples = out;
     }
+}
+
+/// `(where, value)` of the `examples` items and `example` of the schema at `node`.
+pub(super) fn schema_examples(source: &Source, node: &NodeId) -> Vec<(NodeId, Value)> {
+    let mut out = Vec::new();
+    let Some(Value::Object(schema)) = source.get(node) else { return out };
+    if let Some(Value::Array(items)) = schema.get("examples") {
+        for (i, value) in items.iter().enumerate() {
+            out.push((node.child("examples").child(i.to_string()), value.clone()));
+        }
+    }
+    if let Some(value) = schema.get("example") {
+        out.push((node.child("example"), value.clone()));
+    }
+    out
 }
 
 /// Rustdoc for a schema: its `description`, else its `title` (generators such

@@ -54,7 +54,7 @@ pub(super) fn classify(source: &Source, space: &mut TypeSpace, payload_roots: &[
         }
         space.defs.get_mut(node).expect("union node").kind = Kind::Union(union);
     }
-    strip_tags(space, &unions, payload_roots);
+    strip_tags(source, space, &unions, payload_roots);
     refuse_exponential_untagged(source, space, &unions);
     Ok(())
 }
@@ -234,7 +234,9 @@ fn inferred_tags(space: &TypeSpace, members: &[Member]) -> Option<(String, Vec<S
 
 /// Removes the tag field from the variant structs: in place when the union is the struct's only
 /// use, otherwise from a copy defined at the `oneOf` item (so the struct keeps its tag elsewhere).
-fn strip_tags(space: &mut TypeSpace, unions: &[NodeId], payload_roots: &[NodeId]) {
+/// A struct reached directly — a property, a message payload, or its own `examples` (which
+/// become tests of the struct itself) — keeps its tag field.
+fn strip_tags(source: &Source, space: &mut TypeSpace, unions: &[NodeId], payload_roots: &[NodeId]) {
     let mut uses: BTreeMap<NodeId, usize> = BTreeMap::new();
     let roots: Vec<&Ty> = payload_roots.iter().filter_map(|p| space.roots.get(p)).collect();
     for ty in space.all_tys().chain(roots) {
@@ -243,6 +245,11 @@ fn strip_tags(space: &mut TypeSpace, unions: &[NodeId], payload_roots: &[NodeId]
                 *uses.entry(n.clone()).or_default() += 1;
             }
         });
+    }
+    for node in space.defs.keys() {
+        if !super::schema_examples(source, node).is_empty() {
+            *uses.entry(node.clone()).or_default() += 1;
+        }
     }
     for node in unions {
         let Kind::Union(union) = &space.defs[node].kind else { continue };
