@@ -20,7 +20,7 @@ const RUN_MEMORY_KIB: u64 = 2 * 1024 * 1024;
 #[path = "support/mutation.rs"]
 mod mutation;
 
-use mutation::{Rng, pointers};
+use mutation::{Rng, pointers, remove};
 
 const STRINGS: &[&str] = &[
     "",
@@ -82,22 +82,7 @@ fn mutate(doc: &mut Value, rng: &mut Rng) -> String {
             text
         }
         2 => {
-            // Remove the node.
-            if let Some((parent, last)) = pointer.rsplit_once('/') {
-                match doc.pointer_mut(parent) {
-                    Some(Value::Object(map)) => {
-                        map.remove(&last.replace("~1", "/").replace("~0", "~"));
-                    }
-                    Some(Value::Array(items)) => {
-                        if let Ok(i) = last.parse::<usize>() {
-                            if i < items.len() {
-                                items.remove(i);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            remove(doc, &pointer);
             format!("remove {pointer}")
         }
         3 => {

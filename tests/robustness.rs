@@ -10,7 +10,7 @@ use serde_json::Value;
 #[path = "support/mutation.rs"]
 mod mutation;
 
-use mutation::{Rng, pointers};
+use mutation::{Rng, pointers, remove};
 
 fn mutate(doc: &mut Value, pointer: &str, kind: usize) {
     let replacement = match kind {
@@ -20,21 +20,7 @@ fn mutate(doc: &mut Value, pointer: &str, kind: usize) {
         3 => Value::Object(Default::default()),
         4 => Value::Array(Vec::new()),
         _ => {
-            // remove the key / element
-            let (parent, last) = pointer.rsplit_once('/').unwrap_or(("", ""));
-            match doc.pointer_mut(parent) {
-                Some(Value::Object(map)) => {
-                    map.remove(&last.replace("~1", "/").replace("~0", "~"));
-                }
-                Some(Value::Array(items)) => {
-                    if let Ok(i) = last.parse::<usize>() {
-                        if i < items.len() {
-                            items.remove(i);
-                        }
-                    }
-                }
-                _ => {}
-            }
+            remove(doc, pointer);
             return;
         }
     };

@@ -67,28 +67,7 @@ impl Renderer {
 
     /// Renders several templates with one context, on every core; results in the order given.
     pub fn texts(&self, templates: &[&str], ctx: &minijinja::Value) -> Result<Vec<String>> {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let workers = threads().min(templates.len()).max(1);
-        let done: Vec<Vec<(usize, Result<String>)>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(template) = templates.get(i) else { break mine };
-                            mine.push((i, self.text_with(template, ctx.clone())));
-                        }
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("render thread panicked")).collect()
-        });
-        let mut slots: Vec<Option<Result<String>>> = (0..templates.len()).map(|_| None).collect();
-        for (i, text) in done.into_iter().flatten() {
-            slots[i] = Some(text);
-        }
-        slots.into_iter().map(|s| s.expect("every template rendered")).collect()
+        parallel_map(templates, |template| self.text_with(template, ctx.clone())).into_iter().collect()
     }
 
     /// Renders a template that produces Rust and formats it; invalid Rust is an error naming the template.
@@ -241,37 +220,42 @@ fn format_batch(batch: &Batch<'_>) -> Option<String> {
 
 /// Formats batches on up to [`threads()`] threads; `None` when one does not parse.
 fn format_batches(batches: &[Batch<'_>]) -> Option<String> {
-    let workers = threads().min(batches.len());
-    let printed: Vec<Option<String>> = if workers <= 1 {
-        batches.iter().map(format_batch).collect()
-    } else {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut slots: Vec<Option<String>> = vec![None; batches.len()];
-        let done: Vec<Vec<(usize, Option<String>)>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(batch) = batches.get(i) else { break mine };
-                            mine.push((i, format_batch(batch)));
-                        }
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("formatter thread panicked")).collect()
-        });
-        for (i, text) in done.into_iter().flatten() {
-            slots[i] = text;
-        }
-        slots
-    };
+    let printed = parallel_map(batches, format_batch);
     let mut out = String::with_capacity(printed.iter().map(|p| p.as_ref().map_or(0, String::len)).sum());
     for text in printed {
         out.push_str(&text?);
     }
     Some(out)
+}
+
+/// `f` over `items` on up to [`threads()`] scoped threads taking the next item as they finish
+/// (items differ widely in cost); results in the order of `items`.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = threads().min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break mine };
+                        mine.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("worker thread panicked")).collect()
+    });
+    let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    for (i, result) in done.into_iter().flatten() {
+        slots[i] = Some(result);
+    }
+    slots.into_iter().map(|s| s.expect("every item is mapped")).collect()
 }
 
 /// Worker threads for formatting and rendering: the machine's cores, at most 8.

@@ -41,3 +41,19 @@ pub fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
     }
     out.push(at);
 }
+
+/// Removes the key or array element at `pointer`, if there is one.
+pub fn remove(doc: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else { return };
+    match doc.pointer_mut(parent) {
+        Some(Value::Object(map)) => {
+            map.remove(&last.replace("~1", "/").replace("~0", "~"));
+        }
+        Some(Value::Array(items)) => {
+            if let Some(i) = last.parse::<usize>().ok().filter(|i| *i < items.len()) {
+                items.remove(i);
+            }
+        }
+        _ => {}
+    }
+}

@@ -27,7 +27,7 @@ use allocation::runtime::{ConsumerSettings, Outcome};
 use allocation::subscribers::process_ready;
 use allocation::types::{AllocationCompleted, TraceHeaders};
 use async_nats::jetstream::Context;
-use e2e_tests::{NatsServer, Shutdown, connect, provision, publish_ready, uuid};
+use e2e_tests::{NatsServer, Shutdown, completed, connect, provision, publish_ready, uuid};
 use futures::StreamExt as _;
 
 const IN_FLIGHT: usize = 256;
@@ -180,15 +180,6 @@ async fn consume(js: &Context, n: u64, batch: usize, handler: Handler, variant: 
     let rss = peak_rss_mib();
     js.get_stream_no_info("allocation").await.unwrap().delete_consumer(durable).await.unwrap();
     (rate, rss, cpu)
-}
-
-fn completed(n: u64) -> AllocationCompleted {
-    serde_json::from_value(serde_json::json!({
-        "allocationId": uuid(n),
-        "warehouse": "ams1",
-        "completedAt": "2026-01-02T03:04:05Z",
-    }))
-    .expect("valid AllocationCompleted")
 }
 
 /// Publishes `n` AllocationCompleted events (ids from `first`), 256 acks in flight; returns

@@ -265,6 +265,16 @@ pub fn uuid(n: u64) -> String {
     format!("00000000-0000-4000-8000-{n:012x}")
 }
 
+/// An `AllocationCompleted` (specs/allocation.yaml) for message `n`.
+pub fn completed(n: u64) -> allocation::types::AllocationCompleted {
+    serde_json::from_value(serde_json::json!({
+        "allocationId": uuid(n),
+        "warehouse": "ams1",
+        "completedAt": "2026-01-02T03:04:05Z",
+    }))
+    .expect("valid AllocationCompleted")
+}
+
 /// An `AllocationReadyToProcess` payload (specs/allocation.yaml) for message `n`.
 pub fn ready_payload(n: u64) -> serde_json::Value {
     serde_json::json!({

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use allocation::publishers::Publishers;
 use allocation::runtime::{Outcome, RunError};
 use allocation::subscribers::process_ready;
-use allocation::types::{AllocationCompleted, TraceHeaders};
+use allocation::types::TraceHeaders;
 use async_nats::jetstream::Context;
 use e2e_tests::cluster::{NatsCluster, connect_all};
-use e2e_tests::{Shutdown, eventually, provision, publish_ready, uuid};
+use e2e_tests::{Shutdown, completed, eventually, provision, publish_ready, uuid};
 use futures::StreamExt as _;
 
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -184,15 +184,6 @@ async fn stream_and_consumer_leader_kills_during_consumption_lose_nothing() {
     }
     assert_eq!(stored, N, "the R3 stream kept every message");
     assert_eq!(distinct, N, "no message lost");
-}
-
-fn completed(n: u64) -> AllocationCompleted {
-    serde_json::from_value(serde_json::json!({
-        "allocationId": uuid(n),
-        "warehouse": "ams1",
-        "completedAt": "2026-01-02T03:04:05Z",
-    }))
-    .expect("valid AllocationCompleted")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,16 +7,7 @@ use std::sync::{Arc, Mutex};
 use allocation::publishers::Publishers;
 use allocation::runtime::PublishError;
 use allocation::types::{AllocationCompleted, TraceHeaders};
-use e2e_tests::{DEADLINE, NatsServer, Shutdown, connect, eventually, provision, uuid};
-
-fn completed(n: u64) -> AllocationCompleted {
-    serde_json::from_value(serde_json::json!({
-        "allocationId": uuid(n),
-        "warehouse": "ams1",
-        "completedAt": "2026-01-02T03:04:05Z",
-    }))
-    .expect("valid AllocationCompleted")
-}
+use e2e_tests::{DEADLINE, NatsServer, Shutdown, completed, connect, eventually, provision, uuid};
 
 #[tokio::test]
 async fn publish_without_a_stream_is_a_typed_no_stream_error() {
