@@ -812,16 +812,7 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
         api.streams.insert(name, StreamSpec::default());
         api.default_stream = true;
     } else {
-        for (name, spec) in &ext.streams {
-            let at = root.child("x-jetstream").child("streams").child(name);
-            crate::naming::check_jetstream_name(name)
-                .map_err(|e| source.error(&at, format!("stream name `{name}`: {e}")))?;
-            for (field, value) in [("maxAge", &spec.max_age), ("duplicateWindow", &spec.duplicate_window)] {
-                if let Some(v) = value {
-                    crate::duration::parse(v).map_err(|e| source.error(&at.child(field), e))?;
-                }
-            }
-        }
+        // Names, numbers and durations of the streams are checked in `validate`.
         for channel in &api.channels {
             if let Some(stream) = &channel.stream {
                 if !ext.streams.contains_key(stream) {
@@ -903,29 +894,6 @@ fn check_operations(source: &Source, api: &Api) -> Result<()> {
                     format!("operation `{}` sends to wildcard subject `{}`", op.name, channel.subject),
                 )
                 .hint("wildcard addresses are valid for receiving only; use `{param}` tokens to send"));
-        }
-        if let Some(spec) = &op.consumer {
-            let at = op.node.child("x-jetstream");
-            if let Some(d) = &spec.durable {
-                crate::naming::check_jetstream_name(d)
-                    .map_err(|e| source.error(&at.child("durable"), format!("durable `{d}`: {e}")))?;
-            }
-            if spec.filter_subject.is_some() && spec.filter_subjects.is_some() {
-                return Err(source
-                    .error(&at, "both `filterSubject` and `filterSubjects` are set")
-                    .hint("keep one of them"));
-            }
-            let durations = [
-                ("ackWait", spec.ack_wait.as_ref()),
-                ("inactiveThreshold", spec.inactive_threshold.as_ref()),
-                ("pull/expires", spec.pull.expires.as_ref()),
-            ];
-            for (field, value) in durations.into_iter().chain(spec.backoff.iter().map(|b| ("backoff", Some(b)))) {
-                if let Some(v) = value {
-                    let node = field.split('/').fold(at.clone(), |n, f| n.child(f));
-                    crate::duration::parse(v).map_err(|e| source.error(&node, e))?;
-                }
-            }
         }
     }
     Ok(())

@@ -79,11 +79,11 @@ impl RuntimeDependency {
     pub fn cargo_line(&self) -> Option<String> {
         let value = match self {
             RuntimeDependency::Vendored => return None,
-            RuntimeDependency::Version(req) => toml_string(req),
-            RuntimeDependency::Path(dir) => format!("{{ path = {} }}", toml_string(&dir.to_string_lossy())),
-            RuntimeDependency::Git { url, rev: None } => format!("{{ git = {} }}", toml_string(url)),
+            RuntimeDependency::Version(req) => crate::escape::toml_str(req),
+            RuntimeDependency::Path(dir) => format!("{{ path = {} }}", crate::escape::toml_str(&dir.to_string_lossy())),
+            RuntimeDependency::Git { url, rev: None } => format!("{{ git = {} }}", crate::escape::toml_str(url)),
             RuntimeDependency::Git { url, rev: Some(rev) } => {
-                format!("{{ git = {}, rev = {} }}", toml_string(url), toml_string(rev))
+                format!("{{ git = {}, rev = {} }}", crate::escape::toml_str(url), crate::escape::toml_str(rev))
             }
         };
         Some(format!("{PACKAGE} = {value}"))
@@ -98,10 +98,6 @@ impl RuntimeDependency {
             ),
         }
     }
-}
-
-fn toml_string(s: &str) -> String {
-    crate::escape::toml_str(s)
 }
 
 #[cfg(test)]

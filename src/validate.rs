@@ -1,8 +1,9 @@
 //! Checks on the model before anything is written: every name the generator
 //! writes where a grammar applies (subjects, stream/durable names, queue
-//! groups), numbers in range, and addresses that would hand the service more
+//! groups), numbers in range, durations in Go syntax, and addresses that would hand the service more
 //! rights than it needs. Each problem is located in the document.
 
+use crate::duration;
 use crate::error::Result;
 use crate::jetstream::DeliverPolicy;
 use crate::load::{NodeId, Source};
@@ -33,6 +34,11 @@ fn check_streams(source: &Source, api: &Api) -> Result<()> {
                 "rename the stream under x-jetstream.streams"
             })
         })?;
+        for (field, value) in [("maxAge", &spec.max_age), ("duplicateWindow", &spec.duplicate_window)] {
+            if let Some(v) = value {
+                duration::parse(v).map_err(|e| source.error(&at.child(field), e))?;
+            }
+        }
         if let Some(r) = spec.replicas {
             if !(1..=5).contains(&r) {
                 return Err(source
@@ -129,6 +135,26 @@ fn check_consumers(source: &Source, api: &Api) -> Result<()> {
     for op in api.operations.iter().filter(|o| o.action == Action::Receive) {
         let Some(spec) = &op.consumer else { continue };
         let at = op.node.child("x-jetstream");
+        if let Some(d) = &spec.durable {
+            naming::check_jetstream_name(d)
+                .map_err(|e| source.error(&at.child("durable"), format!("durable `{}`: {e}", d.escape_default())))?;
+        }
+        if spec.filter_subject.is_some() && spec.filter_subjects.is_some() {
+            return Err(source
+                .error(&at, "both `filterSubject` and `filterSubjects` are set")
+                .hint("keep one of them"));
+        }
+        let durations = [
+            ("ackWait", spec.ack_wait.as_ref()),
+            ("inactiveThreshold", spec.inactive_threshold.as_ref()),
+            ("pull/expires", spec.pull.expires.as_ref()),
+        ];
+        for (field, value) in durations.into_iter().chain(spec.backoff.iter().map(|b| ("backoff", Some(b)))) {
+            if let Some(v) = value {
+                let node = field.split('/').fold(at.clone(), |n, f| n.child(f));
+                duration::parse(v).map_err(|e| source.error(&node, e))?;
+            }
+        }
         let range = |field: &str, value: Option<i64>, ok: &dyn Fn(i64) -> bool, hint: &str| -> Result<()> {
             match value {
                 Some(v) if !ok(v) => {
