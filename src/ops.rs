@@ -3,6 +3,7 @@
 //! For local development, CI and drift detection; production uses NACK.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
@@ -332,50 +333,104 @@ fn missing(resource: String) -> Difference {
     Difference { resource, field: "<missing>".into(), expected: "exists".into(), actual: "absent".into() }
 }
 
-/// Creates or updates the streams, then the consumers, like the NACK controller.
+/// How long `apply` and `diff` keep retrying while a cluster cannot answer yet (a leader election,
+/// peers still joining, JetStream starting up). The NACK controller reconciles until it succeeds; a
+/// one-shot `apply` must not fail on what passes by itself.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Failures that pass by themselves: request timeouts, no responders (JetStream not ready yet), and
+/// the cluster's "temporarily unavailable", "no suitable peers", "not leader" and "offline" codes.
+fn transient(e: &Error) -> bool {
+    const PASSING: &[&str] = &[
+        "timed out",
+        "no responders",
+        "code 503,",
+        "error code 10005)",
+        "error code 10006)",
+        "error code 10007)",
+        "error code 10008)",
+        "error code 10009)",
+        "error code 10118)",
+        "error code 10119)",
+    ];
+    let message = e.message.to_ascii_lowercase();
+    PASSING.iter().any(|p| message.contains(p))
+}
+
+/// Runs `step` until it succeeds, fails for good, or [`PATIENCE`] runs out. Each attempt reads the
+/// live state again, so a create that timed out but reached the server is seen as done.
+async fn patiently<T>(mut step: impl AsyncFnMut() -> Result<T>) -> Result<T> {
+    let deadline = Instant::now() + PATIENCE;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match step().await {
+            Err(e) if transient(&e) && Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(e) if transient(&e) => {
+                return Err(e.hint(format!(
+                    "the server kept failing for {}s; check that the JetStream cluster has a quorum \
+                     (a majority of its nodes up)",
+                    PATIENCE.as_secs()
+                )));
+            }
+            done => return done,
+        }
+    }
+}
+
+async fn apply_stream(js: &Js, s: &StreamResource) -> Result<Action> {
+    let (label, config) = (stream_label(s), stream_config(s)?);
+    Ok(match live_stream(js, &s.spec.name).await? {
+        None => {
+            js.create_stream(config).await.map_err(|e| nats_error(&label, e))?;
+            Action::Created(label)
+        }
+        Some(live) => {
+            let mut diff = Vec::new();
+            compare(&label, &serde_json::to_value(&s.spec).expect("serializes"), &live, STREAM_FIELDS, &mut diff);
+            if diff.is_empty() {
+                Action::Unchanged(label)
+            } else {
+                js.update_stream(config).await.map_err(|e| nats_error(&label, e))?;
+                Action::Updated(label)
+            }
+        }
+    })
+}
+
+async fn apply_consumer(js: &Js, c: &ConsumerResource) -> Result<Action> {
+    let (label, config) = (consumer_label(c), consumer_config(c)?);
+    let live = live_consumer(js, &c.spec.stream_name, &c.spec.durable_name).await?;
+    let stream = js.get_stream(&c.spec.stream_name).await.map_err(|e| nats_error(&label, e))?;
+    Ok(match live {
+        None => {
+            stream.create_consumer(config).await.map_err(|e| nats_error(&label, e))?;
+            Action::Created(label)
+        }
+        Some(live) => {
+            let mut diff = Vec::new();
+            consumer_differences(c, &live, &mut diff);
+            if diff.is_empty() {
+                Action::Unchanged(label)
+            } else {
+                stream.update_consumer(config).await.map_err(|e| nats_error(&label, e))?;
+                Action::Updated(label)
+            }
+        }
+    })
+}
+
+/// Creates or updates the streams, then the consumers, like the NACK controller; transient cluster
+/// failures are retried for up to [`PATIENCE`].
 pub async fn apply(js: &Js, set: &ManifestSet) -> Result<Vec<Action>> {
     let mut actions = Vec::new();
     for s in &set.streams {
-        let (label, config) = (stream_label(s), stream_config(s)?);
-        let action = match live_stream(js, &s.spec.name).await? {
-            None => {
-                js.create_stream(config).await.map_err(|e| nats_error(&label, e))?;
-                Action::Created(label)
-            }
-            Some(live) => {
-                let mut diff = Vec::new();
-                compare(&label, &serde_json::to_value(&s.spec).expect("serializes"), &live, STREAM_FIELDS, &mut diff);
-                if diff.is_empty() {
-                    Action::Unchanged(label)
-                } else {
-                    js.update_stream(config).await.map_err(|e| nats_error(&label, e))?;
-                    Action::Updated(label)
-                }
-            }
-        };
-        actions.push(action);
+        actions.push(patiently(async || apply_stream(js, s).await).await?);
     }
     for c in &set.consumers {
-        let (label, config) = (consumer_label(c), consumer_config(c)?);
-        let live = live_consumer(js, &c.spec.stream_name, &c.spec.durable_name).await?;
-        let stream = js.get_stream(&c.spec.stream_name).await.map_err(|e| nats_error(&label, e))?;
-        let action = match live {
-            None => {
-                stream.create_consumer(config).await.map_err(|e| nats_error(&label, e))?;
-                Action::Created(label)
-            }
-            Some(live) => {
-                let mut diff = Vec::new();
-                consumer_differences(c, &live, &mut diff);
-                if diff.is_empty() {
-                    Action::Unchanged(label)
-                } else {
-                    stream.update_consumer(config).await.map_err(|e| nats_error(&label, e))?;
-                    Action::Updated(label)
-                }
-            }
-        };
-        actions.push(action);
+        actions.push(patiently(async || apply_consumer(js, c).await).await?);
     }
     Ok(actions)
 }
@@ -384,7 +439,7 @@ pub async fn apply(js: &Js, set: &ManifestSet) -> Result<Vec<Action>> {
 pub async fn diff(js: &Js, set: &ManifestSet) -> Result<Vec<Difference>> {
     let mut out = Vec::new();
     for s in &set.streams {
-        match live_stream(js, &s.spec.name).await? {
+        match patiently(async || live_stream(js, &s.spec.name).await).await? {
             Some(live) => compare(
                 &stream_label(s),
                 &serde_json::to_value(&s.spec).expect("serializes"),
@@ -396,7 +451,7 @@ pub async fn diff(js: &Js, set: &ManifestSet) -> Result<Vec<Difference>> {
         }
     }
     for c in &set.consumers {
-        match live_consumer(js, &c.spec.stream_name, &c.spec.durable_name).await? {
+        match patiently(async || live_consumer(js, &c.spec.stream_name, &c.spec.durable_name).await).await? {
             Some(live) => consumer_differences(c, &live, &mut out),
             None => out.push(missing(consumer_label(c))),
         }
@@ -407,6 +462,25 @@ pub async fn diff(js: &Js, set: &ManifestSet) -> Result<Vec<Difference>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_failures_that_pass_by_themselves_are_retried() {
+        use async_nats::jetstream::Error as ApiError;
+        let api = |code: u16, err_code: u64, text: &str| {
+            let json = serde_json::json!({"code": code, "err_code": err_code, "description": text});
+            let e: ApiError = serde_json::from_value(json).unwrap();
+            nats_error("Consumer S/d", e)
+        };
+        assert!(transient(&nats_error("Consumer S/d", "timed out")));
+        assert!(transient(&nats_error("Stream S", "jetstream request timed out")));
+        assert!(transient(&nats_error("Stream S", "no responders")));
+        assert!(transient(&api(503, 10008, "JetStream system temporarily unavailable")));
+        assert!(transient(&api(500, 10005, "no suitable peers for placement")));
+        assert!(transient(&api(500, 10119, "consumer is offline")));
+        assert!(!transient(&api(404, 10059, "stream not found")));
+        assert!(!transient(&api(400, 10058, "stream name already in use with a different configuration")));
+        assert!(!transient(&api(400, 10100, "consumer config does not match")));
+    }
 
     #[test]
     fn manifest_fields_map_to_the_jetstream_api() {
