@@ -339,8 +339,11 @@ fn deny_warnings_reports_every_warning_at_once() {
         c.deny_warnings(true);
     })
     .unwrap_err();
-    assert!(e.contains("2 warning(s) denied"), "{e}");
+    // Each denied warning is an error of its own, located, in document order.
+    assert_eq!(e.matches("(a warning, denied by Config::deny_warnings / --deny-warnings)").count(), 2, "{e}");
     assert!(e.contains("is not a NATS subject") && e.contains("operation `commentChanged` skipped"), "{e}");
+    assert!(e.find("is not a NATS subject") < e.find("operation `commentChanged` skipped"), "{e}");
+    assert_eq!(e.matches("\n  --> spec.yaml:").count(), 2, "{e}");
 }
 
 /// Message traits contribute headers, correlation id and content type (3.x: the message's own

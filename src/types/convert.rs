@@ -17,16 +17,26 @@ use crate::naming::{self, Namespace};
 const UNSUPPORTED: &[&str] =
     &["not", "if", "then", "else", "dependentSchemas", "dependencies", "unevaluatedProperties", "propertyNames"];
 
+/// Every schema with an error is reported (all of them: a run lists each independent error), the
+/// others are still converted.
 pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, String)]) -> Result<()> {
     let mut conv = Converter { source, space, queue: VecDeque::new(), queued: BTreeSet::new() };
+    // Bounded however many schemas fail (a hostile document).
+    let mut errors = crate::error::Collected::default();
     for (node, hint) in roots {
-        let ty = conv.root(node, hint)?;
-        conv.space.roots.insert(node.clone(), ty);
+        match conv.root(node, hint) {
+            Ok(ty) => {
+                conv.space.roots.insert(node.clone(), ty);
+            }
+            Err(e) => errors.push(e),
+        }
     }
     while let Some(node) = conv.queue.pop_front() {
-        conv.define(&node)?;
+        if let Err(e) = conv.define(&node) {
+            errors.push(e);
+        }
     }
-    Ok(())
+    errors.into_error(Vec::new()).map_or(Ok(()), Err)
 }
 
 struct Converter<'a> {
