@@ -182,13 +182,19 @@ impl Collected {
     }
 }
 
-/// Sorts diagnostics into document order (file, line:column, pointer, then message) and drops duplicates.
+/// Sorts diagnostics into document order (file, line:column, pointer, then message) and drops
+/// duplicates: the same message at the same place (two stages checking one value) is listed once,
+/// with a hint if either has one.
 pub fn sort_located(list: &mut Vec<Error>) {
     list.sort_by(|a, b| {
         let key = |e: &Error| e.location.as_ref().map(|l| (l.file.clone(), l.line_col, l.pointer.clone()));
-        key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.message.cmp(&b.message))
+            .then_with(|| b.hint.is_some().cmp(&a.hint.is_some()))
+            .then_with(|| a.hint.cmp(&b.hint))
     });
-    list.dedup();
+    list.dedup_by(|later, first| later.location == first.location && later.message == first.message);
 }
 
 impl Error {

@@ -21,6 +21,7 @@ pub mod model;
 pub mod naming;
 #[cfg(feature = "live")]
 pub mod ops;
+pub mod overlay;
 pub mod render;
 pub mod runtime_crate;
 pub mod subject;
@@ -226,6 +227,8 @@ impl Config {
             source.reported(result);
         }
         source.check_errors()?;
+        // Then their version-neutral sections, by generated names.
+        overlay::apply(&mut source, &self.model_options())?;
         Ok(source)
     }
 

@@ -48,7 +48,17 @@ pub struct SourceFile {
     /// Pointer → (line, column), for diagnostics only (looked up, never iterated).
     positions: Positions,
     /// Pointers whose value came from an overlay file (display name), for diagnostics.
-    overlaid: BTreeMap<String, String>,
+    overlaid: BTreeMap<String, Overlaid>,
+}
+
+/// Where a node an overlay set is written in the overlay.
+#[derive(Debug, Clone)]
+struct Overlaid {
+    /// The overlay's display name.
+    overlay: String,
+    /// Its pointer in the overlay, when not the same as in the document (a version-neutral
+    /// section, merged by generated names).
+    at: Option<String>,
 }
 
 /// The root document and every file it reaches through `$ref`.
@@ -205,12 +215,17 @@ impl Source {
         let Some(file) = self.files.get(&id.file) else {
             return Location { file: id.file.clone(), line_col: None, pointer: id.pointer.clone() };
         };
-        // A node an overlay put there is located in the overlay (same pointer, its own positions).
+        // A node an overlay put there is located in the overlay (same pointer, or where the
+        // version-neutral section wrote it; its own positions).
         let mut pointer = id.pointer.as_str();
         loop {
-            if let Some(overlay) = file.overlaid.get(pointer) {
+            if let Some(Overlaid { overlay, at }) = file.overlaid.get(pointer) {
                 if let Some(overlay_file) = self.files.get(overlay) {
-                    return overlay_file.location(&NodeId { file: overlay.clone(), pointer: id.pointer.clone() });
+                    let in_overlay = match at {
+                        Some(at) => format!("{at}{}", &id.pointer[pointer.len()..]),
+                        None => id.pointer.clone(),
+                    };
+                    return overlay_file.location(&NodeId { file: overlay.clone(), pointer: in_overlay });
                 }
             }
             match pointer.rsplit_once('/') {
@@ -249,13 +264,43 @@ impl Source {
                 .at(overlay.location(&NodeId { file: name, pointer: String::new() })));
         }
         check_overlay_targets(&self.files[&self.root].value, &overlay, &name)?;
+        // The version-neutral section (see `crate::overlay`) is merged later, by generated names.
+        let mut patch = overlay.value.clone();
+        if let Some(map) = patch.as_object_mut() {
+            map.remove(crate::overlay::SECTION);
+        }
         let root = self.files.get_mut(&self.root).expect("root file is loaded");
-        merge_patch(&mut root.value, &overlay.value, &mut String::new(), &mut |pointer| {
-            root.overlaid.insert(pointer.to_string(), name.clone());
+        merge_patch(&mut root.value, &patch, &mut String::new(), &mut |pointer| {
+            root.overlaid.insert(pointer.to_string(), Overlaid { overlay: name.clone(), at: None });
         });
         self.overlays.push(name.clone());
         self.files.insert(name, overlay);
         Ok(())
+    }
+
+    /// Merges `patch` (JSON Merge Patch) into the node `target` of a loaded file; the nodes it sets
+    /// are located in the overlay `overlay` (at their pointer under `patch_at` there).
+    pub(crate) fn merge_at(&mut self, target: &NodeId, patch: &Value, overlay: &str, patch_at: &str) {
+        let Some(file) = self.files.get_mut(&target.file) else { return };
+        let node =
+            if target.pointer.is_empty() { Some(&mut file.value) } else { file.value.pointer_mut(&target.pointer) };
+        let Some(node) = node else { return };
+        let mut pointer = target.pointer.clone();
+        let overlaid = &mut file.overlaid;
+        merge_patch(node, patch, &mut pointer, &mut |p| {
+            let at = format!("{patch_at}{}", &p[target.pointer.len()..]);
+            overlaid.insert(p.to_string(), Overlaid { overlay: overlay.to_string(), at: Some(at) });
+        });
+    }
+
+    /// Runs `f` with the diagnostics it records dropped (a trial run, e.g. naming operations).
+    pub(crate) fn quietly<T>(&self, f: impl FnOnce(&Self) -> T) -> T {
+        let warnings = std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()));
+        let errors = std::mem::take(&mut *self.errors.lock().unwrap_or_else(|e| e.into_inner()));
+        let out = f(self);
+        *self.warnings.lock().unwrap_or_else(|e| e.into_inner()) = warnings;
+        *self.errors.lock().unwrap_or_else(|e| e.into_inner()) = errors;
+        out
     }
 
     /// An error located at `id`.

@@ -221,9 +221,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// `3 errors, 2 warnings`.
+/// `3 errors, 2 warnings` (a run that succeeded: `2 warnings`).
 fn counts(errors: usize, warnings: usize) -> String {
-    format!("{errors} error{}, {warnings} warning{}", plural(errors), plural(warnings))
+    let warned = format!("{warnings} warning{}", plural(warnings));
+    if errors == 0 { warned } else { format!("{errors} error{}, {warned}", plural(errors)) }
 }
 
 /// Each warning (located, with help), the first [`MAX_ERRORS`] of them: a hostile document's
