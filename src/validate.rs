@@ -16,6 +16,32 @@ pub fn check(source: &Source, api: &Api) {
     check_streams(source, api);
     check_channels(source, api);
     check_consumers(source, api);
+    check_sends(source, api);
+}
+
+/// `x-jetstream.msgId` of send operations: a runtime expression the publishers can evaluate
+/// (checked here too, not only when rendering, so it is reported with the document's other errors).
+fn check_sends(source: &Source, api: &Api) {
+    for op in api.operations.iter().filter(|o| o.action == Action::Send) {
+        let Some(expr) = &op.send.msg_id else { continue };
+        if !is_message_location(expr) {
+            source.report(
+                source
+                    .error(
+                        &op.node.child("x-jetstream").child("msgId"),
+                        format!("unsupported msgId expression `{expr}`"),
+                    )
+                    .hint("use `$message.payload#/<json pointer>` or `$message.header#/<header name>`"),
+            );
+        }
+    }
+}
+
+/// `$message.payload#/<pointer>` or `$message.header#/<name>` (the grammar the renderer reads).
+fn is_message_location(expr: &str) -> bool {
+    expr.split_once('#').is_some_and(|(part, pointer)| {
+        matches!(part, "$message.payload" | "$message.header") && pointer.starts_with('/')
+    })
 }
 
 const DURATION_HINT: &str = "write a Go duration such as `30s`, `5m` or `1h30m`";

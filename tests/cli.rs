@@ -216,11 +216,11 @@ fn every_error_and_warning_of_a_run_is_printed_at_once_with_a_count() {
     let lines: Vec<&str> = err.lines().collect();
     assert!(lines[0].starts_with("warning: channel `skipped`"), "{err}");
     let located: Vec<&str> = lines.iter().filter_map(|l| l.strip_prefix("  --> many.yaml:")).collect();
-    assert_eq!(located.len(), 8, "one warning and seven errors:\n{err}");
+    assert_eq!(located.len(), 9, "one warning and eight errors:\n{err}");
     let line_numbers: Vec<u32> = located.iter().map(|l| l.split(':').next().unwrap().parse().unwrap()).collect();
     assert!(line_numbers[1..].is_sorted(), "errors in document order: {line_numbers:?}\n{err}");
-    assert_eq!(lines.iter().filter(|l| l.starts_with("error: ")).count(), 7, "{err}");
-    assert_eq!(lines.iter().filter(|l| l.starts_with("  = help: ")).count(), 8, "{err}");
-    assert_eq!(lines.last(), Some(&"7 errors, 1 warning"), "{err}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("error: ")).count(), 8, "{err}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("  = help: ")).count(), 9, "{err}");
+    assert_eq!(lines.last(), Some(&"8 errors, 1 warning"), "{err}");
     assert!(!tmp.path().join("out").exists(), "nothing written on error");
 }

@@ -202,10 +202,11 @@ const MANY_ERRORS: &[(&str, &str)] = &[
     ("addresses the system subject space `$JS.API.INFO`", "many.yaml:16:3 (at #/channels/system)"),
     ("unknown field `ackwait`", "many.yaml:24:43 (at #/operations/processOrder/x-jetstream/ackwait)"),
     ("durable `bad.durable`", "many.yaml:28:19 (at #/operations/reviewOrder/x-jetstream/durable)"),
-    ("operation `shout` has action", "many.yaml:33:5 (at #/operations/shout/action)"),
+    ("unsupported msgId expression `orderId`", "many.yaml:32:19 (at #/operations/sendAudit/x-jetstream/msgId)"),
+    ("operation `shout` has action", "many.yaml:34:5 (at #/operations/shout/action)"),
     (
         "$ref `#/components/schemas/Line` points to nothing",
-        "many.yaml:44:30 (at #/components/schemas/Created/properties/lines/items)",
+        "many.yaml:45:30 (at #/components/schemas/Created/properties/lines/items)",
     ),
 ];
 
