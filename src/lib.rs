@@ -145,7 +145,9 @@ impl Config {
 
     /// A YAML/JSON document merged into the spec before generation (JSON Merge Patch,
     /// RFC 7386), e.g. `x-jetstream` settings for a document another tool generates.
-    /// Repeatable; applied in order.
+    /// Repeatable; applied in order. Its `x-asyncapi-nats` section names operations by their
+    /// generated names and channels by their NATS subjects, so one overlay serves an app's
+    /// AsyncAPI 2.x and 3.x documents alike (see [`crate::overlay`]).
     pub fn overlay(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.overlays.push(path.into());
         self

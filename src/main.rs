@@ -144,7 +144,8 @@ struct Common {
     #[arg(long)]
     stream: Option<String>,
     /// A YAML/JSON document merged into the spec first (JSON Merge Patch), e.g. x-jetstream
-    /// settings for a FastStream-generated document. Repeatable.
+    /// settings for a FastStream-generated document; its `x-asyncapi-nats` section names
+    /// operations by generated name and channels by subject (one overlay for 2.x and 3.x). Repeatable.
     #[arg(long = "overlay", value_name = "FILE")]
     overlays: Vec<PathBuf>,
     /// Write nothing; exit 1 when OUT differs from what would be generated.
