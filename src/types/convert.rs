@@ -82,7 +82,16 @@ impl<'a> Converter<'a> {
     /// The type of a `$ref` use: the target's definition (a message object stands for its payload).
     fn reference(&mut self, node: &NodeId, schema: &Schema) -> Result<Ty> {
         let (target, value) = self.follow(node)?;
-        let hint = target.last_token().filter(|t| !t.is_empty()).unwrap_or_else(|| file_stem(&target.file));
+        // A message's payload is named after the message (`…/messages/Item/payload` → `Item`).
+        let message_key = target
+            .pointer
+            .strip_suffix("/payload")
+            .filter(|m| m.rsplit_once('/').is_some_and(|(parent, _)| parent.ends_with("/messages")))
+            .and_then(|m| NodeId { file: target.file.clone(), pointer: m.to_string() }.last_token());
+        let hint = message_key
+            .or_else(|| target.last_token())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| file_stem(&target.file));
         let priority = if is_component(&target) { 0 } else { 1 };
         self.request(&target, &hint, priority);
         let nullable = value.as_object().is_some_and(nullable) || schema.get("nullable") == Some(&Value::Bool(true));
