@@ -68,7 +68,7 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub struct Operation {
     pub node: NodeId,
-    /// The 3.x operation key or 2.x `operationId` (2.x without one: `<verb> <address>`).
+    /// The 3.x operation key or 2.x `operationId` (2.x without one: `<channel key> (<verb>)`).
     pub name: String,
     /// What publishers, subscriber modules and default durables are named after: `name`, except
     /// for ids a tool derived from the subject (see [`base_name`]).
@@ -443,7 +443,9 @@ impl<'a> Builder<'a> {
                     .get("operationId")
                     .and_then(Value::as_str)
                     .map(str::to_string)
-                    .unwrap_or_else(|| format!("{verb} {address}"));
+                    // Without an id, named in diagnostics by the channel and the 2.x keyword (not
+                    // `publish <subject>`, which reads as sending while 2.x `publish` receives).
+                    .unwrap_or_else(|| format!("{key} ({verb})"));
                 for m in &messages {
                     if !channel_messages.contains(m) {
                         channel_messages.push(m.clone());
