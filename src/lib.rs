@@ -21,6 +21,7 @@ pub mod model;
 pub mod naming;
 #[cfg(feature = "live")]
 pub mod ops;
+pub mod overlay;
 pub mod render;
 pub mod runtime_crate;
 pub mod subject;
@@ -144,7 +145,9 @@ impl Config {
 
     /// A YAML/JSON document merged into the spec before generation (JSON Merge Patch,
     /// RFC 7386), e.g. `x-jetstream` settings for a document another tool generates.
-    /// Repeatable; applied in order.
+    /// Repeatable; applied in order. Its `x-asyncapi-nats` section names operations by their
+    /// generated names and channels by their NATS subjects, so one overlay serves an app's
+    /// AsyncAPI 2.x and 3.x documents alike (see [`crate::overlay`]).
     pub fn overlay(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.overlays.push(path.into());
         self
@@ -185,14 +188,15 @@ impl Config {
         files: Vec<GeneratedFile>,
         crate_name: String,
     ) -> Result<Generated> {
-        if self.deny_warnings && !warnings.is_empty() {
-            let listed: Vec<String> = warnings.iter().map(|w| format!("warning: {w}")).collect();
-            return Err(Error::new(format!(
-                "{} warning(s) denied (Config::deny_warnings / --deny-warnings):\n{}",
-                warnings.len(),
-                listed.join("\n")
-            ))
-            .hint("fix the document (or an overlay) so nothing is dropped, or allow warnings"));
+        if self.deny_warnings {
+            // Each warning becomes an error of its own, located and with its help, all at once.
+            let denied = warnings.iter().map(|w| Error {
+                message: format!("{} (a warning, denied by Config::deny_warnings / --deny-warnings)", w.message),
+                ..w.clone()
+            });
+            if let Some(error) = Error::many(denied.collect(), Vec::new()) {
+                return Err(error);
+            }
         }
         Ok(Generated { files, inputs, warnings, crate_name })
     }
@@ -218,9 +222,15 @@ impl Config {
     fn load(&self, spec: &Path) -> Result<Source> {
         let options = load::LoadOptions { ref_root: self.ref_root.clone() };
         let mut source = Source::load_with(spec, &options)?;
+        // Every overlay is checked (all their errors at once); the model is not built on a document
+        // an overlay could not patch, its errors would only follow from that.
         for overlay in &self.overlays {
-            source.apply_overlay(overlay)?;
+            let result = source.apply_overlay(overlay);
+            source.reported(result);
         }
+        source.check_errors()?;
+        // Then their version-neutral sections, by generated names.
+        overlay::apply(&mut source, &self.model_options())?;
         Ok(source)
     }
 
@@ -240,7 +250,9 @@ impl Config {
     pub fn generate_manifests(&self, spec: impl AsRef<Path>) -> Result<Generated> {
         let source = self.load(spec.as_ref())?;
         let api = self.model(&source)?;
-        let files = manifests::build(&source, &api, &self.manifests)?.files(&api.title, &header(&source));
+        let deploy = source.reported(manifests::build(&source, &api, &self.manifests));
+        source.check_errors()?;
+        let files = deploy.map(|d| d.files(&api.title, &header(&source))).unwrap_or_default();
         self.finish(source.warnings(), inputs_of(&source), files, String::new())
     }
 
@@ -251,13 +263,12 @@ impl Config {
 
     /// [`Config::generate_crate`], recording the wall time of each stage in `timings`.
     pub fn generate_crate_timed(&self, spec: impl AsRef<Path>, timings: &mut Timings) -> Result<Generated> {
-        let Prepared { source, api, view } = self.prepare(spec.as_ref(), true, timings)?;
+        let Prepared { source, api, view, manifests } = self.prepare(spec.as_ref(), true, timings)?;
         let header = header(&source);
         let inputs = inputs_of(&source);
         let crate_name = view.crate_name.clone();
         // Manifests first, so the document and the model are freed before rendering (peak memory).
-        let deploy =
-            timings.time("manifests", || manifests::build(&source, &api, &self.manifests))?.files(&api.title, &header);
+        let deploy = manifests.map(|m| m.files(&api.title, &header)).unwrap_or_default();
         // Every stage that warns has run.
         let warnings = source.warnings();
         drop((source, api));
@@ -331,8 +342,16 @@ impl Config {
         for input in &generated.inputs {
             println!("cargo:rerun-if-changed={}", input.display());
         }
-        for warning in &generated.warnings {
+        for warning in generated.warnings.iter().take(error::MAX_ERRORS) {
             print!("{}", cargo_warning(warning));
+        }
+        if generated.warnings.len() > error::MAX_ERRORS {
+            let more = generated.warnings.len() - error::MAX_ERRORS;
+            println!(
+                "cargo::warning=and {more} more warning{} (the first {} are listed)",
+                error::plural(more),
+                error::MAX_ERRORS
+            );
         }
         let dir = match &self.out_dir {
             Some(dir) => dir.clone(),
@@ -345,14 +364,18 @@ impl Config {
 
     /// For build scripts: [`Config::compile`], reporting an error to Cargo instead of returning it.
     ///
-    /// On error, prints it as `cargo::error=` lines (the message, `--> file:line:col (at #/pointer)`
-    /// and `= help: …`), so `cargo build` shows where the spec is wrong and what to do, and exits
-    /// with status 1 — no panic, no backtrace.
+    /// On error, prints every error of the run as `cargo::error=` lines (the message,
+    /// `--> file:line:col (at #/pointer)` and `= help: …`) after the run's warnings
+    /// (`cargo::warning=`), so `cargo build` shows where the spec is wrong and what to do, and
+    /// exits with status 1 — no panic, no backtrace.
     pub fn compile_or_exit(&self, spec: impl AsRef<Path>) -> WriteReport {
         let spec = spec.as_ref();
         match self.compile(spec) {
             Ok(report) => report,
             Err(e) => {
+                for warning in e.warnings().iter().take(error::MAX_ERRORS) {
+                    print!("{}", cargo_warning(warning));
+                }
                 print!("{}", cargo_error(&e));
                 let relative = if e.location.is_some() { "; paths above are relative to its folder" } else { "" };
                 println!("cargo::error=  = note: asyncapi-nats was generating code from {}{relative}", spec.display());
@@ -374,6 +397,8 @@ impl Config {
             })?;
         }
         let source = timings.time("load", || self.load(spec))?;
+        // From here on, stages report their errors and go on with what does not depend on them;
+        // the run stops before rendering with all of them.
         let api = timings.time("model", || self.model(&source))?;
         let messages: Vec<(NodeId, NodeId, bool)> = api
             .messages
@@ -381,7 +406,15 @@ impl Config {
             .filter_map(|m| Some((m.node.clone(), m.payload.clone()?, m.encoding == model::Encoding::Json)))
             .collect();
         let space =
-            timings.time("types", || TypeSpace::build(&source, &type_roots(&source, &api), &messages, &["wire"]))?;
+            timings.time("types", || TypeSpace::build(&source, &type_roots(&source, &api), &messages, &["wire"]));
+        let space = source.reported(space);
+        let manifests = match crate_mode {
+            true => timings.time("manifests", || source.reported(manifests::build(&source, &api, &self.manifests))),
+            false => None,
+        };
+        source.check_errors()?;
+        // No error was reported, so the types were built.
+        let space = space.ok_or_else(|| Error::new("the types were not built"))?;
         let view = timings.time("view", || {
             render::build_view(
                 &source,
@@ -400,13 +433,15 @@ impl Config {
         })?;
         let mut view = view;
         view.runtime_dependency = self.runtime.cargo_line();
-        Ok(Prepared { source, api, view })
+        Ok(Prepared { source, api, view, manifests })
     }
 
-    /// The model of `source`, checked (names, numbers, subjects; see [`validate`]).
+    /// The model of `source`, checked (names, numbers, subjects; see [`validate`]). Only what stops
+    /// the model from being built (no or an unknown AsyncAPI version) is returned as an error; the
+    /// rest is reported to `source`, and what it concerns is left out of the model.
     fn model(&self, source: &Source) -> Result<Api> {
         let api = model::build(source, &self.model_options())?;
-        validate::check(source, &api)?;
+        validate::check(source, &api);
         Ok(api)
     }
 
@@ -580,12 +615,29 @@ struct Prepared {
     source: Source,
     api: Api,
     view: render::CrateView,
+    /// Crate mode only.
+    manifests: Option<manifests::Manifests>,
 }
 
-/// `error` as `cargo::error=` directives (Cargo 1.84+), one per line since a directive cannot span
-/// lines: for build scripts that handle [`Config::compile`]'s error themselves.
+/// `error` — every error of the run, each starting with its message — as `cargo::error=`
+/// directives (Cargo 1.84+), one per line since a directive cannot span lines: for build scripts
+/// that handle [`Config::compile`]'s error themselves.
 pub fn cargo_error(error: &Error) -> String {
-    error.to_string().lines().map(|line| format!("cargo::error={line}\n")).collect()
+    let mut out = String::new();
+    for one in error.errors() {
+        for line in one.to_string().lines() {
+            out.push_str(&format!("cargo::error={line}\n"));
+        }
+    }
+    if let Some(more) = error.more.as_ref().filter(|m| m.omitted > 0) {
+        out.push_str(&format!(
+            "cargo::error=and {} more error{} (the first {} are listed)\n",
+            more.omitted,
+            error::plural(more.omitted),
+            error::MAX_ERRORS
+        ));
+    }
+    out
 }
 
 /// `warning` as `cargo::warning=` directives, one per line.

@@ -48,7 +48,17 @@ pub struct SourceFile {
     /// Pointer → (line, column), for diagnostics only (looked up, never iterated).
     positions: Positions,
     /// Pointers whose value came from an overlay file (display name), for diagnostics.
-    overlaid: BTreeMap<String, String>,
+    overlaid: BTreeMap<String, Overlaid>,
+}
+
+/// Where a node an overlay set is written in the overlay.
+#[derive(Debug, Clone)]
+struct Overlaid {
+    /// The overlay's display name.
+    overlay: String,
+    /// Its pointer in the overlay, when not the same as in the document (a version-neutral
+    /// section, merged by generated names).
+    at: Option<String>,
 }
 
 /// The root document and every file it reaches through `$ref`.
@@ -63,6 +73,8 @@ pub struct Source {
     ref_root: PathBuf,
     /// Located warnings collected by every stage (what was dropped, approximated or skipped).
     warnings: std::sync::Mutex<Vec<Error>>,
+    /// Located errors of the stages that go on after one, so a run reports all of them at once.
+    errors: std::sync::Mutex<crate::error::Collected>,
 }
 
 impl Source {
@@ -113,7 +125,14 @@ impl Source {
             }
             files.insert(name, file);
         }
-        Ok(Source { root, overlays: Vec::new(), files, ref_root, warnings: Default::default() })
+        Ok(Source {
+            root,
+            overlays: Vec::new(),
+            files,
+            ref_root,
+            warnings: Default::default(),
+            errors: Default::default(),
+        })
     }
 
     /// Parses a document held in memory (tests, and `generate` on strings).
@@ -135,6 +154,7 @@ impl Source {
             files,
             ref_root: PathBuf::new(),
             warnings: Default::default(),
+            errors: Default::default(),
         })
     }
 
@@ -146,14 +166,33 @@ impl Source {
     /// The warnings recorded so far, sorted by location and de-duplicated (deterministic output).
     pub fn warnings(&self) -> Vec<Error> {
         let mut all = self.warnings.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        all.sort_by(|a, b| {
-            let key = |e: &Error| {
-                e.location.as_ref().map(|l| (l.file.clone(), l.line_col, l.pointer.clone())).unwrap_or_default()
-            };
-            key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
-        });
-        all.dedup();
+        crate::error::sort_located(&mut all);
         all
+    }
+
+    /// Records a located error (and every error it carries) and lets the stage go on with what
+    /// does not depend on it; [`Source::check_errors`] then fails the run with all of them.
+    pub fn report(&self, error: Error) {
+        self.errors.lock().unwrap_or_else(|e| e.into_inner()).push(error);
+    }
+
+    /// [`Source::report`]s the error of `result`, if any; the value otherwise.
+    pub fn reported<T>(&self, result: Result<T>) -> Option<T> {
+        result.map_err(|e| self.report(e)).ok()
+    }
+
+    /// Whether an error was reported.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+
+    /// Fails with every error reported so far (document order, capped, with the warnings), if any.
+    pub fn check_errors(&self) -> Result<()> {
+        let errors = std::mem::take(&mut *self.errors.lock().unwrap_or_else(|e| e.into_inner()));
+        match errors.into_error(self.warnings()) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
     }
 
     /// The root node of the root document.
@@ -176,12 +215,17 @@ impl Source {
         let Some(file) = self.files.get(&id.file) else {
             return Location { file: id.file.clone(), line_col: None, pointer: id.pointer.clone() };
         };
-        // A node an overlay put there is located in the overlay (same pointer, its own positions).
+        // A node an overlay put there is located in the overlay (same pointer, or where the
+        // version-neutral section wrote it; its own positions).
         let mut pointer = id.pointer.as_str();
         loop {
-            if let Some(overlay) = file.overlaid.get(pointer) {
+            if let Some(Overlaid { overlay, at }) = file.overlaid.get(pointer) {
                 if let Some(overlay_file) = self.files.get(overlay) {
-                    return overlay_file.location(&NodeId { file: overlay.clone(), pointer: id.pointer.clone() });
+                    let in_overlay = match at {
+                        Some(at) => format!("{at}{}", &id.pointer[pointer.len()..]),
+                        None => id.pointer.clone(),
+                    };
+                    return overlay_file.location(&NodeId { file: overlay.clone(), pointer: in_overlay });
                 }
             }
             match pointer.rsplit_once('/') {
@@ -220,13 +264,43 @@ impl Source {
                 .at(overlay.location(&NodeId { file: name, pointer: String::new() })));
         }
         check_overlay_targets(&self.files[&self.root].value, &overlay, &name)?;
+        // The version-neutral section (see `crate::overlay`) is merged later, by generated names.
+        let mut patch = overlay.value.clone();
+        if let Some(map) = patch.as_object_mut() {
+            map.remove(crate::overlay::SECTION);
+        }
         let root = self.files.get_mut(&self.root).expect("root file is loaded");
-        merge_patch(&mut root.value, &overlay.value, &mut String::new(), &mut |pointer| {
-            root.overlaid.insert(pointer.to_string(), name.clone());
+        merge_patch(&mut root.value, &patch, &mut String::new(), &mut |pointer| {
+            root.overlaid.insert(pointer.to_string(), Overlaid { overlay: name.clone(), at: None });
         });
         self.overlays.push(name.clone());
         self.files.insert(name, overlay);
         Ok(())
+    }
+
+    /// Merges `patch` (JSON Merge Patch) into the node `target` of a loaded file; the nodes it sets
+    /// are located in the overlay `overlay` (at their pointer under `patch_at` there).
+    pub(crate) fn merge_at(&mut self, target: &NodeId, patch: &Value, overlay: &str, patch_at: &str) {
+        let Some(file) = self.files.get_mut(&target.file) else { return };
+        let node =
+            if target.pointer.is_empty() { Some(&mut file.value) } else { file.value.pointer_mut(&target.pointer) };
+        let Some(node) = node else { return };
+        let mut pointer = target.pointer.clone();
+        let overlaid = &mut file.overlaid;
+        merge_patch(node, patch, &mut pointer, &mut |p| {
+            let at = format!("{patch_at}{}", &p[target.pointer.len()..]);
+            overlaid.insert(p.to_string(), Overlaid { overlay: overlay.to_string(), at: Some(at) });
+        });
+    }
+
+    /// Runs `f` with the diagnostics it records dropped (a trial run, e.g. naming operations).
+    pub(crate) fn quietly<T>(&self, f: impl FnOnce(&Self) -> T) -> T {
+        let warnings = std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()));
+        let errors = std::mem::take(&mut *self.errors.lock().unwrap_or_else(|e| e.into_inner()));
+        let out = f(self);
+        *self.warnings.lock().unwrap_or_else(|e| e.into_inner()) = warnings;
+        *self.errors.lock().unwrap_or_else(|e| e.into_inner()) = errors;
+        out
     }
 
     /// An error located at `id`.
@@ -303,55 +377,61 @@ impl SourceFile {
 fn check_overlay_targets(doc: &Value, overlay: &SourceFile, name: &str) -> Result<()> {
     let at = |pointer: &str| overlay.location(&NodeId { file: name.to_string(), pointer: pointer.to_string() });
     let v2 = doc.get("asyncapi").and_then(Value::as_str).is_some_and(|v| v.starts_with('2'));
+    let mut errors = Vec::new();
     for section in [&["channels"][..], &["operations"], &["components", "messages"]] {
         let pointer: String = section.iter().map(|k| format!("/{}", escape_token(k))).collect();
         let Some(Value::Object(patch)) = overlay.value.pointer(&pointer) else { continue };
         let what = section.last().copied().unwrap_or_default();
         let Some(existing) = doc.pointer(&pointer).and_then(Value::as_object) else {
             let hint = if what == "operations" && v2 {
-                "this is an AsyncAPI 2.x document: its operations are the `publish` / `subscribe` of each channel (`channels: {<key>: {publish: {x-jetstream: …}}}`)".to_string()
+                "this is an AsyncAPI 2.x document: its operations are the `publish` / `subscribe` of each channel (`channels: {<key>: {publish: {x-jetstream: …}}}`), or name them by their generated names under `x-asyncapi-nats: {operations: …}`".to_string()
             } else {
                 format!(
                     "the document has no `{}`; an overlay only adds settings to what the document describes",
                     &pointer[1..]
                 )
             };
-            return Err(Error::new(format!("overlay patches `{}`, which the document does not have", &pointer[1..]))
-                .at(at(&pointer))
-                .hint(hint));
+            errors.push(
+                Error::new(format!("overlay patches `{}`, which the document does not have", &pointer[1..]))
+                    .at(at(&pointer))
+                    .hint(hint),
+            );
+            continue;
         };
         for (key, value) in patch {
             let key_pointer = format!("{pointer}/{}", escape_token(key));
             let Some(target) = existing.get(key) else {
                 let mut known: Vec<&str> = existing.keys().map(String::as_str).collect();
                 known.truncate(12);
-                return Err(Error::new(format!(
-                    "overlay names {} `{key}`, which the document does not have",
-                    singular(what)
-                ))
-                .at(at(&key_pointer))
-                .hint(format!(
-                    "check the spelling (keys are matched exactly); the document's {what}: {}",
-                    known.join(", ")
-                )));
+                errors.push(
+                    Error::new(format!("overlay names {} `{key}`, which the document does not have", singular(what)))
+                        .at(at(&key_pointer))
+                        .hint(format!(
+                            "check the spelling (keys are matched exactly); the document's {what}: {}",
+                            known.join(", ")
+                        )),
+                );
+                continue;
             };
             if !(v2 && what == "channels") || target.get("$ref").is_some() {
                 continue;
             }
             for verb in ["publish", "subscribe"] {
                 if value.get(verb).is_some_and(|v| !v.is_null()) && target.get(verb).is_none() {
-                    return Err(Error::new(format!(
-                        "overlay patches `{verb}` of channel `{key}`, which has no `{verb}` operation"
-                    ))
-                    .at(at(&format!("{key_pointer}/{verb}")))
-                    .hint(
-                        "in AsyncAPI 2.x, `publish` is what the application receives and `subscribe` what it sends",
-                    ));
+                    errors.push(
+                        Error::new(format!(
+                            "overlay patches `{verb}` of channel `{key}`, which has no `{verb}` operation"
+                        ))
+                        .at(at(&format!("{key_pointer}/{verb}")))
+                        .hint(
+                            "in AsyncAPI 2.x, `publish` is what the application receives and `subscribe` what it sends",
+                        ),
+                    );
                 }
             }
         }
     }
-    Ok(())
+    Error::many(errors, Vec::new()).map_or(Ok(()), Err)
 }
 
 fn singular(section: &str) -> &str {
@@ -395,7 +475,7 @@ fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
         // serde_json keeps JSON's exact number and escape rules; the YAML pass (JSON is YAML)
         // adds positions and the checks serde_json does not make (duplicate keys).
         let value: Value = serde_json::from_str(text).map_err(|e| {
-            let line_col = Some((e.line(), e.column()));
+            let line_col = Some((saturate(e.line()), saturate(e.column())));
             let whole = Location { file: name.to_string(), line_col, pointer: String::new() };
             if e.to_string().starts_with("recursion limit exceeded") {
                 Error::new(format!("the JSON nests deeper than {MAX_DEPTH} levels"))
@@ -432,7 +512,11 @@ pub(crate) fn decode_utf8(name: &str, bytes: Vec<u8>) -> Result<String> {
         let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
         let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
         Error::new(format!("the file is not valid UTF-8 (byte offset {offset})"))
-            .at(Location { file: name.to_string(), line_col: Some((line, column)), pointer: String::new() })
+            .at(Location {
+                file: name.to_string(),
+                line_col: Some((saturate(line), saturate(column))),
+                pointer: String::new(),
+            })
             .hint("save the document as UTF-8")
     })
 }
@@ -476,8 +560,8 @@ impl Positions {
         self.0.entry(Self::key(pointer)).or_insert((saturate(line), saturate(col)));
     }
 
-    fn get(&self, pointer: &str) -> Option<(usize, usize)> {
-        self.0.get(&Self::key(pointer)).map(|&(line, col)| (line as usize, col as usize))
+    fn get(&self, pointer: &str) -> Option<(u32, u32)> {
+        self.0.get(&Self::key(pointer)).copied()
     }
 }
 
@@ -587,7 +671,11 @@ fn parse_yaml(name: &str, text: &str) -> Result<ParsedYaml> {
 
 impl YamlBuilder<'_> {
     fn location(&self, pointer: String, mark: &Marker) -> Location {
-        Location { file: self.file.to_string(), line_col: Some((mark.line(), mark.col() + 1)), pointer }
+        Location {
+            file: self.file.to_string(),
+            line_col: Some((saturate(mark.line()), saturate(mark.col() + 1))),
+            pointer,
+        }
     }
 
     /// Where the next node goes: its pointer, or `None` when it is a mapping key.
@@ -1131,7 +1219,7 @@ fn relative_path(path: &Path, base: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn index_positions(text: &str) -> Option<std::collections::BTreeMap<&'static str, (usize, usize)>> {
+    fn index_positions(text: &str) -> Option<std::collections::BTreeMap<&'static str, (u32, u32)>> {
         let positions = parse_yaml("t.yaml", text).ok()?.positions;
         let pointers = ["/asyncapi", "/channels/a~1b/address", "/channels/a~1b/tags/0", "/info/title"];
         Some(pointers.into_iter().filter_map(|p| Some((p, positions.get(p)?))).collect())

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use asyncapi_nats::error::{MAX_ERRORS, plural};
 use asyncapi_nats::manifests::ManifestOptions;
 use asyncapi_nats::{Config, Generated, Timings};
 use clap::{Args, Parser, Subcommand};
@@ -143,7 +144,8 @@ struct Common {
     #[arg(long)]
     stream: Option<String>,
     /// A YAML/JSON document merged into the spec first (JSON Merge Patch), e.g. x-jetstream
-    /// settings for a FastStream-generated document. Repeatable.
+    /// settings for a FastStream-generated document; its `x-asyncapi-nats` section names
+    /// operations by generated name and channels by subject (one overlay for 2.x and 3.x). Repeatable.
     #[arg(long = "overlay", value_name = "FILE")]
     overlays: Vec<PathBuf>,
     /// Write nothing; exit 1 when OUT differs from what would be generated.
@@ -211,9 +213,30 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
+            // Everything the run found, at once: its warnings, every error, then the count.
+            print_warnings(e.warnings());
             eprintln!("error: {e}");
+            eprintln!("{}", counts(e.count(), e.warnings().len()));
             ExitCode::from(2)
         }
+    }
+}
+
+/// `3 errors, 2 warnings` (a run that succeeded: `2 warnings`).
+fn counts(errors: usize, warnings: usize) -> String {
+    let warned = format!("{warnings} warning{}", plural(warnings));
+    if errors == 0 { warned } else { format!("{errors} error{}, {warned}", plural(errors)) }
+}
+
+/// Each warning (located, with help), the first [`MAX_ERRORS`] of them: a hostile document's
+/// millions of warnings stay a bounded report.
+fn print_warnings(warnings: &[asyncapi_nats::Error]) {
+    for warning in warnings.iter().take(MAX_ERRORS) {
+        eprintln!("warning: {warning}");
+    }
+    if warnings.len() > MAX_ERRORS {
+        let more = warnings.len() - MAX_ERRORS;
+        eprintln!("warning: and {more} more warning{} (the first {MAX_ERRORS} are listed)", plural(more));
     }
 }
 
@@ -270,8 +293,9 @@ fn run(cli: Cli) -> asyncapi_nats::Result<ExitCode> {
 
 /// Writes the files (only those that changed), or with `check` compares them.
 fn emit(spec: &Path, out: &Path, generated: &Generated, check: bool, command: &str) -> asyncapi_nats::Result<ExitCode> {
-    for warning in &generated.warnings {
-        eprintln!("warning: {warning}");
+    print_warnings(&generated.warnings);
+    if !generated.warnings.is_empty() {
+        eprintln!("{}", counts(0, generated.warnings.len()));
     }
     if check {
         let drift = asyncapi_nats::write::check_files(out, &generated.files);

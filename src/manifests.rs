@@ -185,8 +185,19 @@ pub fn default_max_deliver(backoff_steps: usize) -> i64 {
     (backoff_steps as i64 + 1).max(5)
 }
 
-/// Builds and checks the manifests; errors are located in the document.
+/// Builds and checks the manifests; errors are located in the document. Every independent error
+/// is found (a stream or consumer with an error is left out and the others are still checked); they
+/// are returned together (see [`Error::many`]).
 pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Manifests> {
+    let mut errors = Vec::new();
+    let manifests = build_collecting(source, api, options, &mut errors);
+    match Error::many(errors, Vec::new()) {
+        Some(error) => Err(error),
+        None => Ok(manifests),
+    }
+}
+
+fn build_collecting(source: &Source, api: &Api, options: &ManifestOptions, errors: &mut Vec<Error>) -> Manifests {
     let labels = labels(api);
     let connection =
         Connection { account: options.account.clone(), servers: options.servers.clone(), creds: options.creds.clone() };
@@ -222,9 +233,12 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
         };
         subjects = minimal_cover(subjects);
         if subjects.is_empty() {
-            return Err(source
-                .error(&at, format!("stream `{name}` stores no channel and declares no subjects"))
-                .hint("bind a channel with `x-jetstream: {stream: NAME}` or set `subjects`"));
+            errors.push(
+                source
+                    .error(&at, format!("stream `{name}` stores no channel and declares no subjects"))
+                    .hint("bind a channel with `x-jetstream: {stream: NAME}` or set `subjects`"),
+            );
+            continue;
         }
         let mut trie = FilterTrie::default();
         for s in &subjects {
@@ -233,15 +247,22 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
         for channel in api.channels.iter().filter(|c| c.stream.as_deref() == Some(name.as_str())) {
             let filter = channel.subject.filter();
             if trie.covering(&filter).is_empty() {
-                return Err(source
-                    .error(&channel.node, format!("channel subject `{filter}` is not captured by stream `{name}`"))
-                    .hint(format!("add it to the stream's subjects (now {subjects:?})")));
+                errors.push(
+                    source
+                        .error(&channel.node, format!("channel subject `{filter}` is not captured by stream `{name}`"))
+                        .hint(format!("add it to the stream's subjects (now {subjects:?})")),
+                );
             }
         }
-        tries.insert(name, trie);
-        streams.push(stream_resource(name, spec, subjects, options.prevent_delete, &connection, metadata(name))?);
+        match stream_resource(name, spec, subjects, options.prevent_delete, &connection, metadata(name)) {
+            Ok(stream) => {
+                tries.insert(name, trie);
+                streams.push(stream);
+            }
+            Err(e) => errors.push(e),
+        }
     }
-    check_overlaps(source, &streams, &stream_node)?;
+    check_overlaps(source, &streams, &stream_node, errors);
 
     // Consumers: one per durable receive operation.
     let mut consumers: Vec<ConsumerResource> = Vec::new();
@@ -249,6 +270,8 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
     for op in api.operations.iter().filter(|o| o.action == Action::Receive && o.reply.is_none()) {
         let channel = &api.channels[op.channel];
         let Some(stream) = &channel.stream else { continue };
+        // A stream with a reported error: its consumers are not checked against it.
+        let Some(trie) = tries.get(stream.as_str()) else { continue };
         let spec = op.consumer.clone().unwrap_or_default();
         let at = if source.get(&op.node.child("x-jetstream")).is_some() {
             op.node.child("x-jetstream")
@@ -257,22 +280,31 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
         };
         let durable = spec.durable.clone().unwrap_or_else(|| naming::durable_name(&op.base_name));
         if let Some(other) = durables.insert((stream.clone(), durable.clone()), op.name.clone()) {
-            return Err(source
-                .error(&at, format!("durable `{durable}` on stream `{stream}` is also used by operation `{other}`"))
-                .hint("durable names must be unique per stream; set `x-jetstream.durable` on one of them"));
+            errors.push(
+                source
+                    .error(&at, format!("durable `{durable}` on stream `{stream}` is also used by operation `{other}`"))
+                    .hint("durable names must be unique per stream; set `x-jetstream.durable` on one of them"),
+            );
+            continue;
         }
         let filters: Vec<String> = match (&spec.filter_subject, &spec.filter_subjects) {
             (Some(f), _) => vec![f.clone()],
             (_, Some(fs)) => fs.clone(),
             _ => vec![channel.subject.filter()],
         };
+        let mut consumer_errors = Vec::new();
         for f in &filters {
-            crate::subject::SubjectTemplate::parse(f)
-                .map_err(|e| source.error(&at, format!("invalid filter subject: {e}")))?;
-            if tries[stream.as_str()].covering(f).is_empty() {
-                let stream_subjects =
-                    &streams.iter().find(|s| &s.spec.name == stream).expect("stream built above").spec.subjects;
-                return Err(source
+            if let Err(e) = crate::subject::SubjectTemplate::parse(f) {
+                consumer_errors.push(source.error(&at, format!("invalid filter subject: {e}")));
+                continue;
+            }
+            if trie.covering(f).is_empty() {
+                let stream_subjects = streams
+                    .iter()
+                    .find(|s| &s.spec.name == stream)
+                    .map(|s| s.spec.subjects.clone())
+                    .unwrap_or_default();
+                consumer_errors.push(source
                     .error(&at, format!("filter subject `{f}` of durable `{durable}` is not covered by stream `{stream}` ({stream_subjects:?})"))
                     .hint("the consumer would never receive anything; fix the filter or the stream's subjects"));
             }
@@ -286,29 +318,41 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
             .backoff
             .iter()
             .map(|b| duration::parse(b).map(duration::format).map_err(|e| source.error(&at.child("backoff"), e)))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>();
         // The server replaces ackWait with the first backoff step; say so instead of diverging silently.
-        let ack_wait = to_go("ackWait", &spec.ack_wait)?;
+        let ack_wait = to_go("ackWait", &spec.ack_wait);
+        let inactive_threshold = to_go("inactiveThreshold", &spec.inactive_threshold);
+        let (backoff, ack_wait, inactive_threshold) = match (backoff, ack_wait, inactive_threshold) {
+            (Ok(b), Ok(a), Ok(i)) if consumer_errors.is_empty() => (b, a, i),
+            (b, a, i) => {
+                errors.extend(consumer_errors.into_iter().chain(b.err()).chain(a.err()).chain(i.err()));
+                continue;
+            }
+        };
         let ack_wait = match (backoff.first(), ack_wait) {
             (Some(first), Some(wait)) if *first != wait => {
-                return Err(source
+                errors.push(source
                     .error(&at.child("ackWait"), format!("ackWait {wait} has no effect: with backoff set, the server uses the first backoff step ({first}) as the ack wait"))
                     .hint(format!("remove ackWait, or start backoff with {wait}")));
+                continue;
             }
             (Some(first), _) => first.clone(),
             (None, wait) => wait.unwrap_or_else(|| DEFAULT_ACK_WAIT.into()),
         };
         let max_deliver = spec.max_deliver.unwrap_or_else(|| default_max_deliver(backoff.len()));
         if !backoff.is_empty() && max_deliver != -1 && max_deliver <= backoff.len() as i64 {
-            return Err(source
-                .error(
-                    &at.child("maxDeliver"),
-                    format!(
-                        "maxDeliver {max_deliver} must be greater than the number of backoff steps ({})",
-                        backoff.len()
-                    ),
-                )
-                .hint("the server rejects such consumers; raise maxDeliver or shorten backoff"));
+            errors.push(
+                source
+                    .error(
+                        &at.child("maxDeliver"),
+                        format!(
+                            "maxDeliver {max_deliver} must be greater than the number of backoff steps ({})",
+                            backoff.len()
+                        ),
+                    )
+                    .hint("the server rejects such consumers; raise maxDeliver or shorten backoff"),
+            );
+            continue;
         }
         let (filter_subject, filter_subjects) =
             if filters.len() == 1 { (filters.first().cloned(), None) } else { (None, Some(filters)) };
@@ -328,7 +372,7 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
             replay_policy: spec.replay_policy.unwrap_or(ReplayPolicy::Instant),
             max_ack_pending: spec.max_ack_pending.unwrap_or(DEFAULT_MAX_ACK_PENDING),
             max_waiting: spec.max_waiting,
-            inactive_threshold: to_go("inactiveThreshold", &spec.inactive_threshold)?,
+            inactive_threshold,
             headers_only: spec.headers_only,
             connection: connection.clone(),
         };
@@ -345,7 +389,7 @@ pub fn build(source: &Source, api: &Api, options: &ManifestOptions) -> Result<Ma
     for c in &mut consumers {
         c.metadata = metadata(&format!("{}-{}", c.spec.stream_name, c.spec.durable_name));
     }
-    Ok(Manifests { permissions: permissions(api, &consumers), streams, consumers })
+    Manifests { permissions: permissions(api, &consumers), streams, consumers }
 }
 
 fn stream_resource(
@@ -410,7 +454,8 @@ fn check_overlaps(
     source: &Source,
     streams: &[StreamResource],
     node: &dyn Fn(&str) -> crate::load::NodeId,
-) -> Result<()> {
+    errors: &mut Vec<Error>,
+) {
     let mut trie = FilterTrie::default();
     for (i, s) in streams.iter().enumerate() {
         for subject in &s.spec.subjects {
@@ -421,16 +466,17 @@ fn check_overlaps(
         for x in &s.spec.subjects {
             if let Some(&&(j, y)) = trie.overlapping(x).iter().filter(|(j, _)| *j > i).min() {
                 let (first, second) = (&s.spec.name, &streams[j].spec.name);
-                return Err(source
-                    .error(
-                        &node(second),
-                        format!("streams `{first}` and `{second}` have overlapping subjects `{x}` and `{y}`"),
-                    )
-                    .hint("a subject may be stored in one stream only; the server rejects overlapping streams"));
+                errors.push(
+                    source
+                        .error(
+                            &node(second),
+                            format!("streams `{first}` and `{second}` have overlapping subjects `{x}` and `{y}`"),
+                        )
+                        .hint("a subject may be stored in one stream only; the server rejects overlapping streams"),
+                );
             }
         }
     }
-    Ok(())
 }
 
 fn labels(api: &Api) -> BTreeMap<String, String> {

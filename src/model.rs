@@ -49,6 +49,8 @@ pub struct Channel {
     /// Queue group from FastStream's channel binding.
     pub queue: Option<String>,
     pub messages: Vec<NodeId>,
+    /// Its `x-jetstream.stream` names no declared stream (reported; `stream` is `None`).
+    pub stream_error: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -66,7 +68,7 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub struct Operation {
     pub node: NodeId,
-    /// The 3.x operation key or 2.x `operationId` (2.x without one: `<verb> <address>`).
+    /// The 3.x operation key or 2.x `operationId` (2.x without one: `<channel key> (<verb>)`).
     pub name: String,
     /// What publishers, subscriber modules and default durables are named after: `name`, except
     /// for ids a tool derived from the subject (see [`base_name`]).
@@ -157,9 +159,11 @@ pub fn build(source: &Source, options: &ModelOptions) -> Result<Api> {
     let title = str_at(source, &info.child("title")).unwrap_or_else(|| "asyncapi service".into());
     let default_content_type = str_at(source, &root.child("defaultContentType"));
     let mut b = Builder { source, messages: BTreeMap::new(), options, default_content_type, version };
+    // Errors in one channel, operation or message are reported (`Source::report`) and the rest of
+    // the model is still built, so a run lists every independent error at once.
     let (channels, mut operations) = match version {
-        SpecVersion::V3 => b.v3(&root)?,
-        SpecVersion::V2 => b.v2(&root)?,
+        SpecVersion::V3 => b.v3(&root),
+        SpecVersion::V2 => b.v2(&root),
     };
     // One wire format per operation (and per reply): JSON, text or bytes.
     operations.retain(|op| {
@@ -205,7 +209,7 @@ pub fn build(source: &Source, options: &ModelOptions) -> Result<Api> {
         streams: BTreeMap::new(),
         default_stream: false,
     };
-    assign_streams(source, &root, &mut api, options)?;
+    assign_streams(source, &root, &mut api, options);
     Ok(api)
 }
 
@@ -265,12 +269,15 @@ struct ChannelTargets {
     inboxes: BTreeMap<NodeId, Vec<NodeId>>,
     /// Channels whose address is no NATS subject, with the reason.
     skipped: BTreeMap<NodeId, String>,
+    /// Channels with a reported error (operations on them are left out without a further error).
+    failed: std::collections::BTreeSet<NodeId>,
 }
 
 enum Target {
     Channel(usize),
     Inbox(Vec<NodeId>),
     Skipped(String),
+    Failed,
 }
 
 /// `comment/{commentId}/changed`, `/rooms/{roomId}`, `https://example.com/books/{id}` →
@@ -286,15 +293,18 @@ pub fn path_subject(address: &str) -> Option<String> {
 }
 
 impl<'a> Builder<'a> {
-    fn v3(&mut self, root: &NodeId) -> Result<(Vec<Channel>, Vec<Operation>)> {
+    fn v3(&mut self, root: &NodeId) -> (Vec<Channel>, Vec<Operation>) {
         let source = self.source;
         let mut channels = Vec::new();
         let mut targets = ChannelTargets::default();
         for (key, node) in entries(source, &root.child("channels")) {
-            let (def, value) = self.definition(&node, "a channel")?;
+            let Some((def, value)) = source.reported(self.definition(&node, "a channel")) else {
+                targets.failed.insert(node);
+                continue;
+            };
             let mut messages = Vec::new();
             for (_, m) in entries(source, &def.child("messages")) {
-                messages.push(self.message(&m, &key)?);
+                messages.extend(source.reported(self.message(&m, &key)));
             }
             let (address, at, explicit) = match (self.subject_override(&node, &def), value.get("address")) {
                 (Some((subject, at)), _) => (subject, at, true),
@@ -308,7 +318,7 @@ impl<'a> Builder<'a> {
             };
             match self.subject(&at, &key, &address, explicit) {
                 Ok(subject) => {
-                    let mut channel = self.channel(&node, &def, key.clone(), subject, value, messages)?;
+                    let mut channel = self.channel(&node, &def, key.clone(), subject, value, messages);
                     channel.node = node.clone();
                     targets.index.insert(node, channels.len());
                     targets.index.insert(def, channels.len());
@@ -322,17 +332,22 @@ impl<'a> Builder<'a> {
         }
         let mut operations = Vec::new();
         for (name, node) in entries(source, &root.child("operations")) {
-            let (def, value) = self.definition(&node, "an operation")?;
+            let Some((def, value)) = source.reported(self.definition(&node, "an operation")) else { continue };
             let action = match value.get("action").and_then(Value::as_str) {
                 Some("send") => Action::Send,
                 Some("receive") => Action::Receive,
                 other => {
-                    return Err(source
-                        .error(&def.child("action"), format!("operation `{name}` has action {other:?}"))
-                        .hint("`action` must be `send` or `receive`"));
+                    source.report(
+                        source
+                            .error(&def.child("action"), format!("operation `{name}` has action {other:?}"))
+                            .hint("`action` must be `send` or `receive`"),
+                    );
+                    continue;
                 }
             };
-            let channel = match self.channel_target(&def.child("channel"), &targets)? {
+            let Some(target) = source.reported(self.channel_target(&def.child("channel"), &targets)) else { continue };
+            let channel = match target {
+                Target::Failed => continue,
                 Target::Channel(c) => c,
                 Target::Inbox(_) => {
                     let reason = "its channel has no address (a dynamic subject); give the channel a `bindings.nats.subject` (e.g. in an overlay) to generate it";
@@ -344,19 +359,21 @@ impl<'a> Builder<'a> {
                     continue;
                 }
             };
-            let mut messages = self.message_refs(&def.child("messages"))?;
+            let mut messages = self.message_refs(&def.child("messages"));
             if messages.is_empty() {
                 messages = channels[channel].messages.clone();
             }
             let reply = match source.get(&def.child("reply")) {
                 None => None,
                 Some(_) => {
-                    let (reply_def, _) = source.deref(&def.child("reply"))?;
+                    let Some((reply_def, _)) = source.reported(source.deref(&def.child("reply"))) else { continue };
                     let mut reply_channel = None;
-                    let mut reply_messages = self.message_refs(&reply_def.child("messages"))?;
+                    let mut reply_messages = self.message_refs(&reply_def.child("messages"));
                     let at = reply_def.child("channel");
                     if source.get(&at).is_some() {
-                        let found = match self.channel_target(&at, &targets)? {
+                        let Some(target) = source.reported(self.channel_target(&at, &targets)) else { continue };
+                        let found = match target {
+                            Target::Failed => continue,
                             Target::Inbox(inbox_messages) => inbox_messages,
                             Target::Channel(c) => {
                                 reply_channel = Some(c);
@@ -384,17 +401,17 @@ impl<'a> Builder<'a> {
                         .hint("over NATS, replies go to the request's reply subject (an inbox the client chooses)"),
                 );
             }
-            operations.push(self.operation(&def, name, action, channel, messages, reply)?);
+            operations.push(self.operation(&def, name, action, channel, messages, reply));
         }
-        Ok((channels, operations))
+        (channels, operations)
     }
 
-    fn v2(&mut self, root: &NodeId) -> Result<(Vec<Channel>, Vec<Operation>)> {
+    fn v2(&mut self, root: &NodeId) -> (Vec<Channel>, Vec<Operation>) {
         let source = self.source;
         let mut channels = Vec::new();
         let mut operations = Vec::new();
         for (key, node) in entries(source, &root.child("channels")) {
-            let (def, value) = self.definition(&node, "a channel")?;
+            let Some((def, value)) = source.reported(self.definition(&node, "a channel")) else { continue };
             // FastStream's 2.6 output keeps the subject only in the channel binding.
             let (address, at, explicit) = match self.subject_override(&node, &def) {
                 Some((subject, at)) => (subject, at, true),
@@ -408,24 +425,27 @@ impl<'a> Builder<'a> {
                 if source.get(&op_node).is_none() {
                     continue;
                 }
-                let (op_def, op_value) = source.deref(&op_node)?;
+                let Some((op_def, op_value)) = source.reported(source.deref(&op_node)) else { continue };
                 let mut messages = Vec::new();
                 let msg_node = op_def.child("message");
                 if source.get(&msg_node).is_some() {
-                    let (msg_def, msg_value) = source.deref(&msg_node)?;
-                    if msg_value.get("oneOf").is_some() {
-                        for (_, m) in entries(source, &msg_def.child("oneOf")) {
-                            messages.push(self.message(&m, &key)?);
+                    match source.reported(source.deref(&msg_node)) {
+                        Some((msg_def, msg_value)) if msg_value.get("oneOf").is_some() => {
+                            for (_, m) in entries(source, &msg_def.child("oneOf")) {
+                                messages.extend(source.reported(self.message(&m, &key)));
+                            }
                         }
-                    } else {
-                        messages.push(self.message(&msg_node, &key)?);
+                        Some(_) => messages.extend(source.reported(self.message(&msg_node, &key))),
+                        None => {}
                     }
                 }
                 let name = op_value
                     .get("operationId")
                     .and_then(Value::as_str)
                     .map(str::to_string)
-                    .unwrap_or_else(|| format!("{verb} {address}"));
+                    // Without an id, named in diagnostics by the channel and the 2.x keyword (not
+                    // `publish <subject>`, which reads as sending while 2.x `publish` receives).
+                    .unwrap_or_else(|| format!("{key} ({verb})"));
                 for m in &messages {
                     if !channel_messages.contains(m) {
                         channel_messages.push(m.clone());
@@ -442,12 +462,12 @@ impl<'a> Builder<'a> {
                     continue;
                 }
             };
-            channels.push(self.channel(&node, &def, key, subject, value, channel_messages)?);
+            channels.push(self.channel(&node, &def, key, subject, value, channel_messages));
             for (op_def, name, action, messages) in ops {
-                operations.push(self.operation(&op_def, name, action, index, messages, None)?);
+                operations.push(self.operation(&op_def, name, action, index, messages, None));
             }
         }
-        Ok((channels, operations))
+        (channels, operations)
     }
 
     /// The object behind a channel or operation entry, following `$ref`s; anything else (a
@@ -529,16 +549,15 @@ impl<'a> Builder<'a> {
         subject: SubjectTemplate,
         value: &Value,
         messages: Vec<NodeId>,
-    ) -> Result<Channel> {
+    ) -> Channel {
         let source = self.source;
         let mut parameters = Vec::new();
         for name in subject.params() {
             let p_node = def.child("parameters").child(name);
             let description = match source.get(&p_node) {
-                Some(_) => {
-                    let (_, p) = source.deref(&p_node)?;
-                    p.get("description").and_then(Value::as_str).map(str::to_string)
-                }
+                Some(_) => source
+                    .reported(source.deref(&p_node))
+                    .and_then(|(_, p)| p.get("description").and_then(Value::as_str).map(str::to_string)),
                 None => None,
             };
             parameters.push(Parameter { name: name.to_string(), description });
@@ -556,11 +575,11 @@ impl<'a> Builder<'a> {
             }
         }
         let owner = if source.get(&node.child("x-jetstream")).is_some() { node } else { def };
-        let ext: ChannelExt = jetstream::read(source, owner)?.unwrap_or_default();
+        let ext: ChannelExt = source.reported(jetstream::read(source, owner)).flatten().unwrap_or_default();
         let queue = [node, def]
             .into_iter()
             .find_map(|n| source.get(&n.child("bindings").child("nats").child("queue")).and_then(Value::as_str));
-        Ok(Channel {
+        Channel {
             node: def.clone(),
             key,
             subject,
@@ -569,7 +588,8 @@ impl<'a> Builder<'a> {
             stream: ext.stream,
             queue: queue.map(str::to_string),
             messages,
-        })
+            stream_error: false,
+        }
     }
     fn operation(
         &self,
@@ -579,14 +599,14 @@ impl<'a> Builder<'a> {
         channel: usize,
         messages: Vec<NodeId>,
         reply: Option<Reply>,
-    ) -> Result<Operation> {
+    ) -> Operation {
         let source = self.source;
         let value = source.get(def).unwrap_or(&Value::Null);
         // Operation traits fill what the operation lacks (what asyncapi-nats reads of them: summary,
         // description, the NATS queue group); 2.x merges them over the operation.
         let mut traits = Vec::new();
         for (_, t) in entries(source, &def.child("traits")) {
-            traits.push(source.deref(&t)?.1);
+            traits.extend(source.reported(source.deref(&t)).map(|(_, v)| v));
         }
         let field = |pointer: &str| -> Option<&Value> {
             let own = value.pointer(pointer);
@@ -600,15 +620,19 @@ impl<'a> Builder<'a> {
         let (consumer, send) = match action {
             Action::Receive => {
                 if source.get(&def.child("x-jetstream")).is_some_and(|v| v.get("msgId").is_some()) {
-                    return Err(source
-                        .error(&def.child("x-jetstream").child("msgId"), "`msgId` is for send operations")
-                        .hint("remove it, or move it to the operation that publishes"));
+                    source.report(
+                        source
+                            .error(&def.child("x-jetstream").child("msgId"), "`msgId` is for send operations")
+                            .hint("remove it, or move it to the operation that publishes"),
+                    );
                 }
-                (jetstream::read::<ConsumerSpec>(source, def)?, SendExt::default())
+                (source.reported(jetstream::read::<ConsumerSpec>(source, def)).flatten(), SendExt::default())
             }
-            Action::Send => (None, jetstream::read::<SendExt>(source, def)?.unwrap_or_default()),
+            Action::Send => {
+                (None, source.reported(jetstream::read::<SendExt>(source, def)).flatten().unwrap_or_default())
+            }
         };
-        Ok(Operation {
+        Operation {
             node: def.clone(),
             base_name: name.clone(),
             name,
@@ -621,7 +645,7 @@ impl<'a> Builder<'a> {
             consumer,
             send,
             reply,
-        })
+        }
     }
 
     fn ref_target(&self, at: &NodeId) -> Result<NodeId> {
@@ -643,16 +667,20 @@ impl<'a> Builder<'a> {
         if let Some(reason) = targets.skipped.get(&target) {
             return Ok(Target::Skipped(reason.clone()));
         }
+        if targets.failed.contains(&target) {
+            return Ok(Target::Failed);
+        }
         Err(self.source.error(at, "this is not a channel").hint("reference an entry of `channels` (`#/channels/<id>`)"))
     }
 
     /// 3.0 `messages: [{$ref: '#/channels/x/messages/y'}]`.
-    fn message_refs(&mut self, at: &NodeId) -> Result<Vec<NodeId>> {
+    /// Messages with an error are reported and left out.
+    fn message_refs(&mut self, at: &NodeId) -> Vec<NodeId> {
         let mut out = Vec::new();
         for (_, m) in entries(self.source, at) {
-            out.push(self.message(&m, "")?);
+            out.extend(self.source.reported(self.message(&m, "")));
         }
-        Ok(out)
+        out
     }
 
     /// Registers the message behind `node` (following `$ref`s) and returns its canonical id.
@@ -675,7 +703,7 @@ impl<'a> Builder<'a> {
         // override it (2.x: JSON Merge Patch of each trait into the message, in order).
         let mut traits = Vec::new();
         for (_, t) in entries(source, &def.child("traits")) {
-            traits.push(source.deref(&t)?);
+            traits.extend(source.reported(source.deref(&t)));
         }
         let field = |k: &str| -> Option<(NodeId, &Value)> {
             let own = value.get(k).map(|v| (def.child(k), v));
@@ -732,10 +760,9 @@ impl<'a> Builder<'a> {
             payload,
             headers: field("headers").map(|(at, _)| at),
             correlation_id: match field("correlationId") {
-                Some((at, _)) => {
-                    let (_, c) = source.deref(&at)?;
-                    c.get("location").and_then(Value::as_str).map(str::to_string)
-                }
+                Some((at, _)) => source
+                    .reported(source.deref(&at))
+                    .and_then(|(_, c)| c.get("location").and_then(Value::as_str).map(str::to_string)),
                 None => None,
             },
             content_type,
@@ -771,16 +798,18 @@ pub fn entries(source: &Source, id: &NodeId) -> Vec<(String, NodeId)> {
     }
 }
 
-fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &ModelOptions) -> Result<()> {
-    let ext: RootExt = jetstream::read(source, root)?.unwrap_or_default();
+fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &ModelOptions) {
+    let ext: RootExt = source.reported(jetstream::read(source, root)).flatten().unwrap_or_default();
     if ext.streams.is_empty() {
-        if let Some(c) = api.channels.iter().find(|c| c.stream.is_some()) {
-            return Err(source
-                .error(
-                    &c.node.child("x-jetstream"),
-                    format!("channel `{}` names a stream but the document declares none", c.key),
-                )
-                .hint("declare streams under the root `x-jetstream.streams`"));
+        for c in api.channels.iter().filter(|c| c.stream.is_some()) {
+            source.report(
+                source
+                    .error(
+                        &c.node.child("x-jetstream"),
+                        format!("channel `{}` names a stream but the document declares none", c.key),
+                    )
+                    .hint("declare streams under the root `x-jetstream.streams`"),
+            );
         }
         // No declared streams: one stream holds every channel, except request/reply
         // channels and channels received in a queue group (core NATS semantics).
@@ -802,7 +831,8 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
         }
         // Nothing to store (everything is request/reply or queue-grouped): a core NATS service.
         if core.iter().all(|&c| c) {
-            return check_operations(source, api);
+            check_operations(source, api);
+            return;
         }
         for (i, channel) in api.channels.iter_mut().enumerate() {
             if !core[i] {
@@ -813,15 +843,24 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
         api.default_stream = true;
     } else {
         // Names, numbers and durations of the streams are checked in `validate`.
-        for channel in &api.channels {
+        for channel in &mut api.channels {
             if let Some(stream) = &channel.stream {
                 if !ext.streams.contains_key(stream) {
-                    return Err(source
-                        .error(&channel.node.child("x-jetstream").child("stream"), format!("unknown stream `{stream}`"))
-                        .hint(format!(
-                            "declared streams: {}",
-                            ext.streams.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )));
+                    source.report(
+                        source
+                            .error(
+                                &channel.node.child("x-jetstream").child("stream"),
+                                format!("unknown stream `{stream}`"),
+                            )
+                            .hint(format!(
+                                "declared streams: {}",
+                                ext.streams.keys().cloned().collect::<Vec<_>>().join(", ")
+                            )),
+                    );
+                    // Reported; later stages see a channel in no stream (its consumer settings are
+                    // not checked again against a stream that does not exist).
+                    channel.stream = None;
+                    channel.stream_error = true;
                 }
             }
         }
@@ -832,7 +871,7 @@ fn assign_streams(source: &Source, root: &NodeId, api: &mut Api, options: &Model
 
 /// Checks each operation against its channel once streams are assigned; warns about what a
 /// JetStream subscriber does not use.
-fn check_operations(source: &Source, api: &Api) -> Result<()> {
+fn check_operations(source: &Source, api: &Api) {
     for op in &api.operations {
         if op.action == Action::Send && op.queue.is_some() {
             source.warn(
@@ -876,25 +915,28 @@ fn check_operations(source: &Source, api: &Api) -> Result<()> {
     }
     for op in &api.operations {
         let channel = &api.channels[op.channel];
-        if op.action == Action::Receive && op.consumer.is_some() && channel.stream.is_none() {
-            return Err(source
-                .error(
-                    &op.node.child("x-jetstream"),
-                    format!(
-                        "operation `{}` has consumer settings but channel `{}` is in no stream",
-                        op.name, channel.key
-                    ),
-                )
-                .hint("add `x-jetstream: {stream: NAME}` to the channel, or remove the consumer settings"));
+        if op.action == Action::Receive && op.consumer.is_some() && channel.stream.is_none() && !channel.stream_error {
+            source.report(
+                source
+                    .error(
+                        &op.node.child("x-jetstream"),
+                        format!(
+                            "operation `{}` has consumer settings but channel `{}` is in no stream",
+                            op.name, channel.key
+                        ),
+                    )
+                    .hint("add `x-jetstream: {stream: NAME}` to the channel, or remove the consumer settings"),
+            );
         }
         if op.action == Action::Send && channel.subject.has_wildcard() {
-            return Err(source
-                .error(
-                    &channel.node,
-                    format!("operation `{}` sends to wildcard subject `{}`", op.name, channel.subject),
-                )
-                .hint("wildcard addresses are valid for receiving only; use `{param}` tokens to send"));
+            source.report(
+                source
+                    .error(
+                        &channel.node,
+                        format!("operation `{}` sends to wildcard subject `{}`", op.name, channel.subject),
+                    )
+                    .hint("wildcard addresses are valid for receiving only; use `{param}` tokens to send"),
+            );
         }
     }
-    Ok(())
 }

@@ -4,46 +4,77 @@
 //! rights than it needs. Each problem is located in the document.
 
 use crate::duration;
-use crate::error::Result;
 use crate::jetstream::DeliverPolicy;
 use crate::load::{NodeId, Source};
 use crate::model::{Action, Api};
 use crate::naming;
 use crate::subject::{SubjectTemplate, Token};
 
-/// Runs every check; the first error is returned, warnings go to `source`.
-pub fn check(source: &Source, api: &Api) -> Result<()> {
-    check_streams(source, api)?;
-    check_channels(source, api)?;
-    check_consumers(source, api)?;
-    Ok(())
+/// Runs every check; errors are reported to `source` (all of them: each check is independent),
+/// and so are warnings.
+pub fn check(source: &Source, api: &Api) {
+    check_streams(source, api);
+    check_channels(source, api);
+    check_consumers(source, api);
+    check_sends(source, api);
 }
+
+/// `x-jetstream.msgId` of send operations: a runtime expression the publishers can evaluate
+/// (checked here too, not only when rendering, so it is reported with the document's other errors).
+fn check_sends(source: &Source, api: &Api) {
+    for op in api.operations.iter().filter(|o| o.action == Action::Send) {
+        let Some(expr) = &op.send.msg_id else { continue };
+        if !is_message_location(expr) {
+            source.report(
+                source
+                    .error(
+                        &op.node.child("x-jetstream").child("msgId"),
+                        format!("unsupported msgId expression `{expr}`"),
+                    )
+                    .hint("use `$message.payload#/<json pointer>` or `$message.header#/<header name>`"),
+            );
+        }
+    }
+}
+
+/// `$message.payload#/<pointer>` or `$message.header#/<name>` (the grammar the renderer reads).
+fn is_message_location(expr: &str) -> bool {
+    expr.split_once('#').is_some_and(|(part, pointer)| {
+        matches!(part, "$message.payload" | "$message.header") && pointer.starts_with('/')
+    })
+}
+
+const DURATION_HINT: &str = "write a Go duration such as `30s`, `5m` or `1h30m`";
+const QUEUE_HINT: &str =
+    "name the queue group with printable ASCII, without spaces and wildcards (e.g. `order-workers`)";
 
 fn stream_node(source: &Source, name: &str) -> NodeId {
     let declared = source.root_id().child("x-jetstream").child("streams").child(name);
     if source.get(&declared).is_some() { declared } else { source.root_id() }
 }
 
-fn check_streams(source: &Source, api: &Api) -> Result<()> {
+fn check_streams(source: &Source, api: &Api) {
     for (name, spec) in &api.streams {
         let at = stream_node(source, name);
-        naming::check_jetstream_name(name).map_err(|e| {
+        source.reported(naming::check_jetstream_name(name).map_err(|e| {
             source.error(&at, format!("stream name `{}`: {e}", name.escape_default())).hint(if api.default_stream {
                 "the default stream is named after info.title or --stream / Config::default_stream; pass a valid name"
             } else {
                 "rename the stream under x-jetstream.streams"
             })
-        })?;
+        }));
         for (field, value) in [("maxAge", &spec.max_age), ("duplicateWindow", &spec.duplicate_window)] {
             if let Some(v) = value {
-                duration::parse(v).map_err(|e| source.error(&at.child(field), e))?;
+                source.reported(duration::parse(v).map_err(|e| source.error(&at.child(field), e).hint(DURATION_HINT)));
             }
         }
         if let Some(r) = spec.replicas {
             if !(1..=5).contains(&r) {
-                return Err(source
-                    .error(&at.child("replicas"), format!("replicas {r} is out of range"))
-                    .hint("JetStream streams have 1 to 5 replicas"));
+                source.report(
+                    source
+                        .error(&at.child("replicas"), format!("replicas {r} is out of range"))
+                        .hint("JetStream streams have 1 to 5 replicas"),
+                );
             }
         }
         for (field, value) in [
@@ -55,27 +86,33 @@ fn check_streams(source: &Source, api: &Api) -> Result<()> {
         ] {
             if let Some(v) = value {
                 if v < -1 {
-                    return Err(source
-                        .error(&at.child(field), format!("{field} {v} is negative"))
-                        .hint("use a positive limit, or -1 (or omit the field) for no limit"));
+                    source.report(
+                        source
+                            .error(&at.child(field), format!("{field} {v} is negative"))
+                            .hint("use a positive limit, or -1 (or omit the field) for no limit"),
+                    );
                 }
             }
         }
         for (i, subject) in spec.subjects.iter().flatten().enumerate() {
-            check_filter(subject).map_err(|e| {
+            let checked = check_filter(subject).map_err(|e| {
                 source
                     .error(&at.child("subjects").child(i.to_string()), format!("stream subject: {e}"))
                     .hint("stream subjects are NATS subjects or filters such as `orders.>`, without `{param}`")
-            })?;
-            check_not_everything(subject).map_err(|e| {
-                source.error(&at.child("subjects").child(i.to_string()), format!("stream subject: {e}"))
-            })?;
+            });
+            let checked = checked.and_then(|()| {
+                check_not_everything(subject).map_err(|e| {
+                    source
+                        .error(&at.child("subjects").child(i.to_string()), format!("stream subject: {e}"))
+                        .hint("name the subjects the stream stores, e.g. `orders.>`")
+                })
+            });
+            source.reported(checked);
         }
     }
-    Ok(())
 }
 
-fn check_channels(source: &Source, api: &Api) -> Result<()> {
+fn check_channels(source: &Source, api: &Api) {
     for channel in &api.channels {
         let subject = channel.subject.to_string();
         let first = channel.subject.tokens.first();
@@ -85,14 +122,13 @@ fn check_channels(source: &Source, api: &Api) -> Result<()> {
         };
         if let Some(head) = literal(first) {
             if matches!(head.as_str(), "$JS" | "$SYS" | "_INBOX" | "$JSC" | "$KV" | "$O" | "$SRV" | "$MQTT" | "$G") {
-                return Err(source
+                source.report(source
                     .error(&channel.node, format!("channel `{}` addresses the system subject space `{subject}`", channel.key))
                     .hint(match head.as_str() {
                         "_INBOX" => "reply inboxes are per request: model replies with `reply` (3.0) instead of a channel",
                         _ => "system subjects ($JS, $SYS, $KV, …) manage the server; a service must not be granted them through its document",
                     }));
-            }
-            if head.starts_with('$') {
+            } else if head.starts_with('$') {
                 source.warn(
                     source
                         .error(
@@ -104,9 +140,11 @@ fn check_channels(source: &Source, api: &Api) -> Result<()> {
             }
         }
         if matches!(first, Some(Token::Rest)) {
-            return Err(source
-                .error(&channel.node, format!("channel `{}` matches every subject (`{subject}`)", channel.key))
-                .hint("a full wildcard would grant the service every subject; name the subjects it uses"));
+            source.report(
+                source
+                    .error(&channel.node, format!("channel `{}` matches every subject (`{subject}`)", channel.key))
+                    .hint("a full wildcard would grant the service every subject; name the subjects it uses"),
+            );
         }
         if matches!(first, Some(Token::Star)) {
             source.warn(
@@ -116,33 +154,39 @@ fn check_channels(source: &Source, api: &Api) -> Result<()> {
             );
         }
         if let Some(q) = &channel.queue {
-            naming::check_queue_name(q).map_err(|e| {
-                source.error(&channel.node.child("bindings").child("nats").child("queue"), format!("queue group: {e}"))
-            })?;
+            source.reported(naming::check_queue_name(q).map_err(|e| {
+                source
+                    .error(&channel.node.child("bindings").child("nats").child("queue"), format!("queue group: {e}"))
+                    .hint(QUEUE_HINT)
+            }));
         }
     }
     for op in &api.operations {
         if let Some(q) = &op.queue {
-            naming::check_queue_name(q).map_err(|e| {
-                source.error(&op.node.child("bindings").child("nats").child("queue"), format!("queue group: {e}"))
-            })?;
+            source.reported(naming::check_queue_name(q).map_err(|e| {
+                source
+                    .error(&op.node.child("bindings").child("nats").child("queue"), format!("queue group: {e}"))
+                    .hint(QUEUE_HINT)
+            }));
         }
     }
-    Ok(())
 }
 
-fn check_consumers(source: &Source, api: &Api) -> Result<()> {
+fn check_consumers(source: &Source, api: &Api) {
     for op in api.operations.iter().filter(|o| o.action == Action::Receive) {
         let Some(spec) = &op.consumer else { continue };
         let at = op.node.child("x-jetstream");
         if let Some(d) = &spec.durable {
-            naming::check_jetstream_name(d)
-                .map_err(|e| source.error(&at.child("durable"), format!("durable `{}`: {e}", d.escape_default())))?;
+            source.reported(naming::check_jetstream_name(d).map_err(|e| {
+                source
+                    .error(&at.child("durable"), format!("durable `{}`: {e}", d.escape_default()))
+                    .hint("rename it: the durable name is the consumer's name on the server")
+            }));
         }
         if spec.filter_subject.is_some() && spec.filter_subjects.is_some() {
-            return Err(source
-                .error(&at, "both `filterSubject` and `filterSubjects` are set")
-                .hint("keep one of them"));
+            source.report(
+                source.error(&at, "both `filterSubject` and `filterSubjects` are set").hint("keep one of them"),
+            );
         }
         let durations = [
             ("ackWait", spec.ack_wait.as_ref()),
@@ -152,57 +196,66 @@ fn check_consumers(source: &Source, api: &Api) -> Result<()> {
         for (field, value) in durations.into_iter().chain(spec.backoff.iter().map(|b| ("backoff", Some(b)))) {
             if let Some(v) = value {
                 let node = field.split('/').fold(at.clone(), |n, f| n.child(f));
-                duration::parse(v).map_err(|e| source.error(&node, e))?;
+                source.reported(duration::parse(v).map_err(|e| source.error(&node, e).hint(DURATION_HINT)));
             }
         }
-        let range = |field: &str, value: Option<i64>, ok: &dyn Fn(i64) -> bool, hint: &str| -> Result<()> {
-            match value {
-                Some(v) if !ok(v) => {
-                    Err(source.error(&at.child(field), format!("{field} {v} is out of range")).hint(hint))
-                }
-                _ => Ok(()),
+        let range = |field: &str, value: Option<i64>, ok: &dyn Fn(i64) -> bool, hint: &str| {
+            if let Some(v) = value.filter(|&v| !ok(v)) {
+                source.report(source.error(&at.child(field), format!("{field} {v} is out of range")).hint(hint));
             }
         };
-        range("maxDeliver", spec.max_deliver, &|v| v >= 1 || v == -1, "at least 1, or -1 for unlimited redeliveries")?;
-        range("maxAckPending", spec.max_ack_pending, &|v| v >= 1 || v == -1, "at least 1, or -1 for no limit")?;
-        range("maxWaiting", spec.max_waiting, &|v| v >= 1, "at least 1 (pull requests waiting at once)")?;
+        range("maxDeliver", spec.max_deliver, &|v| v >= 1 || v == -1, "at least 1, or -1 for unlimited redeliveries");
+        range("maxAckPending", spec.max_ack_pending, &|v| v >= 1 || v == -1, "at least 1, or -1 for no limit");
+        range("maxWaiting", spec.max_waiting, &|v| v >= 1, "at least 1 (pull requests waiting at once)");
         if spec.pull.batch == Some(0) {
-            return Err(source
-                .error(&at.child("pull").child("batch"), "pull batch 0 would never fetch anything")
-                .hint("use a batch of at least 1"));
+            source.report(
+                source
+                    .error(&at.child("pull").child("batch"), "pull batch 0 would never fetch anything")
+                    .hint("use a batch of at least 1"),
+            );
         }
         let policy = spec.deliver_policy.unwrap_or(DeliverPolicy::All);
         match (policy, spec.opt_start_seq, &spec.opt_start_time) {
             (DeliverPolicy::ByStartSequence, None, _) => {
-                return Err(source
-                    .error(&at.child("deliverPolicy"), "deliverPolicy byStartSequence without optStartSeq")
-                    .hint("set optStartSeq to the first stream sequence to deliver"));
+                source.report(
+                    source
+                        .error(&at.child("deliverPolicy"), "deliverPolicy byStartSequence without optStartSeq")
+                        .hint("set optStartSeq to the first stream sequence to deliver"),
+                );
             }
             (DeliverPolicy::ByStartTime, _, None) => {
-                return Err(source
-                    .error(&at.child("deliverPolicy"), "deliverPolicy byStartTime without optStartTime")
-                    .hint("set optStartTime to an RFC 3339 time such as 2026-01-02T03:04:05Z"));
+                source.report(
+                    source
+                        .error(&at.child("deliverPolicy"), "deliverPolicy byStartTime without optStartTime")
+                        .hint("set optStartTime to an RFC 3339 time such as 2026-01-02T03:04:05Z"),
+                );
             }
             (p, Some(_), _) if p != DeliverPolicy::ByStartSequence => {
-                return Err(source
-                    .error(&at.child("optStartSeq"), "optStartSeq is only used with deliverPolicy byStartSequence")
-                    .hint("set deliverPolicy: byStartSequence, or remove optStartSeq"));
+                source.report(
+                    source
+                        .error(&at.child("optStartSeq"), "optStartSeq is only used with deliverPolicy byStartSequence")
+                        .hint("set deliverPolicy: byStartSequence, or remove optStartSeq"),
+                );
             }
             (p, _, Some(_)) if p != DeliverPolicy::ByStartTime => {
-                return Err(source
-                    .error(&at.child("optStartTime"), "optStartTime is only used with deliverPolicy byStartTime")
-                    .hint("set deliverPolicy: byStartTime, or remove optStartTime"));
+                source.report(
+                    source
+                        .error(&at.child("optStartTime"), "optStartTime is only used with deliverPolicy byStartTime")
+                        .hint("set deliverPolicy: byStartTime, or remove optStartTime"),
+                );
             }
             _ => {}
         }
         if let Some(t) = &spec.opt_start_time {
             if !is_rfc3339(t) {
-                return Err(source
-                    .error(
-                        &at.child("optStartTime"),
-                        format!("optStartTime `{}` is not an RFC 3339 time", t.escape_default()),
-                    )
-                    .hint("write it like 2026-01-02T03:04:05Z or 2026-01-02T03:04:05.5+01:00"));
+                source.report(
+                    source
+                        .error(
+                            &at.child("optStartTime"),
+                            format!("optStartTime `{}` is not an RFC 3339 time", t.escape_default()),
+                        )
+                        .hint("write it like 2026-01-02T03:04:05Z or 2026-01-02T03:04:05.5+01:00"),
+                );
             }
         }
         let filters = spec.filter_subject.iter().map(|f| (at.child("filterSubject"), f)).chain(
@@ -213,14 +266,13 @@ fn check_consumers(source: &Source, api: &Api) -> Result<()> {
                 .map(|(i, f)| (at.child("filterSubjects").child(i.to_string()), f)),
         );
         for (node, f) in filters {
-            check_filter(f).map_err(|e| {
+            source.reported(check_filter(f).map_err(|e| {
                 source
                     .error(&node, format!("filter subject: {e}"))
                     .hint("write a NATS filter such as `orders.*.created`")
-            })?;
+            }));
         }
     }
-    Ok(())
 }
 
 /// A subject filter as the server takes it: tokens, `*`, a trailing `>`, no `{param}`.

@@ -204,3 +204,23 @@ fn gen_timings_name_every_stage() {
     }
     assert!(err.contains("wall ms") && err.contains("cpu ms") && err.contains("RSS MB"), "{err}");
 }
+
+#[test]
+fn every_error_and_warning_of_a_run_is_printed_at_once_with_a_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = repo().join("tests/fixtures/errors/many.yaml");
+    let output = cli(&["gen", spec.to_str().unwrap(), "-o", "out"], tmp.path());
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let err = stderr(&output);
+    // The warning, then each error located and with its help, in document order, then the count.
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].starts_with("warning: channel `skipped`"), "{err}");
+    let located: Vec<&str> = lines.iter().filter_map(|l| l.strip_prefix("  --> many.yaml:")).collect();
+    assert_eq!(located.len(), 9, "one warning and eight errors:\n{err}");
+    let line_numbers: Vec<u32> = located.iter().map(|l| l.split(':').next().unwrap().parse().unwrap()).collect();
+    assert!(line_numbers[1..].is_sorted(), "errors in document order: {line_numbers:?}\n{err}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("error: ")).count(), 8, "{err}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("  = help: ")).count(), 9, "{err}");
+    assert_eq!(lines.last(), Some(&"8 errors, 1 warning"), "{err}");
+    assert!(!tmp.path().join("out").exists(), "nothing written on error");
+}

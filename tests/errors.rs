@@ -191,3 +191,98 @@ fn a_numeric_version_is_named_as_such() {
     let e = error(&[("spec.yaml", "asyncapi: 3\ninfo: {title: T, version: '1'}\n")]);
     assert!(e.contains("`asyncapi: 3` is not a version string") && e.contains("spec.yaml:1:1 (at #/asyncapi)"), "{e}");
 }
+
+/// `tests/fixtures/errors/many.yaml` has independent errors of every stage in different places.
+const MANY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/errors/many.yaml");
+
+/// (message, where) of each error of `many.yaml`, in document order.
+const MANY_ERRORS: &[(&str, &str)] = &[
+    ("replicas 9 is out of range", "many.yaml:6:38 (at #/x-jetstream/streams/ORDERS/replicas)"),
+    ("operation `sendAudit` sends to wildcard subject `audit.>`", "many.yaml:14:3 (at #/channels/audit)"),
+    ("addresses the system subject space `$JS.API.INFO`", "many.yaml:16:3 (at #/channels/system)"),
+    ("unknown field `ackwait`", "many.yaml:24:43 (at #/operations/processOrder/x-jetstream/ackwait)"),
+    ("durable `bad.durable`", "many.yaml:28:19 (at #/operations/reviewOrder/x-jetstream/durable)"),
+    ("unsupported msgId expression `orderId`", "many.yaml:32:19 (at #/operations/sendAudit/x-jetstream/msgId)"),
+    ("operation `shout` has action", "many.yaml:34:5 (at #/operations/shout/action)"),
+    (
+        "$ref `#/components/schemas/Line` points to nothing",
+        "many.yaml:45:30 (at #/components/schemas/Created/properties/lines/items)",
+    ),
+];
+
+#[test]
+fn one_run_reports_every_independent_error_in_document_order() {
+    let crate_mode = asyncapi_nats::Config::new().generate_crate(MANY).unwrap_err();
+    let module_mode = asyncapi_nats::Config::new().generate(MANY).unwrap_err();
+    let manifests = asyncapi_nats::Config::new().generate_manifests(MANY).unwrap_err();
+    for e in [&crate_mode, &module_mode] {
+        assert_eq!(e.count(), MANY_ERRORS.len(), "{e}");
+        let errors = e.errors();
+        for (error, (message, at)) in errors.iter().zip(MANY_ERRORS) {
+            assert!(error.message.contains(message), "{message}:\n{error}");
+            assert_eq!(error.location.as_ref().map(ToString::to_string).as_deref(), Some(*at), "{error}");
+            assert!(error.hint.is_some(), "every error says what to do: {error}");
+            assert!(error.more.is_none() && error.errors().len() == 1, "one by one");
+        }
+        // The run's warnings come with its errors.
+        let warnings: Vec<String> = e.warnings().iter().map(ToString::to_string).collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("`rooms/{roomId}` is not a NATS subject"), "{warnings:?}");
+        // Display lists them all, each after the first as `error: …`.
+        let text = e.to_string();
+        assert_eq!(text.matches("\nerror: ").count(), MANY_ERRORS.len() - 1, "{text}");
+    }
+    // The manifests need no types: every error but the schema's.
+    assert_eq!(manifests.count(), MANY_ERRORS.len() - 1, "{manifests}");
+    // For build scripts: each error starts with a `cargo::error=<message>` line.
+    let cargo = asyncapi_nats::cargo_error(&module_mode);
+    let starts: Vec<&str> =
+        cargo.lines().filter(|l| l.starts_with("cargo::error=") && !l.starts_with("cargo::error= ")).collect();
+    assert_eq!(starts.len(), MANY_ERRORS.len(), "{cargo}");
+    assert!(cargo.lines().all(|l| l.starts_with("cargo::error=")), "{cargo}");
+}
+
+#[test]
+fn a_run_with_very_many_errors_lists_the_first_fifty_and_counts_the_rest() {
+    let mut spec = format!("{HEAD}channels:\n  c:\n    address: a\noperations:\n");
+    for i in 0..2000 {
+        spec.push_str(&format!("  op{i:04}:\n    action: yell\n    channel: {{$ref: '#/channels/c'}}\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spec.yaml"), &spec).unwrap();
+    let e = asyncapi_nats::Config::new().generate_crate(dir.path().join("spec.yaml")).unwrap_err();
+    assert_eq!(e.count(), 2000);
+    let errors = e.errors();
+    assert_eq!(errors.len(), asyncapi_nats::error::MAX_ERRORS);
+    // The first fifty in document order.
+    assert!(errors[0].message.contains("`op0000`") && errors[49].message.contains("`op0049`"), "{}", errors[49]);
+    let text = e.to_string();
+    assert!(text.ends_with("\nerror: and 1950 more errors (the first 50 are listed)"), "{}", &text[text.len() - 200..]);
+}
+
+#[test]
+fn every_overlay_error_is_reported_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        format!("{HEAD}channels:\n  c:\n    address: a.b\noperations:\n  r:\n    action: receive\n    channel: {{$ref: '#/channels/c'}}\n"),
+    )
+    .unwrap();
+    let first = dir.path().join("first.yaml");
+    std::fs::write(&first, "channels:\n  cc: {description: typo}\noperations:\n  rr: {x-jetstream: {durable: w}}\n")
+        .unwrap();
+    let second = dir.path().join("second.yaml");
+    std::fs::write(&second, "components:\n  messages:\n    Nope: {name: n}\n").unwrap();
+    let e = asyncapi_nats::Config::new().overlay(&first).overlay(&second).generate_crate(&spec).unwrap_err();
+    let at: Vec<String> = e.errors().iter().map(|e| e.location.as_ref().unwrap().to_string()).collect();
+    assert_eq!(
+        at,
+        [
+            "first.yaml:2:3 (at #/channels/cc)",
+            "first.yaml:4:3 (at #/operations/rr)",
+            "second.yaml:2:3 (at #/components/messages)"
+        ],
+        "{e}"
+    );
+}

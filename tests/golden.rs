@@ -26,7 +26,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         "faststream-allocation",
     ),
     (
-        "tests/corpus/faststream/workers-3.0.yaml + tests/corpus/faststream/workers-3.0.overlay.yaml",
+        "tests/corpus/faststream/workers-3.0.yaml + tests/corpus/faststream/workers.overlay.yaml",
         "faststream-workers",
         "faststream-workers",
     ),
@@ -110,6 +110,49 @@ fn faststream_2_6_and_3_0_documents_generate_the_same_names() {
     }
     let publishers = &v3.iter().find(|(p, _)| p.ends_with("publishers.rs")).unwrap().1;
     assert!(publishers.contains("pub async fn publish_orders_created("));
+}
+
+/// One overlay serves both documents of a FastStream app: its `x-asyncapi-nats` section names
+/// operations by their generated names and channels by their NATS subjects, which the 2.6 and 3.0
+/// documents share (2.x keeps operation settings under `channels.<key>.publish`, 3.0 under
+/// `operations.<key>`). Same manifests byte for byte, same code but for the doc lines quoting the
+/// documents' message keys.
+#[test]
+fn one_overlay_serves_the_faststream_2_6_and_3_0_documents() {
+    let apps = [
+        ("tests/fixtures/faststream/faststream-VERSION.yaml", "specs/faststream-allocation.overlay.yaml"),
+        ("tests/corpus/faststream/workers-VERSION.yaml", "tests/corpus/faststream/workers.overlay.yaml"),
+    ];
+    let without_header = |files: &[GeneratedFile], under: &str| -> Vec<(String, String)> {
+        files
+            .iter()
+            .filter(|f| f.path.starts_with(under))
+            .map(|f| {
+                let text = f.contents.lines().filter(|l| !l.contains("@generated") && !l.contains("/// Message `"));
+                (f.path.display().to_string(), text.collect::<Vec<_>>().join("\n"))
+            })
+            .collect()
+    };
+    for (document, overlay) in apps {
+        let v3 = generate(&format!("{} + {overlay}", document.replace("VERSION", "3.0")), "x");
+        let v2 = generate(&format!("{} + {overlay}", document.replace("VERSION", "2.6")), "x");
+        let deploy = without_header(&v3, "deploy");
+        assert!(deploy.iter().any(|(p, _)| p.contains("consumer-")), "{document}: the overlay's durables: {deploy:?}");
+        assert_eq!(deploy, without_header(&v2, "deploy"), "{document}: manifests");
+        assert_eq!(without_header(&v3, "src"), without_header(&v2, "src"), "{document}: code");
+    }
+    // The settings reached both shapes: the durables the overlay names, with its batch sizes.
+    for version in ["3.0", "2.6"] {
+        let files = generate(
+            &format!("tests/fixtures/faststream/faststream-{version}.yaml + specs/faststream-allocation.overlay.yaml"),
+            "x",
+        );
+        let consumer = files.iter().find(|f| f.path.ends_with("consumer-allocation-processor-ready.yaml")).unwrap();
+        assert!(consumer.contents.contains("durableName: \"processor-ready\""), "{}", consumer.contents);
+        assert!(consumer.contents.contains("maxDeliver: 5"), "{}", consumer.contents);
+        let subscribers = files.iter().find(|f| f.path.ends_with("subscribers.rs")).unwrap();
+        assert!(subscribers.contents.contains("batch: 10,"), "{version}");
+    }
 }
 
 #[test]

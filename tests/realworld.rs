@@ -273,10 +273,10 @@ fn overlays_are_typo_proof() {
     assert!(e.contains("overlay names message `Nope`"), "{e}");
     // A 3.0-shaped overlay applied to the 2.6 document of the same app.
     let v2 = std::fs::read_to_string(root().join("tests/fixtures/faststream/faststream-2.6.yaml")).unwrap();
-    let overlay = std::fs::read_to_string(root().join("specs/faststream-allocation.overlay.yaml")).unwrap();
-    let e = overlay_error(&v2, &overlay);
+    let overlay = "operations:\n  events.ready_to_process.*:MessageHandlerSubscribe:\n    x-jetstream: {durable: d}\n";
+    let e = overlay_error(&v2, overlay);
     assert!(e.contains("overlay patches `operations`, which the document does not have"), "{e}");
-    assert!(e.contains("AsyncAPI 2.x document") && e.contains("publish"), "{e}");
+    assert!(e.contains("AsyncAPI 2.x document") && e.contains("publish") && e.contains("x-asyncapi-nats"), "{e}");
     // 2.x: `publish` is what the application receives; this channel only sends.
     let e =
         overlay_error(&v2, "channels:\n  orders.created:Publisher:\n    publish:\n      x-jetstream: {durable: d}\n");
@@ -284,10 +284,70 @@ fn overlays_are_typo_proof() {
     assert!(e.contains("overlay.yaml:3:5"), "{e}");
 }
 
+/// The version-neutral section is typo-proof too: names and subjects the document does not
+/// generate, and keys the section does not set, are errors located in the overlay — all at once.
+#[test]
+fn version_neutral_overlay_sections_are_typo_proof() {
+    for version in ["3.0", "2.6"] {
+        let doc = std::fs::read_to_string(root().join(format!("tests/fixtures/faststream/faststream-{version}.yaml")))
+            .unwrap();
+        let overlay = "x-asyncapi-nats:
+  operations:
+    events_ready_to_proces:
+      x-jetstream: {durable: d}
+    payments_settled:
+      x-jetsream: {durable: d}
+  channels:
+    payments.*.settled:
+      x-jetstream: {stream: s}
+  streams: {}
+";
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spec.yaml"), &doc).unwrap();
+        std::fs::write(dir.path().join("overlay.yaml"), overlay).unwrap();
+        let e = Config::new().overlay(dir.path().join("overlay.yaml")).generate_crate(dir.path().join("spec.yaml"));
+        let e = e.unwrap_err();
+        let found: Vec<(String, String)> =
+            e.errors().iter().map(|e| (e.message.clone(), e.location.as_ref().unwrap().to_string())).collect();
+        let expected = [
+            (
+                "overlay names operation `events_ready_to_proces`, which the document does not generate",
+                "overlay.yaml:3:5 (at #/x-asyncapi-nats/operations/events_ready_to_proces)",
+            ),
+            (
+                "`x-jetsream` cannot be set here",
+                "overlay.yaml:6:7 (at #/x-asyncapi-nats/operations/payments_settled/x-jetsream)",
+            ),
+            (
+                "overlay names channel `payments.*.settled`, which the document does not generate",
+                "overlay.yaml:8:5 (at #/x-asyncapi-nats/channels/payments.*.settled)",
+            ),
+            ("`x-asyncapi-nats` has no `streams`", "overlay.yaml:10:3 (at #/x-asyncapi-nats/streams)"),
+        ];
+        let expected: Vec<(String, String)> = expected.iter().map(|(m, a)| (m.to_string(), a.to_string())).collect();
+        assert_eq!(found, expected, "{version}: {e}");
+        let hint = e.hint.as_deref().unwrap_or_default();
+        assert!(hint.contains("events_ready_to_process") && hint.contains("publish_orders_created"), "{hint}");
+    }
+}
+
+/// Errors in what the version-neutral section set are located where the overlay writes it.
+#[test]
+fn version_neutral_overlay_settings_are_located_in_the_overlay() {
+    let doc = std::fs::read_to_string(root().join("tests/fixtures/faststream/faststream-2.6.yaml")).unwrap();
+    let overlay = "x-jetstream:\n  streams:\n    s: {}\nx-asyncapi-nats:\n  channels:\n    payments.{region}.settled:\n      x-jetstream: {stream: s}\n  operations:\n    payments_settled:\n      x-jetstream: {durable: d, ackWait: soon}\n";
+    let e = overlay_error(&doc, overlay);
+    assert_eq!(e.matches("`soon` is not a duration").count(), 1, "{e}");
+    assert!(
+        e.contains("overlay.yaml:10:33 (at #/x-asyncapi-nats/operations/payments_settled/x-jetstream/ackWait)"),
+        "{e}"
+    );
+}
+
 fn workers(version: &str, overlay: bool) -> Generated {
     let mut config = Config::new();
     if overlay {
-        config.overlay(root().join(format!("tests/corpus/faststream/workers-{version}.overlay.yaml")));
+        config.overlay(root().join("tests/corpus/faststream/workers.overlay.yaml"));
     }
     config.generate_crate(root().join(format!("tests/corpus/faststream/workers-{version}.yaml"))).unwrap()
 }
@@ -308,6 +368,11 @@ fn faststream_push_consumer_with_deliver_group_maps_to_a_pull_consumer_with_a_wa
             w.contains(&format!("workers-{version}.yaml:")) && w.contains("OnShipmentBooked/bindings/nats/queue"),
             "{w}"
         );
+        // A 2.x operation without `operationId` is named by its channel and keyword, not as
+        // `publish <subject>` (2.x `publish` is what the application receives).
+        if version == "2.6" {
+            assert!(w.contains("operation `shipments.booked:OnShipmentBooked (publish)`"), "{w}");
+        }
         let subscribers = file(&generated, "subscribers.rs");
         assert!(subscribers.contains("pub mod shipments_booked {"), "{subscribers}");
         assert!(subscribers.contains("pub const DURABLE: &str = \"booking-workers\";"), "{subscribers}");
@@ -339,8 +404,11 @@ fn deny_warnings_reports_every_warning_at_once() {
         c.deny_warnings(true);
     })
     .unwrap_err();
-    assert!(e.contains("2 warning(s) denied"), "{e}");
+    // Each denied warning is an error of its own, located, in document order.
+    assert_eq!(e.matches("(a warning, denied by Config::deny_warnings / --deny-warnings)").count(), 2, "{e}");
     assert!(e.contains("is not a NATS subject") && e.contains("operation `commentChanged` skipped"), "{e}");
+    assert!(e.find("is not a NATS subject") < e.find("operation `commentChanged` skipped"), "{e}");
+    assert_eq!(e.matches("\n  --> spec.yaml:").count(), 2, "{e}");
 }
 
 /// Message traits contribute headers, correlation id and content type (3.x: the message's own

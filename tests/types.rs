@@ -199,6 +199,18 @@ fn a_ref_to_a_message_where_a_schema_is_expected_means_its_payload() {
     );
     assert!(types.contains("pub inner: ::std::option::Option<Order>"), "{types}");
     assert!(!types.contains("Order2") && warnings.is_empty(), "{types}");
+    // An inline payload of a message only schemas reach is named after the message, not `Payload`.
+    let spec = spec(
+        "{type: object, properties: {item: {$ref: '#/components/messages/Item'}}}",
+        "    Unused: {type: string}\n",
+    )
+    .replace(
+        "  schemas:\n",
+        "    Item:\n      payload: {type: object, properties: {sku: {type: string}}}\n  schemas:\n",
+    );
+    let types = types_rs(&generate(&[("spec.yaml", &spec)], None).unwrap());
+    assert!(types.contains("pub struct Item {") && types.contains("pub item: ::std::option::Option<Item>"), "{types}");
+    assert!(!types.contains("Payload"), "{types}");
 }
 
 #[test]

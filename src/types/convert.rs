@@ -17,16 +17,26 @@ use crate::naming::{self, Namespace};
 const UNSUPPORTED: &[&str] =
     &["not", "if", "then", "else", "dependentSchemas", "dependencies", "unevaluatedProperties", "propertyNames"];
 
+/// Every schema with an error is reported (all of them: a run lists each independent error), the
+/// others are still converted.
 pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, String)]) -> Result<()> {
     let mut conv = Converter { source, space, queue: VecDeque::new(), queued: BTreeSet::new() };
+    // Bounded however many schemas fail (a hostile document).
+    let mut errors = crate::error::Collected::default();
     for (node, hint) in roots {
-        let ty = conv.root(node, hint)?;
-        conv.space.roots.insert(node.clone(), ty);
+        match conv.root(node, hint) {
+            Ok(ty) => {
+                conv.space.roots.insert(node.clone(), ty);
+            }
+            Err(e) => errors.push(e),
+        }
     }
     while let Some(node) = conv.queue.pop_front() {
-        conv.define(&node)?;
+        if let Err(e) = conv.define(&node) {
+            errors.push(e);
+        }
     }
-    Ok(())
+    errors.into_error(Vec::new()).map_or(Ok(()), Err)
 }
 
 struct Converter<'a> {
@@ -72,7 +82,16 @@ impl<'a> Converter<'a> {
     /// The type of a `$ref` use: the target's definition (a message object stands for its payload).
     fn reference(&mut self, node: &NodeId, schema: &Schema) -> Result<Ty> {
         let (target, value) = self.follow(node)?;
-        let hint = target.last_token().filter(|t| !t.is_empty()).unwrap_or_else(|| file_stem(&target.file));
+        // A message's payload is named after the message (`…/messages/Item/payload` → `Item`).
+        let message_key = target
+            .pointer
+            .strip_suffix("/payload")
+            .filter(|m| m.rsplit_once('/').is_some_and(|(parent, _)| parent.ends_with("/messages")))
+            .and_then(|m| NodeId { file: target.file.clone(), pointer: m.to_string() }.last_token());
+        let hint = message_key
+            .or_else(|| target.last_token())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| file_stem(&target.file));
         let priority = if is_component(&target) { 0 } else { 1 };
         self.request(&target, &hint, priority);
         let nullable = value.as_object().is_some_and(nullable) || schema.get("nullable") == Some(&Value::Bool(true));
