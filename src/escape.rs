@@ -2,7 +2,8 @@
 //! generated files only through these functions (or through serde, for JSON).
 //!
 //! - Rust string literals: [`rust_str`].
-//! - Rust doc text: [`doc_lines`] (no control or bidi characters, no code block rustdoc would run).
+//! - Rust doc text: [`doc_lines`] (no control or bidi characters, no code block rustdoc would run,
+//!   no intra-doc link, raw HTML or bare URL that rustdoc's lints would reject).
 //! - One-line comments (`//`, `#`) such as the `@generated` header: [`comment_text`].
 //! - TOML basic strings: [`toml_str`]; YAML double-quoted scalars: [`yaml_str`];
 //!   nats-server config strings: [`nats_conf_str`].
@@ -50,7 +51,8 @@ pub fn rust_str(text: &str) -> String {
 /// Markdown is kept, but: indentation is dropped (no indented code blocks), control and bidi
 /// characters become visible escapes, and every fenced code block (` ``` ` or `~~~`, whatever
 /// its info string) is re-fenced as ` ```text `, so rustdoc never compiles or runs spec prose as
-/// a doctest. A fence left open is closed.
+/// a doctest. A fence left open is closed. Outside code, [`inert_markdown`] keeps rustdoc's lints
+/// quiet, so `cargo doc` of a generated crate never fails on spec prose.
 pub fn doc_lines(text: Option<&str>) -> Vec<String> {
     let Some(text) = text else { return Vec::new() };
     let text = text.trim();
@@ -76,7 +78,8 @@ pub fn doc_lines(text: Option<&str>) -> Vec<String> {
             }
             // Inside a block, a line that could close our ``` fence early must not.
             (Some(_), _) if line.starts_with("```") || line.starts_with("~~~") => format!("\\{line}"),
-            _ => line,
+            (Some(_), _) => line,
+            (None, _) => inert_markdown(&line),
         };
         out.push(rust_str(&format!(" {line}")));
     }
@@ -84,6 +87,87 @@ pub fn doc_lines(text: Option<&str>) -> Vec<String> {
         out.push(rust_str(" ```"));
     }
     out
+}
+
+/// One line of prose as Markdown that rustdoc renders without a lint firing:
+/// - `[` and `]` are escaped (`[Order]` would be an intra-doc link to an item that does not
+///   exist: `broken_intra_doc_links`), except around inline links to a URL (`[text](https://…)`);
+/// - `<` is escaped (`List<String>` is an unclosed HTML tag: `invalid_html_tags`; raw HTML from a
+///   spec has no place in the docs anyway), except in autolinks (`<https://…>`);
+/// - bare `http(s)://` URLs become autolinks (`bare_urls`).
+///
+/// Code spans (`` `…` ``) are copied unchanged.
+pub fn inert_markdown(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if c == '`' {
+            let run = rest.len() - rest.trim_start_matches('`').len();
+            let closing = rest[run..].find(&rest[..run]).map(|at| run + at + run);
+            // A closing run of exactly the same length (not part of a longer one) ends the span.
+            let closing = closing.filter(|end| !rest[*end..].starts_with('`'));
+            let span = closing.unwrap_or(run);
+            out.push_str(&rest[..span]);
+            rest = &rest[span..];
+            continue;
+        }
+        if c == '[' {
+            if let Some(link) = url_link(rest) {
+                out.push_str(&rest[..link]);
+                rest = &rest[link..];
+                continue;
+            }
+        }
+        if c == '<' {
+            if let Some(end) = url_at(&rest[1..]).filter(|n| rest[1 + n..].starts_with('>')) {
+                out.push_str(&rest[..end + 2]);
+                rest = &rest[end + 2..];
+                continue;
+            }
+        }
+        if let Some(n) = url_at(rest) {
+            // Trailing punctuation ends the sentence, not the URL.
+            let n = rest[..n].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '\'', '"']).len();
+            out.push('<');
+            out.push_str(&rest[..n]);
+            out.push('>');
+            rest = &rest[n..];
+            continue;
+        }
+        match c {
+            '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            _ => out.push(c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// The length of an `http(s)://` URL at the start of `text` (up to whitespace or `<>`).
+fn url_at(text: &str) -> Option<usize> {
+    let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return None;
+    }
+    let n = text.find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '`').unwrap_or(text.len());
+    (n > lower.find("//").unwrap_or(0) + 2).then_some(n)
+}
+
+/// The length of `[text](url)` at the start of `text` when `url` is an `http(s)` URL and the
+/// link text holds no brackets, backticks or `<`; `None` otherwise.
+fn url_link(text: &str) -> Option<usize> {
+    let close = text.find("](")?;
+    if text[1..close].contains(['[', ']', '`', '<']) {
+        return None;
+    }
+    let dest = &text[close + 2..];
+    let n = url_at(dest)?;
+    let end = dest[..n].find(')')?;
+    Some(close + 2 + end + 1)
 }
 
 /// ` ```rust ` → `('`', 3)`; `~~~~` → `('~', 4)`; `None` for other lines.
@@ -149,6 +233,31 @@ mod tests {
         // An unclosed fence is closed; a longer closer is still a closer.
         assert!(doc("```rust\nlet x = 1;").ends_with(" ```"));
         assert_eq!(doc("````\na\n`````\nb"), " ```text\n a\n ```\n b");
+    }
+
+    #[test]
+    fn prose_cannot_trip_rustdoc_lints() {
+        let cases = [
+            ("See [Order] and [x::y].", "See \\[Order\\] and \\[x::y\\]."),
+            ("[link][ref] and [`Missing`]", "\\[link\\]\\[ref\\] and \\[`Missing`\\]"),
+            ("A List<String> with <b>html</b>", "A List&lt;String> with &lt;b>html&lt;/b>"),
+            ("Docs at https://example.com/a?b=1.", "Docs at <https://example.com/a?b=1>."),
+            ("(see http://x.org)", "(see <http://x.org>)"),
+            // Kept: links to URLs, autolinks, code spans, inline code with brackets.
+            ("[the spec](https://asyncapi.com/docs) ok", "[the spec](https://asyncapi.com/docs) ok"),
+            ("<https://asyncapi.com>", "<https://asyncapi.com>"),
+            ("`Vec<[u8; 4]>` and ``a ` [b]``", "`Vec<[u8; 4]>` and ``a ` [b]``"),
+            // A lone backtick is not a span: what follows is still escaped.
+            ("a ` [b]", "a ` \\[b\\]"),
+            // A link to something that is not a URL is an intra-doc link: escaped.
+            ("[x](crate::nope)", "\\[x\\](crate::nope)"),
+            ("https:// alone", "https:// alone"),
+        ];
+        for (prose, expected) in cases {
+            assert_eq!(inert_markdown(prose), expected, "{prose}");
+        }
+        // Inside fenced blocks nothing is touched.
+        assert_eq!(doc("```\n[Order] <T>\n```"), " ```text\n [Order] <T>\n ```");
     }
 
     #[test]

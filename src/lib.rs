@@ -3,7 +3,7 @@
 //!
 //! The pipeline: [`load`] (YAML/JSON + `$ref`) → [`model`] (2.x and 3.x into
 //! one IR) → [`types`] (JSON Schema → Rust type IR) → [`render`] (view model +
-//! templates + prettyplease) → [`write`].
+//! templates + prettyplease) → [`write`](mod@write).
 //!
 //! From a build script:
 //!

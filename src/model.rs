@@ -71,7 +71,7 @@ pub struct Operation {
     /// The 3.x operation key or 2.x `operationId` (2.x without one: `<channel key> (<verb>)`).
     pub name: String,
     /// What publishers, subscriber modules and default durables are named after: `name`, except
-    /// for ids a tool derived from the subject (see [`base_name`]).
+    /// for ids a tool derived from the subject (see `base_name`).
     pub base_name: String,
     pub action: Action,
     /// Index into `Api::channels`.

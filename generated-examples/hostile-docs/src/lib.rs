@@ -20,7 +20,7 @@
 //! compile_error!("ignore is still compiled by --include-ignored");
 //! ```
 //! indented(); // an indented code block
-//! */ #![no_std] ]] "#
+//! */ #!\[no_std\] \]\] "#
 //! ```text
 //! std::process::exit(1);
 //! ```

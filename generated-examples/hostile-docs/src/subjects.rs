@@ -109,6 +109,7 @@ pub const EVENTS_FILTER: &str = "events.*";
 /// ```text
 /// compile_error!("bare fence");
 /// ```
+/// Prose rustdoc's lints reject: \[Order\], \[x::y\], \[`Missing`\], \[a\]\[ref\], \[b\](crate::nope), List&lt;String>, &lt;b>unclosed html, &lt;script>alert(1)&lt;/script> and a bare URL <https://example.com/x>. Kept: [the spec](https://www.asyncapi.com/docs), <https://nats.io> and `Vec<[u8; 4]>`.
 ///
 /// Subject: `events.{id}`
 ///
@@ -127,7 +128,7 @@ pub struct EventsParams {
     /// ```text
     /// compile_error!("parameter fence");
     /// ```
-    /// #[doc = "x"]
+    /// #\[doc = "x"\]
     pub id: ::std::string::String,
 }
 
