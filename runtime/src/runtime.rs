@@ -1279,40 +1279,50 @@ where
                 continue 'pull;
             }
         };
-        loop {
-            if in_flight.len() >= concurrency {
-                ::futures::select_biased! {
-                    () = shutdown => {
-                        release_buffered(&mut messages).await;
-                        break 'pull;
-                    }
-                    () = in_flight.select_next_some() => {}
-                }
-                continue;
+        // Like `for_each_concurrent`: one poll takes every message that is ready (up to
+        // `concurrency` handlers) and drives the handlers; `shutdown` is polled once per
+        // wake-up rather than once per message, and nothing wakes the task needlessly.
+        let event = ::futures::future::poll_fn(|cx| {
+            use ::std::task::Poll;
+            if shutdown.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(PullEvent::Shutdown);
             }
-            ::futures::select_biased! {
-                () = shutdown => {
-                    release_buffered(&mut messages).await;
-                    break 'pull;
-                }
-                () = in_flight.select_next_some() => {}
-                item = messages.next() => match item {
-                    Some(Ok(message)) => {
-                        failures = 0;
-                        in_flight.push(handle(message, client, settings, handler));
-                    }
-                    Some(Err(error)) => {
-                        ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, kind = ?error.kind(), "pull failed; pulling again");
-                        rebind = needs_rebind(error.kind());
-                        failures = failures.saturating_add(1);
-                        continue 'pull;
-                    }
-                    None => {
-                        ::tracing::warn!(stream = settings.stream, durable = settings.durable, "pull ended; pulling again");
-                        failures = failures.saturating_add(1);
-                        continue 'pull;
+            loop {
+                let mut progress = false;
+                if in_flight.len() < concurrency {
+                    match messages.poll_next_unpin(cx) {
+                        Poll::Ready(Some(Ok(message))) => {
+                            failures = 0;
+                            in_flight.push(handle(message, client, settings, handler));
+                            progress = true;
+                        }
+                        Poll::Ready(Some(Err(error))) => return Poll::Ready(PullEvent::Failed(error)),
+                        Poll::Ready(None) => return Poll::Ready(PullEvent::Ended),
+                        Poll::Pending => {}
                     }
                 }
+                if let Poll::Ready(Some(())) = in_flight.poll_next_unpin(cx) {
+                    progress = true;
+                }
+                if !progress {
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await;
+        match event {
+            PullEvent::Shutdown => {
+                release_buffered(&mut messages).await;
+                break 'pull;
+            }
+            PullEvent::Failed(error) => {
+                ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, kind = ?error.kind(), "pull failed; pulling again");
+                rebind = needs_rebind(error.kind());
+                failures = failures.saturating_add(1);
+            }
+            PullEvent::Ended => {
+                ::tracing::warn!(stream = settings.stream, durable = settings.durable, "pull ended; pulling again");
+                failures = failures.saturating_add(1);
             }
         }
     }
@@ -1322,6 +1332,16 @@ where
     }
     ::tracing::info!(stream = settings.stream, durable = settings.durable, "stopped");
     Ok(())
+}
+
+/// What ends a pull in the run loop.
+enum PullEvent {
+    /// The shutdown future completed.
+    Shutdown,
+    /// The pull failed (missed heartbeats, consumer deleted, no responders, …).
+    Failed(::async_nats::jetstream::consumer::pull::MessagesError),
+    /// The pull's message stream ended.
+    Ended,
 }
 
 /// On shutdown: naks the messages already received but not handed to a
@@ -1355,10 +1375,8 @@ async fn handle<T, F, Fut>(
     Fut: ::std::future::Future<Output = Outcome>,
 {
     use ::tracing::Instrument as _;
-    let (stream_sequence, delivered, pending) = match message.info() {
-        Ok(info) => (info.stream_sequence, info.delivered, info.pending),
-        Err(_) => (0, 1, 0),
-    };
+    let (stream_sequence, delivered, pending) =
+        message.message.reply.as_deref().and_then(ack_subject_info).unwrap_or((0, 1, 0));
     // Take the message apart: no copy of its headers or payload per message.
     let ::async_nats::Message { subject, reply, payload, headers, .. } = message.message;
     let ack = AckTo { client: client.clone(), reply };
@@ -1372,12 +1390,14 @@ async fn handle<T, F, Fut>(
         delivered,
         outcome = ::tracing::field::Empty,
     );
+    // A handle on the span for recording the outcome (a clone of a disabled span costs nothing).
+    let this_span = span.clone();
     async move {
         let decoded = decode_body::<T>(settings.format, &payload);
         let payload_value = match decoded {
             Ok(value) => value,
             Err(error) => {
-                ::tracing::Span::current().record("outcome", "term");
+                this_span.record("outcome", "term");
                 ::tracing::error!(%subject, stream_sequence, delivered, outcome = "term", %error, "undecodable payload; terminating the message so it is not redelivered");
                 let outcome = Outcome::Reject { reason: format!("undecodable payload: {error}") };
                 send_ack(&ack, outcome.ack_body(settings, delivered), stream_sequence).await;
@@ -1405,7 +1425,7 @@ async fn handle<T, F, Fut>(
                 Outcome::Retry { delay: None }
             }
         };
-        ::tracing::Span::current().record("outcome", outcome.name());
+        this_span.record("outcome", outcome.name());
         match &outcome {
             Outcome::Ack => ::tracing::debug!(%subject, stream_sequence, delivered, outcome = "ack", "handled"),
             Outcome::Retry { delay } if settings.max_deliver > 0 && delivered >= settings.max_deliver => {
@@ -1422,6 +1442,48 @@ async fn handle<T, F, Fut>(
     }
     .instrument(span)
     .await;
+}
+
+/// The stream sequence, delivery count and pending count carried by a
+/// JetStream message's reply subject (`$JS.ACK.<stream>.<consumer>.<delivered>.<stream
+/// seq>.<consumer seq>.<timestamp>.<pending>`, or with `<domain>.<account hash>.`
+/// before the stream and more tokens after, ADR-15). Like
+/// `jetstream::Message::info` without parsing the fields the run loop does not use.
+pub(crate) fn ack_subject_info(reply: &str) -> ::std::option::Option<(u64, i64, u64)> {
+    // A byte scan: this runs for every message, and the tokens are short.
+    let rest = reply.strip_prefix("$JS.ACK.")?.as_bytes();
+    let mut dots = [0usize; 9];
+    let mut count = 0;
+    for (i, _) in rest.iter().enumerate().filter(|(_, b)| **b == b'.') {
+        if count == dots.len() {
+            break;
+        }
+        dots[count] = i;
+        count += 1;
+    }
+    // Tokens: 7 (no domain), or at least 9 (domain and account hash first).
+    let first = match count {
+        6 => 2,
+        8 | 9 => 4,
+        _ => return None,
+    };
+    let token = |n: usize| {
+        let start = if n == 0 { 0 } else { dots[n - 1] + 1 };
+        let end = if n < count { dots[n] } else { rest.len() };
+        digits(&rest[start..end])
+    };
+    Some((token(first + 1)?, i64::try_from(token(first)?).ok()?, token(first + 4)?))
+}
+
+/// The value of a decimal number without sign (`None` when empty, not digits, or over `u64`).
+fn digits(text: &[u8]) -> ::std::option::Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.iter().try_fold(0u64, |n, b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// The text of a panic payload (`panic!` with a string or a format).

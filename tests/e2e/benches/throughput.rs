@@ -16,7 +16,9 @@
 //!
 //! Run: `cargo bench -p e2e-tests --bench throughput` (needs
 //! scripts/install-nats-server.sh). `BENCH_MESSAGES` (default 100000) and
-//! `BENCH_ROUNDS` (default 3) tune it.
+//! `BENCH_ROUNDS` (default 3) tune it; `BENCH_FILTER` keeps the cases whose
+//! name contains it (or one of its `|`-separated parts), `BENCH_VARIANT=raw|generated` measures only one side
+//! (for profiling, e.g. under `perf record`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -150,26 +152,27 @@ async fn consume(js: &Context, n: u64, batch: usize, handler: Handler, variant: 
             drained(js, durable).await;
         }
         Variant::Generated => {
-            let done = Arc::new(AtomicU64::new(0));
+            // The n-th handler wakes this task (no polling, which would cost the generated side CPU).
+            let done = Arc::new((AtomicU64::new(0), tokio::sync::Notify::new()));
             let shutdown = Shutdown::new();
             let worker = {
-                let (js, stop, counter) = (js.clone(), shutdown.wait(), done.clone());
+                let (js, stop, done) = (js.clone(), shutdown.wait(), done.clone());
                 tokio::spawn(async move {
                     let handler = move |delivery: process_ready::Delivery| {
-                        let counter = counter.clone();
+                        let done = done.clone();
                         async move {
                             std::hint::black_box(&delivery.payload);
                             handler.call().await;
-                            counter.fetch_add(1, Ordering::Relaxed);
+                            if done.0.fetch_add(1, Ordering::Relaxed) + 1 == n {
+                                done.1.notify_one();
+                            }
                             Outcome::Ack
                         }
                     };
                     allocation::runtime::run(&js, &settings, handler, stop).await
                 })
             };
-            while done.load(Ordering::Relaxed) < n {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
+            done.1.notified().await;
             drained(js, durable).await;
             shutdown.trigger();
             worker.await.unwrap().unwrap();
@@ -230,6 +233,9 @@ struct Row {
 }
 
 fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
     let mut v = values.to_vec();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -257,6 +263,10 @@ async fn main() {
         }
     }
     cases.push((format!("publish, {IN_FLIGHT} acks in flight"), None));
+    if let Ok(filter) = std::env::var("BENCH_FILTER") {
+        cases.retain(|(name, _)| filter.split('|').any(|f| name.contains(f)));
+    }
+    let only = std::env::var("BENCH_VARIANT").ok();
     let mut rows: Vec<Row> = cases.iter().map(|_| Row::default()).collect();
     let mut id = 0;
     let mut published = 1_000_000;
@@ -266,6 +276,13 @@ async fn main() {
             let order =
                 if round % 2 == 0 { [Variant::Raw, Variant::Generated] } else { [Variant::Generated, Variant::Raw] };
             for variant in order {
+                let name = match variant {
+                    Variant::Raw => "raw",
+                    Variant::Generated => "generated",
+                };
+                if only.as_deref().is_some_and(|only| only != name) {
+                    continue;
+                }
                 id += 1;
                 let (rate, rss, cpu) = match case {
                     Some((batch, handler)) => consume(&js, n, *batch, *handler, variant, id).await,
