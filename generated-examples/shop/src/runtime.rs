@@ -1365,21 +1365,25 @@ where
     }
 }
 
-async fn handle<T, F, Fut>(
+/// Starts handling one message: decodes it and calls the handler at once
+/// (so the returned future, kept per in-flight message, holds only the
+/// handler's future and what the acknowledgement needs), then awaits the
+/// handler and sends the acknowledgement its [`Outcome`] calls for.
+fn handle<'a, T, F, Fut>(
     message: ::async_nats::jetstream::Message,
     client: &::std::sync::Arc<::async_nats::Client>,
-    settings: &ConsumerSettings,
+    settings: &'a ConsumerSettings,
     handler: &F,
-) where
+) -> impl ::std::future::Future<Output = ()> + 'a
+where
     T: ::serde::de::DeserializeOwned,
     F: Fn(Delivery<T>) -> Fut,
-    Fut: ::std::future::Future<Output = Outcome>,
+    Fut: ::std::future::Future<Output = Outcome> + 'a,
 {
     use ::tracing::Instrument as _;
-    let (stream_sequence, delivered, pending) =
-        message.message.reply.as_deref().and_then(ack_subject_info).unwrap_or((0, 1, 0));
     // Take the message apart: no copy of its headers or payload per message.
     let ::async_nats::Message { subject, reply, payload, headers, .. } = message.message;
+    let (stream_sequence, delivered, pending) = reply.as_deref().and_then(ack_subject_info).unwrap_or((0, 1, 0));
     let ack = AckTo { client: client.clone(), reply };
     // Created disabled (no formatting, no allocation) unless a subscriber listens at INFO.
     let span = ::tracing::info_span!(
@@ -1391,39 +1395,51 @@ async fn handle<T, F, Fut>(
         delivered,
         outcome = ::tracing::field::Empty,
     );
+    let started = span.in_scope(|| match decode_body::<T>(settings.format, &payload) {
+        Ok(payload_value) => {
+            let correlation_id = settings.correlation_id.and_then(|at| at.find(&payload, headers.as_ref()));
+            let delivery = Delivery {
+                payload: payload_value,
+                subject: ::std::string::String::from(subject.as_str()),
+                stream_sequence,
+                delivered,
+                pending,
+                headers,
+                correlation_id,
+                raw: payload,
+                ack: ack.clone(),
+            };
+            Ok(handler(delivery))
+        }
+        Err(error) => {
+            ::tracing::error!(%subject, stream_sequence, delivered, outcome = "term", %error, "undecodable payload; terminating the message so it is not redelivered");
+            Err(Outcome::Reject { reason: format!("undecodable payload: {error}") })
+        }
+    });
     // A handle on the span for recording the outcome (a clone of a disabled span costs nothing).
     let this_span = span.clone();
-    async move {
-        let decoded = decode_body::<T>(settings.format, &payload);
-        let payload_value = match decoded {
-            Ok(value) => value,
-            Err(error) => {
-                this_span.record("outcome", "term");
-                ::tracing::error!(%subject, stream_sequence, delivered, outcome = "term", %error, "undecodable payload; terminating the message so it is not redelivered");
-                let outcome = Outcome::Reject { reason: format!("undecodable payload: {error}") };
-                send_ack(&ack, outcome.ack_body(settings, delivered), stream_sequence).await;
-                return;
-            }
-        };
-        let correlation_id = settings.correlation_id.and_then(|at| at.find(&payload, headers.as_ref()));
-        let delivery = Delivery {
-            payload: payload_value,
-            subject: ::std::string::String::from(subject.as_str()),
-            stream_sequence,
-            delivered,
-            pending,
-            headers,
-            correlation_id,
-            raw: payload,
-            ack: ack.clone(),
-        };
+    // Two stages chained with `then`, so the handler's future and the acknowledgement's
+    // share their space in the future kept per in-flight message.
+    let handled = match started {
         // A panicking handler must not take the loop (and every other in-flight message) down:
         // the message is retried like a transient failure.
-        let outcome = match ::futures::FutureExt::catch_unwind(::std::panic::AssertUnwindSafe(handler(delivery))).await {
-            Ok(outcome) => outcome,
-            Err(panic) => {
+        Ok(handling) => ::futures::future::Either::Left(::futures::FutureExt::map(
+            ::futures::FutureExt::catch_unwind(::std::panic::AssertUnwindSafe(handling)),
+            Ok,
+        )),
+        Err(undecodable) => ::futures::future::Either::Right(::futures::future::ready(Err(undecodable))),
+    };
+    ::futures::FutureExt::then(handled, move |result| async move {
+        let outcome = match result {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(panic)) => {
                 ::tracing::error!(%subject, stream_sequence, delivered, panic = panic_message(&*panic), "handler panicked; retrying the message");
                 Outcome::Retry { delay: None }
+            }
+            Err(undecodable) => {
+                this_span.record("outcome", "term");
+                send_ack(&ack, undecodable.ack_body(settings, delivered), stream_sequence).await;
+                return;
             }
         };
         this_span.record("outcome", outcome.name());
@@ -1440,9 +1456,8 @@ async fn handle<T, F, Fut>(
             }
         }
         send_ack(&ack, outcome.ack_body(settings, delivered), stream_sequence).await;
-    }
+    })
     .instrument(span)
-    .await;
 }
 
 /// The stream sequence, delivery count and pending count carried by a
