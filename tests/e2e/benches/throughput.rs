@@ -14,6 +14,10 @@
 //!   and `Nats-Msg-Id`) awaiting each ack; generated = the typed publisher;
 //!   both with 256 acknowledgements in flight (`buffer_unordered(256)`).
 //!
+//! - Buffering: with every handler stuck, the peak number of messages
+//!   delivered to the client but not handed to a handler, for pull batch 10
+//!   and 100 (the server's unacknowledged count minus the handlers started).
+//!
 //! Run: `cargo bench -p e2e-tests --bench throughput` (needs
 //! scripts/install-nats-server.sh). `BENCH_MESSAGES` (default 100000) and
 //! `BENCH_ROUNDS` (default 3) tune it; `BENCH_FILTER` keeps the cases whose
@@ -185,6 +189,50 @@ async fn consume(js: &Context, n: u64, batch: usize, handler: Handler, variant: 
     (rate, rss, cpu)
 }
 
+/// While every handler is stuck, for `seconds`: the most messages delivered to the client but not
+/// handed to a handler (the server's count of unacknowledged messages minus the handlers
+/// started, sampled every 50 ms). Returns (handlers started, peak buffered).
+async fn buffered(js: &Context, batch: usize, seconds: u64, id: usize) -> (u64, u64) {
+    let durable: &'static str = Box::leak(format!("buffer-{id}").into_boxed_str());
+    let mut config = provision::process_ready_consumer();
+    config.durable_name = Some(durable.to_string());
+    config.max_ack_pending = 10_000;
+    config.ack_wait = Duration::from_secs(seconds + 30);
+    provision::create_consumer(js, "allocation", config).await;
+    let settings = ConsumerSettings { durable, batch, ..process_ready::SETTINGS };
+    let started = Arc::new(AtomicU64::new(0));
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let shutdown = Shutdown::new();
+    let worker = {
+        let (js, stop, started, release) = (js.clone(), shutdown.wait(), started.clone(), release.clone());
+        tokio::spawn(async move {
+            let handler = move |_: process_ready::Delivery| {
+                let (started, release) = (started.clone(), release.clone());
+                async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    release.acquire().await.expect("semaphore").forget();
+                    Outcome::Ack
+                }
+            };
+            allocation::runtime::run(&js, &settings, handler, stop).await
+        })
+    };
+    let stream = js.get_stream_no_info("allocation").await.unwrap();
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut peak = 0;
+    while Instant::now() < until {
+        let in_flight = started.load(Ordering::SeqCst);
+        let unacknowledged = stream.consumer_info(durable).await.unwrap().num_ack_pending as u64;
+        peak = peak.max(unacknowledged.saturating_sub(in_flight));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.trigger();
+    release.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+    worker.await.unwrap().unwrap();
+    stream.delete_consumer(durable).await.unwrap();
+    (started.load(Ordering::SeqCst), peak)
+}
+
 /// Publishes `n` AllocationCompleted events (ids from `first`), 256 acks in flight; returns
 /// (msg/s, peak RSS MiB, CPU µs per message).
 async fn publish(client: &async_nats::Client, js: &Context, first: u64, n: u64, variant: Variant) -> (f64, f64, f64) {
@@ -254,6 +302,20 @@ async fn main() {
         "{n} messages per measurement, {rounds} rounds, raw and generated alternating; {}; RSS is the whole process's, sampled every 5 ms",
         server.version()
     );
+
+    // Buffering with stuck handlers (`BENCH_BUFFER_SECONDS`, default 25: longer than the
+    // expiry + 5 s after which async-nats re-sends a pull by itself).
+    let buffer_seconds = env_or("BENCH_BUFFER_SECONDS", 25);
+    if buffer_seconds > 0 {
+        println!(
+            "| pull batch | handlers stuck | peak buffered (delivered, not handed to a handler) | over {buffer_seconds} s |"
+        );
+        println!("|---|---|---|---|");
+        for (i, batch) in [10, 100].into_iter().enumerate() {
+            let (in_flight, peak) = buffered(&js, batch, buffer_seconds, i).await;
+            println!("| {batch} | {in_flight} | {peak} ({:.1} × batch) | |", peak as f64 / batch as f64);
+        }
+    }
 
     let mut cases: Vec<(String, Option<(usize, Handler)>)> = Vec::new();
     for handler in [Handler::Noop, Handler::Io] {
