@@ -1200,7 +1200,12 @@ where
 /// - A pull that fails, ends, or misses two of the server's idle heartbeats
 ///   (dead connection, restarted server, killed consumer leader) is replaced
 ///   after a pause that grows from 100 ms to 2 s while failures repeat; a
-///   deleted or unreachable consumer is looked up again (never created).
+///   deleted or unreachable consumer is looked up again (never created). The
+///   server's advisory that a new consumer leader was elected
+///   (`$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.<stream>.<durable>`, which
+///   the generated permissions allow) ends the pause and starts a new pull at
+///   once; a graceful leader change (`409 Leadership Change`) is re-pulled by
+///   async-nats itself.
 ///   Unacknowledged messages are redelivered by the server, so nothing is lost.
 /// - On `shutdown`: no new message is started, messages already received but
 ///   not started are nak'ed for immediate redelivery, in-flight handlers
@@ -1233,6 +1238,19 @@ where
     let mut in_flight = ::futures::stream::FuturesUnordered::new();
     let mut failures: u32 = 0;
     let mut rebind = false;
+    // A killed consumer leader takes the pull with it and says nothing: the server's advisory
+    // that a new leader was elected starts a new pull at once, instead of after missed heartbeats
+    // and a pause. Without permission to subscribe, the heartbeats remain.
+    let mut elected = match client
+        .subscribe(format!("$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.{}.{}", settings.stream, settings.durable))
+        .await
+    {
+        Ok(subscriber) => Some(subscriber),
+        Err(error) => {
+            ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, "cannot follow consumer leader elections; a lost pull is noticed by missed heartbeats");
+            None
+        }
+    };
     ::tracing::info!(stream = settings.stream, durable = settings.durable, batch = settings.batch, "consuming");
     'pull: loop {
         if failures > 0 {
@@ -1242,12 +1260,25 @@ where
                 ::futures::select_biased! {
                     () = shutdown => break 'pull,
                     () = pause => break,
+                    () = next_election(&mut elected).fuse() => {
+                        ::tracing::info!(stream = settings.stream, durable = settings.durable, "new consumer leader elected; pulling again at once");
+                        break;
+                    }
                     () = in_flight.select_next_some() => {}
                 }
             }
         }
         if rebind {
-            match bind_attempt(jetstream, settings).await {
+            // A lookup sent during an election times out; the election's end cuts it short.
+            let attempt = ::futures::select_biased! {
+                attempt = ::std::boxed::Box::pin(bind_attempt(jetstream, settings)).fuse() => attempt,
+                () = next_election(&mut elected).fuse() => {
+                    ::tracing::info!(stream = settings.stream, durable = settings.durable, "new consumer leader elected; looking the consumer up again at once");
+                    failures = 0;
+                    continue 'pull;
+                }
+            };
+            match attempt {
                 Ok(bound) => {
                     consumer = bound;
                     rebind = false;
@@ -1288,6 +1319,13 @@ where
             if shutdown.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(PullEvent::Shutdown);
             }
+            if let Some(advisories) = elected.as_mut() {
+                match advisories.poll_next_unpin(cx) {
+                    Poll::Ready(Some(_)) => return Poll::Ready(PullEvent::LeaderElected),
+                    Poll::Ready(None) => elected = None,
+                    Poll::Pending => {}
+                }
+            }
             loop {
                 let mut progress = false;
                 if in_flight.len() < concurrency {
@@ -1325,6 +1363,16 @@ where
                 ::tracing::warn!(stream = settings.stream, durable = settings.durable, "pull ended; pulling again");
                 failures = failures.saturating_add(1);
             }
+            PullEvent::LeaderElected => {
+                // The old pull may be lost with the old leader: release what it delivered and pull anew.
+                ::tracing::info!(
+                    stream = settings.stream,
+                    durable = settings.durable,
+                    "new consumer leader elected; pulling again at once"
+                );
+                release_buffered(&mut messages).await;
+                failures = 0;
+            }
         }
     }
     while in_flight.next().await.is_some() {}
@@ -1343,6 +1391,19 @@ enum PullEvent {
     Failed(::async_nats::jetstream::consumer::pull::MessagesError),
     /// The pull's message stream ended.
     Ended,
+    /// The server announced a new consumer leader (the pull may have been lost with the old one).
+    LeaderElected,
+}
+
+/// Waits for the next consumer-leader advisory (forever without the subscription).
+async fn next_election(elected: &mut ::std::option::Option<::async_nats::Subscriber>) {
+    if let Some(advisories) = elected {
+        if advisories.next().await.is_some() {
+            return;
+        }
+        *elected = None;
+    }
+    ::futures::future::pending::<()>().await;
 }
 
 /// On shutdown: naks the messages already received but not handed to a
