@@ -1207,6 +1207,13 @@ where
 ///   once; a graceful leader change (`409 Leadership Change`) is re-pulled by
 ///   async-nats itself.
 ///   Unacknowledged messages are redelivered by the server, so nothing is lost.
+/// - Memory: at most `settings.batch` handlers run. Messages received but
+///   not yet handed to a handler wait in the pull's buffer, which async-nats
+///   fills ahead: it asks for the next batch when half of the current one has
+///   arrived, and re-sends a pull every `expires` + 5 s even while every
+///   handler is busy, so handlers stuck longer than that let the buffer grow
+///   past one batch (measured with `cargo bench -p e2e-tests --bench
+///   throughput`); those messages' ack wait runs meanwhile.
 /// - On `shutdown`: no new message is started, messages already received but
 ///   not started are nak'ed for immediate redelivery, in-flight handlers
 ///   finish and their outcome is sent, then the client is flushed.
