@@ -388,7 +388,7 @@ async fn main() {
     for ((name, _), row) in cases.iter().zip(&rows) {
         // Ratios of the two measurements of each round (taken back to back, so under the same load).
         let ratios: Vec<f64> = row.generated.iter().zip(&row.raw).map(|(g, r)| g / r).collect();
-        let (lo, hi) = ratios.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+        let (lo, hi) = ratios.iter().fold((f64::NAN, f64::NAN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
         // CPU per message, raw / generated: above 1 when the generated code needs less.
         let (raw_cpu, gen_cpu) = (median(&row.raw_cpu), median(&row.generated_cpu));
         println!(
