@@ -516,7 +516,8 @@ fn label_value(raw: &str) -> String {
 }
 
 /// Publish: its send subjects, the JetStream API calls for its own streams and
-/// durables (info, next, ack); subscribe: its core subjects and its inboxes.
+/// durables (info, next, ack); subscribe: its core subjects, its inboxes and
+/// the leader-election advisories of its durables.
 /// Nothing that creates, updates, deletes or purges streams or consumers.
 fn permissions(api: &Api, consumers: &[ConsumerResource]) -> Permissions {
     let mut publish = Vec::new();
@@ -541,6 +542,8 @@ fn permissions(api: &Api, consumers: &[ConsumerResource]) -> Permissions {
         publish.push(format!("$JS.API.CONSUMER.INFO.{stream}.{durable}"));
         publish.push(format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"));
         publish.push(format!("$JS.ACK.{stream}.{durable}.>"));
+        // The run loop pulls again at once when a new consumer leader is elected.
+        subscribe.push(format!("$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.{stream}.{durable}"));
     }
     publish.sort();
     publish.dedup();

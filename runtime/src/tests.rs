@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{self, AckPolicy};
 use async_nats::jetstream::context::PublishErrorKind;
 
-use crate::runtime::{Failure, classify, config_problem, encode, header_text, pointer_text, reconnect_pause};
+use crate::runtime::{
+    Failure, ack_subject_info, classify, config_problem, encode, header_text, pointer_text, reconnect_pause,
+};
 use crate::{ConsumerSettings, Format, Location, MsgId, Outcome, PublishError, PublishRetry, filter_covers};
 
 const BACKOFF: &[Duration] = &[Duration::from_secs(1), Duration::from_secs(5), Duration::from_secs(30)];
@@ -257,4 +259,22 @@ fn text_and_bytes_payloads_travel_as_is() {
     let bytes: Vec<u8> = crate::decode_body(Format::Bytes, &[0, 255, 7]).unwrap();
     assert_eq!(bytes, [0, 255, 7]);
     assert!(crate::decode_body::<String>(Format::Text, &[0xff]).is_err());
+}
+
+#[test]
+fn ack_subjects_give_sequence_delivery_count_and_pending_in_both_formats() {
+    // ADR-15: the original 9-token subject, and the one with domain and account hash (and more tokens).
+    assert_eq!(ack_subject_info("$JS.ACK.orders.worker.3.1042.17.1700000000000000000.9"), Some((1042, 3, 9)));
+    assert_eq!(ack_subject_info("$JS.ACK._.HASH.orders.worker.1.7.7.1700000000000000000.0"), Some((7, 1, 0)));
+    assert_eq!(ack_subject_info("$JS.ACK.hub.HASH.orders.worker.2.8.5.1700000000000000000.4.rnd.x"), Some((8, 2, 4)));
+    for bad in [
+        "",
+        "_INBOX.x",
+        "$JS.ACK.orders.worker.3.1042.17.1700000000000000000",
+        "$JS.ACK.a.b.c.orders.worker.3.1042.17.1700000000000000000",
+        "$JS.ACK.orders.worker.x.1042.17.1700000000000000000.9",
+        "$JS.ACK.orders.worker.3.-1.17.1700000000000000000.9",
+    ] {
+        assert_eq!(ack_subject_info(bad), None, "{bad}");
+    }
 }

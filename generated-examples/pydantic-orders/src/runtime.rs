@@ -1200,8 +1200,20 @@ where
 /// - A pull that fails, ends, or misses two of the server's idle heartbeats
 ///   (dead connection, restarted server, killed consumer leader) is replaced
 ///   after a pause that grows from 100 ms to 2 s while failures repeat; a
-///   deleted or unreachable consumer is looked up again (never created).
+///   deleted or unreachable consumer is looked up again (never created). The
+///   server's advisory that a new consumer leader was elected
+///   (`$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.<stream>.<durable>`, which
+///   the generated permissions allow) ends the pause and starts a new pull at
+///   once; a graceful leader change (`409 Leadership Change`) is re-pulled by
+///   async-nats itself.
 ///   Unacknowledged messages are redelivered by the server, so nothing is lost.
+/// - Memory: at most `settings.batch` handlers run. Messages received but
+///   not yet handed to a handler wait in the pull's buffer, which async-nats
+///   fills ahead: it asks for the next batch when half of the current one has
+///   arrived, and re-sends a pull every `expires` + 5 s even while every
+///   handler is busy, so handlers stuck longer than that let the buffer grow
+///   past one batch (measured with `cargo bench -p e2e-tests --bench
+///   throughput`); those messages' ack wait runs meanwhile.
 /// - On `shutdown`: no new message is started, messages already received but
 ///   not started are nak'ed for immediate redelivery, in-flight handlers
 ///   finish and their outcome is sent, then the client is flushed.
@@ -1233,6 +1245,19 @@ where
     let mut in_flight = ::futures::stream::FuturesUnordered::new();
     let mut failures: u32 = 0;
     let mut rebind = false;
+    // A killed consumer leader takes the pull with it and says nothing: the server's advisory
+    // that a new leader was elected starts a new pull at once, instead of after missed heartbeats
+    // and a pause. Without permission to subscribe, the heartbeats remain.
+    let mut elected = match client
+        .subscribe(format!("$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.{}.{}", settings.stream, settings.durable))
+        .await
+    {
+        Ok(subscriber) => Some(subscriber),
+        Err(error) => {
+            ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, "cannot follow consumer leader elections; a lost pull is noticed by missed heartbeats");
+            None
+        }
+    };
     ::tracing::info!(stream = settings.stream, durable = settings.durable, batch = settings.batch, "consuming");
     'pull: loop {
         if failures > 0 {
@@ -1242,12 +1267,25 @@ where
                 ::futures::select_biased! {
                     () = shutdown => break 'pull,
                     () = pause => break,
+                    () = next_election(&mut elected).fuse() => {
+                        ::tracing::info!(stream = settings.stream, durable = settings.durable, "new consumer leader elected; pulling again at once");
+                        break;
+                    }
                     () = in_flight.select_next_some() => {}
                 }
             }
         }
         if rebind {
-            match bind_attempt(jetstream, settings).await {
+            // A lookup sent during an election times out; the election's end cuts it short.
+            let attempt = ::futures::select_biased! {
+                attempt = ::std::boxed::Box::pin(bind_attempt(jetstream, settings)).fuse() => attempt,
+                () = next_election(&mut elected).fuse() => {
+                    ::tracing::info!(stream = settings.stream, durable = settings.durable, "new consumer leader elected; looking the consumer up again at once");
+                    failures = 0;
+                    continue 'pull;
+                }
+            };
+            match attempt {
                 Ok(bound) => {
                     consumer = bound;
                     rebind = false;
@@ -1280,40 +1318,67 @@ where
                 continue 'pull;
             }
         };
-        loop {
-            if in_flight.len() >= concurrency {
-                ::futures::select_biased! {
-                    () = shutdown => {
-                        release_buffered(&mut messages).await;
-                        break 'pull;
-                    }
-                    () = in_flight.select_next_some() => {}
-                }
-                continue;
+        // Like `for_each_concurrent`: one poll takes every message that is ready (up to
+        // `concurrency` handlers) and drives the handlers; `shutdown` is polled once per
+        // wake-up rather than once per message, and nothing wakes the task needlessly.
+        let event = ::futures::future::poll_fn(|cx| {
+            use ::std::task::Poll;
+            if shutdown.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(PullEvent::Shutdown);
             }
-            ::futures::select_biased! {
-                () = shutdown => {
-                    release_buffered(&mut messages).await;
-                    break 'pull;
+            if let Some(advisories) = elected.as_mut() {
+                match advisories.poll_next_unpin(cx) {
+                    Poll::Ready(Some(_)) => return Poll::Ready(PullEvent::LeaderElected),
+                    Poll::Ready(None) => elected = None,
+                    Poll::Pending => {}
                 }
-                () = in_flight.select_next_some() => {}
-                item = messages.next() => match item {
-                    Some(Ok(message)) => {
-                        failures = 0;
-                        in_flight.push(handle(message, client, settings, handler));
-                    }
-                    Some(Err(error)) => {
-                        ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, kind = ?error.kind(), "pull failed; pulling again");
-                        rebind = needs_rebind(error.kind());
-                        failures = failures.saturating_add(1);
-                        continue 'pull;
-                    }
-                    None => {
-                        ::tracing::warn!(stream = settings.stream, durable = settings.durable, "pull ended; pulling again");
-                        failures = failures.saturating_add(1);
-                        continue 'pull;
+            }
+            loop {
+                let mut progress = false;
+                if in_flight.len() < concurrency {
+                    match messages.poll_next_unpin(cx) {
+                        Poll::Ready(Some(Ok(message))) => {
+                            failures = 0;
+                            in_flight.push(handle(message, client, settings, handler));
+                            progress = true;
+                        }
+                        Poll::Ready(Some(Err(error))) => return Poll::Ready(PullEvent::Failed(error)),
+                        Poll::Ready(None) => return Poll::Ready(PullEvent::Ended),
+                        Poll::Pending => {}
                     }
                 }
+                if let Poll::Ready(Some(())) = in_flight.poll_next_unpin(cx) {
+                    progress = true;
+                }
+                if !progress {
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await;
+        match event {
+            PullEvent::Shutdown => {
+                release_buffered(&mut messages).await;
+                break 'pull;
+            }
+            PullEvent::Failed(error) => {
+                ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, kind = ?error.kind(), "pull failed; pulling again");
+                rebind = needs_rebind(error.kind());
+                failures = failures.saturating_add(1);
+            }
+            PullEvent::Ended => {
+                ::tracing::warn!(stream = settings.stream, durable = settings.durable, "pull ended; pulling again");
+                failures = failures.saturating_add(1);
+            }
+            PullEvent::LeaderElected => {
+                // The old pull may be lost with the old leader: release what it delivered and pull anew.
+                ::tracing::info!(
+                    stream = settings.stream,
+                    durable = settings.durable,
+                    "new consumer leader elected; pulling again at once"
+                );
+                release_buffered(&mut messages).await;
+                failures = 0;
             }
         }
     }
@@ -1323,6 +1388,29 @@ where
     }
     ::tracing::info!(stream = settings.stream, durable = settings.durable, "stopped");
     Ok(())
+}
+
+/// What ends a pull in the run loop.
+enum PullEvent {
+    /// The shutdown future completed.
+    Shutdown,
+    /// The pull failed (missed heartbeats, consumer deleted, no responders, …).
+    Failed(::async_nats::jetstream::consumer::pull::MessagesError),
+    /// The pull's message stream ended.
+    Ended,
+    /// The server announced a new consumer leader (the pull may have been lost with the old one).
+    LeaderElected,
+}
+
+/// Waits for the next consumer-leader advisory (forever without the subscription).
+async fn next_election(elected: &mut ::std::option::Option<::async_nats::Subscriber>) {
+    if let Some(advisories) = elected {
+        if advisories.next().await.is_some() {
+            return;
+        }
+        *elected = None;
+    }
+    ::futures::future::pending::<()>().await;
 }
 
 /// On shutdown: naks the messages already received but not handed to a
@@ -1345,23 +1433,25 @@ where
     }
 }
 
-async fn handle<T, F, Fut>(
+/// Starts handling one message: decodes it and calls the handler at once
+/// (so the returned future, kept per in-flight message, holds only the
+/// handler's future and what the acknowledgement needs), then awaits the
+/// handler and sends the acknowledgement its [`Outcome`] calls for.
+fn handle<'a, T, F, Fut>(
     message: ::async_nats::jetstream::Message,
     client: &::std::sync::Arc<::async_nats::Client>,
-    settings: &ConsumerSettings,
+    settings: &'a ConsumerSettings,
     handler: &F,
-) where
+) -> impl ::std::future::Future<Output = ()> + 'a
+where
     T: ::serde::de::DeserializeOwned,
     F: Fn(Delivery<T>) -> Fut,
-    Fut: ::std::future::Future<Output = Outcome>,
+    Fut: ::std::future::Future<Output = Outcome> + 'a,
 {
     use ::tracing::Instrument as _;
-    let (stream_sequence, delivered, pending) = match message.info() {
-        Ok(info) => (info.stream_sequence, info.delivered, info.pending),
-        Err(_) => (0, 1, 0),
-    };
     // Take the message apart: no copy of its headers or payload per message.
     let ::async_nats::Message { subject, reply, payload, headers, .. } = message.message;
+    let (stream_sequence, delivered, pending) = reply.as_deref().and_then(ack_subject_info).unwrap_or((0, 1, 0));
     let ack = AckTo { client: client.clone(), reply };
     // Created disabled (no formatting, no allocation) unless a subscriber listens at INFO.
     let span = ::tracing::info_span!(
@@ -1373,40 +1463,54 @@ async fn handle<T, F, Fut>(
         delivered,
         outcome = ::tracing::field::Empty,
     );
-    async move {
-        let decoded = decode_body::<T>(settings.format, &payload);
-        let payload_value = match decoded {
-            Ok(value) => value,
-            Err(error) => {
-                ::tracing::Span::current().record("outcome", "term");
-                ::tracing::error!(%subject, stream_sequence, delivered, outcome = "term", %error, "undecodable payload; terminating the message so it is not redelivered");
-                let outcome = Outcome::Reject { reason: format!("undecodable payload: {error}") };
-                send_ack(&ack, outcome.ack_body(settings, delivered), stream_sequence).await;
-                return;
-            }
-        };
-        let correlation_id = settings.correlation_id.and_then(|at| at.find(&payload, headers.as_ref()));
-        let delivery = Delivery {
-            payload: payload_value,
-            subject: ::std::string::String::from(subject.as_str()),
-            stream_sequence,
-            delivered,
-            pending,
-            headers,
-            correlation_id,
-            raw: payload,
-            ack: ack.clone(),
-        };
+    let started = span.in_scope(|| match decode_body::<T>(settings.format, &payload) {
+        Ok(payload_value) => {
+            let correlation_id = settings.correlation_id.and_then(|at| at.find(&payload, headers.as_ref()));
+            let delivery = Delivery {
+                payload: payload_value,
+                subject: ::std::string::String::from(subject.as_str()),
+                stream_sequence,
+                delivered,
+                pending,
+                headers,
+                correlation_id,
+                raw: payload,
+                ack: ack.clone(),
+            };
+            Ok(handler(delivery))
+        }
+        Err(error) => {
+            ::tracing::error!(%subject, stream_sequence, delivered, outcome = "term", %error, "undecodable payload; terminating the message so it is not redelivered");
+            Err(Outcome::Reject { reason: format!("undecodable payload: {error}") })
+        }
+    });
+    // A handle on the span for recording the outcome (a clone of a disabled span costs nothing).
+    let this_span = span.clone();
+    // Two stages chained with `then`, so the handler's future and the acknowledgement's
+    // share their space in the future kept per in-flight message.
+    let handled = match started {
         // A panicking handler must not take the loop (and every other in-flight message) down:
         // the message is retried like a transient failure.
-        let outcome = match ::futures::FutureExt::catch_unwind(::std::panic::AssertUnwindSafe(handler(delivery))).await {
-            Ok(outcome) => outcome,
-            Err(panic) => {
+        Ok(handling) => ::futures::future::Either::Left(::futures::FutureExt::map(
+            ::futures::FutureExt::catch_unwind(::std::panic::AssertUnwindSafe(handling)),
+            Ok,
+        )),
+        Err(undecodable) => ::futures::future::Either::Right(::futures::future::ready(Err(undecodable))),
+    };
+    ::futures::FutureExt::then(handled, move |result| async move {
+        let outcome = match result {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(panic)) => {
                 ::tracing::error!(%subject, stream_sequence, delivered, panic = panic_message(&*panic), "handler panicked; retrying the message");
                 Outcome::Retry { delay: None }
             }
+            Err(undecodable) => {
+                this_span.record("outcome", "term");
+                send_ack(&ack, undecodable.ack_body(settings, delivered), stream_sequence).await;
+                return;
+            }
         };
-        ::tracing::Span::current().record("outcome", outcome.name());
+        this_span.record("outcome", outcome.name());
         match &outcome {
             Outcome::Ack => ::tracing::debug!(%subject, stream_sequence, delivered, outcome = "ack", "handled"),
             Outcome::Retry { delay } if settings.max_deliver > 0 && delivered >= settings.max_deliver => {
@@ -1420,9 +1524,50 @@ async fn handle<T, F, Fut>(
             }
         }
         send_ack(&ack, outcome.ack_body(settings, delivered), stream_sequence).await;
-    }
+    })
     .instrument(span)
-    .await;
+}
+
+/// The stream sequence, delivery count and pending count carried by a
+/// JetStream message's reply subject (`$JS.ACK.<stream>.<consumer>.<delivered>.<stream
+/// seq>.<consumer seq>.<timestamp>.<pending>`, or with `<domain>.<account hash>.`
+/// before the stream and more tokens after, ADR-15). Like
+/// `jetstream::Message::info` without parsing the fields the run loop does not use.
+pub(crate) fn ack_subject_info(reply: &str) -> ::std::option::Option<(u64, i64, u64)> {
+    // A byte scan: this runs for every message, and the tokens are short.
+    let rest = reply.strip_prefix("$JS.ACK.")?.as_bytes();
+    let mut dots = [0usize; 9];
+    let mut count = 0;
+    for (i, _) in rest.iter().enumerate().filter(|(_, b)| **b == b'.') {
+        if count == dots.len() {
+            break;
+        }
+        dots[count] = i;
+        count += 1;
+    }
+    // Tokens: 7 (no domain), or at least 9 (domain and account hash first).
+    let first = match count {
+        6 => 2,
+        8 | 9 => 4,
+        _ => return None,
+    };
+    let token = |n: usize| {
+        let start = if n == 0 { 0 } else { dots[n - 1] + 1 };
+        let end = if n < count { dots[n] } else { rest.len() };
+        digits(&rest[start..end])
+    };
+    Some((token(first + 1)?, i64::try_from(token(first)?).ok()?, token(first + 4)?))
+}
+
+/// The value of a decimal number without sign (`None` when empty, not digits, or over `u64`).
+fn digits(text: &[u8]) -> ::std::option::Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.iter().try_fold(0u64, |n, b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// The text of a panic payload (`panic!` with a string or a format).

@@ -14,9 +14,15 @@
 //!   and `Nats-Msg-Id`) awaiting each ack; generated = the typed publisher;
 //!   both with 256 acknowledgements in flight (`buffer_unordered(256)`).
 //!
+//! - Buffering: with every handler stuck, the peak number of messages
+//!   delivered to the client but not handed to a handler, for pull batch 10
+//!   and 100 (the server's unacknowledged count minus the handlers started).
+//!
 //! Run: `cargo bench -p e2e-tests --bench throughput` (needs
 //! scripts/install-nats-server.sh). `BENCH_MESSAGES` (default 100000) and
-//! `BENCH_ROUNDS` (default 3) tune it.
+//! `BENCH_ROUNDS` (default 3) tune it; `BENCH_FILTER` keeps the cases whose
+//! name contains it (or one of its `|`-separated parts), `BENCH_VARIANT=raw|generated` measures only one side
+//! (for profiling, e.g. under `perf record`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -150,26 +156,27 @@ async fn consume(js: &Context, n: u64, batch: usize, handler: Handler, variant: 
             drained(js, durable).await;
         }
         Variant::Generated => {
-            let done = Arc::new(AtomicU64::new(0));
+            // The n-th handler wakes this task (no polling, which would cost the generated side CPU).
+            let done = Arc::new((AtomicU64::new(0), tokio::sync::Notify::new()));
             let shutdown = Shutdown::new();
             let worker = {
-                let (js, stop, counter) = (js.clone(), shutdown.wait(), done.clone());
+                let (js, stop, done) = (js.clone(), shutdown.wait(), done.clone());
                 tokio::spawn(async move {
                     let handler = move |delivery: process_ready::Delivery| {
-                        let counter = counter.clone();
+                        let done = done.clone();
                         async move {
                             std::hint::black_box(&delivery.payload);
                             handler.call().await;
-                            counter.fetch_add(1, Ordering::Relaxed);
+                            if done.0.fetch_add(1, Ordering::Relaxed) + 1 == n {
+                                done.1.notify_one();
+                            }
                             Outcome::Ack
                         }
                     };
                     allocation::runtime::run(&js, &settings, handler, stop).await
                 })
             };
-            while done.load(Ordering::Relaxed) < n {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
+            done.1.notified().await;
             drained(js, durable).await;
             shutdown.trigger();
             worker.await.unwrap().unwrap();
@@ -180,6 +187,50 @@ async fn consume(js: &Context, n: u64, batch: usize, handler: Handler, variant: 
     let rss = peak_rss_mib();
     js.get_stream_no_info("allocation").await.unwrap().delete_consumer(durable).await.unwrap();
     (rate, rss, cpu)
+}
+
+/// While every handler is stuck, for `seconds`: the most messages delivered to the client but not
+/// handed to a handler (the server's count of unacknowledged messages minus the handlers
+/// started, sampled every 50 ms). Returns (handlers started, peak buffered).
+async fn buffered(js: &Context, batch: usize, seconds: u64, id: usize) -> (u64, u64) {
+    let durable: &'static str = Box::leak(format!("buffer-{id}").into_boxed_str());
+    let mut config = provision::process_ready_consumer();
+    config.durable_name = Some(durable.to_string());
+    config.max_ack_pending = 10_000;
+    config.ack_wait = Duration::from_secs(seconds + 30);
+    provision::create_consumer(js, "allocation", config).await;
+    let settings = ConsumerSettings { durable, batch, ..process_ready::SETTINGS };
+    let started = Arc::new(AtomicU64::new(0));
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let shutdown = Shutdown::new();
+    let worker = {
+        let (js, stop, started, release) = (js.clone(), shutdown.wait(), started.clone(), release.clone());
+        tokio::spawn(async move {
+            let handler = move |_: process_ready::Delivery| {
+                let (started, release) = (started.clone(), release.clone());
+                async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    release.acquire().await.expect("semaphore").forget();
+                    Outcome::Ack
+                }
+            };
+            allocation::runtime::run(&js, &settings, handler, stop).await
+        })
+    };
+    let stream = js.get_stream_no_info("allocation").await.unwrap();
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut peak = 0;
+    while Instant::now() < until {
+        let in_flight = started.load(Ordering::SeqCst);
+        let unacknowledged = stream.consumer_info(durable).await.unwrap().num_ack_pending as u64;
+        peak = peak.max(unacknowledged.saturating_sub(in_flight));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.trigger();
+    release.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+    worker.await.unwrap().unwrap();
+    stream.delete_consumer(durable).await.unwrap();
+    (started.load(Ordering::SeqCst), peak)
 }
 
 /// Publishes `n` AllocationCompleted events (ids from `first`), 256 acks in flight; returns
@@ -230,6 +281,9 @@ struct Row {
 }
 
 fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
     let mut v = values.to_vec();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -249,6 +303,20 @@ async fn main() {
         server.version()
     );
 
+    // Buffering with stuck handlers (`BENCH_BUFFER_SECONDS`, default 25: longer than the
+    // expiry + 5 s after which async-nats re-sends a pull by itself).
+    let buffer_seconds = env_or("BENCH_BUFFER_SECONDS", 25);
+    if buffer_seconds > 0 {
+        println!(
+            "| pull batch | handlers stuck | peak buffered (delivered, not handed to a handler) | over {buffer_seconds} s |"
+        );
+        println!("|---|---|---|---|");
+        for (i, batch) in [10, 100].into_iter().enumerate() {
+            let (in_flight, peak) = buffered(&js, batch, buffer_seconds, i).await;
+            println!("| {batch} | {in_flight} | {peak} ({:.1} × batch) | |", peak as f64 / batch as f64);
+        }
+    }
+
     let mut cases: Vec<(String, Option<(usize, Handler)>)> = Vec::new();
     for handler in [Handler::Noop, Handler::Io] {
         for batch in [10, 100, 500] {
@@ -257,6 +325,10 @@ async fn main() {
         }
     }
     cases.push((format!("publish, {IN_FLIGHT} acks in flight"), None));
+    if let Ok(filter) = std::env::var("BENCH_FILTER") {
+        cases.retain(|(name, _)| filter.split('|').any(|f| name.contains(f)));
+    }
+    let only = std::env::var("BENCH_VARIANT").ok();
     let mut rows: Vec<Row> = cases.iter().map(|_| Row::default()).collect();
     let mut id = 0;
     let mut published = 1_000_000;
@@ -266,6 +338,13 @@ async fn main() {
             let order =
                 if round % 2 == 0 { [Variant::Raw, Variant::Generated] } else { [Variant::Generated, Variant::Raw] };
             for variant in order {
+                let name = match variant {
+                    Variant::Raw => "raw",
+                    Variant::Generated => "generated",
+                };
+                if only.as_deref().is_some_and(|only| only != name) {
+                    continue;
+                }
                 id += 1;
                 let (rate, rss, cpu) = match case {
                     Some((batch, handler)) => consume(&js, n, *batch, *handler, variant, id).await,
@@ -309,7 +388,7 @@ async fn main() {
     for ((name, _), row) in cases.iter().zip(&rows) {
         // Ratios of the two measurements of each round (taken back to back, so under the same load).
         let ratios: Vec<f64> = row.generated.iter().zip(&row.raw).map(|(g, r)| g / r).collect();
-        let (lo, hi) = ratios.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+        let (lo, hi) = ratios.iter().fold((f64::NAN, f64::NAN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
         // CPU per message, raw / generated: above 1 when the generated code needs less.
         let (raw_cpu, gen_cpu) = (median(&row.raw_cpu), median(&row.generated_cpu));
         println!(

@@ -177,8 +177,11 @@ async fn stream_and_consumer_leader_kills_during_consumption_lose_nothing() {
         eprintln!("FAULT   {line}");
     }
     // How the loop re-established its pulls (the capture is process-wide; tests run one at a time).
-    for line in
-        logs.lines_with("allocation::runtime").iter().filter(|l| l.contains("WARN") || l.contains("ERROR")).take(30)
+    for line in logs
+        .lines_with("allocation::runtime")
+        .iter()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("leader elected"))
+        .take(30)
     {
         eprintln!("  {line}");
     }
