@@ -59,6 +59,7 @@ pub struct Config {
     strict_datetimes: bool,
     runtime: RuntimeDependency,
     path_subjects: bool,
+    reference_format: bool,
 }
 
 impl Default for Config {
@@ -79,6 +80,7 @@ impl Default for Config {
             strict_datetimes: false,
             runtime: RuntimeDependency::Vendored,
             path_subjects: false,
+            reference_format: false,
         }
     }
 }
@@ -170,6 +172,18 @@ impl Config {
     pub fn path_subjects(&mut self, map: bool) -> &mut Self {
         self.path_subjects = map;
         self
+    }
+
+    /// Print every item with prettyplease, also those the templates lay out exactly (the
+    /// reference the fast path is tested against; the output is the same).
+    #[doc(hidden)]
+    pub fn reference_format(&mut self, on: bool) -> &mut Self {
+        self.reference_format = on;
+        self
+    }
+
+    fn format(&self, origin: &str, text: &str) -> Result<String> {
+        render::format_rust_with(origin, text, !self.reference_format)
     }
 
     fn model_options(&self) -> model::ModelOptions {
@@ -276,7 +290,7 @@ impl Config {
         let names: Vec<&str> = modules.iter().map(|(n, _)| *n).collect();
         let lib = timings
             .time("render", || renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": docs, "modules": names })))?;
-        let lib = timings.time("format", || render::format_rust("lib.rs.jinja", &lib))?;
+        let lib = timings.time("format", || self.format("lib.rs.jinja", &lib))?;
         files.push(GeneratedFile { path: "src/lib.rs".into(), contents: format!("// {header}\n{lib}") });
         for (name, body) in modules {
             files.push(GeneratedFile {
@@ -312,7 +326,7 @@ impl Config {
         }
         let text = renderer.text("module.rs.jinja", &serde_json::json!({ "modules": modules }))?;
         drop(modules);
-        let text = render::format_rust("module.rs.jinja", &text)?;
+        let text = self.format("module.rs.jinja", &text)?;
         let name = self.module_name.clone().unwrap_or_else(|| {
             naming::value_name(spec.file_stem().and_then(|s| s.to_str()).unwrap_or("asyncapi"))
                 .trim_start_matches("r#")
@@ -424,7 +438,7 @@ impl Config {
                 .map(|(name, template, text)| match template {
                     // The runtime crate's source is already formatted and stays byte for byte.
                     RUNTIME => Ok((name, text)),
-                    _ => Ok((name, render::format_rust(template, &text)?)),
+                    _ => Ok((name, self.format(template, &text)?)),
                 })
                 .collect()
         })
