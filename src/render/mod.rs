@@ -2,6 +2,7 @@
 //! then parsed with syn and formatted with prettyplease. Template rules are in
 //! `templates/README.md`.
 
+pub mod layout;
 mod types;
 pub mod view;
 
@@ -39,6 +40,19 @@ impl Renderer {
                 .build()
                 .expect("default delimiters are valid"),
         );
+        // Layout helpers of the items written in prettyplease's layout (`layout.rs`).
+        env.add_filter("doc", |lit: String| {
+            layout::doc_comment(&lit).ok_or_else(|| {
+                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("not a doc line literal: {lit}"))
+            })
+        });
+        env.add_function("derive_attr", |indent: usize, list: String| layout::derive(indent, &list));
+        env.add_function("typed", |indent: usize, lead: String, ty: String, trail: String| {
+            layout::ty(indent, &lead, &ty, &trail)
+        });
+        env.add_function("signature", |indent: usize, head: String, params: Vec<String>, ret: String| {
+            layout::signature(indent, &head, &params, &ret)
+        });
         for (name, text) in TEMPLATES {
             env.add_template(name, text).expect("embedded templates are valid");
         }
@@ -89,8 +103,7 @@ impl Default for Renderer {
 /// the marker with the other `//` comments).
 pub const EXACT: &str = "//@exact\n";
 
-/// prettyplease's line width: a group is broken when it does not fit in this many bytes.
-const MARGIN: usize = 89;
+use layout::MARGIN;
 
 /// Parses and pretty-prints generated Rust.
 ///

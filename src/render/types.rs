@@ -30,6 +30,8 @@ pub struct TypeItem {
     pub defaults: Vec<DefaultFn>,
     /// Whether the type has `validate()`, and the statements of its `validate_into`.
     pub validates: bool,
+    /// Written in prettyplease's layout (structs and string enums without user attributes).
+    pub exact: bool,
     pub validate: Vec<String>,
 }
 
@@ -169,6 +171,7 @@ pub fn type_items(
                 target: String::new(),
                 defaults: Vec::new(),
                 validates: false,
+                exact: false,
                 validate: Vec::new(),
             };
             if let Some(body) = validation.body(def) {
@@ -314,6 +317,11 @@ pub fn type_items(
         })
         .collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
+    // User derives and attributes are printed as they come; prettyplease may space them differently.
+    let plain = extra_derives.is_empty() && type_attributes.is_empty();
+    for item in &mut items {
+        item.exact = plain && matches!(item.kind, "struct" | "enum");
+    }
     (items, validation.view)
 }
 

@@ -1,0 +1,166 @@
+//! Lines laid out the way prettyplease prints them, for the items the templates mark
+//! [`super::EXACT`]: a group (parameters, derives, generic arguments, struct fields) stays on
+//! one line when the whole line fits in [`MARGIN`] columns (prettyplease measures a group up
+//! to the next line break after it), else it is broken one element per line with a trailing
+//! comma. A line these helpers cannot guarantee is left too long, so the item is printed by
+//! prettyplease after all (see `exact_body`).
+
+/// prettyplease's line width.
+pub const MARGIN: usize = 89;
+
+/// `head` + `items` joined by `, ` + `close` + `tail` on one line when that fits at `indent`
+/// (`pad` inside the delimiters: `" "` for braces), else `head`, each item on its own line at
+/// `indent + 4` followed by a comma (`last_comma`: the last one too), and `close` + `tail` at `indent`.
+/// Text without the first line's indentation.
+pub fn group(
+    indent: usize,
+    head: &str,
+    items: &[String],
+    pad: &str,
+    close: &str,
+    tail: &str,
+    last_comma: bool,
+) -> String {
+    let flat_len: usize = indent
+        + head.len()
+        + items.iter().map(|i| i.len() + 2).sum::<usize>()
+        + 2 * pad.len()
+        + close.len()
+        + tail.len();
+    if items.is_empty() {
+        return format!("{head}{close}{tail}");
+    }
+    if flat_len <= MARGIN + 2 && !items.iter().any(|i| i.contains('\n')) {
+        return format!("{head}{pad}{}{pad}{close}{tail}", items.join(", "));
+    }
+    let mut out = String::from(head);
+    let n = items.len();
+    for (k, item) in items.iter().enumerate() {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent + 4));
+        out.push_str(item);
+        if k + 1 < n || last_comma {
+            out.push(',');
+        }
+    }
+    out.push('\n');
+    out.extend(std::iter::repeat_n(' ', indent));
+    out.push_str(close);
+    out.push_str(tail);
+    out
+}
+
+/// A `fn` signature through its `{`: `head` is `pub fn name`, `params` the parameters, `ret`
+/// the return type (empty for none).
+pub fn signature(indent: usize, head: &str, params: &[String], ret: &str) -> String {
+    let tail = if ret.is_empty() { " {".to_string() } else { format!(" -> {ret} {{") };
+    group(indent, &format!("{head}("), params, "", ")", &tail, true)
+}
+
+/// `#[derive(…)]` of `list` (`a, b, c`): one per line, without a trailing comma, when too long.
+pub fn derive(indent: usize, list: &str) -> String {
+    let items: Vec<String> = list.split(", ").map(str::to_string).collect();
+    group(indent, "#[derive(", &items, "", ")]", "", false)
+}
+
+/// `lead` + the type `ty` + `trail` (e.g. `pub name: ` + ty + `,`) on one line when it fits,
+/// else with the outermost generic arguments broken one per line (inner ones the same way
+/// when they do not fit either). Types with tuples or function pointers are left on one line.
+pub fn ty(indent: usize, lead: &str, ty: &str, trail: &str) -> String {
+    format!("{lead}{}", ty_at(indent, indent + lead.len(), ty, trail))
+}
+
+fn ty_at(indent: usize, column: usize, ty: &str, trail: &str) -> String {
+    if column + ty.len() + trail.len() <= MARGIN || ty.contains(['(', '&']) {
+        return format!("{ty}{trail}");
+    }
+    let Some(lt) = ty.find('<') else { return format!("{ty}{trail}") };
+    let Some(inner) = ty[lt + 1..].strip_suffix('>') else { return format!("{ty}{trail}") };
+    let mut args = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, b) in inner.bytes().enumerate() {
+        match b {
+            b'<' => depth += 1,
+            b'>' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                args.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    args.push(inner[start..].trim());
+    let mut out = String::from(&ty[..=lt]);
+    for arg in args {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent + 4));
+        out.push_str(&ty_at(indent + 4, indent + 4, arg, ","));
+    }
+    out.push('\n');
+    out.extend(std::iter::repeat_n(' ', indent));
+    out.push('>');
+    out.push_str(trail);
+    out
+}
+
+/// The `///` line prettyplease prints for `#[doc = lit]`, `lit` a literal of [`crate::escape::doc_lines`].
+pub fn doc_comment(lit: &str) -> Option<String> {
+    let value = unescape(lit)?;
+    if value.contains('\n') || value.starts_with('/') {
+        return None;
+    }
+    Some(format!("///{}", value.trim_end_matches(' ')))
+}
+
+/// The value of a string literal as `{:?}` writes it.
+fn unescape(lit: &str) -> Option<String> {
+    let body = lit.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            '0' => '\0',
+            '\\' => '\\',
+            '"' => '"',
+            '\'' => '\'',
+            'u' => {
+                let rest = chars.as_str();
+                let close = rest.find('}')?;
+                let code = u32::from_str_radix(rest.get(1..close)?, 16).ok()?;
+                chars = rest[close + 1..].chars();
+                char::from_u32(code)?
+            }
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_comments_decode_debug_literals() {
+        assert_eq!(doc_comment(r#"" a \"b\" \\ \u{202e}x  ""#).unwrap(), "/// a \"b\" \\ \u{202e}x");
+        assert_eq!(doc_comment(r#"" ""#).unwrap(), "///");
+        assert_eq!(doc_comment(r#""/x""#), None);
+    }
+
+    #[test]
+    fn long_types_break_at_the_outermost_generic_arguments() {
+        let t = "::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>";
+        assert_eq!(
+            ty(4, "pub labels: ", t, ","),
+            "pub labels: ::std::option::Option<\n        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,\n    >,"
+        );
+        assert_eq!(ty(4, "pub a: ", "::std::vec::Vec<u8>", ","), "pub a: ::std::vec::Vec<u8>,");
+    }
+}
