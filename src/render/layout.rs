@@ -50,6 +50,28 @@ pub fn group(
     out
 }
 
+/// A struct literal `path { fields }` after `lead` (e.g. `Some(`), then `close`: prettyplease keeps
+/// it on one line only when `path { fields ` is at most 34 columns wide and the line fits.
+pub fn struct_lit(indent: usize, lead: &str, path: &str, fields: &[String], close: &str) -> String {
+    let width = path.len() + 3 + fields.iter().map(|f| f.len() + 2).sum::<usize>() - 1;
+    let head = format!("{lead}{path} {{");
+    if width > 34 && !fields.is_empty() {
+        let mut out = head;
+        for field in fields {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent + 4));
+            out.push_str(field);
+            out.push(',');
+        }
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent));
+        out.push('}');
+        out.push_str(close);
+        return out;
+    }
+    group(indent, &head, fields, " ", &format!("}}{close}"), "", true)
+}
+
 /// A `fn` signature through its `{`: `head` is `pub fn name`, `params` the parameters, `ret`
 /// the return type (empty for none).
 pub fn signature(indent: usize, head: &str, params: &[String], ret: &str) -> String {

@@ -53,6 +53,16 @@ impl Renderer {
         env.add_function("signature", |indent: usize, head: String, params: Vec<String>, ret: String| {
             layout::signature(indent, &head, &params, &ret)
         });
+        env.add_function(
+            "struct_lit",
+            |indent: usize, lead: String, path: String, fields: Vec<String>, close: String| {
+                layout::struct_lit(indent, &lead, &path, &fields, &close)
+            },
+        );
+        // `pattern` with `{}` replaced by each of `names` (`[a, b]`, `"{}: &str"` → `[a: &str, b: &str]`).
+        env.add_function("each", |names: Vec<String>, pattern: String| {
+            names.into_iter().map(|n| pattern.replace("{}", &n)).collect::<Vec<_>>()
+        });
         for (name, text) in TEMPLATES {
             env.add_template(name, text).expect("embedded templates are valid");
         }
@@ -255,7 +265,7 @@ fn format_piece(piece: &Piece<'_>) -> Option<String> {
     match piece {
         Piece::Exact { text, indent } => {
             let mut out = String::with_capacity(text.len() + text.len() / 8 + 1);
-            for line in text.lines() {
+            for line in text.trim_end().lines() {
                 if !line.is_empty() {
                     out.extend(std::iter::repeat_n(' ', *indent));
                 }
