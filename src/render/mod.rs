@@ -53,6 +53,9 @@ impl Renderer {
         env.add_function("signature", |indent: usize, head: String, params: Vec<String>, ret: String| {
             layout::signature(indent, &head, &params, &ret)
         });
+        env.add_function("group", |indent: usize, head: String, items: Vec<String>, close: String| {
+            layout::group(indent, &head, &items, "", &close, "", true)
+        });
         env.add_function(
             "struct_lit",
             |indent: usize, lead: String, path: String, fields: Vec<String>, close: String| {
@@ -60,8 +63,8 @@ impl Renderer {
             },
         );
         // `pattern` with `{}` replaced by each of `names` (`[a, b]`, `"{}: &str"` → `[a: &str, b: &str]`).
-        env.add_function("each", |names: Vec<String>, pattern: String| {
-            names.into_iter().map(|n| pattern.replace("{}", &n)).collect::<Vec<_>>()
+        env.add_function("each", |names: Vec<minijinja::Value>, pattern: String| {
+            names.into_iter().map(|n| pattern.replace("{}", &n.to_string())).collect::<Vec<_>>()
         });
         for (name, text) in TEMPLATES {
             env.add_template(name, text).expect("embedded templates are valid");
@@ -230,11 +233,18 @@ fn plan_items<'a>(
     Some(())
 }
 
+/// Lines of the marked templates longer than [`MARGIN`] that prettyplease prints on one line
+/// anyway (at the top level of a file; nested deeper they are printed by prettyplease).
+const LONG_LINES: &[&str] =
+    &["    pub const SETTINGS: super::super::runtime::ConsumerSettings = super::super::runtime::ConsumerSettings {"];
+
 /// The text of a marked item, when every line fits at `indent` (doc comments may be longer:
 /// prettyplease never breaks them).
 fn exact_body(item: &str, indent: usize) -> Option<&str> {
     let body = item.trim_start().strip_prefix(EXACT)?;
-    let fits = body.lines().all(|l| l.len() + indent <= MARGIN || l.trim_start().starts_with("//"));
+    let fits = body.lines().all(|l| {
+        l.len() + indent <= MARGIN || l.trim_start().starts_with("//") || (indent == 0 && LONG_LINES.contains(&l))
+    });
     fits.then_some(body)
 }
 
