@@ -76,7 +76,38 @@ pub fn struct_lit(indent: usize, lead: &str, path: &str, fields: &[String], clos
 /// the return type (empty for none).
 pub fn signature(indent: usize, head: &str, params: &[String], ret: &str) -> String {
     let tail = if ret.is_empty() { " {".to_string() } else { format!(" -> {ret} {{") };
-    group(indent, &format!("{head}("), params, "", ")", &tail, true)
+    let laid = group(indent, &format!("{head}("), params, "", ")", &tail, true);
+    match laid.rsplit_once('\n') {
+        // Parameters broken: the return type's generic arguments break too when `) -> … {` is too long.
+        Some((before, _)) if !ret.is_empty() => {
+            format!("{before}\n{}{}", " ".repeat(indent), ty(indent, ") -> ", ret, " {"))
+        }
+        _ => laid,
+    }
+}
+
+/// `head(args).await` as a method's last expression: on one line when it fits; when even
+/// `head(args)` does not fit, the arguments one per line at `indent + 8` and `)` and `.await`
+/// at `indent + 4` (prettyplease's layout of a broken call in a chain). In between, one long
+/// line (printed by prettyplease then).
+pub fn awaited_call(indent: usize, head: &str, args: &[String]) -> String {
+    let flat = format!("{head}({})", args.join(", "));
+    if indent + flat.len() <= MARGIN || args.is_empty() {
+        return format!("{flat}.await");
+    }
+    let mut out = format!("{head}(");
+    for arg in args {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent + 8));
+        out.push_str(arg);
+        out.push(',');
+    }
+    out.push('\n');
+    out.extend(std::iter::repeat_n(' ', indent + 4));
+    out.push_str(")\n");
+    out.extend(std::iter::repeat_n(' ', indent + 4));
+    out.push_str(".await");
+    out
 }
 
 /// `#[derive(…)]` of `list` (`a, b, c`): one per line, without a trailing comma, when too long.

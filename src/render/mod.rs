@@ -56,6 +56,9 @@ impl Renderer {
         env.add_function("group", |indent: usize, head: String, items: Vec<String>, close: String| {
             layout::group(indent, &head, &items, "", &close, "", true)
         });
+        env.add_function("awaited_call", |indent: usize, head: String, args: Vec<String>| {
+            layout::awaited_call(indent, &head, &args)
+        });
         env.add_function(
             "struct_lit",
             |indent: usize, lead: String, path: String, fields: Vec<String>, close: String| {
@@ -206,9 +209,9 @@ fn plan_items<'a>(
     for &item in items {
         let (from, to) = (offset(item), offset(item) + item.len());
         if exact {
-            if let Some(body) = exact_body(item, indent) {
+            if let Some((body, extra)) = exact_body(item, indent) {
                 flush(&mut run, pieces);
-                pieces.push(Piece::Exact { text: body, indent });
+                pieces.push(Piece::Exact { text: body, indent: extra });
                 continue;
             }
         }
@@ -238,14 +241,23 @@ fn plan_items<'a>(
 const LONG_LINES: &[&str] =
     &["    pub const SETTINGS: super::super::runtime::ConsumerSettings = super::super::runtime::ConsumerSettings {"];
 
-/// The text of a marked item, when every line fits at `indent` (doc comments may be longer:
-/// prettyplease never breaks them).
-fn exact_body(item: &str, indent: usize) -> Option<&str> {
-    let body = item.trim_start().strip_prefix(EXACT)?;
+/// The text of a marked item and the indentation to add to it, when every line fits at `indent`
+/// (the depth of its module; the template writes the marker at the item's own indentation at the
+/// top of a file). Doc comments may be longer: prettyplease never breaks them.
+fn exact_body(item: &str, indent: usize) -> Option<(&str, usize)> {
+    let start = item.find(EXACT)?;
+    let before = &item[..start];
+    let written = before.len() - before.rfind('\n').map_or(0, |n| n + 1);
+    if !before.trim().is_empty() {
+        return None;
+    }
+    // Items nested by the single-file output move right by the modules around them.
+    let extra = indent.checked_sub(written)?;
+    let body = &item[start + EXACT.len()..];
     let fits = body.lines().all(|l| {
-        l.len() + indent <= MARGIN || l.trim_start().starts_with("//") || (indent == 0 && LONG_LINES.contains(&l))
+        l.len() + extra <= MARGIN || l.trim_start().starts_with("//") || (extra == 0 && LONG_LINES.contains(&l))
     });
-    fits.then_some(body)
+    fits.then_some((body, extra))
 }
 
 /// `(header through '{', body)` when `item` is a module with a body (`pub mod name { .. }`) or
@@ -286,7 +298,7 @@ fn format_piece(piece: &Piece<'_>) -> Option<String> {
         }
         Piece::Close { indent } => Some(format!("{}}}\n", " ".repeat(*indent))),
         Piece::Header { opens } => {
-            let (lines, headers) = print_nested(opens, "const _: () = ();")?;
+            let (lines, headers) = print_nested(opens, "fn __header() {}")?;
             let from = if headers.len() > 1 { headers[headers.len() - 2] + 1 } else { 0 };
             Some(lines[from..=*headers.last()?].iter().map(|l| format!("{l}\n")).collect())
         }
