@@ -116,6 +116,60 @@ pub fn derive(indent: usize, list: &str) -> String {
     group(indent, "#[derive(", &items, "", ")]", "", false)
 }
 
+/// `#[text]` for an attribute `name(a, b = "…")`: one line when it fits, else its arguments one
+/// per line without a trailing comma (as prettyplease prints `#[serde(…)]` and `#[derive(…)]`).
+/// Arguments are split at top-level commas outside string literals; text of another shape stays
+/// on one line.
+pub fn attr(indent: usize, text: &str) -> String {
+    let flat = format!("#[{text}]");
+    if indent + flat.len() <= MARGIN {
+        return flat;
+    }
+    let Some((name, args)) = text.split_once('(') else { return flat };
+    let Some(args) = args.strip_suffix(')') else { return flat };
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return flat;
+    }
+    let Some(parts) = split_top_level(args) else { return flat };
+    group(indent, &format!("#[{name}("), &parts, "", ")]", "", false)
+}
+
+/// `text` split at commas outside brackets and string literals, trimmed; `None` when a literal
+/// does not end or brackets do not balance.
+fn split_top_level(text: &str) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut in_str, mut escaped) = (0i32, 0usize, false, false);
+    for (i, b) in text.bytes().enumerate() {
+        if in_str {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'(' | b'[' | b'{' | b'<' => depth += 1,
+            b')' | b']' | b'}' | b'>' => depth -= 1,
+            b',' if depth == 0 => {
+                parts.push(text[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+        if depth < 0 {
+            return None;
+        }
+    }
+    if in_str || depth != 0 {
+        return None;
+    }
+    parts.push(text[start..].trim().to_string());
+    Some(parts)
+}
+
 /// `lead` + the type `ty` + `trail` (e.g. `pub name: ` + ty + `,`) on one line when it fits,
 /// else with the outermost generic arguments broken one per line (inner ones the same way
 /// when they do not fit either). Types with tuples or function pointers are left on one line.

@@ -46,6 +46,7 @@ impl Renderer {
                 minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("not a doc line literal: {lit}"))
             })
         });
+        env.add_function("attr", |indent: usize, text: String| layout::attr(indent, &text));
         env.add_function("derive_attr", |indent: usize, list: String| layout::derive(indent, &list));
         env.add_function("typed", |indent: usize, lead: String, ty: String, trail: String| {
             layout::ty(indent, &lead, &ty, &trail)
