@@ -182,8 +182,9 @@ impl Config {
         self
     }
 
-    fn format(&self, origin: &str, text: &str) -> Result<String> {
-        render::format_rust_with(origin, text, !self.reference_format)
+    /// `prefix` (a header line) followed by `text` formatted.
+    fn format(&self, origin: &str, text: &str, prefix: &str) -> Result<String> {
+        render::format_rust_with(origin, text, !self.reference_format, prefix)
     }
 
     fn model_options(&self) -> model::ModelOptions {
@@ -286,17 +287,14 @@ impl Config {
             path: "rustfmt.toml".into(),
             contents: format!("# {header}\n# Formatted by the generator; rustfmt leaves it as is so `gen --check` stays exact.\ndisable_all_formatting = true\n"),
         });
-        let modules = self.module_bodies(&renderer, ctx, timings)?;
+        let modules = self.module_bodies(&renderer, ctx, &format!("// {header}\n"), timings)?;
         let names: Vec<&str> = modules.iter().map(|(n, _)| *n).collect();
         let lib = timings
             .time("render", || renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": docs, "modules": names })))?;
-        let lib = timings.time("format", || self.format("lib.rs.jinja", &lib))?;
-        files.push(GeneratedFile { path: "src/lib.rs".into(), contents: format!("// {header}\n{lib}") });
-        for (name, body) in modules {
-            files.push(GeneratedFile {
-                path: format!("src/{name}.rs").into(),
-                contents: format!("// {header}\n{body}"),
-            });
+        let lib = timings.time("format", || self.format("lib.rs.jinja", &lib, &format!("// {header}\n")))?;
+        files.push(GeneratedFile { path: "src/lib.rs".into(), contents: lib });
+        for (name, contents) in modules {
+            files.push(GeneratedFile { path: format!("src/{name}.rs").into(), contents });
         }
         for file in deploy {
             files.push(GeneratedFile { path: Path::new("deploy").join(file.path), contents: file.contents });
@@ -326,14 +324,13 @@ impl Config {
         }
         let text = renderer.text("module.rs.jinja", &serde_json::json!({ "modules": modules }))?;
         drop(modules);
-        let text = self.format("module.rs.jinja", &text)?;
+        let text = self.format("module.rs.jinja", &text, &format!("// {}\n", header(&prepared.source)))?;
         let name = self.module_name.clone().unwrap_or_else(|| {
             naming::value_name(spec.file_stem().and_then(|s| s.to_str()).unwrap_or("asyncapi"))
                 .trim_start_matches("r#")
                 .to_string()
         });
-        let contents = format!("// {}\n{text}", header(&prepared.source));
-        let files = vec![GeneratedFile { path: format!("{name}.rs").into(), contents }];
+        let files = vec![GeneratedFile { path: format!("{name}.rs").into(), contents: text }];
         self.finish(prepared.source.warnings(), inputs_of(&prepared.source), files, String::new())
     }
 
@@ -424,11 +421,12 @@ impl Config {
         Ok(api)
     }
 
-    /// `(module name, formatted body)` for each emitted module: all rendered, then all formatted.
+    /// `(module name, prefix + formatted body)` for each emitted module: all rendered, then all formatted.
     fn module_bodies(
         &self,
         renderer: &Renderer,
         ctx: minijinja::Value,
+        prefix: &str,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, String)>> {
         let modules = self.module_texts(renderer, ctx, timings)?;
@@ -437,8 +435,8 @@ impl Config {
                 .into_iter()
                 .map(|(name, template, text)| match template {
                     // The runtime crate's source is already formatted and stays byte for byte.
-                    RUNTIME => Ok((name, text)),
-                    _ => Ok((name, self.format(template, &text)?)),
+                    RUNTIME => Ok((name, format!("{prefix}{text}"))),
+                    _ => Ok((name, self.format(template, &text, prefix)?)),
                 })
                 .collect()
         })
@@ -657,7 +655,7 @@ mod tests {
                 let prepared = config.prepare(&path, false, &mut Timings::default()).unwrap();
                 let renderer = Renderer::new();
                 let bodies: Vec<serde_json::Value> = config
-                    .module_bodies(&renderer, Renderer::context(&prepared.view), &mut Timings::default())
+                    .module_bodies(&renderer, Renderer::context(&prepared.view), "", &mut Timings::default())
                     .unwrap()
                     .into_iter()
                     .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))

@@ -115,7 +115,7 @@ fn formatting_golden_sources_is_idempotent() {
             let text = std::fs::read_to_string(&path).unwrap();
             let (header, body) = text.split_once('\n').unwrap();
             assert!(header.starts_with("// @generated"), "{}", path.display());
-            let again = asyncapi_nats::render::format_rust_with("golden", body, false).unwrap();
+            let again = asyncapi_nats::render::format_rust_with("golden", body, false, "").unwrap();
             assert!(again == body, "{} changes when formatted again", path.display());
             seen += 1;
         }

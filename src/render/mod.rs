@@ -134,28 +134,36 @@ use layout::MARGIN;
 /// When the cut fails (it never should on valid Rust) or a batch does not parse, the whole file is
 /// parsed, for the located error.
 pub fn format_rust(origin: &str, text: &str) -> Result<String> {
-    format_rust_with(origin, text, true)
+    format_rust_with(origin, text, true, "")
 }
 
 /// [`format_rust`]; with `exact` false, marked items are printed by prettyplease too (the
-/// reference the copied items are tested against).
-pub fn format_rust_with(origin: &str, text: &str, exact: bool) -> Result<String> {
+/// reference the copied items are tested against). The result starts with `prefix` (a header
+/// line: written into the same buffer, a large file is not copied again).
+pub fn format_rust_with(origin: &str, text: &str, exact: bool, prefix: &str) -> Result<String> {
+    let mut spacer = Spacer::new(prefix, text.len());
     if let Some(pieces) = plan(text, BATCH_BYTES, exact) {
-        if let Some(printed) = format_pieces(&pieces) {
-            return Ok(space_items(&printed));
+        if format_pieces(&pieces, &mut spacer).is_some() {
+            return Ok(spacer.out);
         }
     }
-    format_whole(origin, text)
+    let mut spacer = Spacer::new(prefix, text.len());
+    spacer.push(&prettyplease::unparse(&parse_whole(origin, text)?));
+    Ok(spacer.out)
 }
 
+#[cfg(test)]
 fn format_whole(origin: &str, text: &str) -> Result<String> {
-    let file = syn::parse_file(text).map_err(|e| {
+    Ok(space_items(&prettyplease::unparse(&parse_whole(origin, text)?)))
+}
+
+fn parse_whole(origin: &str, text: &str) -> Result<syn::File> {
+    syn::parse_file(text).map_err(|e| {
         let line = e.span().start().line;
         let snippet: String = text.lines().skip(line.saturating_sub(3)).take(5).collect::<Vec<_>>().join("\n");
         Error::new(format!("template {origin} produced invalid Rust: {e} (line {line})\n{snippet}"))
             .hint("this is a bug in asyncapi-nats; please report it with the spec")
-    })?;
-    Ok(space_items(&prettyplease::unparse(&file)))
+    })
 }
 
 /// Text per batch: the first holds the inner attributes and doc comments too.
@@ -344,14 +352,15 @@ fn print_nested(opens: &[&str], items: &str) -> Option<(Vec<String>, Vec<usize>)
     (closes_ok && from <= lines.len() - opens.len()).then_some((lines, headers))
 }
 
-/// Formats pieces on up to [`threads()`] threads; `None` when one does not parse.
-fn format_pieces(pieces: &[Piece<'_>]) -> Option<String> {
-    let printed = parallel_map(pieces, format_piece);
-    let mut out = String::with_capacity(printed.iter().map(|p| p.as_ref().map_or(0, String::len)).sum());
-    for text in printed {
-        out.push_str(&text?);
+/// Formats pieces on up to [`threads()`] threads into `spacer`, a slice at a time (only one
+/// slice's printed text is held besides the output); `None` when one does not parse.
+fn format_pieces(pieces: &[Piece<'_>], spacer: &mut Spacer) -> Option<()> {
+    for slice in pieces.chunks(256) {
+        for text in parallel_map(slice, format_piece) {
+            spacer.push(&text?);
+        }
     }
-    Some(out)
+    Some(())
 }
 
 /// `f` over `items` on up to [`threads()`] scoped threads taking the next item as they finish
@@ -570,30 +579,50 @@ fn next_significant(bytes: &[u8], mut i: usize) -> Option<u8> {
 
 /// prettyplease puts items back to back; a blank line between items at the
 /// same depth makes generated files readable in review.
+#[cfg(test)]
 fn space_items(text: &str) -> String {
-    const ITEM_STARTS: &[&str] = &[
-        "///", "#[", "pub ", "impl", "fn ", "const ", "type ", "mod ", "use ", "enum ", "struct ", "trait ", "async fn",
-    ];
-    let mut out = String::with_capacity(text.len() + text.len() / 16);
-    let mut prev: Option<&str> = None;
-    for line in text.lines() {
-        if let Some(p) = prev {
-            let indent = line.len() - line.trim_start().len();
-            let p_indent = p.len() - p.trim_start().len();
-            let p_trim = p.trim();
-            let ends_item =
-                (p_trim == "}" || (p_trim.ends_with(';') && !p_trim.starts_with("//"))) && p_indent == indent;
-            let after_inner_doc = p_trim.starts_with("//!") && !line.trim_start().starts_with("//!");
-            let starts_item = ITEM_STARTS.iter().any(|s| line.trim_start().starts_with(s));
-            if starts_item && (ends_item || after_inner_doc) {
-                out.push('\n');
-            }
-        }
-        out.push_str(line);
-        out.push('\n');
-        prev = Some(line);
+    let mut spacer = Spacer::new("", text.len());
+    spacer.push(text);
+    spacer.out
+}
+
+/// Lines that start an item (after a blank line when the previous item ends at the same depth).
+const ITEM_STARTS: &[&str] =
+    &["///", "#[", "pub ", "impl", "fn ", "const ", "type ", "mod ", "use ", "enum ", "struct ", "trait ", "async fn"];
+
+/// Printed text fed piece by piece, with a blank line between items (see `space_items`).
+struct Spacer {
+    out: String,
+    /// The previous line: its indentation, whether it ends an item (`}` or a `;` outside a
+    /// comment), whether it is an inner doc comment.
+    prev: Option<(usize, bool, bool)>,
+}
+
+impl Spacer {
+    fn new(prefix: &str, size: usize) -> Spacer {
+        let mut out = String::with_capacity(prefix.len() + size + size / 16);
+        out.push_str(prefix);
+        Spacer { out, prev: None }
     }
-    out
+
+    fn push(&mut self, text: &str) {
+        for line in text.lines() {
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            if let Some((p_indent, p_ends, p_inner_doc)) = self.prev {
+                let after_inner_doc = p_inner_doc && !trimmed.starts_with("//!");
+                if ((p_ends && p_indent == indent) || after_inner_doc)
+                    && ITEM_STARTS.iter().any(|s| trimmed.starts_with(s))
+                {
+                    self.out.push('\n');
+                }
+            }
+            self.out.push_str(line);
+            self.out.push('\n');
+            let t = trimmed.trim_end();
+            self.prev = Some((indent, t == "}" || (t.ends_with(';') && !t.starts_with("//")), t.starts_with("//!")));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -605,16 +634,18 @@ mod tests {
         let whole = format_whole("test", text).unwrap();
         let pieces = plan(text, 0, true).expect("balanced");
         assert!(pieces.len() > 1 || text.len() < 200, "not cut: {text}");
-        let printed = format_pieces(&pieces).expect("every batch parses");
-        assert_eq!(space_items(&printed), whole);
+        let mut spacer = Spacer::new("", 0);
+        format_pieces(&pieces, &mut spacer).expect("every batch parses");
+        assert_eq!(spacer.out, whole);
         // The same items inside a module (the single-file output), cut inside the module.
         let nested = format!("#[allow(dead_code)]\npub mod m {{\n{text}\n}}\n");
         let whole = format_whole("test", &nested).unwrap();
         let pieces = plan(&nested, 0, true).expect("balanced");
         assert!(pieces.len() > 1 || items(text).unwrap().len() < 2, "not cut: {nested}");
         assert!(pieces.iter().all(|p| !matches!(p, Piece::Batch(b) if b.opens.is_empty())), "{pieces:?}");
-        let printed = format_pieces(&pieces).expect("every batch parses");
-        assert_eq!(space_items(&printed), whole);
+        let mut spacer = Spacer::new("", 0);
+        format_pieces(&pieces, &mut spacer).expect("every batch parses");
+        assert_eq!(spacer.out, whole);
     }
 
     #[test]
