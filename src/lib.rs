@@ -266,16 +266,8 @@ impl Config {
 
     /// [`Config::generate_crate`], recording the wall time of each stage in `timings`.
     pub fn generate_crate_timed(&self, spec: impl AsRef<Path>, timings: &mut Timings) -> Result<Generated> {
-        let Prepared { source, api, view } = self.prepare(spec.as_ref(), true, timings)?;
-        let header = header(&source);
-        let inputs = inputs_of(&source);
+        let Prepared { view, header, inputs, warnings, deploy } = self.prepare(spec.as_ref(), true, timings)?;
         let crate_name = view.crate_name.clone();
-        // Manifests first, so the document and the model are freed before rendering (peak memory).
-        let deploy =
-            timings.time("manifests", || manifests::build(&source, &api, &self.manifests))?.files(&api.title, &header);
-        // Every stage that warns has run.
-        let warnings = source.warnings();
-        drop((source, api));
         let renderer = Renderer::new();
         let mut files = Vec::new();
         let ctx = timings.time("render", || Renderer::context(&view));
@@ -296,7 +288,7 @@ impl Config {
         for (name, contents) in modules {
             files.push(GeneratedFile { path: format!("src/{name}.rs").into(), contents });
         }
-        for file in deploy {
+        for file in deploy.into_iter().flatten() {
             files.push(GeneratedFile { path: Path::new("deploy").join(file.path), contents: file.contents });
         }
         self.finish(warnings, inputs, files, crate_name)
@@ -309,6 +301,7 @@ impl Config {
         let prepared = self.prepare(spec, false, timings)?;
         let renderer = Renderer::new();
         let ctx = Renderer::context(&prepared.view);
+        drop(prepared.view);
         // The modules are formatted once, inside the single file (formatting each on its own
         // first would print the same text twice: the nesting changes the line width).
         let modules: Vec<serde_json::Value> = self
@@ -324,14 +317,14 @@ impl Config {
         }
         let text = renderer.text("module.rs.jinja", &serde_json::json!({ "modules": modules }))?;
         drop(modules);
-        let text = self.format("module.rs.jinja", &text, &format!("// {}\n", header(&prepared.source)))?;
+        let text = self.format("module.rs.jinja", &text, &format!("// {}\n", prepared.header))?;
         let name = self.module_name.clone().unwrap_or_else(|| {
             naming::value_name(spec.file_stem().and_then(|s| s.to_str()).unwrap_or("asyncapi"))
                 .trim_start_matches("r#")
                 .to_string()
         });
         let files = vec![GeneratedFile { path: format!("{name}.rs").into(), contents: text }];
-        self.finish(prepared.source.warnings(), inputs_of(&prepared.source), files, String::new())
+        self.finish(prepared.warnings, prepared.inputs, files, String::new())
     }
 
     /// For build scripts: generates the module into `$OUT_DIR` (or [`Config::out_dir`]),
@@ -372,7 +365,9 @@ impl Config {
         }
     }
 
-    /// `crate_mode`: a whole crate (its own `Cargo.toml` features) rather than a module for `include!`.
+    /// `crate_mode`: a whole crate (its own `Cargo.toml` features and NACK manifests) rather than a
+    /// module for `include!`. The document, the model and the type IR are freed as soon as the
+    /// stages after them no longer need them (peak memory): the document before the view is built.
     fn prepare(&self, spec: &Path, crate_mode: bool, timings: &mut Timings) -> Result<Prepared> {
         if !self.parts.types && (self.parts.publishers || self.parts.subscribers) {
             return Err(Error::new("publishers and subscribers need the generated types, but Parts::types is false")
@@ -393,9 +388,20 @@ impl Config {
             .collect();
         let space =
             timings.time("types", || TypeSpace::build(&source, &type_roots(&source, &api), &messages, &["wire"]))?;
+        render::view::check(&source, &api)?;
+        let header = header(&source);
+        let deploy = if crate_mode {
+            let manifests = timings.time("manifests", || manifests::build(&source, &api, &self.manifests))?;
+            Some(manifests.files(&api.title, &header))
+        } else {
+            None
+        };
+        // Every stage that warns has run.
+        let warnings = source.warnings();
+        let inputs = inputs_of(&source);
+        drop(source);
         let view = timings.time("view", || {
             render::build_view(
-                &source,
                 &api,
                 &space,
                 &render::view::ViewOptions {
@@ -411,7 +417,7 @@ impl Config {
         })?;
         let mut view = view;
         view.runtime_dependency = self.runtime.cargo_line();
-        Ok(Prepared { source, api, view })
+        Ok(Prepared { view, header, inputs, warnings, deploy })
     }
 
     /// The model of `source`, checked (names, numbers, subjects; see [`validate`]).
@@ -588,10 +594,14 @@ fn inputs_of(source: &Source) -> Vec<PathBuf> {
     source.paths().into_iter().map(Path::to_path_buf).collect()
 }
 
+/// What generation needs after the view is built (the document and the model are freed).
 struct Prepared {
-    source: Source,
-    api: Api,
     view: render::CrateView,
+    header: String,
+    inputs: Vec<PathBuf>,
+    warnings: Vec<Error>,
+    /// The NACK manifests (crate mode).
+    deploy: Option<Vec<GeneratedFile>>,
 }
 
 /// `error` as `cargo::error=` directives (Cargo 1.84+), one per line since a directive cannot span
@@ -661,7 +671,7 @@ mod tests {
                     .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))
                     .collect();
                 let old = renderer.rust("module.rs.jinja", &serde_json::json!({ "modules": bodies })).unwrap();
-                assert_eq!(new, format!("// {}\n{old}", header(&prepared.source)), "{}", path.display());
+                assert_eq!(new, format!("// {}\n{old}", prepared.header), "{}", path.display());
                 seen += 1;
             }
         }
