@@ -640,9 +640,31 @@ fn type_roots(source: &Source, api: &Api) -> Vec<(NodeId, String)> {
     roots
 }
 
+/// The synthetic scale document (the benchmarks' generator), for tests.
+#[cfg(test)]
+#[path = "../benches/support/synthetic.rs"]
+mod synthetic;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-channel items of the synthetic scale document are copied, not formatted (the
+    /// copies themselves are held to prettyplease by `tests/exact_layout.rs`).
+    #[test]
+    fn most_of_the_synthetic_output_is_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("scale.yaml");
+        std::fs::write(&spec, crate::synthetic::spec(40)).unwrap();
+        let config = Config::new();
+        let prepared = config.prepare(&spec, true, &mut Timings::default()).unwrap();
+        let renderer = Renderer::new();
+        let texts = config.module_texts(&renderer, Renderer::context(&prepared.view), &mut Timings::default()).unwrap();
+        for (name, template, text) in texts.iter().filter(|(_, t, _)| *t != RUNTIME) {
+            let share = render::copied_share(text);
+            assert!(share > 0.9, "{name} ({template}): {:.0} % copied", share * 100.0);
+        }
+    }
 
     /// The single-file output formatted once equals formatting each module on its own and
     /// then the file around them (what it was before), for every spec in the repository.

@@ -8,6 +8,13 @@
 /// prettyplease's line width.
 pub const MARGIN: usize = 89;
 
+/// A list that prettyplease breaks one element per line: kept on one line whether it fits or not
+/// (a line that does not fit makes prettyplease print the item), for lists whose broken layout
+/// is not pinned down by a test.
+pub fn flat(head: &str, items: &[String], close: &str) -> String {
+    format!("{head}{}{close}", items.join(", "))
+}
+
 /// `head` + `items` joined by `, ` + `close` + `tail` on one line when that fits at `indent`
 /// (`pad` inside the delimiters: `" "` for braces), else `head`, each item on its own line at
 /// `indent + 4` followed by a comma (`last_comma`: the last one too), and `close` + `tail` at `indent`.
@@ -171,8 +178,9 @@ fn split_top_level(text: &str) -> Option<Vec<String>> {
 }
 
 /// `lead` + the type `ty` + `trail` (e.g. `pub name: ` + ty + `,`) on one line when it fits,
-/// else with the outermost generic arguments broken one per line (inner ones the same way
-/// when they do not fit either). Types with tuples or function pointers are left on one line.
+/// else with the outermost generic arguments broken one per line (inner ones stay on their line:
+/// when one is still too long, prettyplease prints the item). Types with tuples or references are
+/// left on one line.
 pub fn ty(indent: usize, lead: &str, ty: &str, trail: &str) -> String {
     format!("{lead}{}", ty_at(indent, indent + lead.len(), ty, trail))
 }
@@ -201,7 +209,8 @@ fn ty_at(indent: usize, column: usize, ty: &str, trail: &str) -> String {
     for arg in args {
         out.push('\n');
         out.extend(std::iter::repeat_n(' ', indent + 4));
-        out.push_str(&ty_at(indent + 4, indent + 4, arg, ","));
+        out.push_str(arg);
+        out.push(',');
     }
     out.push('\n');
     out.extend(std::iter::repeat_n(' ', indent));

@@ -54,9 +54,7 @@ impl Renderer {
         env.add_function("signature", |indent: usize, head: String, params: Vec<String>, ret: String| {
             layout::signature(indent, &head, &params, &ret)
         });
-        env.add_function("group", |indent: usize, head: String, items: Vec<String>, close: String| {
-            layout::group(indent, &head, &items, "", &close, "", true)
-        });
+        env.add_function("flat", |head: String, items: Vec<String>, close: String| layout::flat(&head, &items, &close));
         env.add_function("awaited_call", |indent: usize, head: String, args: Vec<String>| {
             layout::awaited_call(indent, &head, &args)
         });
@@ -188,6 +186,14 @@ struct Batch<'a> {
     /// For items inside modules: each enclosing module's text up to and including its `{`.
     opens: Vec<&'a str>,
     items: &'a str,
+}
+
+/// The share of `text`'s bytes in items that are copied rather than printed by prettyplease.
+#[cfg(test)]
+pub(crate) fn copied_share(text: &str) -> f64 {
+    let pieces = plan(text, BATCH_BYTES, true).expect("balanced");
+    let copied: usize = pieces.iter().map(|p| if let Piece::Exact { text, .. } = p { text.len() } else { 0 }).sum();
+    copied as f64 / text.len() as f64
 }
 
 /// Cuts `text` into pieces: batches of about `batch_bytes` of whole items, and marked items.
