@@ -412,6 +412,7 @@ impl Config {
                     type_overrides: &self.type_overrides,
                     strict_datetimes: self.strict_datetimes,
                     schemars_feature: crate_mode,
+                    base: if crate_mode { 0 } else { 4 },
                 },
             )
         })?;

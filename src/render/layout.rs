@@ -5,8 +5,18 @@
 //! comma. A line these helpers cannot guarantee is left too long, so the item is printed by
 //! prettyplease after all (see `exact_body`).
 
-/// prettyplease's line width.
+/// prettyplease's line width. The helpers take the width left for the text they lay out
+/// (`margin`: less when the file nests it in a module, as `Config::generate` does) and the
+/// indentation they write.
 pub const MARGIN: usize = 89;
+
+/// prettyplease gives a line at least this many columns after its indentation, however deep.
+pub const MIN_SPACE: usize = 60;
+
+/// Whether a line `len` columns long (with its indentation `indent`) fits in `margin`.
+pub fn fits(margin: usize, indent: usize, len: usize) -> bool {
+    len <= margin.max(indent + MIN_SPACE)
+}
 
 /// A list that prettyplease breaks one element per line: kept on one line whether it fits or not
 /// (a line that does not fit makes prettyplease print the item), for lists whose broken layout
@@ -19,7 +29,9 @@ pub fn flat(head: &str, items: &[String], close: &str) -> String {
 /// (`pad` inside the delimiters: `" "` for braces), else `head`, each item on its own line at
 /// `indent + 4` followed by a comma (`last_comma`: the last one too), and `close` + `tail` at `indent`.
 /// Text without the first line's indentation.
+#[allow(clippy::too_many_arguments)] // Each is one part of the printed text.
 pub fn group(
+    margin: usize,
     indent: usize,
     head: &str,
     items: &[String],
@@ -37,7 +49,7 @@ pub fn group(
     if items.is_empty() {
         return format!("{head}{close}{tail}");
     }
-    if flat_len <= MARGIN + 2 && !items.iter().any(|i| i.contains('\n')) {
+    if fits(margin, indent, flat_len - 2) && !items.iter().any(|i| i.contains('\n')) {
         return format!("{head}{pad}{}{pad}{close}{tail}", items.join(", "));
     }
     let mut out = String::from(head);
@@ -59,7 +71,7 @@ pub fn group(
 
 /// A struct literal `path { fields }` after `lead` (e.g. `Some(`), then `close`: prettyplease keeps
 /// it on one line only when `path { fields ` is at most 34 columns wide and the line fits.
-pub fn struct_lit(indent: usize, lead: &str, path: &str, fields: &[String], close: &str) -> String {
+pub fn struct_lit(margin: usize, indent: usize, lead: &str, path: &str, fields: &[String], close: &str) -> String {
     let width = path.len() + 3 + fields.iter().map(|f| f.len() + 2).sum::<usize>() - 1;
     let head = format!("{lead}{path} {{");
     if width > 34 && !fields.is_empty() {
@@ -76,18 +88,18 @@ pub fn struct_lit(indent: usize, lead: &str, path: &str, fields: &[String], clos
         out.push_str(close);
         return out;
     }
-    group(indent, &head, fields, " ", &format!("}}{close}"), "", true)
+    group(margin, indent, &head, fields, " ", &format!("}}{close}"), "", true)
 }
 
 /// A `fn` signature through its `{`: `head` is `pub fn name`, `params` the parameters, `ret`
 /// the return type (empty for none).
-pub fn signature(indent: usize, head: &str, params: &[String], ret: &str) -> String {
+pub fn signature(margin: usize, indent: usize, head: &str, params: &[String], ret: &str) -> String {
     let tail = if ret.is_empty() { " {".to_string() } else { format!(" -> {ret} {{") };
-    let laid = group(indent, &format!("{head}("), params, "", ")", &tail, true);
+    let laid = group(margin, indent, &format!("{head}("), params, "", ")", &tail, true);
     match laid.rsplit_once('\n') {
         // Parameters broken: the return type's generic arguments break too when `) -> … {` is too long.
         Some((before, _)) if !ret.is_empty() => {
-            format!("{before}\n{}{}", " ".repeat(indent), ty(indent, ") -> ", ret, " {"))
+            format!("{before}\n{}{}", " ".repeat(indent), ty(margin, indent, ") -> ", ret, " {"))
         }
         _ => laid,
     }
@@ -97,9 +109,9 @@ pub fn signature(indent: usize, head: &str, params: &[String], ret: &str) -> Str
 /// `head(args)` does not fit, the arguments one per line at `indent + 8` and `)` and `.await`
 /// at `indent + 4` (prettyplease's layout of a broken call in a chain). In between, one long
 /// line (printed by prettyplease then).
-pub fn awaited_call(indent: usize, head: &str, args: &[String]) -> String {
+pub fn awaited_call(margin: usize, indent: usize, head: &str, args: &[String]) -> String {
     let flat = format!("{head}({})", args.join(", "));
-    if indent + flat.len() <= MARGIN || args.is_empty() {
+    if fits(margin, indent, indent + flat.len()) || args.is_empty() {
         return format!("{flat}.await");
     }
     let mut out = format!("{head}(");
@@ -118,18 +130,18 @@ pub fn awaited_call(indent: usize, head: &str, args: &[String]) -> String {
 }
 
 /// `#[derive(…)]` of `list` (`a, b, c`): one per line, without a trailing comma, when too long.
-pub fn derive(indent: usize, list: &str) -> String {
+pub fn derive(margin: usize, indent: usize, list: &str) -> String {
     let items: Vec<String> = list.split(", ").map(str::to_string).collect();
-    group(indent, "#[derive(", &items, "", ")]", "", false)
+    group(margin, indent, "#[derive(", &items, "", ")]", "", false)
 }
 
 /// `#[text]` for an attribute `name(a, b = "…")`: one line when it fits, else its arguments one
 /// per line without a trailing comma (as prettyplease prints `#[serde(…)]` and `#[derive(…)]`).
 /// Arguments are split at top-level commas outside string literals; text of another shape stays
 /// on one line.
-pub fn attr(indent: usize, text: &str) -> String {
+pub fn attr(margin: usize, indent: usize, text: &str) -> String {
     let flat = format!("#[{text}]");
-    if indent + flat.len() <= MARGIN {
+    if fits(margin, indent, indent + flat.len()) {
         return flat;
     }
     let Some((name, args)) = text.split_once('(') else { return flat };
@@ -138,7 +150,7 @@ pub fn attr(indent: usize, text: &str) -> String {
         return flat;
     }
     let Some(parts) = split_top_level(args) else { return flat };
-    group(indent, &format!("#[{name}("), &parts, "", ")]", "", false)
+    group(margin, indent, &format!("#[{name}("), &parts, "", ")]", "", false)
 }
 
 /// `text` split at commas outside brackets and string literals, trimmed; `None` when a literal
@@ -181,12 +193,12 @@ fn split_top_level(text: &str) -> Option<Vec<String>> {
 /// else with the outermost generic arguments broken one per line (inner ones stay on their line:
 /// when one is still too long, prettyplease prints the item). Types with tuples or references are
 /// left on one line.
-pub fn ty(indent: usize, lead: &str, ty: &str, trail: &str) -> String {
-    format!("{lead}{}", ty_at(indent, indent + lead.len(), ty, trail))
+pub fn ty(margin: usize, indent: usize, lead: &str, ty: &str, trail: &str) -> String {
+    format!("{lead}{}", ty_at(margin, indent, indent + lead.len(), ty, trail))
 }
 
-fn ty_at(indent: usize, column: usize, ty: &str, trail: &str) -> String {
-    if column + ty.len() + trail.len() <= MARGIN || ty.contains(['(', '&']) {
+fn ty_at(margin: usize, indent: usize, column: usize, ty: &str, trail: &str) -> String {
+    if fits(margin, indent, column + ty.len() + trail.len()) || ty.contains(['(', '&']) {
         return format!("{ty}{trail}");
     }
     let Some(lt) = ty.find('<') else { return format!("{ty}{trail}") };
@@ -274,9 +286,9 @@ mod tests {
     fn long_types_break_at_the_outermost_generic_arguments() {
         let t = "::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>";
         assert_eq!(
-            ty(4, "pub labels: ", t, ","),
+            ty(MARGIN, 4, "pub labels: ", t, ","),
             "pub labels: ::std::option::Option<\n        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,\n    >,"
         );
-        assert_eq!(ty(4, "pub a: ", "::std::vec::Vec<u8>", ","), "pub a: ::std::vec::Vec<u8>,");
+        assert_eq!(ty(MARGIN, 4, "pub a: ", "::std::vec::Vec<u8>", ","), "pub a: ::std::vec::Vec<u8>,");
     }
 }

@@ -46,22 +46,37 @@ impl Renderer {
                 minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("not a doc line literal: {lit}"))
             })
         });
-        env.add_function("attr", |indent: usize, text: String| layout::attr(indent, &text));
-        env.add_function("derive_attr", |indent: usize, list: String| layout::derive(indent, &list));
-        env.add_function("typed", |indent: usize, lead: String, ty: String, trail: String| {
-            layout::ty(indent, &lead, &ty, &trail)
+        // The width left for items nested `base` deeper by the single-file output.
+        fn margin(state: &minijinja::State) -> usize {
+            MARGIN - state.lookup("base").and_then(|b| usize::try_from(b).ok()).unwrap_or(0)
+        }
+        env.add_function("attr", |state: &minijinja::State, indent: usize, text: String| {
+            layout::attr(margin(state), indent, &text)
         });
-        env.add_function("signature", |indent: usize, head: String, params: Vec<String>, ret: String| {
-            layout::signature(indent, &head, &params, &ret)
-        });
-        env.add_function("flat", |head: String, items: Vec<String>, close: String| layout::flat(&head, &items, &close));
-        env.add_function("awaited_call", |indent: usize, head: String, args: Vec<String>| {
-            layout::awaited_call(indent, &head, &args)
+        env.add_function("derive_attr", |state: &minijinja::State, indent: usize, list: String| {
+            layout::derive(margin(state), indent, &list)
         });
         env.add_function(
+            "typed",
+            |state: &minijinja::State, indent: usize, lead: String, ty: String, trail: String| {
+                layout::ty(margin(state), indent, &lead, &ty, &trail)
+            },
+        );
+        env.add_function(
+            "signature",
+            |state: &minijinja::State, indent: usize, head: String, params: Vec<String>, ret: String| {
+                layout::signature(margin(state), indent, &head, &params, &ret)
+            },
+        );
+        env.add_function("flat", |head: String, items: Vec<String>, close: String| layout::flat(&head, &items, &close));
+        env.add_function("awaited_call", |state: &minijinja::State, indent: usize, head: String, args: Vec<String>| {
+            layout::awaited_call(margin(state), indent, &head, &args)
+        });
+        // `lead` + the struct literal `path { fields }` + `close`.
+        env.add_function(
             "struct_lit",
-            |indent: usize, lead: String, path: String, fields: Vec<String>, close: String| {
-                layout::struct_lit(indent, &lead, &path, &fields, &close)
+            |state: &minijinja::State, indent: usize, lead: String, path: String, fields: Vec<String>| {
+                layout::struct_lit(margin(state), indent, &lead, &path, &fields, ")")
             },
         );
         // `pattern` with `{}` replaced by each of `names` (`[a, b]`, `"{}: &str"` → `[a: &str, b: &str]`).
@@ -252,7 +267,7 @@ fn plan_items<'a>(
 }
 
 /// Lines of the marked templates longer than [`MARGIN`] that prettyplease prints on one line
-/// anyway (at the top level of a file; nested deeper they are printed by prettyplease).
+/// anyway, at any depth (they hold no place where it could break).
 const LONG_LINES: &[&str] =
     &["    pub const SETTINGS: super::super::runtime::ConsumerSettings = super::super::runtime::ConsumerSettings {"];
 
@@ -270,7 +285,10 @@ fn exact_body(item: &str, indent: usize) -> Option<(&str, usize)> {
     let extra = indent.checked_sub(written)?;
     let body = &item[start + EXACT.len()..];
     let fits = body.lines().all(|l| {
-        l.len() + extra <= MARGIN || l.trim_start().starts_with("//") || (extra == 0 && LONG_LINES.contains(&l))
+        let indent = l.len() - l.trim_start().len();
+        layout::fits(MARGIN, indent + extra, l.len() + extra)
+            || l.trim_start().starts_with("//")
+            || LONG_LINES.contains(&l)
     });
     fits.then_some((body, extra))
 }

@@ -154,6 +154,7 @@ pub fn type_items(
     tys: &TyWriter,
     extra_derives: &str,
     type_attributes: &[String],
+    base: usize,
 ) -> (Vec<TypeItem>, ValidationView) {
     let mut validation = ValidateWriter { space, tys, view: ValidationView::default() };
     let mut items: Vec<TypeItem> = space
@@ -180,7 +181,7 @@ pub fn type_items(
             if let Some(body) = validation.body(def) {
                 item.validates = true;
                 if matches!(def.kind, Kind::Struct { .. }) {
-                    item.validate_exact = exact_validate(&body, 8);
+                    item.validate_exact = exact_validate(&body, 8, super::layout::MARGIN - base);
                 }
                 item.validate = body;
             }
@@ -654,7 +655,7 @@ impl ValidateWriter<'_> {
 
 /// The statements of [`ValidateWriter::body`] in prettyplease's layout at `indent`; `None` when
 /// one has a shape not known here (the impl is then printed by prettyplease).
-fn exact_validate(lines: &[String], indent: usize) -> Option<String> {
+fn exact_validate(lines: &[String], indent: usize, margin: usize) -> Option<String> {
     const PUSH: &str = " { errors.push(validation::Violation { path: ::std::clone::Clone::clone(&";
     const MESSAGE: &str = "), message: ::std::string::String::from(";
     let mut out = String::new();
@@ -683,7 +684,7 @@ fn exact_validate(lines: &[String], indent: usize) -> Option<String> {
             line(&mut out, depth + 8, ".push(validation::Violation {");
             line(&mut out, depth + 12, &format!("path: ::std::clone::Clone::clone(&{path}),"));
             let flat = format!("message: ::std::string::String::from({message})");
-            if depth + 12 + flat.len() <= super::layout::MARGIN {
+            if super::layout::fits(margin, depth + 12, depth + 12 + flat.len()) {
                 line(&mut out, depth + 12, &format!("{flat},"));
             } else {
                 line(&mut out, depth + 12, "message: ::std::string::String::from(");
@@ -790,7 +791,7 @@ mod tests {
                 }
             }
         }"#;
-        assert_eq!(exact_validate(&lines, 8).as_deref(), Some(expected));
-        assert_eq!(exact_validate(&["match self {".into(), "}".into(), "}".into()], 8), None);
+        assert_eq!(exact_validate(&lines, 8, 89).as_deref(), Some(expected));
+        assert_eq!(exact_validate(&["match self {".into(), "}".into(), "}".into()], 8, 89), None);
     }
 }

@@ -56,6 +56,10 @@ pub struct CrateView {
     /// (`schemars_feature`), or because `Config::derive` asks for it (module mode).
     pub schemars: bool,
     pub schemars_feature: bool,
+    /// Indentation of the items in the output file: 0 in a crate's module files, 4 in the single
+    /// file of [`crate::Config::generate`] (its modules are nested), for the items written in
+    /// prettyplease's layout.
+    pub base: usize,
     /// Round-trip tests of the document's examples.
     pub examples: Vec<ExampleView>,
     pub subjects: Vec<SubjectView>,
@@ -167,6 +171,8 @@ pub struct ViewOptions<'a> {
     /// Derive `schemars::JsonSchema` behind the generated crate's `schemars` feature (crate mode:
     /// a module for `include!` cannot declare features).
     pub schemars_feature: bool,
+    /// See [`CrateView::base`].
+    pub base: usize,
 }
 
 /// Errors in the document that building the view would find, located (the view is built after
@@ -196,7 +202,7 @@ pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result
         extra_derives.push_str(d);
     }
     let (types, validation) = if options.parts.types {
-        super::types::type_items(space, &tys, &extra_derives, options.type_attributes)
+        super::types::type_items(space, &tys, &extra_derives, options.type_attributes, options.base)
     } else {
         (Vec::new(), ValidationView::default())
     };
@@ -239,6 +245,7 @@ pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result
         schemars: options.parts.types
             && (options.schemars_feature || options.extra_derives.iter().any(|d| d.ends_with("JsonSchema"))),
         schemars_feature: options.parts.types && options.schemars_feature,
+        base: options.base,
         validation,
         types,
         uses_check_parameter: subjects.iter().any(|s| s.buildable && !s.params.is_empty()),
