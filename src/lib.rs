@@ -60,6 +60,7 @@ pub struct Config {
     strict_datetimes: bool,
     runtime: RuntimeDependency,
     path_subjects: bool,
+    reference_format: bool,
 }
 
 impl Default for Config {
@@ -80,6 +81,7 @@ impl Default for Config {
             strict_datetimes: false,
             runtime: RuntimeDependency::Vendored,
             path_subjects: false,
+            reference_format: false,
         }
     }
 }
@@ -175,6 +177,19 @@ impl Config {
         self
     }
 
+    /// Print every item with prettyplease, also those the templates lay out exactly (the
+    /// reference the fast path is tested against; the output is the same).
+    #[doc(hidden)]
+    pub fn reference_format(&mut self, on: bool) -> &mut Self {
+        self.reference_format = on;
+        self
+    }
+
+    /// `prefix` (a header line) followed by `text` formatted.
+    fn format(&self, origin: &str, text: &str, prefix: &str) -> Result<String> {
+        render::format_rust_with(origin, text, !self.reference_format, prefix)
+    }
+
     fn model_options(&self) -> model::ModelOptions {
         model::ModelOptions { default_stream: self.default_stream.clone(), path_subjects: self.path_subjects }
     }
@@ -263,15 +278,8 @@ impl Config {
 
     /// [`Config::generate_crate`], recording the wall time of each stage in `timings`.
     pub fn generate_crate_timed(&self, spec: impl AsRef<Path>, timings: &mut Timings) -> Result<Generated> {
-        let Prepared { source, api, view, manifests } = self.prepare(spec.as_ref(), true, timings)?;
-        let header = header(&source);
-        let inputs = inputs_of(&source);
+        let Prepared { view, header, inputs, warnings, deploy } = self.prepare(spec.as_ref(), true, timings)?;
         let crate_name = view.crate_name.clone();
-        // Manifests first, so the document and the model are freed before rendering (peak memory).
-        let deploy = manifests.map(|m| m.files(&api.title, &header)).unwrap_or_default();
-        // Every stage that warns has run.
-        let warnings = source.warnings();
-        drop((source, api));
         let renderer = Renderer::new();
         let mut files = Vec::new();
         let ctx = timings.time("render", || Renderer::context(&view));
@@ -283,19 +291,16 @@ impl Config {
             path: "rustfmt.toml".into(),
             contents: format!("# {header}\n# Formatted by the generator; rustfmt leaves it as is so `gen --check` stays exact.\ndisable_all_formatting = true\n"),
         });
-        let modules = self.module_bodies(&renderer, ctx, timings)?;
+        let modules = self.module_bodies(&renderer, ctx, &format!("// {header}\n"), timings)?;
         let names: Vec<&str> = modules.iter().map(|(n, _)| *n).collect();
         let lib = timings
             .time("render", || renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": docs, "modules": names })))?;
-        let lib = timings.time("format", || render::format_rust("lib.rs.jinja", &lib))?;
-        files.push(GeneratedFile { path: "src/lib.rs".into(), contents: format!("// {header}\n{lib}") });
-        for (name, body) in modules {
-            files.push(GeneratedFile {
-                path: format!("src/{name}.rs").into(),
-                contents: format!("// {header}\n{body}"),
-            });
+        let lib = timings.time("format", || self.format("lib.rs.jinja", &lib, &format!("// {header}\n")))?;
+        files.push(GeneratedFile { path: "src/lib.rs".into(), contents: lib });
+        for (name, contents) in modules {
+            files.push(GeneratedFile { path: format!("src/{name}.rs").into(), contents });
         }
-        for file in deploy {
+        for file in deploy.into_iter().flatten() {
             files.push(GeneratedFile { path: Path::new("deploy").join(file.path), contents: file.contents });
         }
         self.finish(warnings, inputs, files, crate_name)
@@ -308,6 +313,7 @@ impl Config {
         let prepared = self.prepare(spec, false, timings)?;
         let renderer = Renderer::new();
         let ctx = Renderer::context(&prepared.view);
+        drop(prepared.view);
         // The modules are formatted once, inside the single file (formatting each on its own
         // first would print the same text twice: the nesting changes the line width).
         let modules: Vec<serde_json::Value> = self
@@ -323,15 +329,14 @@ impl Config {
         }
         let text = renderer.text("module.rs.jinja", &serde_json::json!({ "modules": modules }))?;
         drop(modules);
-        let text = render::format_rust("module.rs.jinja", &text)?;
+        let text = self.format("module.rs.jinja", &text, &format!("// {}\n", prepared.header))?;
         let name = self.module_name.clone().unwrap_or_else(|| {
             naming::value_name(spec.file_stem().and_then(|s| s.to_str()).unwrap_or("asyncapi"))
                 .trim_start_matches("r#")
                 .to_string()
         });
-        let contents = format!("// {}\n{text}", header(&prepared.source));
-        let files = vec![GeneratedFile { path: format!("{name}.rs").into(), contents }];
-        self.finish(prepared.source.warnings(), inputs_of(&prepared.source), files, String::new())
+        let files = vec![GeneratedFile { path: format!("{name}.rs").into(), contents: text }];
+        self.finish(prepared.warnings, prepared.inputs, files, String::new())
     }
 
     /// For build scripts: generates the module into `$OUT_DIR` (or [`Config::out_dir`]),
@@ -384,7 +389,9 @@ impl Config {
         }
     }
 
-    /// `crate_mode`: a whole crate (its own `Cargo.toml` features) rather than a module for `include!`.
+    /// `crate_mode`: a whole crate (its own `Cargo.toml` features and NACK manifests) rather than a
+    /// module for `include!`. The document, the model and the type IR are freed as soon as the
+    /// stages after them no longer need them (peak memory): the document before the view is built.
     fn prepare(&self, spec: &Path, crate_mode: bool, timings: &mut Timings) -> Result<Prepared> {
         if !self.parts.types && (self.parts.publishers || self.parts.subscribers) {
             return Err(Error::new("publishers and subscribers need the generated types, but Parts::types is false")
@@ -415,9 +422,15 @@ impl Config {
         source.check_errors()?;
         // No error was reported, so the types were built.
         let space = space.ok_or_else(|| Error::new("the types were not built"))?;
+        render::view::check(&source, &api)?;
+        let header = header(&source);
+        let deploy = manifests.map(|m| m.files(&api.title, &header));
+        // Every stage that warns has run.
+        let warnings = source.warnings();
+        let inputs = inputs_of(&source);
+        drop(source);
         let view = timings.time("view", || {
             render::build_view(
-                &source,
                 &api,
                 &space,
                 &render::view::ViewOptions {
@@ -428,12 +441,13 @@ impl Config {
                     type_overrides: &self.type_overrides,
                     strict_datetimes: self.strict_datetimes,
                     schemars_feature: crate_mode,
+                    base: if crate_mode { 0 } else { 4 },
                 },
             )
         })?;
         let mut view = view;
         view.runtime_dependency = self.runtime.cargo_line();
-        Ok(Prepared { source, api, view, manifests })
+        Ok(Prepared { view, header, inputs, warnings, deploy })
     }
 
     /// The model of `source`, checked (names, numbers, subjects; see [`validate`]). Only what stops
@@ -445,11 +459,12 @@ impl Config {
         Ok(api)
     }
 
-    /// `(module name, formatted body)` for each emitted module: all rendered, then all formatted.
+    /// `(module name, prefix + formatted body)` for each emitted module: all rendered, then all formatted.
     fn module_bodies(
         &self,
         renderer: &Renderer,
         ctx: minijinja::Value,
+        prefix: &str,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, String)>> {
         let modules = self.module_texts(renderer, ctx, timings)?;
@@ -458,8 +473,8 @@ impl Config {
                 .into_iter()
                 .map(|(name, template, text)| match template {
                     // The runtime crate's source is already formatted and stays byte for byte.
-                    RUNTIME => Ok((name, text)),
-                    _ => Ok((name, render::format_rust(template, &text)?)),
+                    RUNTIME => Ok((name, format!("{prefix}{text}"))),
+                    _ => Ok((name, self.format(template, &text, prefix)?)),
                 })
                 .collect()
         })
@@ -611,12 +626,14 @@ fn inputs_of(source: &Source) -> Vec<PathBuf> {
     source.paths().into_iter().map(Path::to_path_buf).collect()
 }
 
+/// What generation needs after the view is built (the document and the model are freed).
 struct Prepared {
-    source: Source,
-    api: Api,
     view: render::CrateView,
-    /// Crate mode only.
-    manifests: Option<manifests::Manifests>,
+    header: String,
+    inputs: Vec<PathBuf>,
+    warnings: Vec<Error>,
+    /// The NACK manifests (crate mode).
+    deploy: Option<Vec<GeneratedFile>>,
 }
 
 /// `error` — every error of the run, each starting with its message — as `cargo::error=`
@@ -670,9 +687,31 @@ fn type_roots(source: &Source, api: &Api) -> Vec<(NodeId, String)> {
     roots
 }
 
+/// The synthetic scale document (the benchmarks' generator), for tests.
+#[cfg(test)]
+#[path = "../benches/support/synthetic.rs"]
+mod synthetic;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-channel items of the synthetic scale document are copied, not formatted (the
+    /// copies themselves are held to prettyplease by `tests/exact_layout.rs`).
+    #[test]
+    fn most_of_the_synthetic_output_is_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("scale.yaml");
+        std::fs::write(&spec, crate::synthetic::spec(40)).unwrap();
+        let config = Config::new();
+        let prepared = config.prepare(&spec, true, &mut Timings::default()).unwrap();
+        let renderer = Renderer::new();
+        let texts = config.module_texts(&renderer, Renderer::context(&prepared.view), &mut Timings::default()).unwrap();
+        for (name, template, text) in texts.iter().filter(|(_, t, _)| *t != RUNTIME) {
+            let share = render::copied_share(text);
+            assert!(share > 0.9, "{name} ({template}): {:.0} % copied", share * 100.0);
+        }
+    }
 
     /// The single-file output formatted once equals formatting each module on its own and
     /// then the file around them (what it was before), for every spec in the repository.
@@ -695,13 +734,13 @@ mod tests {
                 let prepared = config.prepare(&path, false, &mut Timings::default()).unwrap();
                 let renderer = Renderer::new();
                 let bodies: Vec<serde_json::Value> = config
-                    .module_bodies(&renderer, Renderer::context(&prepared.view), &mut Timings::default())
+                    .module_bodies(&renderer, Renderer::context(&prepared.view), "", &mut Timings::default())
                     .unwrap()
                     .into_iter()
                     .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))
                     .collect();
                 let old = renderer.rust("module.rs.jinja", &serde_json::json!({ "modules": bodies })).unwrap();
-                assert_eq!(new, format!("// {}\n{old}", header(&prepared.source)), "{}", path.display());
+                assert_eq!(new, format!("// {}\n{old}", prepared.header), "{}", path.display());
                 seen += 1;
             }
         }

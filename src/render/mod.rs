@@ -2,6 +2,7 @@
 //! then parsed with syn and formatted with prettyplease. Template rules are in
 //! `templates/README.md`.
 
+pub mod layout;
 mod types;
 pub mod view;
 
@@ -39,6 +40,49 @@ impl Renderer {
                 .build()
                 .expect("default delimiters are valid"),
         );
+        // Layout helpers of the items written in prettyplease's layout (`layout.rs`).
+        env.add_filter("doc", |lit: String| {
+            layout::doc_comment(&lit).ok_or_else(|| {
+                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("not a doc line literal: {lit}"))
+            })
+        });
+        // The width left for items nested `base` deeper by the single-file output.
+        fn margin(state: &minijinja::State) -> usize {
+            MARGIN - state.lookup("base").and_then(|b| usize::try_from(b).ok()).unwrap_or(0)
+        }
+        env.add_function("attr", |state: &minijinja::State, indent: usize, text: String| {
+            layout::attr(margin(state), indent, &text)
+        });
+        env.add_function("derive_attr", |state: &minijinja::State, indent: usize, list: String| {
+            layout::derive(margin(state), indent, &list)
+        });
+        env.add_function(
+            "typed",
+            |state: &minijinja::State, indent: usize, lead: String, ty: String, trail: String| {
+                layout::ty(margin(state), indent, &lead, &ty, &trail)
+            },
+        );
+        env.add_function(
+            "signature",
+            |state: &minijinja::State, indent: usize, head: String, params: Vec<String>, ret: String| {
+                layout::signature(margin(state), indent, &head, &params, &ret)
+            },
+        );
+        env.add_function("flat", |head: String, items: Vec<String>, close: String| layout::flat(&head, &items, &close));
+        env.add_function("awaited_call", |state: &minijinja::State, indent: usize, head: String, args: Vec<String>| {
+            layout::awaited_call(margin(state), indent, &head, &args)
+        });
+        // `lead` + the struct literal `path { fields }` + `close`.
+        env.add_function(
+            "struct_lit",
+            |state: &minijinja::State, indent: usize, lead: String, path: String, fields: Vec<String>| {
+                layout::struct_lit(margin(state), indent, &lead, &path, &fields, ")")
+            },
+        );
+        // `pattern` with `{}` replaced by each of `names` (`[a, b]`, `"{}: &str"` → `[a: &str, b: &str]`).
+        env.add_function("each", |names: Vec<minijinja::Value>, pattern: String| {
+            names.into_iter().map(|n| pattern.replace("{}", &n.to_string())).collect::<Vec<_>>()
+        });
         for (name, text) in TEMPLATES {
             env.add_template(name, text).expect("embedded templates are valid");
         }
@@ -83,98 +127,174 @@ impl Default for Renderer {
     }
 }
 
+/// Marks an item a template wrote in prettyplease's layout already (the line before the item's
+/// docs, see `templates/README.md`): it is copied instead of parsed and printed, unless one of
+/// its lines comes near the width limit (then prettyplease decides the line breaks, and drops
+/// the marker with the other `//` comments).
+pub const EXACT: &str = "//@exact\n";
+
+use layout::MARGIN;
+
 /// Parses and pretty-prints generated Rust.
 ///
-/// Item by item: the text is cut at its top-level item boundaries (and a large module,
-/// as in the single-file output of [`crate::Config::generate`], at its own items) and each
-/// batch of items is parsed and printed on its own, on every core. prettyplease prints
-/// a file as its inner attributes followed by each item ending in a hard line break (a
-/// module: its header, its items the same way, `}`), so the concatenation is
-/// byte-identical to printing the whole file — while syn's AST of only one batch per
-/// core is alive at a time (a 5,000-channel `types.rs` as one AST takes over a
-/// gigabyte). When the cut fails (it never should on valid Rust) or a batch does not
-/// parse, the whole file is parsed, for the located error.
+/// Items marked [`EXACT`] are copied; the others are cut at their top-level item boundaries (and a
+/// large module or `impl` block, as in the single-file output of [`crate::Config::generate`], or one
+/// holding marked items, at its own items) and each batch of items is parsed and printed on its
+/// own, on every core. prettyplease prints a file as its inner attributes followed by each item
+/// ending in a hard line break (a module: its header, its items the same way, `}`), so the
+/// concatenation is byte-identical to printing the whole file — while syn's AST of only one batch
+/// per core is alive at a time (a 5,000-channel `types.rs` as one AST takes over a gigabyte).
+/// When the cut fails (it never should on valid Rust) or a batch does not parse, the whole file is
+/// parsed, for the located error.
 pub fn format_rust(origin: &str, text: &str) -> Result<String> {
-    if let Some(batches) = plan(text, BATCH_BYTES) {
-        if let Some(printed) = format_batches(&batches) {
-            return Ok(space_items(&printed));
-        }
-    }
-    format_whole(origin, text)
+    format_rust_with(origin, text, true, "")
 }
 
+/// [`format_rust`]; with `exact` false, marked items are printed by prettyplease too (the
+/// reference the copied items are tested against). The result starts with `prefix` (a header
+/// line: written into the same buffer, a large file is not copied again).
+pub fn format_rust_with(origin: &str, text: &str, exact: bool, prefix: &str) -> Result<String> {
+    let mut spacer = Spacer::new(prefix, text.len());
+    if let Some(pieces) = plan(text, BATCH_BYTES, exact) {
+        if format_pieces(&pieces, &mut spacer).is_some() {
+            return Ok(spacer.out);
+        }
+    }
+    let mut spacer = Spacer::new(prefix, text.len());
+    spacer.push(&prettyplease::unparse(&parse_whole(origin, text)?));
+    Ok(spacer.out)
+}
+
+#[cfg(test)]
 fn format_whole(origin: &str, text: &str) -> Result<String> {
-    let file = syn::parse_file(text).map_err(|e| {
+    Ok(space_items(&prettyplease::unparse(&parse_whole(origin, text)?)))
+}
+
+fn parse_whole(origin: &str, text: &str) -> Result<syn::File> {
+    syn::parse_file(text).map_err(|e| {
         let line = e.span().start().line;
         let snippet: String = text.lines().skip(line.saturating_sub(3)).take(5).collect::<Vec<_>>().join("\n");
         Error::new(format!("template {origin} produced invalid Rust: {e} (line {line})\n{snippet}"))
             .hint("this is a bug in asyncapi-nats; please report it with the spec")
-    })?;
-    Ok(space_items(&prettyplease::unparse(&file)))
+    })
 }
 
 /// Text per batch: the first holds the inner attributes and doc comments too.
 const BATCH_BYTES: usize = 32 * 1024;
 
-/// Items printed together: at the top level, or inside a module too large for one batch.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A part of the output, in order.
+#[derive(Debug, Clone, PartialEq)]
+enum Piece<'a> {
+    /// Items printed together by prettyplease.
+    Batch(Batch<'a>),
+    /// A marked item (without its marker), copied with `indent` spaces before each line.
+    Exact { text: &'a str, indent: usize },
+    /// The header of the innermost of `opens` (its attributes, through `{`), printed by prettyplease.
+    Header { opens: Vec<&'a str> },
+    /// The closing `}` of a module or `impl` block at `indent`.
+    Close { indent: usize },
+}
+
+/// Items printed together: at the top level, or inside modules / `impl` blocks.
+#[derive(Debug, Clone, PartialEq)]
 struct Batch<'a> {
-    /// For items inside a module: the module's text up to and including its `{`.
-    module: Option<&'a str>,
+    /// For items inside modules: each enclosing module's text up to and including its `{`.
+    opens: Vec<&'a str>,
     items: &'a str,
-    /// The first / last batch of its module (which prints the header / the closing `}`).
-    first: bool,
-    last: bool,
 }
 
-/// Cuts `text` into batches of about `batch_bytes` of whole items.
-fn plan(text: &str, batch_bytes: usize) -> Option<Vec<Batch<'_>>> {
-    let mut batches = Vec::new();
-    for run in runs(text, &items(text)?, batch_bytes) {
-        match split_module(run) {
-            Some((open, inner)) if run.len() > batch_bytes => {
-                let inner_runs = runs(inner, &items(inner)?, batch_bytes);
-                let n = inner_runs.len();
-                for (i, items) in inner_runs.into_iter().enumerate() {
-                    batches.push(Batch { module: Some(open), items, first: i == 0, last: i + 1 == n });
-                }
-            }
-            _ => batches.push(Batch { module: None, items: run, first: true, last: true }),
-        }
-    }
-    Some(batches)
+/// The share of `text`'s bytes in items that are copied rather than printed by prettyplease.
+#[cfg(test)]
+pub(crate) fn copied_share(text: &str) -> f64 {
+    let pieces = plan(text, BATCH_BYTES, true).expect("balanced");
+    let copied: usize = pieces.iter().map(|p| if let Piece::Exact { text, .. } = p { text.len() } else { 0 }).sum();
+    copied as f64 / text.len() as f64
 }
 
-/// Joins consecutive items (slices of `text`, in order) into runs of at least `batch_bytes`;
-/// an item that is a module stays alone so that a large one can be split inside.
-fn runs<'a>(text: &'a str, items: &[&'a str], batch_bytes: usize) -> Vec<&'a str> {
+/// Cuts `text` into pieces: batches of about `batch_bytes` of whole items, and marked items.
+fn plan(text: &str, batch_bytes: usize, exact: bool) -> Option<Vec<Piece<'_>>> {
+    let mut pieces = Vec::new();
+    plan_items(text, &items(text)?, &[], batch_bytes, exact, &mut pieces)?;
+    Some(pieces)
+}
+
+/// Plans `items` (consecutive slices of `text`) inside the modules `opens`.
+fn plan_items<'a>(
+    text: &'a str,
+    items: &[&'a str],
+    opens: &[&'a str],
+    batch_bytes: usize,
+    exact: bool,
+    pieces: &mut Vec<Piece<'a>>,
+) -> Option<()> {
+    let indent = 4 * opens.len();
     let offset = |s: &str| s.as_ptr() as usize - text.as_ptr() as usize;
-    let mut runs = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut end = 0;
-    for item in items {
+    // The run of items not yet planned: `(start, end)` offsets in `text`.
+    let mut run: Option<(usize, usize)> = None;
+    let flush = |run: &mut Option<(usize, usize)>, pieces: &mut Vec<Piece<'a>>| {
+        if let Some((s, e)) = run.take() {
+            pieces.push(Piece::Batch(Batch { opens: opens.to_vec(), items: &text[s..e] }));
+        }
+    };
+    for &item in items {
         let (from, to) = (offset(item), offset(item) + item.len());
-        if split_module(item).is_some() {
-            if let Some(s) = start.take() {
-                runs.push(&text[s..end]);
+        if exact {
+            if let Some((body, extra)) = exact_body(item, indent) {
+                flush(&mut run, pieces);
+                pieces.push(Piece::Exact { text: body, indent: extra });
+                continue;
             }
-            runs.push(&text[from..to]);
-            continue;
         }
-        let s = *start.get_or_insert(from);
-        end = to;
-        if end - s >= batch_bytes {
-            runs.push(&text[s..end]);
-            start = None;
+        if let Some((open, inner)) = split_module(item) {
+            if item.len() > batch_bytes || (exact && inner.contains(EXACT)) {
+                flush(&mut run, pieces);
+                let mut inner_opens = opens.to_vec();
+                inner_opens.push(open);
+                pieces.push(Piece::Header { opens: inner_opens.clone() });
+                plan_items(inner, &self::items(inner)?, &inner_opens, batch_bytes, exact, pieces)?;
+                pieces.push(Piece::Close { indent });
+                continue;
+            }
+        }
+        let (s, _) = *run.get_or_insert((from, to));
+        run = Some((s, to));
+        if to - s >= batch_bytes {
+            flush(&mut run, pieces);
         }
     }
-    if let Some(s) = start {
-        runs.push(&text[s..end]);
-    }
-    runs
+    flush(&mut run, pieces);
+    Some(())
 }
 
-/// `(header through '{', body)` when `item` is a module with a body (`pub mod name { .. }`).
+/// Lines of the marked templates longer than [`MARGIN`] that prettyplease prints on one line
+/// anyway, at any depth (they hold no place where it could break).
+const LONG_LINES: &[&str] =
+    &["    pub const SETTINGS: super::super::runtime::ConsumerSettings = super::super::runtime::ConsumerSettings {"];
+
+/// The text of a marked item and the indentation to add to it, when every line fits at `indent`
+/// (the depth of its module; the template writes the marker at the item's own indentation at the
+/// top of a file). Doc comments may be longer: prettyplease never breaks them.
+fn exact_body(item: &str, indent: usize) -> Option<(&str, usize)> {
+    let start = item.find(EXACT)?;
+    let before = &item[..start];
+    let written = before.len() - before.rfind('\n').map_or(0, |n| n + 1);
+    if !before.trim().is_empty() {
+        return None;
+    }
+    // Items nested by the single-file output move right by the modules around them.
+    let extra = indent.checked_sub(written)?;
+    let body = &item[start + EXACT.len()..];
+    let fits = body.lines().all(|l| {
+        let indent = l.len() - l.trim_start().len();
+        layout::fits(MARGIN, indent + extra, l.len() + extra)
+            || l.trim_start().starts_with("//")
+            || LONG_LINES.contains(&l)
+    });
+    fits.then_some((body, extra))
+}
+
+/// `(header through '{', body)` when `item` is a module with a body (`pub mod name { .. }`) or
+/// an inherent `impl Name { .. }` block.
 fn split_module(item: &str) -> Option<(&str, &str)> {
     let mut brace = None;
     scan(item, |i, b, depth| {
@@ -189,43 +309,82 @@ fn split_module(item: &str) -> Option<(&str, &str)> {
     let header = &item[..=open];
     let line = header.lines().last()?.trim();
     let words: Vec<&str> = line.split_whitespace().collect();
-    let is_module = matches!(words.as_slice(), ["pub", "mod", name, "{"] | ["mod", name, "{"] | ["pub(crate)", "mod", name, "{"]
+    let is_module = matches!(words.as_slice(), ["pub", "mod", name, "{"] | ["mod", name, "{"] | ["pub(crate)", "mod", name, "{"] | ["impl", name, "{"]
         if name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'));
     let close = item.trim_end().len().checked_sub(1)?;
     (is_module && item.as_bytes()[close] == b'}').then(|| (header, &item[open + 1..close]))
 }
 
-/// Prints one batch; `None` when it does not parse (or prints unexpectedly).
-fn format_batch(batch: &Batch<'_>) -> Option<String> {
-    let Some(open) = batch.module else {
-        return syn::parse_file(batch.items).ok().map(|file| prettyplease::unparse(&file));
-    };
-    let printed = prettyplease::unparse(&syn::parse_file(&format!("{open}{}\n}}", batch.items)).ok()?);
-    let lines: Vec<&str> = printed.lines().collect();
-    let header = lines.iter().position(|l| !l.starts_with([' ', '#', '/']) && l.ends_with(" {"))?;
-    if lines.last() != Some(&"}") || header + 1 >= lines.len() {
-        return None;
+/// Prints one piece; `None` when it does not parse (or prints unexpectedly).
+fn format_piece(piece: &Piece<'_>) -> Option<String> {
+    match piece {
+        Piece::Exact { text, indent } => {
+            let mut out = String::with_capacity(text.len() + text.len() / 8 + 1);
+            for line in text.trim_end().lines() {
+                if !line.is_empty() {
+                    out.extend(std::iter::repeat_n(' ', *indent));
+                }
+                out.push_str(line);
+                out.push('\n');
+            }
+            Some(out)
+        }
+        Piece::Close { indent } => Some(format!("{}}}\n", " ".repeat(*indent))),
+        Piece::Header { opens } => {
+            let (lines, headers) = print_nested(opens, "fn __header() {}")?;
+            let from = if headers.len() > 1 { headers[headers.len() - 2] + 1 } else { 0 };
+            Some(lines[from..=*headers.last()?].iter().map(|l| format!("{l}\n")).collect())
+        }
+        Piece::Batch(batch) if batch.opens.is_empty() => {
+            syn::parse_file(batch.items).ok().map(|file| prettyplease::unparse(&file))
+        }
+        Piece::Batch(batch) => {
+            let (lines, headers) = print_nested(&batch.opens, batch.items)?;
+            let inner = &lines[*headers.last()? + 1..lines.len() - batch.opens.len()];
+            Some(inner.iter().map(|l| format!("{l}\n")).collect())
+        }
     }
-    let mut out = String::with_capacity(printed.len());
-    let keep = if batch.first { 0 } else { header + 1 };
-    for line in &lines[keep..lines.len() - 1] {
-        out.push_str(line);
-        out.push('\n');
-    }
-    if batch.last {
-        out.push_str("}\n");
-    }
-    Some(out)
 }
 
-/// Formats batches on up to [`threads()`] threads; `None` when one does not parse.
-fn format_batches(batches: &[Batch<'_>]) -> Option<String> {
-    let printed = parallel_map(batches, format_batch);
-    let mut out = String::with_capacity(printed.iter().map(|p| p.as_ref().map_or(0, String::len)).sum());
-    for text in printed {
-        out.push_str(&text?);
+/// `items` printed inside the modules `opens`: the lines, and the index of each module's header
+/// line (the one ending in `{`).
+fn print_nested(opens: &[&str], items: &str) -> Option<(Vec<String>, Vec<usize>)> {
+    let mut wrapped = opens.concat();
+    wrapped.push_str(items);
+    for _ in opens {
+        wrapped.push_str("\n}");
     }
-    Some(out)
+    let printed = prettyplease::unparse(&syn::parse_file(&wrapped).ok()?);
+    let lines: Vec<String> = printed.lines().map(str::to_string).collect();
+    let mut headers = Vec::new();
+    let mut from = 0;
+    for depth in 0..opens.len() {
+        let indent = 4 * depth;
+        let at = lines[from..].iter().position(|l| {
+            l.len() > indent
+                && l.bytes().take(indent).all(|b| b == b' ')
+                && !l[indent..].starts_with([' ', '#', '/'])
+                && l.ends_with(" {")
+        })? + from;
+        headers.push(at);
+        from = at + 1;
+    }
+    let closes_ok = (0..opens.len()).all(|depth| {
+        let line = lines.len().checked_sub(1 + depth).map(|i| lines[i].as_str());
+        line.is_some_and(|l| l.trim() == "}" && l.len() == 4 * depth + 1)
+    });
+    (closes_ok && from <= lines.len() - opens.len()).then_some((lines, headers))
+}
+
+/// Formats pieces on up to [`threads()`] threads into `spacer`, a slice at a time (only one
+/// slice's printed text is held besides the output); `None` when one does not parse.
+fn format_pieces(pieces: &[Piece<'_>], spacer: &mut Spacer) -> Option<()> {
+    for slice in pieces.chunks(256) {
+        for text in parallel_map(slice, format_piece) {
+            spacer.push(&text?);
+        }
+    }
+    Some(())
 }
 
 /// `f` over `items` on up to [`threads()`] scoped threads taking the next item as they finish
@@ -444,30 +603,50 @@ fn next_significant(bytes: &[u8], mut i: usize) -> Option<u8> {
 
 /// prettyplease puts items back to back; a blank line between items at the
 /// same depth makes generated files readable in review.
+#[cfg(test)]
 fn space_items(text: &str) -> String {
-    const ITEM_STARTS: &[&str] = &[
-        "///", "#[", "pub ", "impl", "fn ", "const ", "type ", "mod ", "use ", "enum ", "struct ", "trait ", "async fn",
-    ];
-    let mut out = String::with_capacity(text.len() + text.len() / 16);
-    let mut prev: Option<&str> = None;
-    for line in text.lines() {
-        if let Some(p) = prev {
-            let indent = line.len() - line.trim_start().len();
-            let p_indent = p.len() - p.trim_start().len();
-            let p_trim = p.trim();
-            let ends_item =
-                (p_trim == "}" || (p_trim.ends_with(';') && !p_trim.starts_with("//"))) && p_indent == indent;
-            let after_inner_doc = p_trim.starts_with("//!") && !line.trim_start().starts_with("//!");
-            let starts_item = ITEM_STARTS.iter().any(|s| line.trim_start().starts_with(s));
-            if starts_item && (ends_item || after_inner_doc) {
-                out.push('\n');
-            }
-        }
-        out.push_str(line);
-        out.push('\n');
-        prev = Some(line);
+    let mut spacer = Spacer::new("", text.len());
+    spacer.push(text);
+    spacer.out
+}
+
+/// Lines that start an item (after a blank line when the previous item ends at the same depth).
+const ITEM_STARTS: &[&str] =
+    &["///", "#[", "pub ", "impl", "fn ", "const ", "type ", "mod ", "use ", "enum ", "struct ", "trait ", "async fn"];
+
+/// Printed text fed piece by piece, with a blank line between items (see `space_items`).
+struct Spacer {
+    out: String,
+    /// The previous line: its indentation, whether it ends an item (`}` or a `;` outside a
+    /// comment), whether it is an inner doc comment.
+    prev: Option<(usize, bool, bool)>,
+}
+
+impl Spacer {
+    fn new(prefix: &str, size: usize) -> Spacer {
+        let mut out = String::with_capacity(prefix.len() + size + size / 16);
+        out.push_str(prefix);
+        Spacer { out, prev: None }
     }
-    out
+
+    fn push(&mut self, text: &str) {
+        for line in text.lines() {
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            if let Some((p_indent, p_ends, p_inner_doc)) = self.prev {
+                let after_inner_doc = p_inner_doc && !trimmed.starts_with("//!");
+                if ((p_ends && p_indent == indent) || after_inner_doc)
+                    && ITEM_STARTS.iter().any(|s| trimmed.starts_with(s))
+                {
+                    self.out.push('\n');
+                }
+            }
+            self.out.push_str(line);
+            self.out.push('\n');
+            let t = trimmed.trim_end();
+            self.prev = Some((indent, t == "}" || (t.ends_with(';') && !t.starts_with("//")), t.starts_with("//!")));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -477,18 +656,20 @@ mod tests {
     /// Cut after every item: printing batch by batch equals printing the whole file.
     fn assert_batches_match_whole(text: &str) {
         let whole = format_whole("test", text).unwrap();
-        let batches = plan(text, 0).expect("balanced");
-        assert!(batches.len() > 1 || text.len() < 200, "not cut: {text}");
-        let printed = format_batches(&batches).expect("every batch parses");
-        assert_eq!(space_items(&printed), whole);
+        let pieces = plan(text, 0, true).expect("balanced");
+        assert!(pieces.len() > 1 || text.len() < 200, "not cut: {text}");
+        let mut spacer = Spacer::new("", 0);
+        format_pieces(&pieces, &mut spacer).expect("every batch parses");
+        assert_eq!(spacer.out, whole);
         // The same items inside a module (the single-file output), cut inside the module.
         let nested = format!("#[allow(dead_code)]\npub mod m {{\n{text}\n}}\n");
         let whole = format_whole("test", &nested).unwrap();
-        let batches = plan(&nested, 0).expect("balanced");
-        assert!(batches.len() > 1 || items(text).unwrap().len() < 2, "not cut: {nested}");
-        assert!(batches.iter().all(|b| b.module.is_some()), "{batches:?}");
-        let printed = format_batches(&batches).expect("every batch parses");
-        assert_eq!(space_items(&printed), whole);
+        let pieces = plan(&nested, 0, true).expect("balanced");
+        assert!(pieces.len() > 1 || items(text).unwrap().len() < 2, "not cut: {nested}");
+        assert!(pieces.iter().all(|p| !matches!(p, Piece::Batch(b) if b.opens.is_empty())), "{pieces:?}");
+        let mut spacer = Spacer::new("", 0);
+        format_pieces(&pieces, &mut spacer).expect("every batch parses");
+        assert_eq!(spacer.out, whole);
     }
 
     #[test]
@@ -534,8 +715,8 @@ pub type T = (u8, [u16; 2]);
 
     #[test]
     fn unbalanced_text_is_not_cut() {
-        assert!(plan("fn f() {", 0).is_none());
-        assert!(plan("fn f() }", 0).is_none());
+        assert!(plan("fn f() {", 0, true).is_none());
+        assert!(plan("fn f() }", 0, true).is_none());
         assert!(format_rust("t.jinja", "fn f() {").unwrap_err().message.contains("t.jinja produced invalid Rust"));
     }
 }

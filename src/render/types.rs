@@ -30,6 +30,10 @@ pub struct TypeItem {
     pub defaults: Vec<DefaultFn>,
     /// Whether the type has `validate()`, and the statements of its `validate_into`.
     pub validates: bool,
+    /// Written in prettyplease's layout (structs and string enums without user attributes).
+    pub exact: bool,
+    /// The body of `validate_into` in prettyplease's layout, when its statements have known shapes.
+    pub validate_exact: Option<String>,
     pub validate: Vec<String>,
 }
 
@@ -150,6 +154,7 @@ pub fn type_items(
     tys: &TyWriter,
     extra_derives: &str,
     type_attributes: &[String],
+    base: usize,
 ) -> (Vec<TypeItem>, ValidationView) {
     let mut validation = ValidateWriter { space, tys, view: ValidationView::default() };
     let mut items: Vec<TypeItem> = space
@@ -169,10 +174,15 @@ pub fn type_items(
                 target: String::new(),
                 defaults: Vec::new(),
                 validates: false,
+                exact: false,
+                validate_exact: None,
                 validate: Vec::new(),
             };
             if let Some(body) = validation.body(def) {
                 item.validates = true;
+                if matches!(def.kind, Kind::Struct { .. }) {
+                    item.validate_exact = exact_validate(&body, 8, super::layout::MARGIN - base);
+                }
                 item.validate = body;
             }
             if def.deprecated {
@@ -314,6 +324,11 @@ pub fn type_items(
         })
         .collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
+    // User derives and attributes are printed as they come; prettyplease may space them differently.
+    let plain = extra_derives.is_empty() && type_attributes.is_empty();
+    for item in &mut items {
+        item.exact = plain && matches!(item.kind, "struct" | "enum");
+    }
     (items, validation.view)
 }
 
@@ -638,6 +653,102 @@ impl ValidateWriter<'_> {
     }
 }
 
+/// The statements of [`ValidateWriter::body`] in prettyplease's layout at `indent`; `None` when
+/// one has a shape not known here (the impl is then printed by prettyplease).
+fn exact_validate(lines: &[String], indent: usize, margin: usize) -> Option<String> {
+    const PUSH: &str = " { errors.push(validation::Violation { path: ::std::clone::Clone::clone(&";
+    const MESSAGE: &str = "), message: ::std::string::String::from(";
+    let mut out = String::new();
+    let mut depth = indent;
+    let line = |out: &mut String, at: usize, text: &str| {
+        out.extend(std::iter::repeat_n(' ', at));
+        out.push_str(text);
+        out.push('\n');
+    };
+    for l in lines {
+        // The structure is read outside string literals (field names are spec text).
+        let m = mask_strings(l)?;
+        if l == "}" {
+            depth = depth.checked_sub(4).filter(|d| *d >= indent)?;
+            line(&mut out, depth, "}");
+        } else if let Some(rest) = l.strip_prefix("if ").filter(|r| r.ends_with(") }); }") && r.contains(PUSH)) {
+            let (condition, rest) = rest.split_once(PUSH)?;
+            let (path, message) = rest.strip_suffix(") }); }")?.split_once(MESSAGE)?;
+            let masked_message = &m[m.len() - ") }); }".len() - message.len()..m.len() - ") }); }".len()];
+            let plain = |t: &str| !t.contains(['{', '}', '"']);
+            if !plain(condition) || !plain(path) || path.contains(['(', ')']) || !is_one_literal(masked_message) {
+                return None;
+            }
+            line(&mut out, depth, &format!("if {condition} {{"));
+            line(&mut out, depth + 4, "errors");
+            line(&mut out, depth + 8, ".push(validation::Violation {");
+            line(&mut out, depth + 12, &format!("path: ::std::clone::Clone::clone(&{path}),"));
+            let flat = format!("message: ::std::string::String::from({message})");
+            if super::layout::fits(margin, depth + 12, depth + 12 + flat.len()) {
+                line(&mut out, depth + 12, &format!("{flat},"));
+            } else {
+                line(&mut out, depth + 12, "message: ::std::string::String::from(");
+                line(&mut out, depth + 16, &format!("{message},"));
+                line(&mut out, depth + 12, "),");
+            }
+            line(&mut out, depth + 8, "});");
+            line(&mut out, depth, "}");
+        } else if m.ends_with(';') && !m.contains(['{', '}']) && m.matches(';').count() == 1 {
+            line(&mut out, depth, l);
+        } else if m.ends_with(" {") && m.matches(['{', '}']).count() == 1 {
+            line(&mut out, depth, l);
+            depth += 4;
+        } else if let Some(open) = m.find("{ ").filter(|_| m.ends_with(';') && m.matches(['{', '}']).count() == 1) {
+            // `head { let a = …; let b = …;`: a block opened, then its first statements.
+            line(&mut out, depth, &format!("{}{{", &l[..open]));
+            depth += 4;
+            let mut start = open + 2;
+            for (end, _) in m.match_indices(';') {
+                line(&mut out, depth, l[start..=end].trim());
+                start = end + 1;
+            }
+        } else {
+            return None;
+        }
+    }
+    (depth == indent).then_some(out.trim_end_matches('\n').to_string())
+}
+
+/// `line` with the contents of its string literals replaced by `x` (same byte offsets); `None`
+/// when a literal does not end.
+fn mask_strings(line: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut bytes = line.bytes();
+    while let Some(b) = bytes.next() {
+        out.push(b);
+        if b != b'"' {
+            continue;
+        }
+        loop {
+            match bytes.next()? {
+                b'"' => {
+                    out.push(b'"');
+                    break;
+                }
+                b'\\' => {
+                    bytes.next()?;
+                    out.extend(b"xx");
+                }
+                _ => out.push(b'x'),
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Whether masked text is exactly one string literal.
+fn is_one_literal(masked: &str) -> bool {
+    masked.len() >= 2
+        && masked.starts_with('"')
+        && masked.ends_with('"')
+        && masked[1..masked.len() - 1].bytes().all(|b| b == b'x')
+}
+
 fn number(ty: &Ty, value: &str) -> String {
     match ty {
         Ty::Float => format!("*{value}"),
@@ -648,4 +759,39 @@ fn number(ty: &Ty, value: &str) -> String {
 /// A JSON pointer token (`~` → `~0`, `/` → `~1`).
 fn pointer_token(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_bodies_of_known_shapes_are_laid_out() {
+        let lines: Vec<String> = [
+            r#"{ let field = &self.ip; let at = ::std::format!("{}{}", path, "/a;{b}");"#,
+            "if let ::std::option::Option::Some(v0) = field {",
+            r#"if !validation::is_ipv4(v0) { errors.push(validation::Violation { path: ::std::clone::Clone::clone(&at), message: ::std::string::String::from("is not a valid ipv4 (format)") }); }"#,
+            "}",
+            "}",
+        ]
+        .map(String::from)
+        .to_vec();
+        let expected = r#"        {
+            let field = &self.ip;
+            let at = ::std::format!("{}{}", path, "/a;{b}");
+            if let ::std::option::Option::Some(v0) = field {
+                if !validation::is_ipv4(v0) {
+                    errors
+                        .push(validation::Violation {
+                            path: ::std::clone::Clone::clone(&at),
+                            message: ::std::string::String::from(
+                                "is not a valid ipv4 (format)",
+                            ),
+                        });
+                }
+            }
+        }"#;
+        assert_eq!(exact_validate(&lines, 8, 89).as_deref(), Some(expected));
+        assert_eq!(exact_validate(&["match self {".into(), "}".into(), "}".into()], 8, 89), None);
+    }
 }

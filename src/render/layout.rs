@@ -1,0 +1,294 @@
+//! Lines laid out the way prettyplease prints them, for the items the templates mark
+//! [`super::EXACT`]: a group (parameters, derives, generic arguments, struct fields) stays on
+//! one line when the whole line fits in [`MARGIN`] columns (prettyplease measures a group up
+//! to the next line break after it), else it is broken one element per line with a trailing
+//! comma. A line these helpers cannot guarantee is left too long, so the item is printed by
+//! prettyplease after all (see `exact_body`).
+
+/// prettyplease's line width. The helpers take the width left for the text they lay out
+/// (`margin`: less when the file nests it in a module, as `Config::generate` does) and the
+/// indentation they write.
+pub const MARGIN: usize = 89;
+
+/// prettyplease gives a line at least this many columns after its indentation, however deep.
+pub const MIN_SPACE: usize = 60;
+
+/// Whether a line `len` columns long (with its indentation `indent`) fits in `margin`.
+pub fn fits(margin: usize, indent: usize, len: usize) -> bool {
+    len <= margin.max(indent + MIN_SPACE)
+}
+
+/// A list that prettyplease breaks one element per line: kept on one line whether it fits or not
+/// (a line that does not fit makes prettyplease print the item), for lists whose broken layout
+/// is not pinned down by a test.
+pub fn flat(head: &str, items: &[String], close: &str) -> String {
+    format!("{head}{}{close}", items.join(", "))
+}
+
+/// `head` + `items` joined by `, ` + `close` + `tail` on one line when that fits at `indent`
+/// (`pad` inside the delimiters: `" "` for braces), else `head`, each item on its own line at
+/// `indent + 4` followed by a comma (`last_comma`: the last one too), and `close` + `tail` at `indent`.
+/// Text without the first line's indentation.
+#[allow(clippy::too_many_arguments)] // Each is one part of the printed text.
+pub fn group(
+    margin: usize,
+    indent: usize,
+    head: &str,
+    items: &[String],
+    pad: &str,
+    close: &str,
+    tail: &str,
+    last_comma: bool,
+) -> String {
+    let flat_len: usize = indent
+        + head.len()
+        + items.iter().map(|i| i.len() + 2).sum::<usize>()
+        + 2 * pad.len()
+        + close.len()
+        + tail.len();
+    if items.is_empty() {
+        return format!("{head}{close}{tail}");
+    }
+    if fits(margin, indent, flat_len - 2) && !items.iter().any(|i| i.contains('\n')) {
+        return format!("{head}{pad}{}{pad}{close}{tail}", items.join(", "));
+    }
+    let mut out = String::from(head);
+    let n = items.len();
+    for (k, item) in items.iter().enumerate() {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent + 4));
+        out.push_str(item);
+        if k + 1 < n || last_comma {
+            out.push(',');
+        }
+    }
+    out.push('\n');
+    out.extend(std::iter::repeat_n(' ', indent));
+    out.push_str(close);
+    out.push_str(tail);
+    out
+}
+
+/// A struct literal `path { fields }` after `lead` (e.g. `Some(`), then `close`: prettyplease keeps
+/// it on one line only when `path { fields ` is at most 34 columns wide and the line fits.
+pub fn struct_lit(margin: usize, indent: usize, lead: &str, path: &str, fields: &[String], close: &str) -> String {
+    let width = path.len() + 3 + fields.iter().map(|f| f.len() + 2).sum::<usize>() - 1;
+    let head = format!("{lead}{path} {{");
+    if width > 34 && !fields.is_empty() {
+        let mut out = head;
+        for field in fields {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent + 4));
+            out.push_str(field);
+            out.push(',');
+        }
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent));
+        out.push('}');
+        out.push_str(close);
+        return out;
+    }
+    group(margin, indent, &head, fields, " ", &format!("}}{close}"), "", true)
+}
+
+/// A `fn` signature through its `{`: `head` is `pub fn name`, `params` the parameters, `ret`
+/// the return type (empty for none).
+pub fn signature(margin: usize, indent: usize, head: &str, params: &[String], ret: &str) -> String {
+    let tail = if ret.is_empty() { " {".to_string() } else { format!(" -> {ret} {{") };
+    let laid = group(margin, indent, &format!("{head}("), params, "", ")", &tail, true);
+    match laid.rsplit_once('\n') {
+        // Parameters broken: the return type's generic arguments break too when `) -> … {` is too long.
+        Some((before, _)) if !ret.is_empty() => {
+            format!("{before}\n{}{}", " ".repeat(indent), ty(margin, indent, ") -> ", ret, " {"))
+        }
+        _ => laid,
+    }
+}
+
+/// `head(args).await` as a method's last expression: on one line when it fits; when even
+/// `head(args)` does not fit, the arguments one per line at `indent + 8` and `)` and `.await`
+/// at `indent + 4` (prettyplease's layout of a broken call in a chain). In between, one long
+/// line (printed by prettyplease then).
+pub fn awaited_call(margin: usize, indent: usize, head: &str, args: &[String]) -> String {
+    let flat = format!("{head}({})", args.join(", "));
+    if fits(margin, indent, indent + flat.len()) || args.is_empty() {
+        return format!("{flat}.await");
+    }
+    let mut out = format!("{head}(");
+    for arg in args {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent + 8));
+        out.push_str(arg);
+        out.push(',');
+    }
+    out.push('\n');
+    out.extend(std::iter::repeat_n(' ', indent + 4));
+    out.push_str(")\n");
+    out.extend(std::iter::repeat_n(' ', indent + 4));
+    out.push_str(".await");
+    out
+}
+
+/// `#[derive(…)]` of `list` (`a, b, c`): one per line, without a trailing comma, when too long.
+pub fn derive(margin: usize, indent: usize, list: &str) -> String {
+    let items: Vec<String> = list.split(", ").map(str::to_string).collect();
+    group(margin, indent, "#[derive(", &items, "", ")]", "", false)
+}
+
+/// `#[text]` for an attribute `name(a, b = "…")`: one line when it fits, else its arguments one
+/// per line without a trailing comma (as prettyplease prints `#[serde(…)]` and `#[derive(…)]`).
+/// Arguments are split at top-level commas outside string literals; text of another shape stays
+/// on one line.
+pub fn attr(margin: usize, indent: usize, text: &str) -> String {
+    let flat = format!("#[{text}]");
+    if fits(margin, indent, indent + flat.len()) {
+        return flat;
+    }
+    let Some((name, args)) = text.split_once('(') else { return flat };
+    let Some(args) = args.strip_suffix(')') else { return flat };
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return flat;
+    }
+    let Some(parts) = split_top_level(args) else { return flat };
+    group(margin, indent, &format!("#[{name}("), &parts, "", ")]", "", false)
+}
+
+/// `text` split at commas outside brackets and string literals, trimmed; `None` when a literal
+/// does not end or brackets do not balance.
+fn split_top_level(text: &str) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut in_str, mut escaped) = (0i32, 0usize, false, false);
+    for (i, b) in text.bytes().enumerate() {
+        if in_str {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'(' | b'[' | b'{' | b'<' => depth += 1,
+            b')' | b']' | b'}' | b'>' => depth -= 1,
+            b',' if depth == 0 => {
+                parts.push(text[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+        if depth < 0 {
+            return None;
+        }
+    }
+    if in_str || depth != 0 {
+        return None;
+    }
+    parts.push(text[start..].trim().to_string());
+    Some(parts)
+}
+
+/// `lead` + the type `ty` + `trail` (e.g. `pub name: ` + ty + `,`) on one line when it fits,
+/// else with the outermost generic arguments broken one per line (inner ones stay on their line:
+/// when one is still too long, prettyplease prints the item). Types with tuples or references are
+/// left on one line.
+pub fn ty(margin: usize, indent: usize, lead: &str, ty: &str, trail: &str) -> String {
+    format!("{lead}{}", ty_at(margin, indent, indent + lead.len(), ty, trail))
+}
+
+fn ty_at(margin: usize, indent: usize, column: usize, ty: &str, trail: &str) -> String {
+    if fits(margin, indent, column + ty.len() + trail.len()) || ty.contains(['(', '&']) {
+        return format!("{ty}{trail}");
+    }
+    let Some(lt) = ty.find('<') else { return format!("{ty}{trail}") };
+    let Some(inner) = ty[lt + 1..].strip_suffix('>') else { return format!("{ty}{trail}") };
+    let mut args = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, b) in inner.bytes().enumerate() {
+        match b {
+            b'<' => depth += 1,
+            b'>' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                args.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    args.push(inner[start..].trim());
+    let mut out = String::from(&ty[..=lt]);
+    for arg in args {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', indent + 4));
+        out.push_str(arg);
+        out.push(',');
+    }
+    out.push('\n');
+    out.extend(std::iter::repeat_n(' ', indent));
+    out.push('>');
+    out.push_str(trail);
+    out
+}
+
+/// The `///` line prettyplease prints for `#[doc = lit]`, `lit` a literal of [`crate::escape::doc_lines`].
+pub fn doc_comment(lit: &str) -> Option<String> {
+    let value = unescape(lit)?;
+    if value.contains('\n') || value.starts_with('/') {
+        return None;
+    }
+    Some(format!("///{}", value.trim_end_matches(' ')))
+}
+
+/// The value of a string literal as `{:?}` writes it.
+fn unescape(lit: &str) -> Option<String> {
+    let body = lit.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            '0' => '\0',
+            '\\' => '\\',
+            '"' => '"',
+            '\'' => '\'',
+            'u' => {
+                let rest = chars.as_str();
+                let close = rest.find('}')?;
+                let code = u32::from_str_radix(rest.get(1..close)?, 16).ok()?;
+                chars = rest[close + 1..].chars();
+                char::from_u32(code)?
+            }
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_comments_decode_debug_literals() {
+        assert_eq!(doc_comment(r#"" a \"b\" \\ \u{202e}x  ""#).unwrap(), "/// a \"b\" \\ \u{202e}x");
+        assert_eq!(doc_comment(r#"" ""#).unwrap(), "///");
+        assert_eq!(doc_comment(r#""/x""#), None);
+    }
+
+    #[test]
+    fn long_types_break_at_the_outermost_generic_arguments() {
+        let t = "::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>";
+        assert_eq!(
+            ty(MARGIN, 4, "pub labels: ", t, ","),
+            "pub labels: ::std::option::Option<\n        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,\n    >,"
+        );
+        assert_eq!(ty(MARGIN, 4, "pub a: ", "::std::vec::Vec<u8>", ","), "pub a: ::std::vec::Vec<u8>,");
+    }
+}
