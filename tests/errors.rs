@@ -22,6 +22,18 @@ fn error(files: &[(&str, &str)]) -> String {
 
 const HEAD: &str = "asyncapi: 3.0.0\ninfo: {title: T, version: 1.0.0}\n";
 
+/// A temporary folder holding `spec.yaml`: channel `c` (`a.b`) and receive operation `r`.
+fn one_receive_operation() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        format!("{HEAD}channels:\n  c:\n    address: a.b\noperations:\n  r:\n    action: receive\n    channel: {{$ref: '#/channels/c'}}\n"),
+    )
+    .unwrap();
+    (dir, spec)
+}
+
 #[test]
 fn unknown_x_jetstream_keys_point_at_the_key() {
     let spec = format!(
@@ -161,13 +173,7 @@ fn sibling_keywords_next_to_ref_annotate_the_field() {
 
 #[test]
 fn overlays_merge_and_their_errors_name_the_overlay_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("spec.yaml");
-    std::fs::write(
-        &spec,
-        format!("{HEAD}channels:\n  c:\n    address: a.b\noperations:\n  r:\n    action: receive\n    channel: {{$ref: '#/channels/c'}}\n"),
-    )
-    .unwrap();
+    let (dir, spec) = one_receive_operation();
     let overlay = dir.path().join("ops.overlay.yaml");
     std::fs::write(&overlay, "operations:\n  r:\n    x-jetstream:\n      durable: worker\n      pull: {batch: 5}\n")
         .unwrap();
@@ -262,13 +268,7 @@ fn a_run_with_very_many_errors_lists_the_first_fifty_and_counts_the_rest() {
 
 #[test]
 fn every_overlay_error_is_reported_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("spec.yaml");
-    std::fs::write(
-        &spec,
-        format!("{HEAD}channels:\n  c:\n    address: a.b\noperations:\n  r:\n    action: receive\n    channel: {{$ref: '#/channels/c'}}\n"),
-    )
-    .unwrap();
+    let (dir, spec) = one_receive_operation();
     let first = dir.path().join("first.yaml");
     std::fs::write(&first, "channels:\n  cc: {description: typo}\noperations:\n  rr: {x-jetstream: {durable: w}}\n")
         .unwrap();
