@@ -1484,10 +1484,9 @@ impl Pull {
         use ::futures::FutureExt as _;
         self.closing = true;
         while let Some(Some(Ok(message))) = self.next().now_or_never() {
-            if let Some(reply) = message.reply {
-                if let Err(error) = client.publish(reply, ::bytes::Bytes::from_static(b"-NAK")).await {
-                    ::tracing::warn!(%error, "cannot release an unstarted message; it is redelivered after the ack wait");
-                }
+            let Some(reply) = message.reply else { continue };
+            if let Err(error) = client.publish(reply, ::bytes::Bytes::from_static(b"-NAK")).await {
+                ::tracing::warn!(%error, "cannot release an unstarted message; it is redelivered after the ack wait");
             }
         }
     }
@@ -1506,12 +1505,12 @@ impl ::futures::Stream for Pull {
         let this = &mut *self;
         loop {
             this.request_more();
-            if let Some(sending) = this.sending.as_mut() {
-                if let Poll::Ready(sent) = sending.as_mut().poll(cx) {
-                    this.sending = None;
-                    if let Err(error) = sent {
-                        return Poll::Ready(Some(Err(MessagesError::with_source(MessagesErrorKind::Pull, error))));
-                    }
+            if let Some(sending) = this.sending.as_mut()
+                && let Poll::Ready(sent) = sending.as_mut().poll(cx)
+            {
+                this.sending = None;
+                if let Err(error) = sent {
+                    return Poll::Ready(Some(Err(MessagesError::with_source(MessagesErrorKind::Pull, error))));
                 }
             }
             let message = match this.subscriber.poll_next_unpin(cx) {
