@@ -1204,16 +1204,18 @@ where
 ///   server's advisory that a new consumer leader was elected
 ///   (`$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.<stream>.<durable>`, which
 ///   the generated permissions allow) ends the pause and starts a new pull at
-///   once; a graceful leader change (`409 Leadership Change`) is re-pulled by
-///   async-nats itself.
+///   once; a request ended by a graceful leader change (`409 Leadership
+///   Change`) or by its expiry gives back its credit and is asked for again.
 ///   Unacknowledged messages are redelivered by the server, so nothing is lost.
-/// - Memory: at most `settings.batch` handlers run. Messages received but
-///   not yet handed to a handler wait in the pull's buffer, which async-nats
-///   fills ahead: it asks for the next batch when half of the current one has
-///   arrived, and re-sends a pull every `expires` + 5 s even while every
-///   handler is busy, so handlers stuck longer than that let the buffer grow
-///   past one batch (measured with `cargo bench -p e2e-tests --bench
-///   throughput`); those messages' ack wait runs meanwhile.
+/// - Memory: at most `settings.batch` handlers run, and at most
+///   `settings.batch` messages wait in the client for a handler: the loop
+///   pulls with its own requests (not async-nats' `Stream`, which asks for
+///   the next batch when half of the current one has arrived and re-sends a
+///   pull every `expires` + 5 s even while nobody reads), each for what was
+///   handed to a handler since, so the messages asked for and not yet handed
+///   out never exceed one batch, however long handlers are stuck (checked by
+///   `stuck_handlers_hold_at_most_one_batch_in_the_client` in tests/e2e and
+///   measured by `cargo bench -p e2e-tests --bench throughput`).
 /// - On `shutdown`: no new message is started, messages already received but
 ///   not started are nak'ed for immediate redelivery, in-flight handlers
 ///   finish and their outcome is sent, then the client is flushed.
@@ -1301,20 +1303,11 @@ where
                 }
             }
         }
-        let messages = consumer
-            .stream()
-            .max_messages_per_batch(settings.batch)
-            .max_bytes_per_batch(settings.max_bytes)
-            .expires(settings.expires)
-            .heartbeat(settings.heartbeat())
-            .messages()
-            .await;
-        let mut messages = match messages {
-            Ok(messages) => messages.fuse(),
+        let mut messages = match Pull::start(&consumer, client, settings).await {
+            Ok(pull) => pull,
             Err(error) => {
                 ::tracing::warn!(stream = settings.stream, durable = settings.durable, %error, "cannot start pulling; retrying");
                 failures = failures.saturating_add(1);
-                rebind = true;
                 continue 'pull;
             }
         };
@@ -1358,7 +1351,7 @@ where
         .await;
         match event {
             PullEvent::Shutdown => {
-                release_buffered(&mut messages).await;
+                messages.release(client).await;
                 break 'pull;
             }
             PullEvent::Failed(error) => {
@@ -1377,7 +1370,7 @@ where
                     durable = settings.durable,
                     "new consumer leader elected; pulling again at once"
                 );
-                release_buffered(&mut messages).await;
+                messages.release(client).await;
                 failures = 0;
             }
         }
@@ -1402,6 +1395,190 @@ enum PullEvent {
     LeaderElected,
 }
 
+/// A pull request being published.
+type PullRequestSent = ::std::pin::Pin<
+    ::std::boxed::Box<
+        dyn ::std::future::Future<
+                Output = ::std::result::Result<(), ::async_nats::jetstream::consumer::pull::BatchRequestError>,
+            > + ::std::marker::Send,
+    >,
+>;
+
+/// Pulls from a consumer without ever asking for more than one batch ahead of
+/// the handlers: the messages asked for and not yet handed out (still at the
+/// server, in flight, or in the subscription's channel) never exceed
+/// `settings.batch`. A new request, for the difference, goes out once half of
+/// that has been handed out; nothing is re-requested while nobody reads, so
+/// handlers stuck for any time hold at most one batch in the client.
+///
+/// The server's statuses are handled like async-nats' `Stream`: idle
+/// heartbeats (two missed while a request is open fail the pull), `408`/`409`
+/// with `Nats-Pending-Messages` give back the credit of an ended request,
+/// `409 Consumer Deleted`, `Consumer is push based` and `Exceeded MaxRequest…`
+/// and `503` fail it.
+struct Pull {
+    consumer: ::async_nats::jetstream::consumer::PullConsumer,
+    subscriber: ::async_nats::Subscriber,
+    inbox: ::async_nats::Subject,
+    batch: usize,
+    max_bytes: usize,
+    expires: ::std::time::Duration,
+    heartbeat: ::std::time::Duration,
+    /// Messages asked for and not yet handed out.
+    requested: usize,
+    /// A pull request being published.
+    sending: ::std::option::Option<PullRequestSent>,
+    /// Fires after two idle heartbeats without a word from the server while a request is open.
+    silence: ::std::option::Option<::std::pin::Pin<::std::boxed::Box<::tokio::time::Sleep>>>,
+    /// Set when releasing: no further request.
+    closing: bool,
+}
+
+impl Pull {
+    /// Subscribes to a new inbox; the first request goes out on the first poll.
+    async fn start(
+        consumer: &::async_nats::jetstream::consumer::PullConsumer,
+        client: &::async_nats::Client,
+        settings: &ConsumerSettings,
+    ) -> ::std::result::Result<Self, ::async_nats::SubscribeError> {
+        let inbox = ::async_nats::Subject::from(client.new_inbox());
+        let subscriber = client.subscribe(inbox.clone()).await?;
+        Ok(Self {
+            consumer: consumer.clone(),
+            subscriber,
+            inbox,
+            batch: settings.batch.max(1),
+            max_bytes: settings.max_bytes,
+            expires: settings.expires,
+            heartbeat: settings.heartbeat(),
+            requested: 0,
+            sending: None,
+            silence: None,
+            closing: false,
+        })
+    }
+
+    /// Asks for what the credit allows once half of it is free.
+    fn request_more(&mut self) {
+        if self.closing || self.sending.is_some() || self.requested > self.batch / 2 {
+            return;
+        }
+        let size = self.batch - self.requested;
+        self.requested = self.batch;
+        let request = ::async_nats::jetstream::consumer::pull::BatchConfig {
+            batch: size,
+            expires: Some(self.expires),
+            max_bytes: self.max_bytes,
+            idle_heartbeat: self.heartbeat,
+            ..::std::default::Default::default()
+        };
+        let (consumer, inbox) = (self.consumer.clone(), self.inbox.clone());
+        self.sending = Some(::std::boxed::Box::pin(async move { consumer.request_batch(request, inbox).await }));
+        // The server's first heartbeat is due one interval after this request.
+        self.silence = None;
+    }
+
+    /// Naks, for immediate redelivery, what was received and not handed out,
+    /// and asks for nothing more.
+    async fn release(&mut self, client: &::async_nats::Client) {
+        use ::futures::FutureExt as _;
+        self.closing = true;
+        while let Some(Some(Ok(message))) = self.next().now_or_never() {
+            let Some(reply) = message.reply else { continue };
+            if let Err(error) = client.publish(reply, ::bytes::Bytes::from_static(b"-NAK")).await {
+                ::tracing::warn!(%error, "cannot release an unstarted message; it is redelivered after the ack wait");
+            }
+        }
+    }
+}
+
+impl ::futures::Stream for Pull {
+    type Item = ::std::result::Result<::async_nats::Message, ::async_nats::jetstream::consumer::pull::MessagesError>;
+
+    fn poll_next(
+        mut self: ::std::pin::Pin<&mut Self>,
+        cx: &mut ::std::task::Context<'_>,
+    ) -> ::std::task::Poll<::std::option::Option<Self::Item>> {
+        use ::async_nats::StatusCode;
+        use ::async_nats::jetstream::consumer::pull::{MessagesError, MessagesErrorKind};
+        use ::std::task::Poll;
+        let this = &mut *self;
+        loop {
+            this.request_more();
+            if let Some(sending) = this.sending.as_mut()
+                && let Poll::Ready(sent) = sending.as_mut().poll(cx)
+            {
+                this.sending = None;
+                if let Err(error) = sent {
+                    return Poll::Ready(Some(Err(MessagesError::with_source(MessagesErrorKind::Pull, error))));
+                }
+            }
+            let message = match this.subscriber.poll_next_unpin(cx) {
+                Poll::Ready(Some(message)) => message,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => break,
+            };
+            this.silence = None;
+            match message.status.unwrap_or(StatusCode::OK) {
+                StatusCode::OK => {
+                    this.requested = this.requested.saturating_sub(1);
+                    return Poll::Ready(Some(Ok(message)));
+                }
+                StatusCode::IDLE_HEARTBEAT => {}
+                StatusCode::TIMEOUT | StatusCode::REQUEST_TERMINATED => {
+                    let description = message.description.as_deref().unwrap_or_default();
+                    let ended = if description == "Consumer Deleted" {
+                        Some(MessagesError::new(MessagesErrorKind::ConsumerDeleted))
+                    } else if description == "Consumer is push based" {
+                        Some(MessagesError::new(MessagesErrorKind::PushBasedConsumer))
+                    } else if description.starts_with("Exceeded MaxRequest") {
+                        Some(MessagesError::with_source(
+                            MessagesErrorKind::RequestLimitExceeded,
+                            description.to_string(),
+                        ))
+                    } else {
+                        None
+                    };
+                    if let Some(error) = ended {
+                        return Poll::Ready(Some(Err(error)));
+                    }
+                    // An ended request (expired, leadership change, …) gives back what it did not deliver.
+                    let undelivered = message
+                        .headers
+                        .as_ref()
+                        .and_then(|headers| headers.get("Nats-Pending-Messages"))
+                        .and_then(|pending| pending.as_str().parse().ok())
+                        .unwrap_or(this.batch);
+                    this.requested = this.requested.saturating_sub(undelivered);
+                }
+                StatusCode::NO_RESPONDERS => {
+                    return Poll::Ready(Some(Err(MessagesError::new(MessagesErrorKind::NoResponders))));
+                }
+                status => {
+                    return Poll::Ready(Some(Err(MessagesError::with_source(
+                        MessagesErrorKind::Other,
+                        format!("unexpected status from the pull: {status}, {:?}", message.description),
+                    ))));
+                }
+            }
+        }
+        // Silence is only a failure while a request is open (none is while the credit is used up).
+        if this.requested > 0 && this.sending.is_none() && !this.heartbeat.is_zero() {
+            let heartbeat = this.heartbeat;
+            let silence = this
+                .silence
+                .get_or_insert_with(|| ::std::boxed::Box::pin(::tokio::time::sleep(heartbeat.saturating_mul(2))));
+            if silence.as_mut().poll(cx).is_ready() {
+                this.silence = None;
+                return Poll::Ready(Some(Err(MessagesError::new(MessagesErrorKind::MissingHeartbeat))));
+            }
+        } else {
+            this.silence = None;
+        }
+        Poll::Pending
+    }
+}
+
 /// Waits for the next consumer-leader advisory (forever without the subscription).
 async fn next_election(elected: &mut ::std::option::Option<::async_nats::Subscriber>) {
     if let Some(advisories) = elected {
@@ -1413,32 +1590,12 @@ async fn next_election(elected: &mut ::std::option::Option<::async_nats::Subscri
     ::futures::future::pending::<()>().await;
 }
 
-/// On shutdown: naks the messages already received but not handed to a
-/// handler, so that the server redelivers them at once (to another instance)
-/// instead of after the ack wait.
-async fn release_buffered<S>(messages: &mut S)
-where
-    S: ::futures::Stream<
-            Item = ::std::result::Result<
-                ::async_nats::jetstream::Message,
-                ::async_nats::jetstream::consumer::pull::MessagesError,
-            >,
-        > + ::std::marker::Unpin,
-{
-    use ::futures::FutureExt as _;
-    while let Some(Some(Ok(message))) = messages.next().now_or_never() {
-        if let Err(error) = message.ack_with(::async_nats::jetstream::AckKind::Nak(None)).await {
-            ::tracing::warn!(%error, "cannot release an unstarted message; it is redelivered after the ack wait");
-        }
-    }
-}
-
 /// Starts handling one message: decodes it and calls the handler at once
 /// (so the returned future, kept per in-flight message, holds only the
 /// handler's future and what the acknowledgement needs), then awaits the
 /// handler and sends the acknowledgement its [`Outcome`] calls for.
 fn handle<'a, T, F, Fut>(
-    message: ::async_nats::jetstream::Message,
+    message: ::async_nats::Message,
     client: &::std::sync::Arc<::async_nats::Client>,
     settings: &'a ConsumerSettings,
     handler: &F,
@@ -1450,7 +1607,7 @@ where
 {
     use ::tracing::Instrument as _;
     // Take the message apart: no copy of its headers or payload per message.
-    let ::async_nats::Message { subject, reply, payload, headers, .. } = message.message;
+    let ::async_nats::Message { subject, reply, payload, headers, .. } = message;
     let (stream_sequence, delivered, pending) = reply.as_deref().and_then(ack_subject_info).unwrap_or((0, 1, 0));
     let ack = AckTo { client: client.clone(), reply };
     // Created disabled (no formatting, no allocation) unless a subscriber listens at INFO.

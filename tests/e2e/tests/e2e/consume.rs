@@ -64,11 +64,13 @@ async fn typed_pull_with_spec_batch_and_expiry_acks_each_message() {
 
     assert_eq!(*seen.lock().unwrap(), seqs.iter().copied().collect::<BTreeSet<_>>());
     assert!(acks.acks_per_sequence().values().all(|&n| n == 1), "{:?}", acks.acks_per_sequence());
-    // Pull requests carry the spec's `pull: {batch: 10, expires: 5s}`.
+    // Pull requests carry the spec's `pull: {batch: 10, expires: 5s}`: the first asks for a whole
+    // batch, later ones for what was handed out since (never more than one batch ahead).
     let requests = pulls.all();
     assert!(!requests.is_empty());
+    assert_eq!(requests[0]["batch"], 10, "{}", requests[0]);
     for r in &requests {
-        assert_eq!(r["batch"], 10, "{r}");
+        assert!((1..=10).contains(&r["batch"].as_u64().unwrap_or(0)), "{r}");
         assert_eq!(r["expires"], 5_000_000_000u64, "{r}");
         assert!(r["idle_heartbeat"].as_u64().unwrap_or(0) > 0, "{r}");
     }
@@ -424,4 +426,73 @@ async fn a_panicking_handler_does_not_stop_the_loop_and_its_message_is_retried()
     assert!(lines.iter().any(|l| l.contains(&format!("sequence {poison}"))), "{lines:?}");
     shutdown.trigger();
     worker.await.expect("join").expect("run returns Ok after a handler panic");
+}
+
+/// Issue 11 (memory): with every handler stuck, the messages delivered to the
+/// client but not handed to a handler (the server's unacknowledged count minus
+/// the handlers started) never exceed one pull batch — also past `expires` + 5 s,
+/// when async-nats' `Stream` re-sends a pull although nobody reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_handlers_hold_at_most_one_batch_in_the_client() {
+    const BATCH: usize = 5;
+    let (server, _c, js) = provisioned().await;
+    let mut config = provision::process_ready_consumer();
+    config.durable_name = Some("bounded".to_string());
+    config.max_ack_pending = 1_000;
+    config.ack_wait = Duration::from_secs(60);
+    provision::create_consumer(&js, process_ready::STREAM, config).await;
+    publish_ready(&js, 0, 100).await;
+
+    let expires = Duration::from_secs(1);
+    let settings =
+        allocation::runtime::ConsumerSettings { durable: "bounded", batch: BATCH, expires, ..process_ready::SETTINGS };
+    let started = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let shutdown = Shutdown::new();
+    let worker = {
+        let (_client, js) = e2e_tests::connect(&server).await;
+        let (stop, started, release) = (shutdown.wait(), started.clone(), release.clone());
+        tokio::spawn(async move {
+            let handler = move |_: process_ready::Delivery| {
+                let (started, release) = (started.clone(), release.clone());
+                async move {
+                    started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    release.acquire().await.expect("gate").forget();
+                    Outcome::Ack
+                }
+            };
+            allocation::runtime::run(&js, &settings, handler, stop).await
+        })
+    };
+    let stream = js.get_stream(process_ready::STREAM).await.expect("stream");
+    let unacknowledged =
+        || async { stream.consumer_info("bounded").await.expect("consumer info").num_ack_pending as u64 };
+    eventually("every handler slot busy", DEADLINE, || async {
+        (started.load(std::sync::atomic::Ordering::SeqCst) == BATCH as u64).then_some(())
+    })
+    .await;
+    // An observation window, not a synchronisation: longer than `expires` + 5 s, the interval of
+    // async-nats' unconditional re-pull, sampled as often as consumer info allows.
+    let until = tokio::time::Instant::now() + expires + Duration::from_secs(6);
+    let mut peak = 0;
+    while tokio::time::Instant::now() < until {
+        let in_flight = started.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(in_flight, BATCH as u64, "no handler starts while every slot is busy");
+        peak = peak.max(unacknowledged().await.saturating_sub(in_flight));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(peak <= BATCH as u64, "{peak} messages buffered ahead of stuck handlers (batch {BATCH})");
+    // The pull kept the pipe full: a batch waits, ready for the freed slots.
+    assert!(peak > 0, "nothing was buffered ahead of the handlers");
+
+    // Freed slots resume consumption: every message is handled and acknowledged.
+    release.add_permits(1_000);
+    eventually("all 100 handled and acknowledged", DEADLINE, || async {
+        let info = stream.consumer_info("bounded").await.ok()?;
+        (info.num_pending == 0 && info.num_ack_pending == 0).then_some(())
+    })
+    .await;
+    assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 100);
+    shutdown.trigger();
+    worker.await.expect("join").expect("run returns Ok after shutdown");
 }
