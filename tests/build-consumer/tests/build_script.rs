@@ -76,6 +76,15 @@ impl Probe {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).unwrap();
         }
+        // Build folders of earlier runs (another generator version hashes to another folder) would
+        // leave more than one generated file to find; the dependencies' builds are kept.
+        if let Ok(entries) = std::fs::read_dir(root.join("target/debug/build")) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&format!("{name}-")) {
+                    std::fs::remove_dir_all(entry.path()).unwrap();
+                }
+            }
+        }
         copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("spec"), &dir.join("spec"));
         std::fs::write(dir.join("spec/NOTES.md"), "Not referenced by the spec.\n").unwrap();
         let manifest = format!(
