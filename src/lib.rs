@@ -282,9 +282,11 @@ impl Config {
         let crate_name = view.crate_name.clone();
         let renderer = Renderer::new();
         let mut files = Vec::new();
-        let ctx = timings.time("render", || Renderer::context(&view));
-        let docs = std::mem::take(&mut { view }.docs);
-        let cargo = timings.time("render", || renderer.text_with("Cargo.toml.jinja", ctx.clone()))?;
+        let mut view = view;
+        let ctx = timings.time("render", || Renderer::context(&mut view));
+        let docs = std::mem::take(&mut view.docs);
+        drop(view);
+        let cargo = timings.time("render", || renderer.text_with("Cargo.toml.jinja", ctx.value.clone()))?;
         files.push(GeneratedFile { path: "Cargo.toml".into(), contents: format!("# {header}\n{cargo}") });
         // The generator formats its output; rustfmt must not, or `gen --check` would report drift.
         files.push(GeneratedFile {
@@ -310,9 +312,9 @@ impl Config {
     pub fn generate(&self, spec: impl AsRef<Path>) -> Result<Generated> {
         let spec = spec.as_ref();
         let timings = &mut Timings::default();
-        let prepared = self.prepare(spec, false, timings)?;
+        let mut prepared = self.prepare(spec, false, timings)?;
         let renderer = Renderer::new();
-        let ctx = Renderer::context(&prepared.view);
+        let ctx = Renderer::context(&mut prepared.view);
         drop(prepared.view);
         // The modules are formatted once, inside the single file (formatting each on its own
         // first would print the same text twice: the nesting changes the line width).
@@ -463,7 +465,7 @@ impl Config {
     fn module_bodies(
         &self,
         renderer: &Renderer,
-        ctx: minijinja::Value,
+        ctx: render::ViewContext,
         prefix: &str,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, String)>> {
@@ -484,7 +486,7 @@ impl Config {
     fn module_texts(
         &self,
         renderer: &Renderer,
-        ctx: minijinja::Value,
+        ctx: render::ViewContext,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, &'static str, String)>> {
         let mut modules = Vec::new();
@@ -704,12 +706,33 @@ mod tests {
         let spec = dir.path().join("scale.yaml");
         std::fs::write(&spec, crate::synthetic::spec(40)).unwrap();
         let config = Config::new();
-        let prepared = config.prepare(&spec, true, &mut Timings::default()).unwrap();
+        let mut prepared = config.prepare(&spec, true, &mut Timings::default()).unwrap();
         let renderer = Renderer::new();
-        let texts = config.module_texts(&renderer, Renderer::context(&prepared.view), &mut Timings::default()).unwrap();
+        let texts =
+            config.module_texts(&renderer, Renderer::context(&mut prepared.view), &mut Timings::default()).unwrap();
         for (name, template, text) in texts.iter().filter(|(_, t, _)| *t != RUNTIME) {
             let share = render::copied_share(text);
             assert!(share > 0.9, "{name} ({template}): {:.0} % copied", share * 100.0);
+        }
+    }
+
+    /// `types.rs` rendered in slices of its types is the same text as rendered at once.
+    #[test]
+    fn types_rendered_in_slices_equal_one_rendering() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("scale.yaml");
+        std::fs::write(&spec, crate::synthetic::spec(12)).unwrap();
+        for crate_mode in [true, false] {
+            let config = Config::new();
+            let mut prepared = config.prepare(&spec, crate_mode, &mut Timings::default()).unwrap();
+            let renderer = Renderer::new();
+            let ctx = Renderer::context(&mut prepared.view);
+            let templates = ["types.rs.jinja", "subjects.rs.jinja"];
+            let whole = renderer.texts_sliced(&templates, &ctx, usize::MAX).unwrap();
+            assert!(whole[0].matches("pub struct ").count() > 20);
+            for per_slice in [1, 7] {
+                assert_eq!(renderer.texts_sliced(&templates, &ctx, per_slice).unwrap(), whole, "{per_slice}");
+            }
         }
     }
 
@@ -731,10 +754,10 @@ mod tests {
                 let mut config = Config::new();
                 config.parts(parts);
                 let new = config.generate(&path).unwrap().files.remove(0).contents;
-                let prepared = config.prepare(&path, false, &mut Timings::default()).unwrap();
+                let mut prepared = config.prepare(&path, false, &mut Timings::default()).unwrap();
                 let renderer = Renderer::new();
                 let bodies: Vec<serde_json::Value> = config
-                    .module_bodies(&renderer, Renderer::context(&prepared.view), "", &mut Timings::default())
+                    .module_bodies(&renderer, Renderer::context(&mut prepared.view), "", &mut Timings::default())
                     .unwrap()
                     .into_iter()
                     .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))
