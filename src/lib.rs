@@ -447,7 +447,7 @@ impl Config {
                 },
             )
         })?;
-        free_aside((space, api));
+        drop((space, api));
         let mut view = view;
         view.runtime_dependency = self.runtime.cargo_line();
         Ok(Prepared { view, header, inputs, warnings, deploy })
@@ -536,6 +536,8 @@ pub struct Stage {
     pub cpu: std::time::Duration,
     /// Resident memory after the stage, bytes.
     pub rss_after: u64,
+    /// The process's peak resident memory so far (after the stage), bytes.
+    pub peak_after: u64,
 }
 
 impl Timings {
@@ -547,13 +549,15 @@ impl Timings {
         let wall = start.elapsed();
         let cpu = proc_stats::cpu_time().saturating_sub(cpu);
         let rss_after = proc_stats::rss_bytes();
+        let peak_after = proc_stats::peak_rss_bytes();
         match self.stages.iter_mut().find(|s| s.name == stage) {
             Some(s) => {
                 s.wall += wall;
                 s.cpu += cpu;
                 s.rss_after = rss_after;
+                s.peak_after = peak_after;
             }
-            None => self.stages.push(Stage { name: stage, wall, cpu, rss_after }),
+            None => self.stages.push(Stage { name: stage, wall, cpu, rss_after, peak_after }),
         }
         out
     }
@@ -566,17 +570,22 @@ impl Timings {
 impl std::fmt::Display for Timings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let total = self.total().as_secs_f64().max(f64::MIN_POSITIVE);
-        writeln!(f, "{:>10} {:>10} {:>6} {:>10} {:>9}", "stage", "wall ms", "wall%", "cpu ms", "RSS MB")?;
+        writeln!(
+            f,
+            "{:>10} {:>10} {:>6} {:>10} {:>9} {:>9}",
+            "stage", "wall ms", "wall%", "cpu ms", "RSS MB", "peak MB"
+        )?;
         for s in &self.stages {
             let secs = s.wall.as_secs_f64();
             writeln!(
                 f,
-                "{:>10} {:>10.1} {:>6.1} {:>10.1} {:>9.1}",
+                "{:>10} {:>10.1} {:>6.1} {:>10.1} {:>9.1} {:>9.1}",
                 s.name,
                 secs * 1e3,
                 secs / total * 100.0,
                 s.cpu.as_secs_f64() * 1e3,
-                s.rss_after as f64 / 1048576.0
+                s.rss_after as f64 / 1048576.0,
+                s.peak_after as f64 / 1048576.0
             )?;
         }
         let cpu: std::time::Duration = self.stages.iter().map(|s| s.cpu).sum();

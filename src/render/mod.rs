@@ -165,13 +165,27 @@ impl Renderer {
                 self.text_with(template, value)
             }
         });
+        let texts: Vec<String> = texts.into_iter().collect::<Result<_>>()?;
+        // The slices of `types.rs` joined into one text of the exact size, each freed once copied.
         let mut out: Vec<String> = Vec::with_capacity(templates.len());
-        for ((_, slice), text) in jobs.iter().zip(texts) {
-            let text = text?;
-            match slice {
-                Some(range) if range.start > 0 => out.last_mut().expect("the first slice comes first").push_str(&text),
-                _ => out.push(text),
+        let mut texts = jobs.iter().zip(texts).peekable();
+        while let Some(((_, slice), text)) = texts.next() {
+            if slice.is_none() {
+                out.push(text);
+                continue;
             }
+            let mut slices = vec![text];
+            while let Some(((_, Some(range)), _)) = texts.peek() {
+                if range.start == 0 {
+                    break;
+                }
+                slices.push(texts.next().expect("peeked").1);
+            }
+            let mut whole = String::with_capacity(slices.iter().map(String::len).sum());
+            for slice in slices {
+                whole.push_str(&slice);
+            }
+            out.push(whole);
         }
         Ok(out)
     }
@@ -499,20 +513,21 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
         return items.iter().map(f).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break mine };
+            mine.push((i, f(item)));
+        }
+    };
+    // The calling thread is one of the workers: what it allocates reuses the memory this thread
+    // freed before (each thread allocates from an arena of its own).
     let done: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break mine };
-                        mine.push((i, f(item)));
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("worker thread panicked")).collect()
+        let handles: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        let mut done = vec![work()];
+        done.extend(handles.into_iter().map(|h| h.join().expect("worker thread panicked")));
+        done
     });
     let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
     for (i, result) in done.into_iter().flatten() {
