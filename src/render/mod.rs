@@ -507,7 +507,7 @@ fn format_pieces(pieces: &[Piece<'_>], spacer: &mut Spacer) -> Option<()> {
 
 /// `f` over `items` on up to [`threads()`] scoped threads taking the next item as they finish
 /// (items differ widely in cost); results in the order of `items`.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let workers = threads().min(items.len());
     if workers <= 1 {
         return items.iter().map(f).collect();
