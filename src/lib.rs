@@ -321,7 +321,7 @@ impl Config {
         let modules: Vec<serde_json::Value> = self
             .module_texts(&renderer, ctx, timings)?
             .into_iter()
-            .map(|(name, _, body)| serde_json::json!({ "name": name, "body": body }))
+            .map(|(name, _, parts)| serde_json::json!({ "name": name, "body": parts.concat() }))
             .collect();
         if let Some(name) = &self.module_name {
             naming::check_module_name(name).map_err(|e| {
@@ -474,22 +474,22 @@ impl Config {
         timings.time("format", || {
             modules
                 .into_iter()
-                .map(|(name, template, text)| match template {
+                .map(|(name, template, parts)| match template {
                     // The runtime crate's source is already formatted and stays byte for byte.
-                    RUNTIME => Ok((name, format!("{prefix}{text}"))),
-                    _ => Ok((name, self.format(template, &text, prefix)?)),
+                    RUNTIME => Ok((name, format!("{prefix}{}", parts.concat()))),
+                    _ => Ok((name, render::format_rust_parts(template, &parts, !self.reference_format, prefix)?)),
                 })
                 .collect()
         })
     }
 
-    /// `(module name, template, rendered text)` for each emitted module, not yet formatted.
+    /// `(module name, template, rendered text in its parts)` for each emitted module, not yet formatted.
     fn module_texts(
         &self,
         renderer: &Renderer,
         ctx: render::ViewContext,
         timings: &mut Timings,
-    ) -> Result<Vec<(&'static str, &'static str, String)>> {
+    ) -> Result<Vec<(&'static str, &'static str, Vec<String>)>> {
         let mut modules = Vec::new();
         if self.parts.types {
             modules.push(("types", "types.rs.jinja"));
@@ -502,12 +502,12 @@ impl Config {
             modules.push(("subscribers", "subscribers.rs.jinja"));
         }
         let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
-        let texts = timings.time("render", || renderer.texts(&templates, &ctx))?;
+        let texts = timings.time("render", || renderer.text_parts(&templates, &ctx))?;
         let mut out: Vec<_> =
             modules.into_iter().zip(texts).map(|((name, template), text)| (name, template, text)).collect();
         if self.parts.publishers || self.parts.subscribers {
             // Verbatim: the vendored file is the runtime crate's source, byte for byte.
-            out.push(("runtime", RUNTIME, self.runtime.module()));
+            out.push(("runtime", RUNTIME, vec![self.runtime.module()]));
         }
         Ok(out)
     }
@@ -727,15 +727,16 @@ mod tests {
         let renderer = Renderer::new();
         let texts =
             config.module_texts(&renderer, Renderer::context(&mut prepared.view), &mut Timings::default()).unwrap();
-        for (name, template, text) in texts.iter().filter(|(_, t, _)| *t != RUNTIME) {
-            let share = render::copied_share(text);
+        for (name, template, parts) in texts.iter().filter(|(_, t, _)| *t != RUNTIME) {
+            let share = render::copied_share(&parts.concat());
             assert!(share > 0.9, "{name} ({template}): {:.0} % copied", share * 100.0);
         }
     }
 
-    /// `types.rs` rendered in slices of its types is the same text as rendered at once.
+    /// `types.rs` rendered in slices of its types, and formatted slice after slice, is the same text
+    /// as rendered and formatted at once.
     #[test]
-    fn types_rendered_in_slices_equal_one_rendering() {
+    fn types_rendered_and_formatted_in_slices_equal_one_text() {
         let dir = tempfile::tempdir().unwrap();
         let spec = dir.path().join("scale.yaml");
         std::fs::write(&spec, crate::synthetic::spec(12)).unwrap();
@@ -746,9 +747,18 @@ mod tests {
             let ctx = Renderer::context(&mut prepared.view);
             let templates = ["types.rs.jinja", "subjects.rs.jinja"];
             let whole = renderer.texts_sliced(&templates, &ctx, usize::MAX).unwrap();
-            assert!(whole[0].matches("pub struct ").count() > 20);
+            assert_eq!(whole[0].len(), 1);
+            let text = &whole[0][0];
+            assert!(text.matches("pub struct ").count() > 20);
+            let formatted = render::format_rust_with("types.rs.jinja", text, true, "// header\n").unwrap();
             for per_slice in [1, 7] {
-                assert_eq!(renderer.texts_sliced(&templates, &ctx, per_slice).unwrap(), whole, "{per_slice}");
+                let sliced = renderer.texts_sliced(&templates, &ctx, per_slice).unwrap();
+                assert!(sliced[0].len() > 3, "{per_slice}");
+                assert_eq!(sliced[1], whole[1]);
+                assert_eq!(&sliced[0].concat(), text, "{per_slice}");
+                // Formatted slice after slice: the same bytes as the whole text formatted.
+                let parts = render::format_rust_parts("types.rs.jinja", &sliced[0], true, "// header\n").unwrap();
+                assert_eq!(parts, formatted, "{per_slice}");
             }
         }
     }

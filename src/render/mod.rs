@@ -130,11 +130,22 @@ impl Renderer {
     /// Renders several templates with one context, on every core; results in the order given.
     /// `types.rs` is rendered in slices of its types (on every core too), concatenated.
     pub fn texts(&self, templates: &[&str], ctx: &ViewContext) -> Result<Vec<String>> {
+        Ok(self.texts_sliced(templates, ctx, TYPES_PER_SLICE)?.into_iter().map(|parts| parts.concat()).collect())
+    }
+
+    /// [`Renderer::texts`], each text in its parts: `types.rs` in its slices (not joined, so the
+    /// formatter reads them one after the other: [`format_rust_parts`]).
+    pub fn text_parts(&self, templates: &[&str], ctx: &ViewContext) -> Result<Vec<Vec<String>>> {
         self.texts_sliced(templates, ctx, TYPES_PER_SLICE)
     }
 
     /// [`Renderer::texts`] with `per_slice` types in each slice of `types.rs`.
-    pub(crate) fn texts_sliced(&self, templates: &[&str], ctx: &ViewContext, per_slice: usize) -> Result<Vec<String>> {
+    pub(crate) fn texts_sliced(
+        &self,
+        templates: &[&str],
+        ctx: &ViewContext,
+        per_slice: usize,
+    ) -> Result<Vec<Vec<String>>> {
         // (template, the slice of types for `types.rs.jinja`)
         let mut jobs: Vec<(&str, Option<std::ops::Range<usize>>)> = Vec::new();
         for &template in templates {
@@ -166,26 +177,13 @@ impl Renderer {
             }
         });
         let texts: Vec<String> = texts.into_iter().collect::<Result<_>>()?;
-        // The slices of `types.rs` joined into one text of the exact size, each freed once copied.
-        let mut out: Vec<String> = Vec::with_capacity(templates.len());
-        let mut texts = jobs.iter().zip(texts).peekable();
-        while let Some(((_, slice), text)) = texts.next() {
-            if slice.is_none() {
-                out.push(text);
-                continue;
+        // Each template's text in its parts: the slices of `types.rs` are one text.
+        let mut out: Vec<Vec<String>> = Vec::with_capacity(templates.len());
+        for ((_, slice), text) in jobs.iter().zip(texts) {
+            match slice {
+                Some(range) if range.start > 0 => out.last_mut().expect("the first slice comes first").push(text),
+                _ => out.push(vec![text]),
             }
-            let mut slices = vec![text];
-            while let Some(((_, Some(range)), _)) = texts.peek() {
-                if range.start == 0 {
-                    break;
-                }
-                slices.push(texts.next().expect("peeked").1);
-            }
-            let mut whole = String::with_capacity(slices.iter().map(String::len).sum());
-            for slice in slices {
-                whole.push_str(&slice);
-            }
-            out.push(whole);
         }
         Ok(out)
     }
@@ -281,6 +279,20 @@ pub fn format_rust_with(origin: &str, text: &str, exact: bool, prefix: &str) -> 
     let mut spacer = Spacer::new(prefix, text.len());
     spacer.push(&prettyplease::unparse(&parse_whole(origin, text)?));
     Ok(spacer.out)
+}
+
+/// [`format_rust_with`] of the concatenation of `parts`, each cut at item boundaries (the slices of
+/// [`Renderer::text_parts`]), formatted one after the other without joining them first.
+pub fn format_rust_parts(origin: &str, parts: &[String], exact: bool, prefix: &str) -> Result<String> {
+    let mut spacer = Spacer::new(prefix, parts.iter().map(String::len).sum());
+    // The spacer reads lines, so the blank lines between items do not depend on where the parts end.
+    let planned = parts
+        .iter()
+        .all(|part| plan(part, BATCH_BYTES, exact).and_then(|pieces| format_pieces(&pieces, &mut spacer)).is_some());
+    match planned {
+        true => Ok(spacer.out),
+        false => format_rust_with(origin, &parts.concat(), exact, prefix),
+    }
 }
 
 #[cfg(test)]
