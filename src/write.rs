@@ -26,17 +26,26 @@ pub struct WriteReport {
 /// Writes `files` under `dir`, skipping files whose contents are already identical.
 pub fn write_files(dir: &Path, files: &[GeneratedFile]) -> Result<WriteReport> {
     let mut report = WriteReport::default();
-    for file in files {
+    // Each folder is created once (not checked again for each of thousands of manifests),
+    // then the files are written on every core; the report keeps the order of `files`.
+    let folders: std::collections::BTreeSet<&Path> = files.iter().filter_map(|f| f.path.parent()).collect();
+    for folder in folders {
+        let path = dir.join(folder);
+        std::fs::create_dir_all(&path).map_err(|e| io_error(&path, e))?;
+    }
+    let written = crate::render::parallel_map(files, |file| -> Result<bool> {
         let path = dir.join(&file.path);
         if std::fs::read(&path).is_ok_and(|old| old == file.contents.as_bytes()) {
-            report.unchanged.push(file.path.clone());
-            continue;
-        }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+            return Ok(false);
         }
         std::fs::write(&path, &file.contents).map_err(|e| io_error(&path, e))?;
-        report.written.push(file.path.clone());
+        Ok(true)
+    });
+    for (file, written) in files.iter().zip(written) {
+        match written? {
+            true => report.written.push(file.path.clone()),
+            false => report.unchanged.push(file.path.clone()),
+        }
     }
     Ok(report)
 }
@@ -108,6 +117,8 @@ impl std::fmt::Display for Drift {
 pub fn check_files(dir: &Path, files: &[GeneratedFile]) -> Vec<Drift> {
     let mut drift = Vec::new();
     let mut folders = std::collections::BTreeSet::new();
+    // A set, not a scan of `files` per directory entry (quadratic at thousands of manifests).
+    let produced: std::collections::BTreeSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();
     for file in files {
         folders.insert(file.path.parent().map(Path::to_path_buf).unwrap_or_default());
         match std::fs::read_to_string(dir.join(&file.path)) {
@@ -126,7 +137,7 @@ pub fn check_files(dir: &Path, files: &[GeneratedFile]) -> Vec<Drift> {
             entries.filter_map(|e| e.ok()).filter(|e| e.path().is_file()).map(|e| folder.join(e.file_name())).collect();
         names.sort();
         for name in names {
-            if !files.iter().any(|f| f.path == name) {
+            if !produced.contains(name.as_path()) {
                 drift.push(Drift::Extra(name));
             }
         }

@@ -201,17 +201,30 @@ pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result
         extra_derives.push_str(", ");
         extra_derives.push_str(d);
     }
-    let (types, validation) = if options.parts.types {
-        super::types::type_items(space, &tys, &extra_derives, options.type_attributes, options.base)
-    } else {
-        (Vec::new(), ValidationView::default())
-    };
+    // The types on one core, the subjects, publishers and subscribers on another.
+    let ((types, validation, examples), channels) = std::thread::scope(|scope| {
+        let channels = scope.spawn(|| -> Result<_> {
+            let (subjects, subject_of) = subject_views(api);
+            let publishers =
+                if options.parts.publishers { publisher_views(api, &tys, &subjects, &subject_of)? } else { Vec::new() };
+            let subscribers = if options.parts.subscribers {
+                subscriber_views(api, &tys, &subjects, &subject_of)
+            } else {
+                Vec::new()
+            };
+            Ok((subjects, publishers, subscribers))
+        });
+        let types = if options.parts.types {
+            let (types, validation) =
+                super::types::type_items(space, &tys, &extra_derives, options.type_attributes, options.base);
+            (types, validation, super::types::example_views(space, &tys))
+        } else {
+            (Vec::new(), ValidationView::default(), Vec::new())
+        };
+        (types, channels.join().expect("view thread panicked"))
+    });
+    let (subjects, publishers, subscribers) = channels?;
     let wire = super::types::wire_view(space, !options.strict_datetimes);
-    let (subjects, subject_of) = subject_views(api);
-    let publishers =
-        if options.parts.publishers { publisher_views(api, &tys, &subjects, &subject_of)? } else { Vec::new() };
-    let subscribers =
-        if options.parts.subscribers { subscriber_views(api, &tys, &subjects, &subject_of) } else { Vec::new() };
     let mut docs = Vec::new();
     docs.push(format!("{} {}", api.title, api.api_version).trim().to_string());
     if let Some(d) = &api.description {
@@ -239,7 +252,7 @@ pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result
         runtime_dependency: None,
         extra_derives,
         type_attributes: options.type_attributes.to_vec(),
-        examples: if options.parts.types { super::types::example_views(space, &tys) } else { Vec::new() },
+        examples,
         wire,
         uses_regex: !validation.patterns.is_empty(),
         schemars: options.parts.types
