@@ -53,17 +53,8 @@ pub fn group(
         return format!("{head}{pad}{}{pad}{close}{tail}", items.join(", "));
     }
     let mut out = String::from(head);
-    let n = items.len();
-    for (k, item) in items.iter().enumerate() {
-        out.push('\n');
-        out.extend(std::iter::repeat_n(' ', indent + 4));
-        out.push_str(item);
-        if k + 1 < n || last_comma {
-            out.push(',');
-        }
-    }
-    out.push('\n');
-    out.extend(std::iter::repeat_n(' ', indent));
+    push_lines(&mut out, items, indent + 4, last_comma);
+    push_newline(&mut out, indent);
     out.push_str(close);
     out.push_str(tail);
     out
@@ -76,14 +67,8 @@ pub fn struct_lit(margin: usize, indent: usize, lead: &str, path: &str, fields: 
     let head = format!("{lead}{path} {{");
     if width > 34 && !fields.is_empty() {
         let mut out = head;
-        for field in fields {
-            out.push('\n');
-            out.extend(std::iter::repeat_n(' ', indent + 4));
-            out.push_str(field);
-            out.push(',');
-        }
-        out.push('\n');
-        out.extend(std::iter::repeat_n(' ', indent));
+        push_lines(&mut out, fields, indent + 4, true);
+        push_newline(&mut out, indent);
         out.push('}');
         out.push_str(close);
         return out;
@@ -115,16 +100,10 @@ pub fn awaited_call(margin: usize, indent: usize, head: &str, args: &[String]) -
         return format!("{flat}.await");
     }
     let mut out = format!("{head}(");
-    for arg in args {
-        out.push('\n');
-        out.extend(std::iter::repeat_n(' ', indent + 8));
-        out.push_str(arg);
-        out.push(',');
-    }
-    out.push('\n');
-    out.extend(std::iter::repeat_n(' ', indent + 4));
-    out.push_str(")\n");
-    out.extend(std::iter::repeat_n(' ', indent + 4));
+    push_lines(&mut out, args, indent + 8, true);
+    push_newline(&mut out, indent + 4);
+    out.push(')');
+    push_newline(&mut out, indent + 4);
     out.push_str(".await");
     out
 }
@@ -218,14 +197,8 @@ fn ty_at(margin: usize, indent: usize, column: usize, ty: &str, trail: &str) -> 
     }
     args.push(inner[start..].trim());
     let mut out = String::from(&ty[..=lt]);
-    for arg in args {
-        out.push('\n');
-        out.extend(std::iter::repeat_n(' ', indent + 4));
-        out.push_str(arg);
-        out.push(',');
-    }
-    out.push('\n');
-    out.extend(std::iter::repeat_n(' ', indent));
+    push_lines(&mut out, &args, indent + 4, true);
+    push_newline(&mut out, indent);
     out.push('>');
     out.push_str(trail);
     out
@@ -269,6 +242,23 @@ fn unescape(lit: &str) -> Option<String> {
         });
     }
     Some(out)
+}
+
+/// A line break, then `indent` spaces.
+fn push_newline(out: &mut String, indent: usize) {
+    out.push('\n');
+    out.extend(std::iter::repeat_n(' ', indent));
+}
+
+/// Each item on a line of its own at `indent`, followed by a comma (the last only with `last_comma`).
+fn push_lines<S: AsRef<str>>(out: &mut String, items: &[S], indent: usize, last_comma: bool) {
+    for (k, item) in items.iter().enumerate() {
+        push_newline(out, indent);
+        out.push_str(item.as_ref());
+        if k + 1 < items.len() || last_comma {
+            out.push(',');
+        }
+    }
 }
 
 #[cfg(test)]
