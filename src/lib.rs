@@ -426,7 +426,6 @@ impl Config {
         source.check_errors()?;
         // No error was reported, so the types were built.
         let space = space.ok_or_else(|| Error::new("the types were not built"))?;
-        timings.time("view", || render::view::check(&source, &api))?;
         let header = header(&source);
         let deploy = timings.time("manifests", || manifests.map(|m| m.files(&api.title, &header)));
         // Every stage that warns has run.

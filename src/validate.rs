@@ -17,6 +17,24 @@ pub fn check(source: &Source, api: &Api) {
     check_channels(source, api);
     check_consumers(source, api);
     check_sends(source, api);
+    check_correlation_ids(source, api);
+}
+
+/// `correlationId.location` of messages: one the subscribers cannot read is left out, said here.
+fn check_correlation_ids(source: &Source, api: &Api) {
+    for message in api.messages.values() {
+        let Some(location) = &message.correlation_id else { continue };
+        if message_location(location).is_none() {
+            source.warn(
+                source
+                    .error(
+                        &message.node.child("correlationId"),
+                        format!("correlation id location `{location}` is not supported; subscribers do not read it"),
+                    )
+                    .hint("use `$message.header#/<header name>` or `$message.payload#/<json pointer>`"),
+            );
+        }
+    }
 }
 
 /// `x-jetstream.msgId` of send operations: a runtime expression the publishers can evaluate
@@ -24,7 +42,7 @@ pub fn check(source: &Source, api: &Api) {
 fn check_sends(source: &Source, api: &Api) {
     for op in api.operations.iter().filter(|o| o.action == Action::Send) {
         let Some(expr) = &op.send.msg_id else { continue };
-        if !is_message_location(expr) {
+        if message_location(expr).is_none() {
             source.report(
                 source
                     .error(
@@ -37,11 +55,22 @@ fn check_sends(source: &Source, api: &Api) {
     }
 }
 
-/// `$message.payload#/<pointer>` or `$message.header#/<name>` (the grammar the renderer reads).
-fn is_message_location(expr: &str) -> bool {
-    expr.split_once('#').is_some_and(|(part, pointer)| {
-        matches!(part, "$message.payload" | "$message.header") && pointer.starts_with('/')
-    })
+/// The part of a message a runtime expression reads.
+pub enum MessagePart {
+    Payload,
+    Header,
+}
+
+/// `$message.payload#/<pointer>` or `$message.header#/<name>`: the one grammar of runtime
+/// expressions, checked here and read by the renderer.
+pub fn message_location(expr: &str) -> Option<(MessagePart, &str)> {
+    let (part, pointer) = expr.split_once('#')?;
+    let part = match part {
+        "$message.payload" => MessagePart::Payload,
+        "$message.header" => MessagePart::Header,
+        _ => return None,
+    };
+    pointer.starts_with('/').then_some((part, pointer))
 }
 
 const DURATION_HINT: &str = "write a Go duration such as `30s`, `5m` or `1h30m`";

@@ -485,3 +485,27 @@ fn channels_and_operations_that_are_not_mappings_are_located_errors() {
     .unwrap_err();
     assert!(e.contains("a channel must be a mapping") && e.contains("found a list"), "{e}");
 }
+
+#[test]
+fn a_correlation_id_location_subscribers_cannot_read_is_a_located_warning() {
+    let spec = "asyncapi: 3.0.0
+info: {title: T, version: 1.0.0}
+channels:
+  c:
+    address: a.b
+    messages:
+      read: {payload: {type: string}, correlationId: {location: '$message.header#/cid'}}
+      unread: {payload: {type: string}, correlationId: {location: '$message.payload.id'}}
+operations:
+  r: {action: receive, channel: {$ref: '#/channels/c'}}
+";
+    let generated = generate(&[("spec.yaml", spec)]);
+    let warnings = warnings(&generated);
+    assert!(
+        warnings.contains("correlation id location `$message.payload.id` is not supported")
+            && warnings.contains("spec.yaml:8:")
+            && warnings.contains("#/channels/c/messages/unread/correlationId"),
+        "{warnings}"
+    );
+    assert!(!warnings.contains("$message.header#/cid"), "{warnings}");
+}

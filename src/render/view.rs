@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::duration;
 use crate::error::Result;
 use crate::escape;
-use crate::load::Source;
 use crate::model::{Action, Api, Channel, Encoding, Message};
 use crate::naming::{self, Namespace};
 use crate::subject::Token;
@@ -175,25 +174,7 @@ pub struct ViewOptions<'a> {
     pub base: usize,
 }
 
-/// Errors in the document that building the view would find, located (the view is built after
-/// the document is freed, to keep peak memory low): unsupported `msgId` expressions.
-pub fn check(source: &Source, api: &Api) -> Result<()> {
-    for op in sorted_operations(api, Action::Send) {
-        if let Some(expr) = &op.send.msg_id {
-            if parse_runtime_expression(expr).is_none() {
-                return Err(source
-                    .error(
-                        &op.node.child("x-jetstream").child("msgId"),
-                        format!("unsupported msgId expression `{expr}`"),
-                    )
-                    .hint("use `$message.payload#/<json pointer>` or `$message.header#/<header name>`"));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The view model; the document must have passed [`check`].
+/// The view model; the document must have passed `validate::check`.
 pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result<CrateView> {
     let tys = TyWriter { space, overrides: options.type_overrides };
     let mut extra_derives = String::new();
@@ -382,8 +363,9 @@ fn publisher_views(
         let msg_id = match &op.send.msg_id {
             None => None,
             Some(expr) => Some(parse_runtime_expression(expr).ok_or_else(|| {
-                crate::error::Error::new(format!("unsupported msgId expression `{expr}`"))
-                    .hint("this is a bug in asyncapi-nats (view::check accepted it); please report it with the spec")
+                crate::error::Error::new(format!("unsupported msgId expression `{expr}`")).hint(
+                    "this is a bug in asyncapi-nats (validate::check accepted it); please report it with the spec",
+                )
             })?),
         };
         let variants: Vec<Option<&Message>> =
@@ -443,13 +425,12 @@ fn subscriber_location(expr: &str) -> Option<String> {
 }
 
 fn location_expression(expr: &str, ty: &str) -> Option<String> {
-    let (part, pointer) = expr.split_once('#')?;
+    let (part, pointer) = crate::validate::message_location(expr)?;
     let variant = match part {
-        "$message.payload" => "Payload",
-        "$message.header" => "Header",
-        _ => return None,
+        crate::validate::MessagePart::Payload => "Payload",
+        crate::validate::MessagePart::Header => "Header",
     };
-    pointer.starts_with('/').then(|| format!("Some({ty}::{variant}({}))", lit(pointer)))
+    Some(format!("Some({ty}::{variant}({}))", lit(pointer)))
 }
 
 fn subscriber_views(api: &Api, tys: &TyWriter, subjects: &[SubjectView], subject_of: &[usize]) -> Vec<SubscriberView> {
