@@ -464,7 +464,8 @@ impl Config {
         Ok(api)
     }
 
-    /// `(module name, prefix + formatted body)` for each emitted module: all rendered, then all formatted.
+    /// `(module name, prefix + formatted body)` for each emitted module, each rendered and
+    /// formatted in jobs on every core ([`Renderer::rust_texts`]).
     fn module_bodies(
         &self,
         renderer: &Renderer,
@@ -472,26 +473,20 @@ impl Config {
         prefix: &str,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, String)>> {
-        let modules = self.module_texts(renderer, ctx, timings)?;
-        timings.time("format", || {
-            modules
-                .into_iter()
-                .map(|(name, template, parts)| match template {
-                    // The runtime crate's source is already formatted and stays byte for byte.
-                    RUNTIME => Ok((name, format!("{prefix}{}", parts.concat()))),
-                    _ => Ok((name, render::format_rust_parts(template, &parts, !self.reference_format, prefix)?)),
-                })
-                .collect()
-        })
+        let modules = self.modules();
+        let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
+        let texts = timings.time("render+fmt", || renderer.rust_texts(&templates, &ctx, !self.reference_format, prefix))?;
+        let mut out: Vec<_> = modules.into_iter().map(|(name, _)| name).zip(texts).collect();
+        if self.parts.publishers || self.parts.subscribers {
+            // The runtime crate's source is already formatted and stays byte for byte.
+            out.push(("runtime", format!("{prefix}{}", self.runtime.module())));
+        }
+        free_aside(ctx);
+        Ok(out)
     }
 
-    /// `(module name, template, rendered text in its parts)` for each emitted module, not yet formatted.
-    fn module_texts(
-        &self,
-        renderer: &Renderer,
-        ctx: render::ViewContext,
-        timings: &mut Timings,
-    ) -> Result<Vec<(&'static str, &'static str, Vec<String>)>> {
+    /// `(module name, template)` of each emitted module but the vendored runtime, in order.
+    fn modules(&self) -> Vec<(&'static str, &'static str)> {
         let mut modules = Vec::new();
         if self.parts.types {
             modules.push(("types", "types.rs.jinja"));
@@ -503,6 +498,17 @@ impl Config {
         if self.parts.subscribers {
             modules.push(("subscribers", "subscribers.rs.jinja"));
         }
+        modules
+    }
+
+    /// `(module name, template, rendered text in its parts)` for each emitted module, not yet formatted.
+    fn module_texts(
+        &self,
+        renderer: &Renderer,
+        ctx: render::ViewContext,
+        timings: &mut Timings,
+    ) -> Result<Vec<(&'static str, &'static str, Vec<String>)>> {
+        let modules = self.modules();
         let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
         let texts = timings.time("render", || renderer.text_parts(&templates, &ctx))?;
         let mut out: Vec<_> =

@@ -146,36 +146,8 @@ impl Renderer {
         ctx: &ViewContext,
         per_slice: usize,
     ) -> Result<Vec<Vec<String>>> {
-        // (template, the slice of types for `types.rs.jinja`)
-        let mut jobs: Vec<(&str, Option<std::ops::Range<usize>>)> = Vec::new();
-        for &template in templates {
-            if template != "types.rs.jinja" {
-                jobs.push((template, None));
-                continue;
-            }
-            let n = ctx.types.len();
-            let mut start = 0;
-            loop {
-                let end = (start + per_slice).min(n);
-                jobs.push((template, Some(start..end)));
-                if end == n {
-                    break;
-                }
-                start = end;
-            }
-        }
-        let texts: Vec<Result<String>> = parallel_map(&jobs, |(template, slice)| match slice {
-            None => self.text_with(template, ctx.value.clone()),
-            Some(range) => {
-                let value = minijinja::context! {
-                    types => Lazy::value(ctx.types.clone(), range.clone()),
-                    types_head => range.start == 0,
-                    types_tail => range.end == ctx.types.len(),
-                    ..ctx.value.clone()
-                };
-                self.text_with(template, value)
-            }
-        });
+        let jobs = jobs(templates, ctx, per_slice);
+        let texts: Vec<Result<String>> = parallel_map(&jobs, |job| self.render_job(job, ctx));
         let texts: Vec<String> = texts.into_iter().collect::<Result<_>>()?;
         // Each template's text in its parts: the slices of `types.rs` are one text.
         let mut out: Vec<Vec<String>> = Vec::with_capacity(templates.len());
@@ -188,11 +160,112 @@ impl Renderer {
         Ok(out)
     }
 
+    /// Renders and formats `templates` with one context, on every core: the formatted texts, each
+    /// starting with `prefix`, in the order given (`exact` as in [`format_rust_with`]). Each job (a
+    /// template, or a slice of `types.rs`) is rendered and formatted by the thread that takes it, so
+    /// besides the output only one job's rendered text per core is alive, and the cutting into
+    /// items runs on every core too. The same bytes as [`Renderer::texts`] then [`format_rust_with`].
+    pub fn rust_texts(&self, templates: &[&str], ctx: &ViewContext, exact: bool, prefix: &str) -> Result<Vec<String>> {
+        self.rust_texts_sliced(templates, ctx, exact, prefix, TYPES_PER_SLICE)
+    }
+
+    pub(crate) fn rust_texts_sliced(
+        &self,
+        templates: &[&str],
+        ctx: &ViewContext,
+        exact: bool,
+        prefix: &str,
+        per_slice: usize,
+    ) -> Result<Vec<String>> {
+        let jobs = jobs(templates, ctx, per_slice);
+        // Whole templates first: each is one large job, and the small slices of `types.rs` then
+        // keep every core busy to the end.
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| jobs[i].1.is_some());
+        let done = parallel_map(&order, |&i| {
+            let text = self.render_job(&jobs[i], ctx)?;
+            Ok(format_job(&text, exact))
+        });
+        let mut formatted: Vec<Option<Result<Option<String>>>> = (0..jobs.len()).map(|_| None).collect();
+        for (i, result) in order.into_iter().zip(done) {
+            formatted[i] = Some(result);
+        }
+        let mut formatted = formatted.into_iter().map(|r| r.expect("every job ran"));
+        let mut out = Vec::with_capacity(templates.len());
+        for &template in templates {
+            let count = jobs.iter().filter(|(t, _)| *t == template).count();
+            let parts: Vec<Option<String>> = formatted.by_ref().take(count).collect::<Result<_>>()?;
+            if parts.iter().all(Option::is_some) {
+                let mut spacer = Spacer::new(prefix, parts.iter().flatten().map(String::len).sum());
+                for part in parts.iter().flatten() {
+                    spacer.append(part);
+                }
+                out.push(spacer.out);
+            } else {
+                // A cut that failed (never on valid Rust): the whole text, for the located error.
+                let whole = self.texts_sliced(&[template], ctx, usize::MAX)?.concat().concat();
+                out.push(format_rust_with(template, &whole, exact, prefix)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn render_job(&self, (template, slice): &Job<'_>, ctx: &ViewContext) -> Result<String> {
+        match slice {
+            None => self.text_with(template, ctx.value.clone()),
+            Some(range) => {
+                let value = minijinja::context! {
+                    types => Lazy::value(ctx.types.clone(), range.clone()),
+                    types_head => range.start == 0,
+                    types_tail => range.end == ctx.types.len(),
+                    ..ctx.value.clone()
+                };
+                self.text_with(template, value)
+            }
+        }
+    }
+
     /// Renders a template that produces Rust and formats it; invalid Rust is an error naming the template.
     pub fn rust(&self, template: &str, ctx: &impl Serialize) -> Result<String> {
         let text = self.text(template, ctx)?;
         format_rust(template, &text)
     }
+}
+
+/// A template to render, with the slice of types for `types.rs.jinja`.
+type Job<'a> = (&'a str, Option<std::ops::Range<usize>>);
+
+/// The jobs for `templates`, in order: `types.rs.jinja` in slices of `per_slice` types.
+fn jobs<'a>(templates: &[&'a str], ctx: &ViewContext, per_slice: usize) -> Vec<Job<'a>> {
+    let mut jobs = Vec::new();
+    for &template in templates {
+        if template != "types.rs.jinja" {
+            jobs.push((template, None));
+            continue;
+        }
+        let n = ctx.types.len();
+        let mut start: usize = 0;
+        loop {
+            let end = start.saturating_add(per_slice).min(n);
+            jobs.push((template, Some(start..end)));
+            if end == n {
+                break;
+            }
+            start = end;
+        }
+    }
+    jobs
+}
+
+/// One job's text formatted on this thread, spaced on its own (see [`Spacer::append`]);
+/// `None` when it cannot be cut or a piece does not parse.
+fn format_job(text: &str, exact: bool) -> Option<String> {
+    let pieces = plan(text, BATCH_BYTES, exact)?;
+    let mut spacer = Spacer::new("", text.len());
+    for piece in &pieces {
+        spacer.push(&format_piece(piece)?);
+    }
+    Some(spacer.out)
 }
 
 impl Default for Renderer {
@@ -762,22 +835,41 @@ impl Spacer {
 
     fn push(&mut self, text: &str) {
         for line in text.lines() {
-            let trimmed = line.trim_start();
-            let indent = line.len() - trimmed.len();
-            if let Some((p_indent, p_ends, p_inner_doc)) = self.prev {
-                let after_inner_doc = p_inner_doc && !trimmed.starts_with("//!");
-                if ((p_ends && p_indent == indent) || after_inner_doc)
-                    && ITEM_STARTS.iter().any(|s| trimmed.starts_with(s))
-                {
-                    self.out.push('\n');
-                }
+            if self.prev.is_some_and(|prev| blank_between(prev, line)) {
+                self.out.push('\n');
             }
             self.out.push_str(line);
             self.out.push('\n');
-            let t = trimmed.trim_end();
-            self.prev = Some((indent, t == "}" || (t.ends_with(';') && !t.starts_with("//")), t.starts_with("//!")));
+            self.prev = Some(line_state(line));
         }
     }
+
+    /// Appends `text` spaced by a `Spacer` of its own: the same bytes as pushing its lines here
+    /// (a line's spacing depends only on the line before it).
+    fn append(&mut self, text: &str) {
+        let (Some(first), Some(last)) = (text.lines().next(), text.lines().next_back()) else { return };
+        if self.prev.is_some_and(|prev| blank_between(prev, first)) {
+            self.out.push('\n');
+        }
+        self.out.push_str(text);
+        self.prev = Some(line_state(last));
+    }
+}
+
+/// A line's indentation, whether it ends an item (`}` or a `;` outside a comment), whether it is
+/// an inner doc comment.
+fn line_state(line: &str) -> (usize, bool, bool) {
+    let trimmed = line.trim_start();
+    let t = trimmed.trim_end();
+    (line.len() - trimmed.len(), t == "}" || (t.ends_with(';') && !t.starts_with("//")), t.starts_with("//!"))
+}
+
+/// Whether a blank line goes between a line of state `prev` and `line`.
+fn blank_between((p_indent, p_ends, p_inner_doc): (usize, bool, bool), line: &str) -> bool {
+    let trimmed = line.trim_start();
+    let indent = line.len() - trimmed.len();
+    let after_inner_doc = p_inner_doc && !trimmed.starts_with("//!");
+    ((p_ends && p_indent == indent) || after_inner_doc) && ITEM_STARTS.iter().any(|s| trimmed.starts_with(s))
 }
 
 #[cfg(test)]
