@@ -475,7 +475,8 @@ impl Config {
     ) -> Result<Vec<(&'static str, String)>> {
         let modules = self.modules();
         let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
-        let texts = timings.time("render+fmt", || renderer.rust_texts(&templates, &ctx, !self.reference_format, prefix))?;
+        let texts =
+            timings.time("render+fmt", || renderer.rust_texts(&templates, &ctx, !self.reference_format, prefix))?;
         let mut out: Vec<_> = modules.into_iter().map(|(name, _)| name).zip(texts).collect();
         if self.parts.publishers || self.parts.subscribers {
             // The runtime crate's source is already formatted and stays byte for byte.
@@ -769,6 +770,11 @@ mod tests {
                 // Formatted slice after slice: the same bytes as the whole text formatted.
                 let parts = render::format_rust_parts("types.rs.jinja", &sliced[0], true, "// header\n").unwrap();
                 assert_eq!(parts, formatted, "{per_slice}");
+                // Rendered and formatted job by job, then joined: the same bytes again.
+                let jobs = renderer.rust_texts_sliced(&templates, &ctx, true, "// header\n", per_slice).unwrap();
+                assert_eq!(jobs[0], formatted, "{per_slice}");
+                let subjects = render::format_rust_with("subjects.rs.jinja", &whole[1][0], true, "// header\n");
+                assert_eq!(jobs[1], subjects.unwrap(), "{per_slice}");
             }
         }
     }

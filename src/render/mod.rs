@@ -936,6 +936,32 @@ pub type T = (u8, [u16; 2]);
         assert!(seen > 10, "golden sources found: {seen}");
     }
 
+    /// Text cut anywhere between lines, each part spaced on its own and appended, is spaced as
+    /// the whole text (what joining the jobs of [`Renderer::rust_texts`] relies on).
+    #[test]
+    fn parts_spaced_on_their_own_append_to_the_whole() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("generated-examples/shop/src");
+        let mut seen = 0;
+        for file in std::fs::read_dir(root).unwrap() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            // Unspaced: the printer's output has no blank lines between items.
+            let unspaced: String = text.lines().filter(|l| !l.is_empty()).map(|l| format!("{l}\n")).collect();
+            let whole = space_items(&unspaced);
+            let lines: Vec<&str> = unspaced.lines().collect();
+            for every in [1, 2, 3, 7, 50] {
+                let mut joined = Spacer::new("", 0);
+                for chunk in lines.chunks(every) {
+                    let mut own = Spacer::new("", 0);
+                    own.push(&chunk.join("\n"));
+                    joined.append(&own.out);
+                }
+                assert_eq!(joined.out, whole, "cut every {every} lines");
+            }
+            seen += 1;
+        }
+        assert!(seen >= 3, "{seen}");
+    }
+
     #[test]
     fn unbalanced_text_is_not_cut() {
         assert!(plan("fn f() {", 0, true).is_none());
