@@ -316,24 +316,35 @@ impl Config {
         let renderer = Renderer::new();
         let ctx = Renderer::context(&mut prepared.view);
         drop(prepared.view);
-        // The modules are formatted once, inside the single file (formatting each on its own
-        // first would print the same text twice: the nesting changes the line width).
-        // Template values made from the texts directly (through `serde_json` each body was copied
-        // once more: ~110 MB at 5,000 channels).
-        let modules: Vec<minijinja::Value> = self
-            .module_texts(&renderer, ctx, timings)?
-            .into_iter()
-            .map(|(name, _, parts)| minijinja::context! { name, body => minijinja::Value::from(parts.concat()) })
-            .collect();
         if let Some(name) = &self.module_name {
             naming::check_module_name(name).map_err(|e| {
                 Error::new(format!("module name `{}`: {e}", name.escape_default()))
                     .hint("pass a name such as `orders_api` to Config::module_name")
             })?;
         }
-        // The bodies are freed with the context, once rendered.
-        let text = renderer.text_with("module.rs.jinja", minijinja::context! { modules })?;
-        let text = self.format("module.rs.jinja", &text, &format!("// {}\n", prepared.header))?;
+        let header = format!("// {}\n", prepared.header);
+        let text = match self.module_file(&renderer, &ctx, &header)? {
+            Some(text) => {
+                free_aside(ctx);
+                text
+            }
+            None => {
+                // The modules are formatted once, inside the single file (formatting each on its own
+                // first would print the same text twice: the nesting changes the line width).
+                // Template values made from the texts directly (through `serde_json` each body was
+                // copied once more: ~110 MB at 5,000 channels).
+                let modules: Vec<minijinja::Value> = self
+                    .module_texts(&renderer, ctx, timings)?
+                    .into_iter()
+                    .map(
+                        |(name, _, parts)| minijinja::context! { name, body => minijinja::Value::from(parts.concat()) },
+                    )
+                    .collect();
+                // The bodies are freed with the context, once rendered.
+                let text = renderer.text_with("module.rs.jinja", minijinja::context! { modules })?;
+                self.format("module.rs.jinja", &text, &header)?
+            }
+        };
         let name = self.module_name.clone().unwrap_or_else(|| {
             naming::value_name(spec.file_stem().and_then(|s| s.to_str()).unwrap_or("asyncapi"))
                 .trim_start_matches("r#")
@@ -484,6 +495,18 @@ impl Config {
         }
         free_aside(ctx);
         Ok(out)
+    }
+
+    /// The single file rendered and formatted in jobs on every core ([`Renderer::module_file`]);
+    /// `None` for a document too small for that (formatted whole instead).
+    fn module_file(&self, renderer: &Renderer, ctx: &render::ViewContext, header: &str) -> Result<Option<String>> {
+        let runtime = (self.parts.publishers || self.parts.subscribers).then(|| self.runtime.module());
+        let mut modules: Vec<(&str, render::Body<'_>)> =
+            self.modules().into_iter().map(|(name, template)| (name, render::Body::Template(template))).collect();
+        if let Some(runtime) = &runtime {
+            modules.push(("runtime", render::Body::Verbatim(runtime)));
+        }
+        renderer.module_file("module.rs.jinja", &modules, ctx, !self.reference_format, header, render::TYPES_PER_SLICE)
     }
 
     /// `(module name, template)` of each emitted module but the vendored runtime, in order.
@@ -776,6 +799,47 @@ mod tests {
                 let subjects = render::format_rust_with("subjects.rs.jinja", &whole[1][0], true, "// header\n");
                 assert_eq!(jobs[1], subjects.unwrap(), "{per_slice}");
             }
+        }
+    }
+
+    /// The single file rendered and formatted in jobs equals the wrapper rendered around the whole
+    /// bodies and formatted at once (the way that is still taken for small documents).
+    #[test]
+    fn single_file_in_jobs_equals_formatting_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("scale.yaml");
+        std::fs::write(&spec, crate::synthetic::spec(30)).unwrap();
+        for parts in [
+            Parts { types: true, publishers: true, subscribers: true },
+            Parts { types: true, publishers: false, subscribers: false },
+        ] {
+            let mut config = Config::new();
+            config.parts(parts);
+            let mut prepared = config.prepare(&spec, false, &mut Timings::default()).unwrap();
+            let renderer = Renderer::new();
+            let ctx = Renderer::context(&mut prepared.view);
+            let modules: Vec<minijinja::Value> = config
+                .module_texts(&renderer, ctx.clone(), &mut Timings::default())
+                .unwrap()
+                .into_iter()
+                .map(|(name, _, parts)| minijinja::context! { name, body => parts.concat() })
+                .collect();
+            let text = renderer.text_with("module.rs.jinja", minijinja::context! { modules }).unwrap();
+            let whole = config.format("module.rs.jinja", &text, "// header\n").unwrap();
+            let runtime = config.runtime.module();
+            let mut bodies: Vec<(&str, render::Body<'_>)> =
+                config.modules().into_iter().map(|(n, t)| (n, render::Body::Template(t))).collect();
+            if parts.publishers {
+                bodies.push(("runtime", render::Body::Verbatim(&runtime)));
+            }
+            for per_slice in [1, 7, 512] {
+                let jobs = renderer.module_file("module.rs.jinja", &bodies, &ctx, true, "// header\n", per_slice);
+                assert_eq!(jobs.unwrap().expect("large enough to be cut"), whole, "{per_slice}");
+            }
+            assert_eq!(
+                config.generate(&spec).unwrap().files[0].contents.split_once('\n').unwrap().1,
+                whole.split_once('\n').unwrap().1
+            );
         }
     }
 

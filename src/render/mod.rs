@@ -146,7 +146,7 @@ impl Renderer {
         ctx: &ViewContext,
         per_slice: usize,
     ) -> Result<Vec<Vec<String>>> {
-        let jobs = jobs(templates, ctx, per_slice);
+        let jobs = jobs_of(templates, ctx, per_slice);
         let texts: Vec<Result<String>> = parallel_map(&jobs, |job| self.render_job(job, ctx));
         let texts: Vec<String> = texts.into_iter().collect::<Result<_>>()?;
         // Each template's text in its parts: the slices of `types.rs` are one text.
@@ -177,7 +177,7 @@ impl Renderer {
         prefix: &str,
         per_slice: usize,
     ) -> Result<Vec<String>> {
-        let jobs = jobs(templates, ctx, per_slice);
+        let jobs = jobs_of(templates, ctx, per_slice);
         // Whole templates first: each is one large job, and the small slices of `types.rs` then
         // keep every core busy to the end.
         let mut order: Vec<usize> = (0..jobs.len()).collect();
@@ -210,6 +210,103 @@ impl Renderer {
         Ok(out)
     }
 
+    /// The single-file output ([`crate::Config::generate`]): `modules` (`(name, template)`, or
+    /// `(name, text)` for `verbatim` ones) wrapped by `wrapper` (a template taking `modules` of
+    /// `{name, body}`), formatted; the same bytes as rendering the wrapper around the rendered
+    /// bodies and formatting that whole text, rendered and formatted in jobs on every core as
+    /// [`Renderer::rust_texts`]. `None` when a module is too small to be cut at its items
+    /// (the whole text is then formatted as before: a small document).
+    pub(crate) fn module_file(
+        &self,
+        wrapper: &str,
+        modules: &[(&str, Body<'_>)],
+        ctx: &ViewContext,
+        exact: bool,
+        prefix: &str,
+        per_slice: usize,
+    ) -> Result<Option<String>> {
+        // The wrapper around each body, from the wrapper template itself.
+        let sentinel = "\u{1}body\u{1}";
+        let names: Vec<minijinja::Value> =
+            modules.iter().map(|(name, _)| minijinja::context! { name => *name, body => sentinel }).collect();
+        let frame = self.text_with(wrapper, minijinja::context! { modules => names })?;
+        let Some(items) = items(&frame) else { return Ok(None) };
+        if items.len() != modules.len() {
+            return Ok(None);
+        }
+        let mut frames = Vec::new();
+        for item in &items {
+            let Some((open, inner)) = split_module(item) else { return Ok(None) };
+            let Some((before, after)) = inner.split_once(sentinel) else { return Ok(None) };
+            frames.push((open, before, after));
+        }
+        let templates: Vec<&str> = modules
+            .iter()
+            .filter_map(|(_, body)| match body {
+                Body::Template(t) => Some(*t),
+                Body::Verbatim(_) => None,
+            })
+            .collect();
+        let mut jobs: Vec<(usize, Job<'_>)> = Vec::new();
+        let mut rendered = jobs_of(&templates, ctx, per_slice).into_iter().peekable();
+        for (m, (_, body)) in modules.iter().enumerate() {
+            match body {
+                Body::Template(t) => {
+                    while let Some(job) = rendered.next_if(|(template, _)| template == t) {
+                        jobs.push((m, job));
+                    }
+                }
+                Body::Verbatim(_) => jobs.push((m, ("", None))),
+            }
+        }
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| jobs[i].1.1.is_some());
+        let done = parallel_map(&order, |&i| -> Result<Option<(String, bool)>> {
+            let (m, job) = &jobs[i];
+            let (open, before, after) = frames[*m];
+            let mut text = match &modules[*m].1 {
+                Body::Verbatim(text) => text.to_string(),
+                Body::Template(_) => self.render_job(job, ctx)?,
+            };
+            let first = i == 0 || jobs[i - 1].0 != *m;
+            let last = i + 1 == jobs.len() || jobs[i + 1].0 != *m;
+            if first {
+                text.insert_str(0, before);
+            }
+            if last {
+                text.push_str(after);
+            }
+            // The module is cut at its items when it is large or holds marked items (as `plan` decides).
+            let cut = text.len() > BATCH_BYTES || (exact && text.contains(EXACT));
+            Ok(format_job_in(&text, exact, &[open]).map(|f| (f, cut)))
+        });
+        let mut formatted: Vec<Option<(String, bool)>> = vec![None; jobs.len()];
+        for (i, result) in order.into_iter().zip(done) {
+            match result? {
+                Some(f) => formatted[i] = Some(f),
+                None => return Ok(None),
+            }
+        }
+        let mut spacer = Spacer::new(prefix, formatted.iter().flatten().map(|(f, _)| f.len()).sum());
+        let mut job = 0;
+        for (m, (open, _, _)) in frames.iter().enumerate() {
+            let Some(header) = format_piece(&Piece::Header { opens: vec![open] }) else { return Ok(None) };
+            spacer.push(&header);
+            let mut cut = false;
+            while job < jobs.len() && jobs[job].0 == m {
+                let (text, big) = formatted[job].take().expect("formatted once");
+                cut |= big;
+                spacer.append(&text);
+                job += 1;
+            }
+            if !cut {
+                return Ok(None);
+            }
+            spacer.push("}\n");
+        }
+        Ok(Some(spacer.out))
+    }
+
     fn render_job(&self, (template, slice): &Job<'_>, ctx: &ViewContext) -> Result<String> {
         match slice {
             None => self.text_with(template, ctx.value.clone()),
@@ -232,11 +329,18 @@ impl Renderer {
     }
 }
 
+/// A module body of the single-file output: rendered from a template, or a text as it is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Body<'a> {
+    Template(&'a str),
+    Verbatim(&'a str),
+}
+
 /// A template to render, with the slice of types for `types.rs.jinja`.
 type Job<'a> = (&'a str, Option<std::ops::Range<usize>>);
 
 /// The jobs for `templates`, in order: `types.rs.jinja` in slices of `per_slice` types.
-fn jobs<'a>(templates: &[&'a str], ctx: &ViewContext, per_slice: usize) -> Vec<Job<'a>> {
+fn jobs_of<'a>(templates: &[&'a str], ctx: &ViewContext, per_slice: usize) -> Vec<Job<'a>> {
     let mut jobs = Vec::new();
     for &template in templates {
         if template != "types.rs.jinja" {
@@ -260,7 +364,13 @@ fn jobs<'a>(templates: &[&'a str], ctx: &ViewContext, per_slice: usize) -> Vec<J
 /// One job's text formatted on this thread, spaced on its own (see [`Spacer::append`]);
 /// `None` when it cannot be cut or a piece does not parse.
 fn format_job(text: &str, exact: bool) -> Option<String> {
-    let pieces = plan(text, BATCH_BYTES, exact)?;
+    format_job_in(text, exact, &[])
+}
+
+/// [`format_job`] for items inside the modules `opens`.
+fn format_job_in(text: &str, exact: bool, opens: &[&str]) -> Option<String> {
+    let mut pieces = Vec::new();
+    plan_items(text, &items(text)?, opens, BATCH_BYTES, exact, &mut pieces)?;
     let mut spacer = Spacer::new("", text.len());
     for piece in &pieces {
         spacer.push(&format_piece(piece)?);
@@ -275,9 +385,10 @@ impl Default for Renderer {
 }
 
 /// Types per slice of `types.rs` rendered on its own (a few hundred kB of text).
-const TYPES_PER_SLICE: usize = 512;
+pub(crate) const TYPES_PER_SLICE: usize = 512;
 
 /// [`Renderer::context`]: the template context, and the types `types.rs` is rendered from in slices.
+#[derive(Clone)]
 pub struct ViewContext {
     pub value: minijinja::Value,
     types: Arc<Vec<view::TypeItem>>,
@@ -492,8 +603,16 @@ fn exact_body(item: &str, indent: usize) -> Option<(&str, usize)> {
         layout::fits(MARGIN, indent + extra, l.len() + extra)
             || l.trim_start().starts_with("//")
             || LONG_LINES.contains(&l)
+            || unbreakable_use(l)
     });
     fits.then_some((body, extra))
+}
+
+/// A `use` of one path (`pub use a::b::c as d;`): prettyplease has no place to break it (it
+/// breaks use trees only inside braces), so it stays on one line however long.
+fn unbreakable_use(line: &str) -> bool {
+    let l = line.trim_start();
+    (l.starts_with("use ") || l.starts_with("pub use ")) && l.ends_with(';') && !l.contains(['{', '/', '"'])
 }
 
 /// `(header through '{', body)` when `item` is a module with a body (`pub mod name { .. }`) or
@@ -534,49 +653,67 @@ fn format_piece(piece: &Piece<'_>) -> Option<String> {
         }
         Piece::Close { indent } => Some(format!("{}}}\n", " ".repeat(*indent))),
         Piece::Header { opens } => {
-            let (lines, headers) = print_nested(opens, "fn __header() {}")?;
+            let (printed, lines, headers) = print_nested(opens, "fn __header() {}")?;
             let from = if headers.len() > 1 { headers[headers.len() - 2] + 1 } else { 0 };
-            Some(lines[from..=*headers.last()?].iter().map(|l| format!("{l}\n")).collect())
+            Some(text_of_lines(&printed, &lines[from..=*headers.last()?]))
         }
         Piece::Batch(batch) if batch.opens.is_empty() => {
             syn::parse_file(batch.items).ok().map(|file| prettyplease::unparse(&file))
         }
         Piece::Batch(batch) => {
-            let (lines, headers) = print_nested(&batch.opens, batch.items)?;
-            let inner = &lines[*headers.last()? + 1..lines.len() - batch.opens.len()];
-            Some(inner.iter().map(|l| format!("{l}\n")).collect())
+            let (printed, lines, headers) = print_nested(&batch.opens, batch.items)?;
+            Some(text_of_lines(&printed, &lines[*headers.last()? + 1..lines.len() - batch.opens.len()]))
         }
     }
 }
 
-/// `items` printed inside the modules `opens`: the lines, and the index of each module's header
-/// line (the one ending in `{`).
-fn print_nested(opens: &[&str], items: &str) -> Option<(Vec<String>, Vec<usize>)> {
+/// The lines `lines` (ranges in `printed`, each without its line break) of `printed`, each ending in one.
+fn text_of_lines(printed: &str, lines: &[std::ops::Range<usize>]) -> String {
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for line in lines {
+        out.push_str(&printed[line.clone()]);
+        out.push('\n');
+    }
+    out
+}
+
+/// `items` printed inside the modules `opens`: the printed text, its lines (ranges without the
+/// line break), and the index of each module's header line (the one ending in `{`).
+fn print_nested(opens: &[&str], items: &str) -> Option<(String, Vec<std::ops::Range<usize>>, Vec<usize>)> {
     let mut wrapped = opens.concat();
     wrapped.push_str(items);
     for _ in opens {
         wrapped.push_str("\n}");
     }
     let printed = prettyplease::unparse(&syn::parse_file(&wrapped).ok()?);
-    let lines: Vec<String> = printed.lines().map(str::to_string).collect();
+    drop(wrapped);
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for line in printed.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        lines.push(start..start + body.strip_suffix('\r').map_or(body.len(), str::len));
+        start += line.len();
+    }
+    let line = |i: usize| &printed[lines[i].clone()];
     let mut headers = Vec::new();
     let mut from = 0;
     for depth in 0..opens.len() {
         let indent = 4 * depth;
-        let at = lines[from..].iter().position(|l| {
+        let at = (from..lines.len()).find(|&i| {
+            let l = line(i);
             l.len() > indent
                 && l.bytes().take(indent).all(|b| b == b' ')
                 && !l[indent..].starts_with([' ', '#', '/'])
                 && l.ends_with(" {")
-        })? + from;
+        })?;
         headers.push(at);
         from = at + 1;
     }
     let closes_ok = (0..opens.len()).all(|depth| {
-        let line = lines.len().checked_sub(1 + depth).map(|i| lines[i].as_str());
-        line.is_some_and(|l| l.trim() == "}" && l.len() == 4 * depth + 1)
+        let l = lines.len().checked_sub(1 + depth).map(line);
+        l.is_some_and(|l| l.trim() == "}" && l.len() == 4 * depth + 1)
     });
-    (closes_ok && from <= lines.len() - opens.len()).then_some((lines, headers))
+    (closes_ok && from <= lines.len() - opens.len()).then_some((printed, lines, headers))
 }
 
 /// Formats pieces on up to [`threads()`] threads into `spacer`, a slice at a time (only one
@@ -960,6 +1097,19 @@ pub type T = (u8, [u16; 2]);
             seen += 1;
         }
         assert!(seen >= 3, "{seen}");
+    }
+
+    /// prettyplease prints a `use` of one path on one line however long (no place to break it),
+    /// so a marked item holding one is still copied when nesting pushes it past the margin.
+    #[test]
+    fn a_long_use_of_one_path_stays_on_one_line() {
+        let long = format!("pub use super::super::subjects::parse_{}_changed as parse_subject;", "x".repeat(80));
+        let nested = format!("pub mod a {{\n pub mod b {{\n {long}\n pub fn f() {{}}\n }}\n}}\n");
+        let printed = format_whole("test", &nested).unwrap();
+        assert!(printed.lines().any(|l| l == format!("        {long}")), "{printed}");
+        let item = format!("{EXACT}pub mod b {{\n    {long}\n}}\n");
+        assert!(exact_body(&item, 4).is_some());
+        assert!(unbreakable_use(&long) && !unbreakable_use("use a::{b, c};"));
     }
 
     #[test]
