@@ -96,6 +96,9 @@ pub struct TyWriter<'a> {
 
 impl TyWriter<'_> {
     pub fn override_for(&self, node: &NodeId) -> Option<&String> {
+        if self.overrides.is_empty() {
+            return None;
+        }
         let def = self.space.defs.get(node)?;
         self.overrides.get(&def.name).or_else(|| self.overrides.get(&node.to_string()))
     }
@@ -395,10 +398,17 @@ pub fn variant_name(space: &TypeSpace, ty: &Ty) -> String {
 
 pub fn wire_view(space: &TypeSpace, lenient: bool) -> WireView {
     let mut w = WireView { lenient, ..WireView::default() };
-    w.date_time = space.uses(&|t| *t == Ty::DateTime);
-    w.date = space.uses(&|t| *t == Ty::Date);
-    w.time = space.uses(&|t| *t == Ty::Time);
-    w.duration = space.uses(&|t| *t == Ty::Duration);
+    // One walk over every type written (thousands of definitions).
+    let mut visit = |t: &Ty| match t {
+        Ty::DateTime => w.date_time = true,
+        Ty::Date => w.date = true,
+        Ty::Time => w.time = true,
+        Ty::Duration => w.duration = true,
+        _ => {}
+    };
+    for ty in space.all_tys().chain(space.root_tys()) {
+        ty.walk(&mut visit);
+    }
     w.any = w.date_time || w.date || w.time || w.duration;
     w
 }

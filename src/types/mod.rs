@@ -197,6 +197,11 @@ impl TypeSpace {
         self.roots.get(node)
     }
 
+    /// The type of every root.
+    pub fn root_tys(&self) -> impl Iterator<Item = &Ty> {
+        self.roots.values()
+    }
+
     pub fn name(&self, node: &NodeId) -> &str {
         &self.defs[node].name
     }
