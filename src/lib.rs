@@ -24,6 +24,7 @@ pub mod ops;
 pub mod overlay;
 pub mod render;
 pub mod runtime_crate;
+pub mod select;
 pub mod subject;
 pub mod types;
 pub mod validate;
@@ -54,6 +55,7 @@ pub struct Config {
     type_overrides: BTreeMap<String, String>,
     out_dir: Option<PathBuf>,
     overlays: Vec<PathBuf>,
+    only: Vec<String>,
     manifests: manifests::ManifestOptions,
     deny_warnings: bool,
     ref_root: Option<PathBuf>,
@@ -75,6 +77,7 @@ impl Default for Config {
             type_overrides: BTreeMap::new(),
             out_dir: None,
             overlays: Vec::new(),
+            only: Vec::new(),
             manifests: manifests::ManifestOptions::default(),
             deny_warnings: false,
             ref_root: None,
@@ -152,6 +155,15 @@ impl Config {
     /// AsyncAPI 2.x and 3.x documents alike (see [`crate::overlay`]).
     pub fn overlay(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.overlays.push(path.into());
+        self
+    }
+
+    /// Generate only the operations whose generated name (subscriber module, publisher function)
+    /// matches `pattern` (`*` for any characters), and what they need: their channels, messages,
+    /// types, streams, consumers and permissions. Repeatable (any pattern may match). For one
+    /// service's crate from a document that describes a whole platform (see [`crate::select`]).
+    pub fn only(&mut self, pattern: impl Into<String>) -> &mut Self {
+        self.only.push(pattern.into());
         self
     }
 
@@ -427,8 +439,9 @@ impl Config {
             .values()
             .filter_map(|m| Some((m.node.clone(), m.payload.clone()?, m.encoding == model::Encoding::Json)))
             .collect();
-        let space =
-            timings.time("types", || TypeSpace::build(&source, &type_roots(&source, &api), &messages, &["wire"]));
+        let space = timings.time("types", || {
+            TypeSpace::build(&source, &type_roots(&source, &api, !self.only.is_empty()), &messages, &["wire"])
+        });
         let space = source.reported(space);
         let manifests = match crate_mode {
             true => timings.time("manifests", || source.reported(manifests::build(&source, &api, &self.manifests))),
@@ -470,7 +483,8 @@ impl Config {
     /// the model from being built (no or an unknown AsyncAPI version) is returned as an error; the
     /// rest is reported to `source`, and what it concerns is left out of the model.
     fn model(&self, source: &Source) -> Result<Api> {
-        let api = model::build(source, &self.model_options())?;
+        let mut api = model::build(source, &self.model_options())?;
+        select::select(&mut api, &self.only)?;
         validate::check(source, &api);
         Ok(api)
     }
@@ -723,10 +737,11 @@ fn header(source: &Source) -> String {
 }
 
 /// Schemas to generate types for: every component schema, and each message's payload and headers.
-fn type_roots(source: &Source, api: &Api) -> Vec<(NodeId, String)> {
+fn type_roots(source: &Source, api: &Api, selected: bool) -> Vec<(NodeId, String)> {
     let mut roots = Vec::new();
+    // A selection has the types its messages reach; otherwise every component schema is a type.
     let components = source.root_id().child("components").child("schemas");
-    for (key, node) in model::entries(source, &components) {
+    for (key, node) in model::entries(source, &components).into_iter().filter(|_| !selected) {
         roots.push((node, key));
     }
     for message in api.messages.values() {

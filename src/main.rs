@@ -165,6 +165,11 @@ struct Common {
     /// subjects, one token per segment (`comment.{id}.changed`).
     #[arg(long)]
     path_subjects: bool,
+    /// Generate only the operations whose generated name (subscriber module, publisher function)
+    /// matches PATTERN (`*`: any characters), with their channels, messages, types, streams,
+    /// consumers and permissions: one service's crate from a whole platform's document. Repeatable.
+    #[arg(long = "only", value_name = "PATTERN")]
+    only: Vec<String>,
     /// Do not set `preventDelete: true` on Stream manifests.
     #[arg(long)]
     no_prevent_delete: bool,
@@ -193,6 +198,9 @@ impl Common {
         config.path_subjects(self.path_subjects);
         for overlay in &self.overlays {
             config.overlay(overlay);
+        }
+        for pattern in &self.only {
+            config.only(pattern);
         }
         if let Some(stream) = &self.stream {
             config.default_stream(stream);

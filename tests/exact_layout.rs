@@ -49,6 +49,7 @@ fn documents() -> Vec<(PathBuf, Config)> {
                 "--path-subjects" => config.path_subjects(true),
                 "--overlay" => config.overlay(corpus.join(flags.next().unwrap())),
                 "--stream" => config.default_stream(flags.next().unwrap()),
+                "--only" => config.only(flags.next().unwrap()),
                 other => panic!("unknown corpus flag {other}"),
             };
         }

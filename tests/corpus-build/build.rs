@@ -34,6 +34,7 @@ fn main() {
                 "--path-subjects" => config.path_subjects(true),
                 "--overlay" => config.overlay(tests.join("corpus").join(flags.next().expect("--overlay FILE"))),
                 "--stream" => config.default_stream(flags.next().expect("--stream NAME")),
+                "--only" => config.only(flags.next().expect("--only PATTERN")),
                 other => panic!("corpus.tsv, {id}: unknown flag {other}"),
             };
         }
