@@ -56,10 +56,8 @@ fn only_the_selected_operations_and_what_they_need_are_generated() {
     let subscribers = file(&one, "src/subscribers.rs");
     assert_eq!(items(subscribers, "mod"), BTreeSet::from(["consume_entity7_changed".to_string()]));
     let publishers: BTreeSet<String> = items(file(&one, "src/publishers.rs"), "async fn");
-    let expected: BTreeSet<String> = std::iter::once(2)
-        .chain(20..30)
-        .map(|i| format!("publish_entity{i}_changed"))
-        .collect();
+    let expected: BTreeSet<String> =
+        std::iter::once(2).chain(20..30).map(|i| format!("publish_entity{i}_changed")).collect();
     assert_eq!(publishers, expected);
     assert!(items(file(&whole, "src/publishers.rs"), "async fn").len() == 30);
 
@@ -113,8 +111,10 @@ fn the_cli_takes_only_patterns() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let subscribers = std::fs::read_to_string(out.join("src/subscribers.rs")).unwrap();
     assert_eq!(items(&subscribers, "mod"), BTreeSet::from(["consume_entity3_changed".to_string()]));
-    assert!(!out.join("src/publishers.rs").exists() || {
-        let publishers = std::fs::read_to_string(out.join("src/publishers.rs")).unwrap();
-        items(&publishers, "async fn").is_empty()
-    });
+    assert!(
+        !out.join("src/publishers.rs").exists() || {
+            let publishers = std::fs::read_to_string(out.join("src/publishers.rs")).unwrap();
+            items(&publishers, "async fn").is_empty()
+        }
+    );
 }
