@@ -1,5 +1,5 @@
 //! Per-stage benchmark: where generation time and memory go (load, model, types, view,
-//! render, format, manifests, write) for synthetic documents of 50 / 500 / 5,000 channels.
+//! render+fmt, manifests, write) for synthetic documents of 50 / 500 / 5,000 channels.
 //! Load includes reading every `$ref`'d file and indexing positions; resolving `$ref`s
 //! inside the document happens in model and types, which follow them.
 //!

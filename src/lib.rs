@@ -295,10 +295,10 @@ impl Config {
         let renderer = Renderer::new();
         let mut files = Vec::new();
         let mut view = view;
-        let ctx = timings.time("render", || Renderer::context(&mut view));
+        let ctx = timings.time(RENDER, || Renderer::context(&mut view));
         let docs = std::mem::take(&mut view.docs);
         drop(view);
-        let cargo = timings.time("render", || renderer.text_with("Cargo.toml.jinja", ctx.value.clone()))?;
+        let cargo = timings.time(RENDER, || renderer.text_with("Cargo.toml.jinja", ctx.value.clone()))?;
         files.push(GeneratedFile { path: "Cargo.toml".into(), contents: format!("# {header}\n{cargo}") });
         // The generator formats its output; rustfmt must not, or `gen --check` would report drift.
         files.push(GeneratedFile {
@@ -308,8 +308,8 @@ impl Config {
         let modules = self.module_bodies(&renderer, ctx, &format!("// {header}\n"), timings)?;
         let names: Vec<&str> = modules.iter().map(|(n, _)| *n).collect();
         let lib = timings
-            .time("render", || renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": docs, "modules": names })))?;
-        let lib = timings.time("format", || self.format("lib.rs.jinja", &lib, &format!("// {header}\n")))?;
+            .time(RENDER, || renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": docs, "modules": names })))?;
+        let lib = timings.time(RENDER, || self.format("lib.rs.jinja", &lib, &format!("// {header}\n")))?;
         files.push(GeneratedFile { path: "src/lib.rs".into(), contents: lib });
         for (name, contents) in modules {
             files.push(GeneratedFile { path: format!("src/{name}.rs").into(), contents });
@@ -500,8 +500,7 @@ impl Config {
     ) -> Result<Vec<(&'static str, String)>> {
         let modules = self.modules();
         let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
-        let texts =
-            timings.time("render+fmt", || renderer.rust_texts(&templates, &ctx, !self.reference_format, prefix))?;
+        let texts = timings.time(RENDER, || renderer.rust_texts(&templates, &ctx, !self.reference_format, prefix))?;
         let mut out: Vec<_> = modules.into_iter().map(|(name, _)| name).zip(texts).collect();
         if self.parts.publishers || self.parts.subscribers {
             // The runtime crate's source is already formatted and stays byte for byte.
@@ -548,7 +547,7 @@ impl Config {
     ) -> Result<Vec<(&'static str, &'static str, Vec<String>)>> {
         let modules = self.modules();
         let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
-        let texts = timings.time("render", || renderer.text_parts(&templates, &ctx))?;
+        let texts = timings.time(RENDER, || renderer.text_parts(&templates, &ctx))?;
         let mut out: Vec<_> =
             modules.into_iter().zip(texts).map(|((name, template), text)| (name, template, text)).collect();
         if self.parts.publishers || self.parts.subscribers {
@@ -687,6 +686,10 @@ pub mod proc_stats {
 
 /// Stands for the template name of the vendored runtime module (its text is not a template).
 const RUNTIME: &str = "the asyncapi-nats-runtime source";
+
+/// The timing stage of rendering and formatting (one stage: each job is rendered and formatted on
+/// the thread that takes it).
+const RENDER: &str = "render+fmt";
 
 /// Every file read, for `rerun-if-changed`.
 fn inputs_of(source: &Source) -> Vec<PathBuf> {
