@@ -1120,6 +1120,11 @@ fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> std::
 
 /// A plain scalar that is not null or a boolean: a number, or else a string.
 fn resolve_number(text: String) -> std::result::Result<Value, ScalarProblem> {
+    // Every number (and `.inf`, `.nan`) starts so; most scalars are words, decided here at once
+    // (Rust's float syntax also reads `inf` and `nan`, which are not finite: strings here too).
+    if !text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) {
+        return Ok(Value::String(text));
+    }
     if let Some(u) = parse_unsigned_int(&text, u64::from_str_radix) {
         return Ok(Value::from(u));
     }
@@ -1363,7 +1368,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     if meta.len() > MAX_FILE_BYTES {
         return Err(too_big(meta.len()));
     }
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
     let file = std::fs::File::open(path).map_err(|e| fail(e.to_string(), "check the file's permissions"))?;
     // The file can change between `metadata` and reading: never read more than the limit.
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| fail(e.to_string(), "check the file"))?;
@@ -1552,6 +1557,15 @@ mod tests {
         // No position of its own: its parent's.
         assert_eq!(at("/a/1"), Some((1, 1)));
         assert_eq!(at("/a/0/y/deeper"), Some((3, 7)));
+    }
+
+    #[test]
+    fn words_that_rust_reads_as_floats_stay_strings() {
+        let src = Source::from_str("w.yaml", "a: [inf, NaN, Infinity, e5, x1, 1e5, .5, -.inf1, 0x1f]\n").unwrap();
+        let expected = serde_json::json!(["inf", "NaN", "Infinity", "e5", "x1", 100000.0, 0.5, "-.inf1", 31]);
+        assert_eq!(src.get(&src.root_id().child("a")), Some(&expected));
+        let err = Source::from_str("w.yaml", "a: .inf\n").unwrap_err();
+        assert!(err.message.contains("not a finite number"), "{}", err.message);
     }
 
     #[test]
