@@ -472,7 +472,11 @@ fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let parsed = if is_json {
         // serde_json keeps JSON's exact number and escape rules; the YAML pass (JSON is YAML)
-        // adds positions and the checks serde_json does not make (duplicate keys).
+        // adds positions and the checks serde_json does not make (duplicate keys). It builds no
+        // values, and runs first: yaml-rust2 holds every token of a flow collection until it
+        // ends (for JSON, the whole document: more memory than the values), so it is done before
+        // they exist. serde_json's errors still come first.
+        let yaml = parse_yaml(name, text, false);
         let value: Value = serde_json::from_str(text).map_err(|e| {
             let line_col = Some((saturate(e.line()), saturate(e.column())));
             let whole = Location { file: name.to_string(), line_col, pointer: String::new() };
@@ -484,8 +488,7 @@ fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
                 Error::new(format!("invalid JSON: {e}")).at(whole).hint("fix the JSON syntax")
             }
         })?;
-        // The YAML pass builds no values (they would be thrown away).
-        match parse_yaml(name, text, false) {
+        match yaml {
             Ok(yaml) => ParsedYaml { value, ..yaml },
             // Positions are for diagnostics only; a JSON subtlety the YAML parser refuses must not fail loading.
             Err(e) if e.message.starts_with("invalid YAML") => {
@@ -1566,6 +1569,16 @@ mod tests {
         assert_eq!(src.get(&src.root_id().child("a")), Some(&expected));
         let err = Source::from_str("w.yaml", "a: .inf\n").unwrap_err();
         assert!(err.message.contains("not a finite number"), "{}", err.message);
+    }
+
+    #[test]
+    fn json_syntax_errors_come_before_the_yaml_pass_errors() {
+        let parse = |text| parse_file("d.json", Path::new("d.json"), text).unwrap_err().message;
+        assert!(parse("{\"a\": 1, \"a\": 2,}").starts_with("invalid JSON"));
+        assert!(parse("{\"a\": 1, \"a\": 2}").starts_with("duplicate key `a`"));
+        let file = parse_file("d.json", Path::new("d.json"), "{\"a\": [1, {\"b\": 2.50}]}").unwrap();
+        assert_eq!(file.value, serde_json::json!({"a": [1, {"b": 2.5}]}));
+        assert_eq!(file.positions.get("/a/1/b"), Some((1, 12)));
     }
 
     #[test]
