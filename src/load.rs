@@ -24,7 +24,11 @@ pub struct NodeId {
 impl NodeId {
     /// The node one level down, under `key` (an object key or an array index).
     pub fn child(&self, key: impl AsRef<str>) -> NodeId {
-        NodeId { file: self.file.clone(), pointer: format!("{}/{}", self.pointer, escape_token(key.as_ref())) }
+        let key = key.as_ref();
+        let mut pointer = String::with_capacity(self.pointer.len() + 1 + key.len());
+        pointer.push_str(&self.pointer);
+        push_token(&mut pointer, key);
+        NodeId { file: self.file.clone(), pointer }
     }
 
     /// The last pointer token, decoded (the component key for `#/components/schemas/Foo`).
@@ -1397,18 +1401,18 @@ fn decode_fragment(fragment: &str) -> std::result::Result<String, String> {
 fn push_token(pointer: &mut String, token: &str) {
     pointer.push('/');
     if token.contains(['~', '/']) {
-        pointer.push_str(&escape_token(token));
+        pointer.push_str(&token.replace('~', "~0").replace('/', "~1"));
     } else {
         pointer.push_str(token);
     }
 }
 
 pub fn escape_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+    if token.contains(['~', '/']) { token.replace('~', "~0").replace('/', "~1") } else { token.to_string() }
 }
 
 pub fn unescape_token(token: &str) -> String {
-    token.replace("~1", "/").replace("~0", "~")
+    if token.contains('~') { token.replace("~1", "/").replace("~0", "~") } else { token.to_string() }
 }
 
 /// Display name: relative to the root document's folder, `/`-separated (platform independent).
