@@ -481,7 +481,7 @@ fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
         // ends (for JSON, the whole document: more memory than the values), so it is done before
         // they exist. serde_json's errors still come first.
         let yaml = parse_yaml(name, text, false);
-        let value: Value = serde_json::from_str(text).map_err(|e| {
+        let value: Value = parse_json(text).map_err(|e| {
             let line_col = Some((saturate(e.line()), saturate(e.column())));
             let whole = Location { file: name.to_string(), line_col, pointer: String::new() };
             if e.to_string().starts_with("recursion limit exceeded") {
@@ -510,6 +510,94 @@ fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
         file_refs: parsed.file_refs,
         overlaid: BTreeMap::new(),
     })
+}
+
+/// `serde_json::from_str::<Value>`, with each object and array built at its exact size.
+fn parse_json(text: &str) -> serde_json::Result<Value> {
+    use serde::de::DeserializeSeed;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = ExactValue.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// Deserializes a `Value` as `serde_json::Value` does, but collects each object's entries
+/// before building its map (with exact capacity): a map grown entry by entry keeps up to twice
+/// the room it needs, and a large document has hundreds of thousands of them.
+struct ExactValue;
+
+impl<'de> serde::de::DeserializeSeed<'de> for ExactValue {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ExactValue {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> std::result::Result<Value, E> {
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(value.to_string()))
+    }
+
+    fn visit_string<E>(self, value: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_none<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(ExactValue)? {
+            items.push(item);
+        }
+        items.shrink_to_fit();
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> std::result::Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = access.next_key::<String>()? {
+            entries.push((key, access.next_value_seed(ExactValue)?));
+        }
+        // A repeated key replaces the value in place, as in `serde_json::Value`.
+        let mut map = serde_json::Map::with_capacity(entries.len());
+        for (key, value) in entries {
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
 }
 
 /// Decodes a file's bytes; invalid UTF-8 is located (line, column and byte offset).
@@ -1583,6 +1671,29 @@ mod tests {
         let file = parse_file("d.json", Path::new("d.json"), "{\"a\": [1, {\"b\": 2.50}]}").unwrap();
         assert_eq!(file.value, serde_json::json!({"a": [1, {"b": 2.5}]}));
         assert_eq!(file.positions.get("/a/1/b"), Some((1, 12)));
+    }
+
+    #[test]
+    fn json_values_are_those_of_serde_json() {
+        let texts = [
+            r#"{"b": [1, -2, 18446744073709551615, -9223372036854775808, 1.5e300, 123456789012345678901234567890],
+               "a": {"x": null, "y": true, "z": "\u00e9\ud83d\ude00\n", "x": [], "w": {}}, "": [[{}], []]}"#,
+            "[]",
+            "  \"s\" ",
+            "-0.0",
+            "{\"a\": 1,}",
+            "[1, 2",
+            "{\"a\": 1} x",
+            "1e400",
+            &format!("{}{}", "[".repeat(129), "]".repeat(129)),
+        ];
+        for text in texts {
+            let ours = parse_json(text).map(|v| serde_json::to_string(&v).unwrap()).map_err(|e| e.to_string());
+            let theirs = serde_json::from_str::<Value>(text)
+                .map(|v| serde_json::to_string(&v).unwrap())
+                .map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "{text}");
+        }
     }
 
     #[test]
