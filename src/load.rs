@@ -24,7 +24,11 @@ pub struct NodeId {
 impl NodeId {
     /// The node one level down, under `key` (an object key or an array index).
     pub fn child(&self, key: impl AsRef<str>) -> NodeId {
-        NodeId { file: self.file.clone(), pointer: format!("{}/{}", self.pointer, escape_token(key.as_ref())) }
+        let key = key.as_ref();
+        let mut pointer = String::with_capacity(self.pointer.len() + 1 + key.len());
+        pointer.push_str(&self.pointer);
+        push_token(&mut pointer, key);
+        NodeId { file: self.file.clone(), pointer }
     }
 
     /// The last pointer token, decoded (the component key for `#/components/schemas/Foo`).
@@ -47,6 +51,8 @@ pub struct SourceFile {
     pub value: Value,
     /// Pointer → (line, column), for diagnostics only (looked up, never iterated).
     positions: Positions,
+    /// Whether a `$ref` in it may name another file (when not, it is not searched for them).
+    file_refs: bool,
     /// Pointers whose value came from an overlay file (display name), for diagnostics.
     overlaid: BTreeMap<String, Overlaid>,
 }
@@ -114,7 +120,7 @@ impl Source {
             })?;
             let file = parse_file(&name, &file_path, &text)?;
             let mut found = BTreeSet::new();
-            collect_file_refs(&file.value, &mut String::new(), &mut |pointer, reference| {
+            file.each_file_ref(&mut |pointer, reference| {
                 found.insert((pointer.to_string(), reference.to_string()));
             });
             for (pointer, reference) in found {
@@ -139,7 +145,7 @@ impl Source {
     pub fn from_str(name: &str, text: &str) -> Result<Source> {
         let file = parse_file(name, Path::new(name), text)?;
         let mut refs = Vec::new();
-        collect_file_refs(&file.value, &mut String::new(), &mut |p, r| refs.push((p.to_string(), r.to_string())));
+        file.each_file_ref(&mut |p, r| refs.push((p.to_string(), r.to_string())));
         if let Some((pointer, reference)) = refs.first() {
             let loc = file.location(&NodeId { file: name.into(), pointer: pointer.clone() });
             return Err(Error::new(format!("external $ref `{reference}` in a document loaded from memory"))
@@ -249,7 +255,7 @@ impl Source {
         let text = decode_utf8(&name, read_file(&canonical)?)?;
         let overlay = parse_file(&name, &canonical, &text)?;
         let mut external = None;
-        collect_file_refs(&overlay.value, &mut String::new(), &mut |p, r| {
+        overlay.each_file_ref(&mut |p, r| {
             external.get_or_insert((p.to_string(), r.to_string()));
         });
         if let Some((pointer, reference)) = external {
@@ -355,18 +361,16 @@ impl Source {
 }
 
 impl SourceFile {
+    /// Calls `found(pointer, reference)` for every `$ref` naming another file (see [`collect_file_refs`]).
+    fn each_file_ref(&self, found: &mut dyn FnMut(&str, &str)) {
+        if self.file_refs {
+            collect_file_refs(&self.value, &mut String::new(), found);
+        }
+    }
+
     fn location(&self, id: &NodeId) -> Location {
         // The nearest recorded ancestor (pointers into JSON strings have no own entry).
-        let mut pointer = id.pointer.as_str();
-        let line_col = loop {
-            if let Some(pos) = self.positions.get(pointer) {
-                break Some(pos);
-            }
-            match pointer.rsplit_once('/') {
-                Some((parent, _)) => pointer = parent,
-                None => break None,
-            }
-        };
+        let line_col = self.positions.nearest(&id.pointer);
         Location { file: id.file.clone(), line_col, pointer: id.pointer.clone() }
     }
 }
@@ -456,8 +460,7 @@ fn merge_patch(target: &mut Value, patch: &Value, pointer: &mut String, replaced
     let target_map = target.as_object_mut().expect("made an object above");
     for (key, value) in patch_map {
         let len = pointer.len();
-        pointer.push('/');
-        pointer.push_str(&escape_token(key));
+        push_token(pointer, key);
         if value.is_null() {
             target_map.remove(key);
         } else {
@@ -473,8 +476,12 @@ fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let parsed = if is_json {
         // serde_json keeps JSON's exact number and escape rules; the YAML pass (JSON is YAML)
-        // adds positions and the checks serde_json does not make (duplicate keys).
-        let value: Value = serde_json::from_str(text).map_err(|e| {
+        // adds positions and the checks serde_json does not make (duplicate keys). It builds no
+        // values, and runs first: yaml-rust2 holds every token of a flow collection until it
+        // ends (for JSON, the whole document: more memory than the values), so it is done before
+        // they exist. serde_json's errors still come first.
+        let yaml = parse_yaml(name, text, false);
+        let value: Value = parse_json(text).map_err(|e| {
             let line_col = Some((saturate(e.line()), saturate(e.column())));
             let whole = Location { file: name.to_string(), line_col, pointer: String::new() };
             if e.to_string().starts_with("recursion limit exceeded") {
@@ -485,21 +492,112 @@ fn parse_file(name: &str, path: &Path, text: &str) -> Result<SourceFile> {
                 Error::new(format!("invalid JSON: {e}")).at(whole).hint("fix the JSON syntax")
             }
         })?;
-        match parse_yaml(name, text) {
-            Ok(yaml) => ParsedYaml { value, positions: yaml.positions },
+        match yaml {
+            Ok(yaml) => ParsedYaml { value, ..yaml },
             // Positions are for diagnostics only; a JSON subtlety the YAML parser refuses must not fail loading.
-            Err(e) if e.message.starts_with("invalid YAML") => ParsedYaml { value, positions: Positions::default() },
+            Err(e) if e.message.starts_with("invalid YAML") => {
+                ParsedYaml { value, positions: Positions::default(), file_refs: true }
+            }
             Err(e) => return Err(e),
         }
     } else {
-        parse_yaml(name, text)?
+        parse_yaml(name, text, true)?
     };
     Ok(SourceFile {
         path: path.to_path_buf(),
         value: parsed.value,
         positions: parsed.positions,
+        file_refs: parsed.file_refs,
         overlaid: BTreeMap::new(),
     })
+}
+
+/// `serde_json::from_str::<Value>`, with each object and array built at its exact size.
+fn parse_json(text: &str) -> serde_json::Result<Value> {
+    use serde::de::DeserializeSeed;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = ExactValue.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// Deserializes a `Value` as `serde_json::Value` does, but collects each object's entries
+/// before building its map (with exact capacity): a map grown entry by entry keeps up to twice
+/// the room it needs, and a large document has hundreds of thousands of them.
+struct ExactValue;
+
+impl<'de> serde::de::DeserializeSeed<'de> for ExactValue {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ExactValue {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> std::result::Result<Value, E> {
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(value.to_string()))
+    }
+
+    fn visit_string<E>(self, value: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_none<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(ExactValue)? {
+            items.push(item);
+        }
+        items.shrink_to_fit();
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> std::result::Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = access.next_key::<String>()? {
+            entries.push((key, access.next_value_seed(ExactValue)?));
+        }
+        // A repeated key replaces the value in place, as in `serde_json::Value`.
+        let mut map = serde_json::Map::with_capacity(entries.len());
+        for (key, value) in entries {
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
 }
 
 /// Decodes a file's bytes; invalid UTF-8 is located (line, column and byte offset).
@@ -531,37 +629,116 @@ const MAX_ALIAS_NODES: usize = 1_000_000;
 
 /// A YAML file as JSON values, with the position of every node.
 struct ParsedYaml {
+    /// `Value::Null` when only the positions were asked for.
     value: Value,
     positions: Positions,
+    /// Whether a `$ref` names another file (a string not starting with `#`), anywhere.
+    file_refs: bool,
 }
 
-/// Pointer → (line, column) of every node, for diagnostics. Keyed by a 64-bit hash of
-/// the pointer rather than the pointer itself: a 5,000-channel document has over a
-/// million nodes, and their pointer strings took more memory than the values. Two
-/// pointers of one file sharing a hash (odds about 10⁻⁷ at a million nodes) would
-/// only misplace a diagnostic's line.
+/// Pointer → (line, column) of every node, for diagnostics: (pointer hash, line, column),
+/// sorted by hash. Keyed by a 64-bit hash of the pointer rather than the pointer itself: a
+/// 5,000-channel document has over a million nodes, and their pointer strings took more memory
+/// than the values. The hash is built token by token (a child's from its parent's), so the
+/// parser never spells a pointer out. Two pointers of one file sharing a hash (odds about
+/// 10⁻⁷ at a million nodes) would only misplace a diagnostic's line.
 #[derive(Debug, Default)]
-struct Positions(HashMap<u64, (u32, u32), std::hash::BuildHasherDefault<IdentityHasher>>);
+struct Positions(Vec<(u64, u32, u32)>);
 
 impl Positions {
-    fn key(pointer: &str) -> u64 {
-        use std::hash::{Hash, Hasher};
-        // SipHash with fixed keys: deterministic, and well spread for similar pointers.
-        let mut hasher = std::hash::DefaultHasher::new();
-        pointer.hash(&mut hasher);
-        hasher.finish()
+    /// The hash of the empty pointer (the document).
+    const ROOT: u64 = 0x243f_6a88_85a3_08d3;
+
+    /// The hash of `parent`'s child named `token` (as written in a pointer: `~`-escaped).
+    /// Deterministic; for one parent, tokens of one length never collide.
+    fn child(parent: u64, token: &[u8]) -> u64 {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut h = parent ^ (token.len() as u64).wrapping_mul(K);
+        for chunk in token.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            h = (h.rotate_left(23) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        // MurmurHash3's finalizer (a bijection): every bit of the result depends on every bit.
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 
-    fn insert(&mut self, pointer: &str, (line, col): (usize, usize)) {
-        self.0.insert(Self::key(pointer), (saturate(line), saturate(col)));
+    /// The hash of a sequence's item `index`.
+    fn item(parent: u64, index: usize) -> u64 {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = index;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        Self::child(parent, &digits[at..])
     }
 
-    fn or_insert(&mut self, pointer: &str, (line, col): (usize, usize)) {
-        self.0.entry(Self::key(pointer)).or_insert((saturate(line), saturate(col)));
+    /// The hash of a mapping's child under `key` (unescaped).
+    fn key(parent: u64, key: &str) -> u64 {
+        if key.contains(['~', '/']) {
+            Self::child(parent, escape_token(key).as_bytes())
+        } else {
+            Self::child(parent, key.as_bytes())
+        }
     }
 
+    /// The hashes of `pointer`'s ancestors and itself, the document first (none when it is not
+    /// a pointer).
+    fn lineage(pointer: &str) -> Vec<u64> {
+        let mut hashes = vec![Self::ROOT];
+        if pointer.is_empty() {
+            return hashes;
+        }
+        let Some(rest) = pointer.strip_prefix('/') else { return Vec::new() };
+        let mut hash = Self::ROOT;
+        for token in rest.split('/') {
+            hash = Self::child(hash, token.as_bytes());
+            hashes.push(hash);
+        }
+        hashes
+    }
+
+    fn push(&mut self, hash: u64, (line, col): (usize, usize)) {
+        self.0.push((hash, saturate(line), saturate(col)));
+    }
+
+    /// While parsing (unsorted): the position recorded for `hash` (a duplicate key's first one).
+    fn find_unsorted(&self, hash: u64) -> Option<(u32, u32)> {
+        self.0.iter().find(|e| e.0 == hash).map(|&(_, line, col)| (line, col))
+    }
+
+    /// Sorts the index for lookups, and gives back the growth slack.
+    fn finish(&mut self) {
+        self.0.sort_unstable();
+        self.0.dedup_by_key(|e| e.0);
+        self.0.shrink_to_fit();
+    }
+
+    fn get_hash(&self, hash: u64) -> Option<(u32, u32)> {
+        let i = self.0.binary_search_by_key(&hash, |e| e.0).ok()?;
+        let (_, line, col) = self.0[i];
+        Some((line, col))
+    }
+
+    #[cfg(test)]
     fn get(&self, pointer: &str) -> Option<(u32, u32)> {
-        self.0.get(&Self::key(pointer)).copied()
+        self.get_hash(*Self::lineage(pointer).last()?)
+    }
+
+    /// The position of `pointer`, or of its nearest recorded ancestor (pointers into JSON
+    /// strings, and nodes an alias copied, have no own entry).
+    fn nearest(&self, pointer: &str) -> Option<(u32, u32)> {
+        Self::lineage(pointer).into_iter().rev().find_map(|hash| self.get_hash(hash))
     }
 }
 
@@ -589,18 +766,30 @@ impl std::hash::Hasher for IdentityHasher {
     }
 }
 
-/// A mapping or sequence being built.
+/// Mappings with more keys than this find duplicates through a hash set rather than by scanning.
+const SCAN_KEYS: usize = 16;
+
+/// A mapping or sequence being built. Its entries are on the builder's shared stacks (reused
+/// for every collection) until it ends, so the finished `Map` or `Vec` gets its exact size: a
+/// map grown entry by entry keeps up to twice the room it needs, over a million nodes.
 enum Open {
     Map {
-        map: serde_json::Map<String, Value>,
-        pointer: String,
-        /// The key read, waiting for its value: (key, pointer of the value).
-        key: Option<(String, String)>,
+        /// Where its entries start in `YamlBuilder::entries`.
+        start: usize,
+        /// Hash of its pointer (see [`Positions`]).
+        hash: u64,
+        /// The key read, waiting for its value, and the hash of the value's pointer.
+        key: Option<(String, u64)>,
+        /// A sequence item: positioned at its first key, as diagnostics look it up.
+        unplaced: bool,
+        /// Hashes of its keys' pointers, once it has more than [`SCAN_KEYS`].
+        keys: Option<std::collections::HashSet<u64, std::hash::BuildHasherDefault<IdentityHasher>>>,
         anchor: usize,
     },
     Seq {
-        items: Vec<Value>,
-        pointer: String,
+        /// Where its items start in `YamlBuilder::items`.
+        start: usize,
+        hash: u64,
         anchor: usize,
     },
 }
@@ -612,6 +801,14 @@ enum Open {
 struct YamlBuilder<'a> {
     file: &'a str,
     stack: Vec<Open>,
+    /// Entries of the open mappings: key, value, hash of the value's pointer.
+    entries: Vec<(String, Value, u64)>,
+    /// Items of the open sequences.
+    items: Vec<Value>,
+    /// Whether values are kept (not for a JSON file, which serde_json reads).
+    keep_values: bool,
+    /// Whether a `$ref` names another file.
+    file_refs: bool,
     positions: Positions,
     /// Anchored nodes: (value, node count).
     anchors: HashMap<usize, (Value, usize)>,
@@ -619,10 +816,16 @@ struct YamlBuilder<'a> {
     root: Option<Value>,
 }
 
-fn parse_yaml(name: &str, text: &str) -> Result<ParsedYaml> {
+/// Parses YAML (JSON is YAML) into a value and its positions; with `keep_values` false, only
+/// the positions and the checks are made (the value is `Null`).
+fn parse_yaml(name: &str, text: &str, keep_values: bool) -> Result<ParsedYaml> {
     let mut builder = YamlBuilder {
         file: name,
         stack: Vec::new(),
+        entries: Vec::new(),
+        items: Vec::new(),
+        keep_values,
+        file_refs: false,
         positions: Positions::default(),
         anchors: HashMap::new(),
         alias_nodes: 0,
@@ -666,7 +869,9 @@ fn parse_yaml(name: &str, text: &str) -> Result<ParsedYaml> {
             .at(Location { file: name.to_string(), line_col: Some((1, 1)), pointer: String::new() })
             .hint("an AsyncAPI document is a YAML or JSON mapping starting with `asyncapi:`"));
     };
-    Ok(ParsedYaml { value, positions: builder.positions })
+    let mut positions = builder.positions;
+    positions.finish();
+    Ok(ParsedYaml { value, positions, file_refs: builder.file_refs })
 }
 
 impl YamlBuilder<'_> {
@@ -678,65 +883,97 @@ impl YamlBuilder<'_> {
         }
     }
 
-    /// Where the next node goes: its pointer, or `None` when it is a mapping key.
-    /// Records positions the way diagnostics look them up: a key's position is its
-    /// value's; a mapping's is its first key; a sequence item's is its own.
-    fn next_pointer(&mut self, mark: &Marker, starts_mapping: bool) -> Option<String> {
+    /// Records the position of the next node, the way diagnostics look it up: a key's position
+    /// is its value's; a mapping's is its first key; a sequence item's is its own.
+    fn place_next(&mut self, mark: &Marker, starts_mapping: bool) {
         let pos = (mark.line(), mark.col() + 1);
         match self.stack.last_mut() {
-            None => {
-                self.positions.or_insert("", pos);
-                Some(String::new())
-            }
-            Some(Open::Map { key: Some((_, pointer)), .. }) => Some(pointer.clone()),
-            Some(Open::Map { pointer, .. }) => {
-                self.positions.or_insert(pointer, pos);
-                None
-            }
-            Some(Open::Seq { items, pointer, .. }) => {
-                let child = format!("{pointer}/{}", items.len());
-                if !starts_mapping {
-                    self.positions.insert(&child, pos);
+            None => self.positions.push(Positions::ROOT, pos),
+            // Recorded with the key.
+            Some(Open::Map { key: Some(_), .. }) => {}
+            // A key: its mapping, when an item of a sequence, is positioned at the first one.
+            Some(Open::Map { hash, unplaced, .. }) => {
+                if std::mem::take(unplaced) {
+                    self.positions.push(*hash, pos);
                 }
-                Some(child)
             }
+            Some(Open::Seq { start, hash, .. }) => {
+                if !starts_mapping {
+                    let child = Positions::item(*hash, self.items.len() - *start);
+                    self.positions.push(child, pos);
+                }
+            }
+        }
+    }
+
+    /// The pointer hash of the next node (not a key).
+    fn next_hash(&self) -> u64 {
+        match self.stack.last() {
+            None => Positions::ROOT,
+            Some(Open::Map { key, hash, .. }) => key.as_ref().map_or(*hash, |(_, child)| *child),
+            Some(Open::Seq { start, hash, .. }) => Positions::item(*hash, self.items.len() - start),
         }
     }
 
     /// Puts a finished node into its parent (or makes it the document).
     fn attach(&mut self, value: Value) {
+        let value = if self.keep_values { value } else { Value::Null };
         match self.stack.last_mut() {
             None => self.root = Some(value),
-            Some(Open::Map { map, key, .. }) => {
-                let (key, _) = key.take().expect("a value follows its key");
-                map.insert(key, value);
+            Some(Open::Map { key, .. }) => {
+                let (key, hash) = key.take().expect("a value follows its key");
+                self.entries.push((key, value, hash));
             }
-            Some(Open::Seq { items, .. }) => items.push(value),
+            Some(Open::Seq { .. }) => self.items.push(value),
+        }
+    }
+
+    /// Notes a file `$ref` (so the files it names are read without walking the whole document).
+    fn note_ref(&mut self, value: &Value) {
+        if let (Some(Open::Map { key: Some((key, _)), .. }), Value::String(reference)) = (self.stack.last(), value) {
+            if key == "$ref" && !reference.starts_with('#') {
+                self.file_refs = true;
+            }
         }
     }
 
     /// A mapping key: must be a scalar; duplicates are errors (parsers disagree on which wins).
     fn key(&mut self, key: String, mark: &Marker) -> Result<()> {
         let pos = (mark.line(), mark.col() + 1);
-        let Some(Open::Map { map, pointer, key: pending, .. }) = self.stack.last_mut() else {
+        let Some(Open::Map { start, hash, keys, .. }) = self.stack.last_mut() else {
             unreachable!("keys are read in mappings")
         };
-        let child = if key.contains(['~', '/']) {
-            format!("{pointer}/{}", escape_token(&key))
-        } else {
-            format!("{pointer}/{key}")
+        let child = Positions::key(*hash, &key);
+        let siblings = &self.entries[*start..];
+        let seen = match keys {
+            Some(keys) => keys.contains(&child),
+            None => siblings.iter().any(|e| e.2 == child),
         };
-        if map.contains_key(&key) {
+        // A hash matching is a duplicate only if the key does too.
+        if seen && siblings.iter().any(|e| e.0 == key) {
             let first = self
                 .positions
-                .get(&child)
+                .find_unsorted(child)
                 .map_or(String::new(), |(line, col)| format!(" (first at line {line}, column {col})"));
+            let mut pointer = self.current_pointer();
+            push_token(&mut pointer, &key);
             return Err(Error::new(format!("duplicate key `{key}`{first}"))
-                .at(self.location(child, mark))
+                .at(self.location(pointer, mark))
                 .hint("remove or rename one of them: YAML and JSON tools disagree on which one wins"));
         }
-        self.positions.insert(&child, pos);
-        *pending = Some((key, child));
+        match keys {
+            Some(keys) => {
+                keys.insert(child);
+            }
+            None if siblings.len() >= SCAN_KEYS => {
+                *keys = Some(siblings.iter().map(|e| e.2).chain([child]).collect());
+            }
+            None => {}
+        }
+        self.positions.push(child, pos);
+        if let Some(Open::Map { key: pending, .. }) = self.stack.last_mut() {
+            *pending = Some((key, child));
+        }
         Ok(())
     }
 
@@ -753,9 +990,9 @@ impl YamlBuilder<'_> {
         mark: &Marker,
     ) -> Result<()> {
         let is_key = self.expects_key();
-        let pointer = self.next_pointer(mark, false);
+        self.place_next(mark, false);
         let value = resolve_scalar(text, style, tag).map_err(|problem| {
-            let at = pointer.clone().unwrap_or_else(|| self.current_pointer());
+            let at = self.here();
             let what = if is_key { "mapping key" } else { "value" };
             Error::new(format!("{what} {problem}")).at(self.location(at, mark)).hint(match problem {
                 ScalarProblem::NotFinite(_) => "JSON has no infinity or NaN: use a finite number, or a string",
@@ -769,6 +1006,7 @@ impl YamlBuilder<'_> {
         if is_key {
             self.key(key_text(value, || self.location(self.current_pointer(), mark))?, mark)
         } else {
+            self.note_ref(&value);
             self.attach(value);
             Ok(())
         }
@@ -776,34 +1014,67 @@ impl YamlBuilder<'_> {
 
     fn alias(&mut self, anchor: usize, mark: &Marker) -> Result<()> {
         let is_key = self.expects_key();
-        let pointer = self.next_pointer(mark, false);
-        let at = pointer.unwrap_or_else(|| self.current_pointer());
-        let Some((value, nodes)) = self.anchors.get(&anchor) else {
+        self.place_next(mark, false);
+        let Some(&(_, nodes)) = self.anchors.get(&anchor) else {
             return Err(Error::new("an alias refers to the node that contains it")
-                .at(self.location(at, mark))
+                .at(self.location(self.here(), mark))
                 .hint("a recursive structure has no JSON form; repeat the content instead"));
         };
         self.alias_nodes += nodes;
         if self.alias_nodes > MAX_ALIAS_NODES {
             return Err(Error::new(format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"))
-                .at(self.location(at, mark))
+                .at(self.location(self.here(), mark))
                 .hint("the document repeats anchored content exponentially (an alias bomb); write the content out"));
         }
-        let value = value.clone();
+        let value = self.anchors[&anchor].0.clone();
         if is_key {
-            let key = key_text(value, || self.location(at.clone(), mark))?;
+            let key = key_text(value, || self.location(self.here(), mark))?;
             self.key(key, mark)
         } else {
+            self.note_ref(&value);
             self.attach(value);
             Ok(())
         }
     }
 
+    /// The pointer of the next node, or of its mapping when it is a key.
+    fn here(&self) -> String {
+        self.next_pointer().unwrap_or_else(|| self.current_pointer())
+    }
+
+    /// The pointer of the open collection (for a diagnostic: spelt out from the stack).
     fn current_pointer(&self) -> String {
+        self.pointer_to(self.stack.len().saturating_sub(1))
+    }
+
+    /// The pointer of the next node, or `None` when it is a mapping key.
+    fn next_pointer(&self) -> Option<String> {
         match self.stack.last() {
-            Some(Open::Map { pointer, .. } | Open::Seq { pointer, .. }) => pointer.clone(),
-            None => String::new(),
+            Some(Open::Map { key: None, .. }) => None,
+            _ => Some(self.pointer_to(self.stack.len())),
         }
+    }
+
+    /// The pointer of the child the `depth` outermost open collections lead to: the key each
+    /// has read, or the index of its next item.
+    fn pointer_to(&self, depth: usize) -> String {
+        // A sequence's items end where the next open sequence's start (one stack for all).
+        let mut tokens = Vec::with_capacity(depth);
+        let mut items_end = self.items.len();
+        for open in self.stack.iter().rev() {
+            match open {
+                Open::Map { key, .. } => tokens.push(key.as_ref().map_or("", |(k, _)| k).to_string()),
+                Open::Seq { start, .. } => {
+                    tokens.push((items_end - start).to_string());
+                    items_end = *start;
+                }
+            }
+        }
+        let mut pointer = String::new();
+        for token in tokens.iter().rev().take(depth) {
+            push_token(&mut pointer, token);
+        }
+        pointer
     }
 
     fn open(&mut self, is_map: bool, anchor: usize, mark: &Marker) -> Result<()> {
@@ -818,19 +1089,41 @@ impl YamlBuilder<'_> {
                 .at(self.location(self.current_pointer(), mark))
                 .hint("flatten the document, e.g. move nested schemas to components and $ref them"));
         }
-        let pointer = self.next_pointer(mark, is_map).expect("not a key: checked above");
+        let in_seq = matches!(self.stack.last(), Some(Open::Seq { .. }));
+        self.place_next(mark, is_map);
+        let hash = self.next_hash();
         self.stack.push(if is_map {
-            Open::Map { map: serde_json::Map::new(), pointer, key: None, anchor }
+            Open::Map { start: self.entries.len(), hash, key: None, unplaced: in_seq, keys: None, anchor }
         } else {
-            Open::Seq { items: Vec::new(), pointer, anchor }
+            Open::Seq { start: self.items.len(), hash, anchor }
         });
         Ok(())
     }
 
     fn close(&mut self, mark: &Marker) -> Result<()> {
         let (value, anchor) = match self.stack.pop() {
-            Some(Open::Map { map, anchor, .. }) => (Value::Object(map), anchor),
-            Some(Open::Seq { items, anchor, .. }) => (Value::Array(items), anchor),
+            Some(Open::Map { start, anchor, .. }) => {
+                let value = if self.keep_values {
+                    let mut map = serde_json::Map::with_capacity(self.entries.len() - start);
+                    for (key, value, _) in self.entries.drain(start..) {
+                        map.insert(key, value);
+                    }
+                    Value::Object(map)
+                } else {
+                    self.entries.truncate(start);
+                    Value::Null
+                };
+                (value, anchor)
+            }
+            Some(Open::Seq { start, anchor, .. }) => {
+                let value = if self.keep_values {
+                    Value::Array(self.items.drain(start..).collect())
+                } else {
+                    self.items.truncate(start);
+                    Value::Null
+                };
+                (value, anchor)
+            }
             None => {
                 return Err(
                     Error::new("invalid YAML: unbalanced end of collection").at(self.location(String::new(), mark))
@@ -922,6 +1215,11 @@ fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> std::
 
 /// A plain scalar that is not null or a boolean: a number, or else a string.
 fn resolve_number(text: String) -> std::result::Result<Value, ScalarProblem> {
+    // Every number (and `.inf`, `.nan`) starts so; most scalars are words, decided here at once
+    // (Rust's float syntax also reads `inf` and `nan`, which are not finite: strings here too).
+    if !text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) {
+        return Ok(Value::String(text));
+    }
     if let Some(u) = parse_unsigned_int(&text, u64::from_str_radix) {
         return Ok(Value::from(u));
     }
@@ -1069,8 +1367,7 @@ fn collect_file_refs(value: &Value, pointer: &mut String, found: &mut dyn FnMut(
                     continue;
                 }
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&escape_token(key));
+                push_token(pointer, key);
                 collect_file_refs(child, pointer, found);
                 pointer.truncate(len);
             }
@@ -1078,7 +1375,8 @@ fn collect_file_refs(value: &Value, pointer: &mut String, found: &mut dyn FnMut(
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
                 let len = pointer.len();
-                pointer.push_str(&format!("/{i}"));
+                use std::fmt::Write;
+                let _ = write!(pointer, "/{i}");
                 collect_file_refs(child, pointer, found);
                 pointer.truncate(len);
             }
@@ -1165,7 +1463,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     if meta.len() > MAX_FILE_BYTES {
         return Err(too_big(meta.len()));
     }
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
     let file = std::fs::File::open(path).map_err(|e| fail(e.to_string(), "check the file's permissions"))?;
     // The file can change between `metadata` and reading: never read more than the limit.
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| fail(e.to_string(), "check the file"))?;
@@ -1187,12 +1485,22 @@ fn decode_fragment(fragment: &str) -> std::result::Result<String, String> {
     }
 }
 
+/// Appends `/` and `token`, `~`-escaped, to `pointer`.
+fn push_token(pointer: &mut String, token: &str) {
+    pointer.push('/');
+    if token.contains(['~', '/']) {
+        pointer.push_str(&token.replace('~', "~0").replace('/', "~1"));
+    } else {
+        pointer.push_str(token);
+    }
+}
+
 pub fn escape_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+    if token.contains(['~', '/']) { token.replace('~', "~0").replace('/', "~1") } else { token.to_string() }
 }
 
 pub fn unescape_token(token: &str) -> String {
-    token.replace("~1", "/").replace("~0", "~")
+    if token.contains('~') { token.replace("~1", "/").replace("~0", "~") } else { token.to_string() }
 }
 
 /// Display name: relative to the root document's folder, `/`-separated (platform independent).
@@ -1239,7 +1547,7 @@ mod tests {
     use super::*;
 
     fn index_positions(text: &str) -> Option<std::collections::BTreeMap<&'static str, (u32, u32)>> {
-        let positions = parse_yaml("t.yaml", text).ok()?.positions;
+        let positions = parse_yaml("t.yaml", text, true).ok()?.positions;
         let pointers = ["/asyncapi", "/channels/a~1b/address", "/channels/a~1b/tags/0", "/info/title"];
         Some(pointers.into_iter().filter_map(|p| Some((p, positions.get(p)?))).collect())
     }
@@ -1314,6 +1622,78 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.message.contains("remote $ref"));
+    }
+
+    #[test]
+    fn errors_in_nested_sequences_name_the_item() {
+        let text = "a:\n  - b:\n      - 1\n      - c: [1, 2, 0x1ffffffffffffffffffff]\n";
+        let loc = Source::from_str("n.yaml", text).unwrap_err().location.unwrap();
+        assert_eq!((loc.line_col, loc.pointer.as_str()), (Some((4, 19)), "/a/0/b/1/c/2"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_large_mappings() {
+        let mut text = "big:\n".to_string();
+        for i in 0..40 {
+            text += &format!("  k{i}: {i}\n");
+        }
+        text += "  k7: again\n";
+        let err = Source::from_str("d.yaml", &text).unwrap_err();
+        assert!(err.message.contains("duplicate key `k7` (first at line 9, column 3)"), "{}", err.message);
+        assert_eq!(err.location.unwrap().pointer, "/big/k7");
+    }
+
+    #[test]
+    fn sequence_items_that_are_mappings_are_at_their_first_key() {
+        let src = Source::from_str("s.yaml", "a:\n  -   x: 1\n      y: 2\n  - {}\n").unwrap();
+        let at = |p: &str| src.location(&NodeId { file: "s.yaml".into(), pointer: p.into() }).line_col;
+        assert_eq!(at("/a/0"), Some((2, 7)));
+        assert_eq!(at("/a/0/y"), Some((3, 7)));
+        // No position of its own: its parent's.
+        assert_eq!(at("/a/1"), Some((1, 1)));
+        assert_eq!(at("/a/0/y/deeper"), Some((3, 7)));
+    }
+
+    #[test]
+    fn words_that_rust_reads_as_floats_stay_strings() {
+        let src = Source::from_str("w.yaml", "a: [inf, NaN, Infinity, e5, x1, 1e5, .5, -.inf1, 0x1f]\n").unwrap();
+        let expected = serde_json::json!(["inf", "NaN", "Infinity", "e5", "x1", 100000.0, 0.5, "-.inf1", 31]);
+        assert_eq!(src.get(&src.root_id().child("a")), Some(&expected));
+        let err = Source::from_str("w.yaml", "a: .inf\n").unwrap_err();
+        assert!(err.message.contains("not a finite number"), "{}", err.message);
+    }
+
+    #[test]
+    fn json_syntax_errors_come_before_the_yaml_pass_errors() {
+        let parse = |text| parse_file("d.json", Path::new("d.json"), text).unwrap_err().message;
+        assert!(parse("{\"a\": 1, \"a\": 2,}").starts_with("invalid JSON"));
+        assert!(parse("{\"a\": 1, \"a\": 2}").starts_with("duplicate key `a`"));
+        let file = parse_file("d.json", Path::new("d.json"), "{\"a\": [1, {\"b\": 2.50}]}").unwrap();
+        assert_eq!(file.value, serde_json::json!({"a": [1, {"b": 2.5}]}));
+        assert_eq!(file.positions.get("/a/1/b"), Some((1, 12)));
+    }
+
+    #[test]
+    fn json_values_are_those_of_serde_json() {
+        let texts = [
+            r#"{"b": [1, -2, 18446744073709551615, -9223372036854775808, 1.5e300, 123456789012345678901234567890],
+               "a": {"x": null, "y": true, "z": "\u00e9\ud83d\ude00\n", "x": [], "w": {}}, "": [[{}], []]}"#,
+            "[]",
+            "  \"s\" ",
+            "-0.0",
+            "{\"a\": 1,}",
+            "[1, 2",
+            "{\"a\": 1} x",
+            "1e400",
+            &format!("{}{}", "[".repeat(129), "]".repeat(129)),
+        ];
+        for text in texts {
+            let ours = parse_json(text).map(|v| serde_json::to_string(&v).unwrap()).map_err(|e| e.to_string());
+            let theirs = serde_json::from_str::<Value>(text)
+                .map(|v| serde_json::to_string(&v).unwrap())
+                .map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "{text}");
+        }
     }
 
     #[test]
