@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value;
-use yaml_rust2::parser::{Event, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use yaml_rust2::parser::{Event, ParseResult, Parser, Tag};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 use crate::error::{Error, Location, Result};
 
@@ -818,23 +818,87 @@ struct YamlBuilder<'a> {
 
 /// Parses YAML (JSON is YAML) into a value and its positions; with `keep_values` false, only
 /// the positions and the checks are made (the value is `Null`).
+/// Files from this size on are scanned on a thread of their own while the values are built.
+const READ_AHEAD_BYTES: usize = 256 * 1024;
+/// Events handed over at a time (a few hundred kB of events; at most 4 batches wait).
+const EVENT_BATCH: usize = 2048;
+
+/// Calls `consume` with a source of the parser's events for `text`. For a large file the parser
+/// runs on another thread, batches of events ahead: scanning is half of loading, building the
+/// values the other half. The events and their order are the same either way.
+fn with_events<R>(text: &str, consume: impl FnOnce(&mut dyn FnMut() -> ParseResult) -> R) -> R {
+    with_events_from(text, READ_AHEAD_BYTES, consume)
+}
+
+/// [`with_events`], reading ahead from `min_bytes` on.
+fn with_events_from<R>(text: &str, min_bytes: usize, consume: impl FnOnce(&mut dyn FnMut() -> ParseResult) -> R) -> R {
+    if text.len() < min_bytes {
+        let mut parser = Parser::new_from_str(text);
+        return consume(&mut || parser.next_token());
+    }
+    std::thread::scope(|scope| {
+        let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<ParseResult>>(4);
+        let reader = std::thread::Builder::new().name("yaml".into()).spawn_scoped(scope, move || {
+            let mut parser = Parser::new_from_str(text);
+            loop {
+                let mut batch = Vec::with_capacity(EVENT_BATCH);
+                let mut last = false;
+                while !last && batch.len() < EVENT_BATCH {
+                    let event = parser.next_token();
+                    last = matches!(event, Ok((Event::StreamEnd, _)) | Err(_));
+                    batch.push(event);
+                }
+                // Stops when the consumer stopped (an error) or at the end.
+                if sender.send(batch).is_err() || last {
+                    return;
+                }
+            }
+        });
+        let Ok(reader) = reader else {
+            // No thread to be had: read on this one.
+            let mut parser = Parser::new_from_str(text);
+            return consume(&mut || parser.next_token());
+        };
+        let mut batch = Vec::new().into_iter();
+        let mut last_mark: Option<Marker> = None;
+        let mut fallback: Option<Parser<_>> = None;
+        // Owns the receiving end: dropping it stops a reader still sending (after an error).
+        let mut next = move || -> ParseResult {
+            if let Some(parser) = &mut fallback {
+                return parser.next_token();
+            }
+            loop {
+                if let Some(event) = batch.next() {
+                    if let Ok((_, mark)) = &event {
+                        last_mark = Some(*mark);
+                    }
+                    return event;
+                }
+                match (batches.recv(), last_mark) {
+                    (Ok(events), _) => batch = events.into_iter(),
+                    // The reader stopped before its first batch: read here instead.
+                    (Err(_), None) => return fallback.insert(Parser::new_from_str(text)).next_token(),
+                    (Err(_), Some(mark)) => return Err(ScanError::new(mark, "the YAML reader stopped unexpectedly")),
+                }
+            }
+        };
+        let result = consume(&mut next);
+        drop(next);
+        // A reader that panicked has been reported as an error above; it is not a panic here.
+        let _ = reader.join();
+        result
+    })
+}
+
 fn parse_yaml(name: &str, text: &str, keep_values: bool) -> Result<ParsedYaml> {
-    let mut builder = YamlBuilder {
-        file: name,
-        stack: Vec::new(),
-        entries: Vec::new(),
-        items: Vec::new(),
-        keep_values,
-        file_refs: false,
-        positions: Positions::default(),
-        anchors: HashMap::new(),
-        alias_nodes: 0,
-        root: None,
-    };
-    let mut parser = Parser::new_from_str(text);
+    with_events(text, |next| parse_events(name, YamlBuilder::new(name, keep_values), next))
+}
+
+/// Builds the values and positions from the parser's events.
+fn parse_events(name: &str, mut builder: YamlBuilder<'_>, next: &mut dyn FnMut() -> ParseResult) -> Result<ParsedYaml> {
     let mut documents = 0;
     loop {
-        let (event, mark) = parser.next_token().map_err(|e| {
+        let (event, mark) = next().map_err(|e| {
             let at = builder.location(builder.current_pointer(), e.marker());
             if e.info() == "recursion limit exceeded" {
                 // The scanner's own limit on flow nesting (`[[[…`), reached before ours.
@@ -872,6 +936,23 @@ fn parse_yaml(name: &str, text: &str, keep_values: bool) -> Result<ParsedYaml> {
     let mut positions = builder.positions;
     positions.finish();
     Ok(ParsedYaml { value, positions, file_refs: builder.file_refs })
+}
+
+impl<'a> YamlBuilder<'a> {
+    fn new(file: &'a str, keep_values: bool) -> Self {
+        YamlBuilder {
+            file,
+            stack: Vec::new(),
+            entries: Vec::new(),
+            items: Vec::new(),
+            keep_values,
+            file_refs: false,
+            positions: Positions::default(),
+            anchors: HashMap::new(),
+            alias_nodes: 0,
+            root: None,
+        }
+    }
 }
 
 impl YamlBuilder<'_> {
@@ -1545,6 +1626,32 @@ fn resolve_pointer<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large file is scanned on another thread, a few batches ahead: the same values, positions
+    /// and errors as scanned where the values are built.
+    #[test]
+    fn reading_ahead_gives_the_same_values_positions_and_errors() {
+        let parse = |text: &str, min_bytes: usize| {
+            with_events_from(text, min_bytes, |next| parse_events("t.yaml", YamlBuilder::new("t.yaml", true), next))
+        };
+        let mut text = String::from("asyncapi: 3.0.0\nchannels:\n");
+        for i in 0..3000 {
+            text.push_str(&format!("  c{i}:\n    address: a.{i}\n    tags: [{{name: x}}, y{i}]\n    n: {i}\n"));
+        }
+        assert!(text.len() > EVENT_BATCH * 20);
+        let (ahead, here) = (parse(&text, 0).unwrap(), parse(&text, usize::MAX).unwrap());
+        assert_eq!(ahead.value, here.value);
+        for pointer in ["/channels/c0/address", "/channels/c1234/tags/1", "/channels/c2999/n", "/channels"] {
+            assert_eq!(ahead.positions.get(pointer), here.positions.get(pointer), "{pointer}");
+            assert!(ahead.positions.get(pointer).is_some(), "{pointer}");
+        }
+        // An error late in the file, and one early (the reader is stopped while batches wait).
+        for bad in [format!("{text}  c9: [\n"), format!("asyncapi: 3.0.0\nx: [\n: -\n{text}")] {
+            let (ahead, here) = (parse(&bad, 0).err().unwrap(), parse(&bad, usize::MAX).err().unwrap());
+            assert_eq!(ahead.to_string(), here.to_string());
+            assert!(ahead.location.is_some(), "{ahead}");
+        }
+    }
 
     fn index_positions(text: &str) -> Option<std::collections::BTreeMap<&'static str, (u32, u32)>> {
         let positions = parse_yaml("t.yaml", text, true).ok()?.positions;
