@@ -20,7 +20,7 @@ const UNSUPPORTED: &[&str] =
 /// Every schema with an error is reported (all of them: a run lists each independent error), the
 /// others are still converted.
 pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, String)]) -> Result<()> {
-    let mut conv = Converter { source, space, queue: VecDeque::new(), queued: BTreeSet::new() };
+    let mut conv = Converter { source, space, queue: VecDeque::new() };
     // Bounded however many schemas fail (a hostile document).
     let mut errors = crate::error::Collected::default();
     for (node, hint) in roots {
@@ -43,7 +43,6 @@ struct Converter<'a> {
     source: &'a Source,
     space: &'a mut TypeSpace,
     queue: VecDeque<NodeId>,
-    queued: BTreeSet<NodeId>,
 }
 
 type Schema = Map<String, Value>;
@@ -68,14 +67,14 @@ impl<'a> Converter<'a> {
 
     /// Schedules a definition for `node`, named from `hint` unless a stronger hint came first.
     fn request(&mut self, node: &NodeId, hint: &str, priority: u8) {
-        match self.space.hints.get(node) {
+        match self.space.hints.get_mut(node) {
             Some((p, _)) if *p <= priority => {}
-            _ => {
+            Some(h) => *h = (priority, hint.to_string()),
+            // First request (hints are only written here while converting): schedule it.
+            None => {
                 self.space.hints.insert(node.clone(), (priority, hint.to_string()));
+                self.queue.push_back(node.clone());
             }
-        }
-        if self.queued.insert(node.clone()) {
-            self.queue.push_back(node.clone());
         }
     }
 
@@ -146,23 +145,23 @@ impl<'a> Converter<'a> {
         Ok(())
     }
 
-    /// The type of a schema met inline (a property, an item, a variant).
-    fn convert(&mut self, node: &NodeId, hint: &str, depth: usize) -> Result<Ty> {
+    /// The type of a schema met inline (a property, an item, a variant): `value` is the node's
+    /// value, already in hand where the parent was read (resolving the pointer again is not free).
+    fn convert(&mut self, node: &NodeId, value: &Value, hint: &str, depth: usize) -> Result<Ty> {
         let source = self.source;
         if depth > MAX_DEPTH {
             return Err(source
                 .error(node, format!("schema nested deeper than {MAX_DEPTH} levels"))
                 .hint("move inner schemas to `components/schemas` and reference them with $ref"));
         }
-        let schema = match source.get(node) {
-            Some(Value::Object(map)) => map,
-            Some(Value::Bool(_)) => return Ok(Ty::Any),
-            Some(_) => {
+        let schema = match value {
+            Value::Object(map) => map,
+            Value::Bool(_) => return Ok(Ty::Any),
+            _ => {
                 return Err(source
                     .error(node, "a schema must be an object or a boolean")
                     .hint("write a JSON Schema object such as `{type: string}`"));
             }
-            None => return Err(source.error(node, "missing schema")),
         };
         if schema.contains_key("$ref") {
             return self.reference(node, schema);
@@ -209,7 +208,7 @@ impl<'a> Converter<'a> {
                 let mut members = Vec::new();
                 for (n, i) in non_null.into_iter().enumerate() {
                     let child = node.child(key).child(i.to_string());
-                    let ty = self.convert(&child, &format!("{hint} variant {}", n + 1), 1)?;
+                    let ty = self.convert(&child, &items[i], &format!("{hint} variant {}", n + 1), 1)?;
                     members.push(Member { node: child, ty, tag: None });
                 }
                 let (discriminator, mapping) = self.discriminator(node, schema)?;
@@ -420,14 +419,15 @@ impl<'a> Converter<'a> {
                 }
             }
             if let Some(Value::Object(props)) = s.get("properties") {
-                for (prop, pschema) in props {
+                let props_node = id.child("properties");
+                for (prop, pvalue) in props {
                     if fields.iter().any(|f| &f.json_name == prop) {
                         continue;
                     }
-                    let child = id.child("properties").child(prop);
-                    let mut ty = self.convert(&child, &format!("{hint} {prop}"), 1)?;
+                    let child = props_node.child(prop);
+                    let mut ty = self.convert(&child, pvalue, &format!("{hint} {prop}"), 1)?;
                     let is_required = required.contains(prop);
-                    let pschema = pschema.as_object();
+                    let pschema = pvalue.as_object();
                     let mut default = None;
                     if !is_required {
                         match (pschema.and_then(|p| p.get("default")), &ty) {
@@ -435,7 +435,7 @@ impl<'a> Converter<'a> {
                             _ => ty = nullable_ty(ty, true),
                         }
                     }
-                    let (checks, item_checks) = self.constraints(&child);
+                    let (checks, item_checks) = self.constraints(&child, pvalue);
                     fields.push(Field {
                         json_name: prop.clone(),
                         name: ns.claim(&naming::value_name(prop)),
@@ -452,14 +452,16 @@ impl<'a> Converter<'a> {
             match s.get("additionalProperties") {
                 Some(Value::Bool(false)) if !merged => deny_unknown = true,
                 Some(Value::Bool(true)) => additional = additional.or(Some(Ty::Any)),
-                Some(Value::Object(_)) => {
-                    additional = Some(self.convert(&id.child("additionalProperties"), &format!("{hint} value"), 1)?);
+                Some(value @ Value::Object(_)) => {
+                    let at = id.child("additionalProperties");
+                    additional = Some(self.convert(&at, value, &format!("{hint} value"), 1)?);
                 }
                 _ => {
                     if let Some(Value::Object(patterns)) = s.get("patternProperties") {
-                        let ty = match patterns.keys().collect::<Vec<_>>().as_slice() {
-                            [one] => {
-                                self.convert(&id.child("patternProperties").child(one), &format!("{hint} value"), 1)?
+                        let ty = match patterns.iter().collect::<Vec<_>>().as_slice() {
+                            [(one, value)] => {
+                                let at = id.child("patternProperties").child(one);
+                                self.convert(&at, value, &format!("{hint} value"), 1)?
                             }
                             _ => Ty::Any,
                         };
@@ -489,14 +491,14 @@ impl<'a> Converter<'a> {
 
     /// Constraints of a property (its own keywords, and those of a plain schema it references),
     /// and of its items.
-    fn constraints(&self, node: &NodeId) -> (Vec<Check>, Vec<Check>) {
+    fn constraints(&self, node: &NodeId, value: &Value) -> (Vec<Check>, Vec<Check>) {
         let source = self.source;
         let mut own = Vec::new();
         let mut items = Vec::new();
         let visit = |at: &NodeId, schema: &Schema, out: &mut Vec<Check>| {
             checks_of(source, at, schema, out);
         };
-        if let Some(Value::Object(schema)) = source.get(node) {
+        if let Value::Object(schema) = value {
             visit(node, schema, &mut own);
             if schema.contains_key("$ref") {
                 if let Ok((target, Value::Object(t))) = source.deref(node) {
@@ -531,7 +533,9 @@ impl<'a> Converter<'a> {
             if let Some(Value::Array(items)) = schema.get(key) {
                 let non_null: Vec<usize> = (0..items.len()).filter(|&i| !is_null_schema(&items[i])).collect();
                 match non_null[..] {
-                    [only] => return self.convert(&node.child(key).child(only.to_string()), hint, depth + 1),
+                    [only] => {
+                        return self.convert(&node.child(key).child(only.to_string()), &items[only], hint, depth + 1);
+                    }
                     [] => return Ok(Ty::Any),
                     _ => {}
                 }
@@ -564,14 +568,14 @@ impl<'a> Converter<'a> {
             ["array"] => self.array(node, schema, hint, depth)?,
             ["object"] => {
                 let value_node = match (schema.get("additionalProperties"), schema.get("patternProperties")) {
-                    (Some(Value::Object(_)), _) => Some(node.child("additionalProperties")),
+                    (Some(v @ Value::Object(_)), _) => Some((node.child("additionalProperties"), v)),
                     (None, Some(Value::Object(p))) if p.len() == 1 => {
-                        p.keys().next().map(|k| node.child("patternProperties").child(k))
+                        p.iter().next().map(|(k, v)| (node.child("patternProperties").child(k), v))
                     }
                     _ => None,
                 };
                 match value_node {
-                    Some(v) => Ty::Map(Box::new(self.convert(&v, &format!("{hint} value"), depth + 1)?)),
+                    Some((at, v)) => Ty::Map(Box::new(self.convert(&at, v, &format!("{hint} value"), depth + 1)?)),
                     None => Ty::Map(Box::new(Ty::Any)),
                 }
             }
@@ -605,6 +609,7 @@ impl<'a> Converter<'a> {
             for i in 0..items.len() {
                 tys.push(self.convert(
                     &node.child(key).child(i.to_string()),
+                    &items[i],
                     &format!("{item_hint} {}", i + 1),
                     depth + 1,
                 )?);
@@ -621,8 +626,8 @@ impl<'a> Converter<'a> {
             return Ok(Ty::Tuple(tys));
         }
         Ok(match schema.get("items") {
-            Some(Value::Object(_)) | Some(Value::Bool(_)) => {
-                Ty::Vec(Box::new(self.convert(&node.child("items"), &item_hint, depth + 1)?))
+            Some(value @ (Value::Object(_) | Value::Bool(_))) => {
+                Ty::Vec(Box::new(self.convert(&node.child("items"), value, &item_hint, depth + 1)?))
             }
             _ => Ty::Vec(Box::new(Ty::Any)),
         })

@@ -11,7 +11,7 @@ mod convert;
 mod graph;
 mod unions;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::Value;
 
@@ -51,6 +51,16 @@ impl Ty {
         match self {
             Ty::Vec(t) | Ty::Map(t) | Ty::Option(t) | Ty::Boxed(t) => t.walk(f),
             Ty::Tuple(ts) => ts.iter().for_each(|t| t.walk(f)),
+            _ => {}
+        }
+    }
+
+    /// Visits every definition this type names (in `walk` order), borrowing from the type.
+    pub fn each_named<'t>(&'t self, f: &mut dyn FnMut(&'t NodeId)) {
+        match self {
+            Ty::Named(n) => f(n),
+            Ty::Vec(t) | Ty::Map(t) | Ty::Option(t) | Ty::Boxed(t) => t.each_named(f),
+            Ty::Tuple(ts) => ts.iter().for_each(|t| t.each_named(f)),
             _ => {}
         }
     }
@@ -221,18 +231,34 @@ impl TypeSpace {
         found
     }
 
+    /// Every type written in a definition, then the type of every root (as `all_tys` chained
+    /// with the roots, without collecting each definition's types into a Vec).
+    fn each_ty<'s>(&'s self, f: &mut dyn FnMut(&'s Ty)) {
+        for d in self.defs.values() {
+            match &d.kind {
+                Kind::Struct { fields, additional, .. } => {
+                    fields.iter().for_each(|x| f(&x.ty));
+                    additional.iter().for_each(&mut *f);
+                }
+                Kind::Union(u) => u.members.iter().for_each(|m| f(&m.ty)),
+                Kind::Alias(t) => f(t),
+                Kind::Enum(_) => {}
+            }
+        }
+        self.roots.values().for_each(f);
+    }
+
     /// Inline definitions nothing refers to any more (the constant type of a tag field removed
     /// from a tagged union's variant) are dropped; named schemas always stay.
     fn drop_unused_inline(&mut self) {
         loop {
-            let mut used = std::collections::BTreeSet::new();
-            for ty in self.all_tys().chain(self.roots.values()) {
-                ty.walk(&mut |t| {
-                    if let Ty::Named(n) = t {
-                        used.insert(n.clone());
-                    }
-                });
-            }
+            // Membership only (never iterated), so a hash set keeps the output deterministic.
+            let mut used: HashSet<&NodeId> = HashSet::with_capacity(self.defs.len());
+            self.each_ty(&mut |ty| {
+                ty.each_named(&mut |n| {
+                    used.insert(n);
+                })
+            });
             let unused: Vec<NodeId> = self
                 .defs
                 .keys()
@@ -306,15 +332,16 @@ impl TypeSpace {
             .flat_map(|(_, p, _)| payload_schema(p))
             .filter(|n| !json_payloads.contains(n))
             .collect();
-        let schema_nodes: Vec<(NodeId, Ty)> = self
-            .defs
-            .keys()
-            .map(|n| (n.clone(), Ty::Named(n.clone())))
-            .chain(self.roots.iter().map(|(n, t)| (n.clone(), t.clone())))
-            .collect();
-        for (node, ty) in schema_nodes {
-            for (at, value) in schema_examples(source, &node) {
-                if not_json.contains(&node) && check::mismatch(self, &ty, &value).is_some() {
+        // Every definition (as the type it names), then every root.
+        let defs = self.defs.keys().map(|n| (n, None));
+        for (node, root_ty) in defs.chain(self.roots.iter().map(|(n, t)| (n, Some(t)))) {
+            let examples = schema_examples(source, node);
+            if examples.is_empty() {
+                continue;
+            }
+            let ty = root_ty.cloned().unwrap_or_else(|| Ty::Named(node.clone()));
+            for (at, value) in examples {
+                if not_json.contains(node) && check::mismatch(self, &ty, &value).is_some() {
                     continue;
                 }
                 out.push(Example { at, ty: ty.clone(), value });
