@@ -7,7 +7,10 @@ use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::{Map, Value};
 
-use super::{Check, EnumValue, Field, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, doc_of};
+use super::{
+    Check, EnumValue, Field, Keywords, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, child,
+    doc_of,
+};
 use crate::error::Result;
 use crate::load::{NodeId, Source};
 use crate::naming::{self, Namespace};
@@ -57,7 +60,7 @@ impl<'a> Converter<'a> {
             Some(Value::Object(map)) => map,
             _ => return Ok(Ty::Any),
         };
-        if schema.contains_key("$ref") {
+        if schema.has("$ref") {
             return self.reference(node, schema);
         }
         let priority = if is_component(node) { 0 } else { 1 };
@@ -93,7 +96,7 @@ impl<'a> Converter<'a> {
             .unwrap_or_else(|| file_stem(&target.file));
         let priority = if is_component(&target) { 0 } else { 1 };
         self.request(&target, &hint, priority);
-        let nullable = value.as_object().is_some_and(nullable) || schema.get("nullable") == Some(&Value::Bool(true));
+        let nullable = value.as_object().is_some_and(nullable) || schema.kw("nullable") == Some(&Value::Bool(true));
         Ok(nullable_ty(Ty::Named(target), nullable))
     }
 
@@ -105,7 +108,7 @@ impl<'a> Converter<'a> {
         let source: &'s Source = self.source;
         let (target, value) = source.deref(node)?;
         if is_message_object(&target, value) {
-            return match value.get("payload") {
+            return match value.kw("payload") {
                 Some(_) => source.deref(&target.child("payload")),
                 None => Err(source
                     .error(node, "this $ref points to a message that has no payload, where a schema is expected")
@@ -130,7 +133,7 @@ impl<'a> Converter<'a> {
                     Some(k) => k,
                     None => Kind::Alias(self.body(node, schema, &hint, 0)?),
                 };
-                (kind, doc_of(schema), schema.get("deprecated") == Some(&Value::Bool(true)))
+                (kind, doc_of(schema), schema.kw("deprecated") == Some(&Value::Bool(true)))
             }
             Some(Value::Bool(_)) => (Kind::Alias(Ty::Any), None, false),
             _ => {
@@ -163,7 +166,7 @@ impl<'a> Converter<'a> {
                     .hint("write a JSON Schema object such as `{type: string}`"));
             }
         };
-        if schema.contains_key("$ref") {
+        if schema.has("$ref") {
             return self.reference(node, schema);
         }
         if needs_def(schema) {
@@ -184,16 +187,16 @@ impl<'a> Converter<'a> {
                 return Ok(Some(Kind::Enum(enum_kind(values))));
             }
         }
-        if schema.contains_key("allOf") {
+        if schema.has("allOf") {
             return self.all_of(node, schema, hint).map(Some);
         }
         for key in ["oneOf", "anyOf"] {
-            if let Some(Value::Array(items)) = schema.get(key) {
+            if let Some(Value::Array(items)) = schema.kw(key) {
                 let non_null: Vec<usize> = (0..items.len()).filter(|&i| !is_null_schema(&items[i])).collect();
                 if non_null.len() < 2 {
                     return Ok(None);
                 }
-                if schema.contains_key("properties") && !self.is_polymorphic_base(node, schema, key) {
+                if schema.has("properties") && !self.is_polymorphic_base(node, schema, key) {
                     self.source.warn(
                         self.source
                             .error(
@@ -207,9 +210,9 @@ impl<'a> Converter<'a> {
                 }
                 let mut members = Vec::new();
                 for (n, i) in non_null.into_iter().enumerate() {
-                    let child = node.child(key).child(i.to_string());
-                    let ty = self.convert(&child, &items[i], &format!("{hint} variant {}", n + 1), 1)?;
-                    members.push(Member { node: child, ty, tag: None });
+                    let at = child(&child(node, key), &i.to_string());
+                    let ty = self.convert(&at, &items[i], &format!("{hint} variant {}", n + 1), 1)?;
+                    members.push(Member { node: at, ty, tag: None });
                 }
                 let (discriminator, mapping) = self.discriminator(node, schema)?;
                 return Ok(Some(Kind::Union(Union { style: UnionStyle::Pending, members, discriminator, mapping })));
@@ -239,18 +242,18 @@ impl<'a> Converter<'a> {
 
     /// `oneOf: [{const: 1, title: One}, …]`: an enum of those values, named from the titles.
     fn const_members(&self, node: &NodeId, schema: &Schema, key: &str) -> Option<Vec<(Value, Option<String>)>> {
-        let Some(Value::Array(items)) = schema.get(key) else { return None };
+        let Some(Value::Array(items)) = schema.kw(key) else { return None };
         let mut out = Vec::new();
         for i in 0..items.len() {
             let (_, v) = self.source.deref(&node.child(key).child(i.to_string())).ok()?;
             let v = v.as_object()?;
-            let value = match (v.get("const"), v.get("enum")) {
+            let value = match (v.kw("const"), v.kw("enum")) {
                 (Some(c), _) => c.clone(),
                 (None, Some(Value::Array(e))) if e.len() == 1 => e[0].clone(),
                 _ => return None,
             };
             if !value.is_null() {
-                out.push((value, v.get("title").and_then(Value::as_str).map(str::to_string)));
+                out.push((value, v.kw("title").and_then(Value::as_str).map(str::to_string)));
             }
         }
         (!out.is_empty()).then_some(out)
@@ -258,7 +261,7 @@ impl<'a> Converter<'a> {
 
     /// Whether this schema's `oneOf` lists subtypes that each `allOf` it (the Java/OpenAPI polymorphism pattern).
     fn is_polymorphic_base(&self, node: &NodeId, schema: &Schema, key: &str) -> bool {
-        let Some(Value::Array(items)) = schema.get(key) else { return false };
+        let Some(Value::Array(items)) = schema.kw(key) else { return false };
         (0..items.len()).all(|i| {
             let Ok((_, v)) = self.source.deref(&node.child(key).child(i.to_string())) else { return false };
             self.all_of_refers_to(v, node)
@@ -266,9 +269,9 @@ impl<'a> Converter<'a> {
     }
 
     fn all_of_refers_to(&self, value: &Value, node: &NodeId) -> bool {
-        let Some(Value::Array(parts)) = value.get("allOf") else { return false };
+        let Some(Value::Array(parts)) = value.kw("allOf") else { return false };
         parts.iter().any(|p| {
-            p.get("$ref").and_then(Value::as_str).is_some_and(|r| {
+            p.kw("$ref").and_then(Value::as_str).is_some_and(|r| {
                 // Refs are resolved relative to the file holding them; same-file refs are the common case.
                 r.split_once('#').is_some_and(|(file, frag)| {
                     (file.is_empty() || node.file.ends_with(file))
@@ -281,11 +284,11 @@ impl<'a> Converter<'a> {
     /// `discriminator: kind` (AsyncAPI) or `discriminator: {propertyName, mapping}` (OpenAPI).
     fn discriminator(&self, node: &NodeId, schema: &Schema) -> Result<(Option<String>, Mapping)> {
         let source = self.source;
-        match schema.get("discriminator") {
+        match schema.kw("discriminator") {
             None => Ok((None, Vec::new())),
             Some(Value::String(tag)) => Ok((Some(tag.clone()), Vec::new())),
             Some(Value::Object(d)) => {
-                let Some(tag) = d.get("propertyName").and_then(Value::as_str) else {
+                let Some(tag) = d.kw("propertyName").and_then(Value::as_str) else {
                     return Err(source
                         .error(&node.child("discriminator"), "discriminator without `propertyName`")
                         .hint(
@@ -293,7 +296,7 @@ impl<'a> Converter<'a> {
                         ));
                 };
                 let mut mapping = Vec::new();
-                if let Some(Value::Object(m)) = d.get("mapping") {
+                if let Some(Value::Object(m)) = d.kw("mapping") {
                     for (value, reference) in m {
                         let at = node.child("discriminator").child("mapping").child(value);
                         let Some(reference) = reference.as_str() else {
@@ -328,7 +331,7 @@ impl<'a> Converter<'a> {
         let mut i = 0;
         while i < parts.len() {
             let (id, s, _) = parts[i].clone();
-            if let Some(Value::Array(items)) = s.get("allOf") {
+            if let Some(Value::Array(items)) = s.kw("allOf") {
                 for j in 0..items.len() {
                     let item = id.child("allOf").child(j.to_string());
                     let (target, v) = self.follow(&item)?;
@@ -357,7 +360,7 @@ impl<'a> Converter<'a> {
             parts.iter().filter(|(_, s, _)| is_structural(s)).partition(|(_, s, _)| is_object_like(s));
         for (id, s, _) in &parts[1..] {
             for key in ["oneOf", "anyOf"] {
-                if s.contains_key(key) && !self.is_polymorphic_base(id, s, key) {
+                if s.has(key) && !self.is_polymorphic_base(id, s, key) {
                     source.warn(
                         source
                             .error(&id.child(key), format!("`{key}` inside an allOf member is not merged"))
@@ -380,7 +383,7 @@ impl<'a> Converter<'a> {
                 Ok(Kind::Alias(ty))
             }
             _ => {
-                let describe = |s: &Schema| match s.get("type") {
+                let describe = |s: &Schema| match s.kw("type") {
                     Some(t) => t.to_string(),
                     None => "untyped".into(),
                 };
@@ -396,7 +399,7 @@ impl<'a> Converter<'a> {
         let source = self.source;
         let mut required: Vec<String> = Vec::new();
         for (_, s) in parts {
-            if let Some(Value::Array(r)) = s.get("required") {
+            if let Some(Value::Array(r)) = s.kw("required") {
                 for name in r.iter().filter_map(Value::as_str) {
                     if !required.iter().any(|x| x == name) {
                         required.push(name.to_string());
@@ -404,13 +407,15 @@ impl<'a> Converter<'a> {
                 }
             }
         }
-        let mut fields: Vec<Field> = Vec::new();
+        // Sized up front: a Field is large, and doubling would leave up to half the Vec unused.
+        let declared = parts.iter().map(|(_, s)| s.kw("properties").and_then(Value::as_object).map_or(0, Map::len));
+        let mut fields: Vec<Field> = Vec::with_capacity(declared.sum());
         let mut ns = Namespace::with_reserved(&["additional_properties"]);
         let mut additional = None;
         let mut deny_unknown = false;
         for (id, s) in parts {
             for key in UNSUPPORTED {
-                if s.contains_key(*key) {
+                if s.has(key) {
                     source.warn(
                         source.error(&id.child(key), format!("`{key}` is not enforced by the generated type")).hint(
                             "the generated type accepts values this keyword would reject; validate them in your code",
@@ -418,46 +423,46 @@ impl<'a> Converter<'a> {
                     );
                 }
             }
-            if let Some(Value::Object(props)) = s.get("properties") {
-                let props_node = id.child("properties");
+            if let Some(Value::Object(props)) = s.kw("properties") {
+                let props_node = child(id, "properties");
                 for (prop, pvalue) in props {
                     if fields.iter().any(|f| &f.json_name == prop) {
                         continue;
                     }
-                    let child = props_node.child(prop);
-                    let mut ty = self.convert(&child, pvalue, &format!("{hint} {prop}"), 1)?;
+                    let at = child(&props_node, prop);
+                    let mut ty = self.convert(&at, pvalue, &format!("{hint} {prop}"), 1)?;
                     let is_required = required.contains(prop);
                     let pschema = pvalue.as_object();
                     let mut default = None;
                     if !is_required {
-                        match (pschema.and_then(|p| p.get("default")), &ty) {
+                        match (pschema.and_then(|p| p.kw("default")), &ty) {
                             (Some(d), t) if literal_default(t, d) => default = Some(d.clone()),
                             _ => ty = nullable_ty(ty, true),
                         }
                     }
-                    let (checks, item_checks) = self.constraints(&child, pvalue);
+                    let (checks, item_checks) = self.constraints(&at, pvalue);
                     fields.push(Field {
                         json_name: prop.clone(),
                         name: ns.claim(&naming::value_name(prop)),
                         ty,
                         required: is_required,
                         doc: pschema.and_then(doc_of),
-                        deprecated: pschema.and_then(|p| p.get("deprecated")) == Some(&Value::Bool(true)),
+                        deprecated: pschema.and_then(|p| p.kw("deprecated")) == Some(&Value::Bool(true)),
                         default,
                         checks,
                         item_checks,
                     });
                 }
             }
-            match s.get("additionalProperties") {
+            match s.kw("additionalProperties") {
                 Some(Value::Bool(false)) if !merged => deny_unknown = true,
                 Some(Value::Bool(true)) => additional = additional.or(Some(Ty::Any)),
                 Some(value @ Value::Object(_)) => {
-                    let at = id.child("additionalProperties");
+                    let at = child(id, "additionalProperties");
                     additional = Some(self.convert(&at, value, &format!("{hint} value"), 1)?);
                 }
                 _ => {
-                    if let Some(Value::Object(patterns)) = s.get("patternProperties") {
+                    if let Some(Value::Object(patterns)) = s.kw("patternProperties") {
                         let ty = match patterns.iter().collect::<Vec<_>>().as_slice() {
                             [(one, value)] => {
                                 let at = id.child("patternProperties").child(one);
@@ -486,6 +491,7 @@ impl<'a> Converter<'a> {
                 });
             }
         }
+        fields.shrink_to_fit();
         Ok(Kind::Struct { fields, additional, deny_unknown })
     }
 
@@ -500,15 +506,15 @@ impl<'a> Converter<'a> {
         };
         if let Value::Object(schema) = value {
             visit(node, schema, &mut own);
-            if schema.contains_key("$ref") {
+            if schema.has("$ref") {
                 if let Ok((target, Value::Object(t))) = source.deref(node) {
                     if !needs_def(t) {
                         visit(&target, t, &mut own);
                     }
                 }
             }
-            if let Some(Value::Object(item)) = schema.get("items") {
-                visit(&node.child("items"), item, &mut items);
+            if let Some(Value::Object(item)) = schema.kw("items") {
+                visit(&child(node, "items"), item, &mut items);
             }
         }
         (own, items)
@@ -517,7 +523,7 @@ impl<'a> Converter<'a> {
     /// Plain (unnamed) types; nullability is the caller's.
     fn body(&mut self, node: &NodeId, schema: &Schema, hint: &str, depth: usize) -> Result<Ty> {
         let source = self.source;
-        if let Some(key) = UNSUPPORTED.iter().find(|k| schema.contains_key(**k)) {
+        if let Some(key) = UNSUPPORTED.iter().find(|k| schema.has(k)) {
             source.warn(
                 source
                     .error(
@@ -530,11 +536,12 @@ impl<'a> Converter<'a> {
         }
         // oneOf/anyOf with one non-null variant: that variant (the caller adds the Option).
         for key in ["oneOf", "anyOf"] {
-            if let Some(Value::Array(items)) = schema.get(key) {
+            if let Some(Value::Array(items)) = schema.kw(key) {
                 let non_null: Vec<usize> = (0..items.len()).filter(|&i| !is_null_schema(&items[i])).collect();
                 match non_null[..] {
                     [only] => {
-                        return self.convert(&node.child(key).child(only.to_string()), &items[only], hint, depth + 1);
+                        let at = child(&child(node, key), &only.to_string());
+                        return self.convert(&at, &items[only], hint, depth + 1);
                     }
                     [] => return Ok(Ty::Any),
                     _ => {}
@@ -543,15 +550,15 @@ impl<'a> Converter<'a> {
         }
         let mut types = types_of(schema);
         if types.is_empty() {
-            if ["properties", "additionalProperties", "patternProperties"].iter().any(|k| schema.contains_key(*k)) {
+            if ["properties", "additionalProperties", "patternProperties"].iter().any(|k| schema.has(k)) {
                 types.push("object");
-            } else if schema.contains_key("items") || schema.contains_key("prefixItems") {
+            } else if schema.has("items") || schema.has("prefixItems") {
                 types.push("array");
-            } else if schema.get("format").and_then(Value::as_str).is_some_and(is_string_format) {
+            } else if schema.kw("format").and_then(Value::as_str).is_some_and(is_string_format) {
                 types.push("string");
             }
         }
-        let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
+        let format = schema.kw("format").and_then(Value::as_str).unwrap_or("");
         Ok(match types.as_slice() {
             [] => Ty::Any,
             ["string"] => match format {
@@ -567,8 +574,8 @@ impl<'a> Converter<'a> {
             ["boolean"] => Ty::Bool,
             ["array"] => self.array(node, schema, hint, depth)?,
             ["object"] => {
-                let value_node = match (schema.get("additionalProperties"), schema.get("patternProperties")) {
-                    (Some(v @ Value::Object(_)), _) => Some((node.child("additionalProperties"), v)),
+                let value_node = match (schema.kw("additionalProperties"), schema.kw("patternProperties")) {
+                    (Some(v @ Value::Object(_)), _) => Some((child(node, "additionalProperties"), v)),
                     (None, Some(Value::Object(p))) if p.len() == 1 => {
                         p.iter().next().map(|(k, v)| (node.child("patternProperties").child(k), v))
                     }
@@ -598,24 +605,20 @@ impl<'a> Converter<'a> {
         let source = self.source;
         let item_hint = format!("{hint} item");
         // Tuples: `prefixItems` (2020-12) or `items: [...]` (draft 4–7).
-        let tuple_key = match (schema.get("prefixItems"), schema.get("items")) {
+        let tuple_key = match (schema.kw("prefixItems"), schema.kw("items")) {
             (Some(Value::Array(_)), _) => Some(("prefixItems", "items")),
             (_, Some(Value::Array(_))) => Some(("items", "additionalItems")),
             _ => None,
         };
         if let Some((key, rest)) = tuple_key {
-            let Some(Value::Array(items)) = schema.get(key) else { unreachable!("checked above") };
+            let Some(Value::Array(items)) = schema.kw(key) else { unreachable!("checked above") };
             let mut tys = Vec::new();
-            for i in 0..items.len() {
-                tys.push(self.convert(
-                    &node.child(key).child(i.to_string()),
-                    &items[i],
-                    &format!("{item_hint} {}", i + 1),
-                    depth + 1,
-                )?);
+            for (i, item) in items.iter().enumerate() {
+                let at = child(&child(node, key), &i.to_string());
+                tys.push(self.convert(&at, item, &format!("{item_hint} {}", i + 1), depth + 1)?);
             }
-            let closed = schema.get(rest) == Some(&Value::Bool(false))
-                || schema.get("maxItems").and_then(Value::as_u64) == Some(items.len() as u64);
+            let closed = schema.kw(rest) == Some(&Value::Bool(false))
+                || schema.kw("maxItems").and_then(Value::as_u64) == Some(items.len() as u64);
             if !closed {
                 source.warn(
                     source
@@ -625,9 +628,9 @@ impl<'a> Converter<'a> {
             }
             return Ok(Ty::Tuple(tys));
         }
-        Ok(match schema.get("items") {
+        Ok(match schema.kw("items") {
             Some(value @ (Value::Object(_) | Value::Bool(_))) => {
-                Ty::Vec(Box::new(self.convert(&node.child("items"), value, &item_hint, depth + 1)?))
+                Ty::Vec(Box::new(self.convert(&child(node, "items"), value, &item_hint, depth + 1)?))
             }
             _ => Ty::Vec(Box::new(Ty::Any)),
         })
@@ -637,15 +640,15 @@ impl<'a> Converter<'a> {
 /// The checkable constraints of one schema object; a `pattern` the Rust `regex` crate cannot
 /// compile (look-around, back-references) is skipped with a warning.
 fn checks_of(source: &Source, node: &NodeId, schema: &Schema, out: &mut Vec<Check>) {
-    let num = |k: &str| schema.get(k).and_then(Value::as_f64);
-    let count = |k: &str| schema.get(k).and_then(Value::as_u64);
+    let num = |k: &str| schema.kw(k).and_then(Value::as_f64);
+    let count = |k: &str| schema.kw(k).and_then(Value::as_u64);
     if let Some(n) = count("minLength") {
         out.push(Check::MinLength(n));
     }
     if let Some(n) = count("maxLength") {
         out.push(Check::MaxLength(n));
     }
-    if let Some(Value::String(p)) = schema.get("pattern") {
+    if let Some(Value::String(p)) = schema.kw("pattern") {
         if regex_syntax::Parser::new().parse(p).is_ok() {
             out.push(Check::Pattern(p.clone()));
         } else {
@@ -660,7 +663,7 @@ fn checks_of(source: &Source, node: &NodeId, schema: &Schema, out: &mut Vec<Chec
         }
     }
     // Draft 4 writes `exclusiveMinimum: true` next to `minimum`; later drafts give the bound itself.
-    let exclusive = |k: &str| schema.get(k) == Some(&Value::Bool(true));
+    let exclusive = |k: &str| schema.kw(k) == Some(&Value::Bool(true));
     if let Some(m) = num("minimum") {
         out.push(Check::Minimum(m, exclusive("exclusiveMinimum")));
     }
@@ -682,10 +685,10 @@ fn checks_of(source: &Source, node: &NodeId, schema: &Schema, out: &mut Vec<Chec
     if let Some(n) = count("maxItems") {
         out.push(Check::MaxItems(n));
     }
-    if schema.get("uniqueItems") == Some(&Value::Bool(true)) {
+    if schema.kw("uniqueItems") == Some(&Value::Bool(true)) {
         out.push(Check::UniqueItems);
     }
-    match schema.get("format").and_then(Value::as_str) {
+    match schema.kw("format").and_then(Value::as_str) {
         Some("email" | "idn-email") => out.push(Check::Format("email")),
         Some("hostname" | "idn-hostname") => out.push(Check::Format("hostname")),
         Some("ipv4") => out.push(Check::Format("ipv4")),
@@ -709,23 +712,23 @@ pub(super) fn nullable_ty(ty: Ty, nullable: bool) -> Ty {
 
 /// Whether `null` is a valid value of the schema itself.
 fn nullable(schema: &Schema) -> bool {
-    schema.get("nullable") == Some(&Value::Bool(true))
-        || matches!(schema.get("type"), Some(Value::Array(ts)) if ts.iter().any(|t| t == "null"))
-        || matches!(schema.get("enum"), Some(Value::Array(vs)) if vs.iter().any(Value::is_null))
+    schema.kw("nullable") == Some(&Value::Bool(true))
+        || matches!(schema.kw("type"), Some(Value::Array(ts)) if ts.iter().any(|t| t == "null"))
+        || matches!(schema.kw("enum"), Some(Value::Array(vs)) if vs.iter().any(Value::is_null))
         || ["oneOf", "anyOf"]
             .iter()
-            .any(|k| matches!(schema.get(*k), Some(Value::Array(items)) if items.iter().any(is_null_schema)))
+            .any(|k| matches!(schema.kw(k), Some(Value::Array(items)) if items.iter().any(is_null_schema)))
 }
 
 fn is_null_schema(v: &Value) -> bool {
-    v.get("type").and_then(Value::as_str) == Some("null")
-        || v.get("const").is_some_and(Value::is_null)
-        || matches!(v.get("enum"), Some(Value::Array(e)) if e.len() == 1 && e[0].is_null())
+    v.kw("type").and_then(Value::as_str) == Some("null")
+        || v.kw("const").is_some_and(Value::is_null)
+        || matches!(v.kw("enum"), Some(Value::Array(e)) if e.len() == 1 && e[0].is_null())
 }
 
 /// Non-null `type` names.
 fn types_of(schema: &Schema) -> Vec<&str> {
-    match schema.get("type") {
+    match schema.kw("type") {
         Some(Value::String(t)) if t != "null" => vec![t.as_str()],
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
         _ => Vec::new(),
@@ -733,19 +736,19 @@ fn types_of(schema: &Schema) -> Vec<&str> {
 }
 
 fn is_object_def(schema: &Schema) -> bool {
-    schema.contains_key("properties") || schema.contains_key("required")
+    schema.has("properties") || schema.has("required")
 }
 
 /// Whether a schema needs a definition of its own (see `Converter::kind`).
 fn needs_def(schema: &Schema) -> bool {
     enum_values(schema).is_some()
-        || schema.contains_key("allOf")
+        || schema.has("allOf")
         || is_object_def(schema)
         || types_of(schema).len() >= 2
-        || ["oneOf", "anyOf"].iter().any(|k| match schema.get(*k) {
+        || ["oneOf", "anyOf"].iter().any(|k| match schema.kw(k) {
             Some(Value::Array(items)) => {
                 items.iter().filter(|i| !is_null_schema(i)).count() >= 2
-                    || items.iter().all(|i| i.get("const").is_some())
+                    || items.iter().all(|i| i.kw("const").is_some())
             }
             _ => false,
         })
@@ -768,24 +771,24 @@ fn is_structural(s: &Schema) -> bool {
         "format",
     ]
     .iter()
-    .any(|k| s.contains_key(*k))
+    .any(|k| s.has(k))
 }
 
 fn is_object_like(s: &Schema) -> bool {
-    match s.get("type") {
+    match s.kw("type") {
         Some(t) => t == "object",
         None => ["properties", "required", "additionalProperties", "patternProperties", "oneOf", "anyOf"]
             .iter()
-            .any(|k| s.contains_key(*k)),
+            .any(|k| s.has(k)),
     }
 }
 
 /// `enum` values without nulls, or a `const`.
 fn enum_values(schema: &Schema) -> Option<Vec<Value>> {
-    if let Some(c) = schema.get("const") {
+    if let Some(c) = schema.kw("const") {
         return (!c.is_null()).then(|| vec![c.clone()]);
     }
-    let Some(Value::Array(values)) = schema.get("enum") else { return None };
+    let Some(Value::Array(values)) = schema.kw("enum") else { return None };
     let mut out: Vec<Value> = Vec::new();
     for v in values {
         if !v.is_null() && !out.contains(v) {
@@ -856,8 +859,8 @@ fn int_type(format: &str, schema: &Schema) -> &'static str {
         "uint32" => "u32",
         "uint64" => "u64",
         _ => {
-            let non_negative = schema.get("minimum").and_then(Value::as_f64).is_some_and(|m| m >= 0.0);
-            let beyond_i64 = schema.get("maximum").is_some_and(|m| m.as_u64().is_some_and(|v| v > i64::MAX as u64));
+            let non_negative = schema.kw("minimum").and_then(Value::as_f64).is_some_and(|m| m >= 0.0);
+            let beyond_i64 = schema.kw("maximum").is_some_and(|m| m.as_u64().is_some_and(|v| v > i64::MAX as u64));
             if non_negative && beyond_i64 { "u64" } else { "i64" }
         }
     }
@@ -882,7 +885,7 @@ pub(super) fn is_component(node: &NodeId) -> bool {
 fn is_message_object(node: &NodeId, value: &Value) -> bool {
     let Some(map) = value.as_object() else { return false };
     let _ = node;
-    map.contains_key("payload") && !map.contains_key("type") && !map.contains_key("properties")
+    map.has("payload") && !map.has("type") && !map.has("properties")
 }
 
 fn file_stem(file: &str) -> String {

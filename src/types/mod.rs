@@ -371,16 +371,55 @@ impl TypeSpace {
     }
 }
 
+/// Keyword lookup in a schema object. Schema objects hold a handful of members, so comparing
+/// the keys in turn (lengths first) is cheaper than hashing the keyword with `Map::get`'s
+/// SipHash; the converter looks up dozens of keywords per schema.
+pub(super) trait Keywords {
+    fn kw(&self, key: &str) -> Option<&Value>;
+
+    fn has(&self, key: &str) -> bool {
+        self.kw(key).is_some()
+    }
+}
+
+impl Keywords for serde_json::Map<String, Value> {
+    fn kw(&self, key: &str) -> Option<&Value> {
+        if self.len() <= 12 { self.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v) } else { self.get(key) }
+    }
+}
+
+impl Keywords for Value {
+    fn kw(&self, key: &str) -> Option<&Value> {
+        self.as_object()?.kw(key)
+    }
+}
+
+/// `node.child(key)` (same pointer escaping) without `NodeId::child`'s temporary strings: it
+/// runs for every property and item of every schema.
+pub(super) fn child(node: &NodeId, key: &str) -> NodeId {
+    let mut pointer = String::with_capacity(node.pointer.len() + 1 + key.len());
+    pointer.push_str(&node.pointer);
+    pointer.push('/');
+    for c in key.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
+    NodeId { file: node.file.clone(), pointer }
+}
+
 /// `(where, value)` of the `examples` items and `example` of the schema at `node`.
 pub(super) fn schema_examples(source: &Source, node: &NodeId) -> Vec<(NodeId, Value)> {
     let mut out = Vec::new();
     let Some(Value::Object(schema)) = source.get(node) else { return out };
-    if let Some(Value::Array(items)) = schema.get("examples") {
+    if let Some(Value::Array(items)) = schema.kw("examples") {
         for (i, value) in items.iter().enumerate() {
             out.push((node.child("examples").child(i.to_string()), value.clone()));
         }
     }
-    if let Some(value) = schema.get("example") {
+    if let Some(value) = schema.kw("example") {
         out.push((node.child("example"), value.clone()));
     }
     out
@@ -392,7 +431,7 @@ pub(super) fn schema_examples(source: &Source, node: &NodeId) -> Vec<(NodeId, Va
 pub fn doc_of(schema: &serde_json::Map<String, Value>) -> Option<String> {
     let mut doc = ["description", "title"]
         .iter()
-        .find_map(|k| schema.get(*k).and_then(Value::as_str))
+        .find_map(|k| schema.kw(k).and_then(Value::as_str))
         .map(str::to_string)
         .unwrap_or_default();
     let mut note = |text: String| {
@@ -401,14 +440,27 @@ pub fn doc_of(schema: &serde_json::Map<String, Value>) -> Option<String> {
         }
         doc.push_str(&text);
     };
-    if schema.get("readOnly") == Some(&Value::Bool(true)) {
+    if schema.kw("readOnly") == Some(&Value::Bool(true)) {
         note("Read-only: sent by the service, ignored when received.".into());
     }
-    if schema.get("writeOnly") == Some(&Value::Bool(true)) {
+    if schema.kw("writeOnly") == Some(&Value::Bool(true)) {
         note("Write-only: accepted by the service, never sent back.".into());
     }
-    if let Some(default) = schema.get("default").filter(|d| !d.is_null()) {
+    if let Some(default) = schema.kw("default").filter(|d| !d.is_null()) {
         note(format!("Default: `{}`", default.to_string().replace('`', "'")));
     }
     (!doc.is_empty()).then_some(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_escapes_like_node_id_child() {
+        let node = NodeId { file: "a.yaml".into(), pointer: "/components/schemas/X~0/properties".into() };
+        for key in ["plain", "a/b", "~", "~1", "/~0/", "", "é/~x", "0"] {
+            assert_eq!(child(&node, key), node.child(key), "{key:?}");
+        }
+    }
 }
