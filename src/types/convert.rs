@@ -3,6 +3,7 @@
 //! is met, so the stack depth does not grow with reference chains or object nesting; only
 //! plain nesting (arrays of arrays, …) recurses, bounded by [`MAX_DEPTH`].
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::{Map, Value};
@@ -60,6 +61,7 @@ impl<'a> Converter<'a> {
             Some(Value::Object(map)) => map,
             _ => return Ok(Ty::Any),
         };
+        self.note_examples(node, schema);
         if schema.has("$ref") {
             return self.reference(node, schema);
         }
@@ -70,13 +72,17 @@ impl<'a> Converter<'a> {
 
     /// Schedules a definition for `node`, named from `hint` unless a stronger hint came first.
     fn request(&mut self, node: &NodeId, hint: &str, priority: u8) {
-        match self.space.hints.get_mut(node) {
-            Some((p, _)) if *p <= priority => {}
-            Some(h) => *h = (priority, hint.to_string()),
+        // One search of the map (cloning the id is cheaper than searching twice).
+        match self.space.hints.entry(node.clone()) {
+            Entry::Occupied(mut h) => {
+                if h.get().0 > priority {
+                    h.insert((priority, hint.to_string()));
+                }
+            }
             // First request (hints are only written here while converting): schedule it.
-            None => {
-                self.space.hints.insert(node.clone(), (priority, hint.to_string()));
-                self.queue.push_back(node.clone());
+            Entry::Vacant(h) => {
+                self.queue.push_back(h.key().clone());
+                h.insert((priority, hint.to_string()));
             }
         }
     }
@@ -120,15 +126,21 @@ impl<'a> Converter<'a> {
         Ok((target, value))
     }
 
-    /// Builds the definition of a scheduled node.
-    fn define(&mut self, node: &NodeId) -> Result<()> {
-        if self.space.defs.contains_key(node) {
-            return Ok(());
+    /// Remembers that the schema at `node` (a root or a definition) has examples (see
+    /// [`TypeSpace::with_examples`]).
+    fn note_examples(&mut self, node: &NodeId, schema: &Schema) {
+        if schema.has("examples") || schema.has("example") {
+            self.space.with_examples.insert(node.clone());
         }
+    }
+
+    /// Builds the definition of a scheduled node (each node is scheduled once, see `request`).
+    fn define(&mut self, node: &NodeId) -> Result<()> {
         let source = self.source;
         let hint = self.space.hints.get(node).map(|h| h.1.clone()).unwrap_or_default();
         let (kind, doc, deprecated) = match source.get(node) {
             Some(Value::Object(schema)) => {
+                self.note_examples(node, schema);
                 let kind = match self.kind(node, schema, &hint)? {
                     Some(k) => k,
                     None => Kind::Alias(self.body(node, schema, &hint, 0)?),

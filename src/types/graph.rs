@@ -2,7 +2,7 @@
 //! could follow without reading input (a union that is its own variant, a type alias of
 //! itself) is refused, so generated decoders never loop or overflow on any payload.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use super::{Kind, Ty, TypeSpace, UnionStyle};
 use crate::error::Result;
@@ -11,7 +11,8 @@ use crate::load::{NodeId, Source};
 pub(super) fn check_and_box(source: &Source, space: &mut TypeSpace) -> Result<()> {
     // Vertices are the definitions in key order; `ids[i]` is definition i.
     let ids: Vec<&NodeId> = space.defs.keys().collect();
-    let index: BTreeMap<&NodeId, usize> = ids.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    // Looked up, never iterated: a hash map keeps the result deterministic.
+    let index: HashMap<&NodeId, usize> = ids.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let lookup = |out: Vec<&NodeId>| -> Vec<usize> { out.iter().filter_map(|n| index.get(n).copied()).collect() };
 
     // 1. Edges a decoder follows without consuming input: union → variant, alias → target.

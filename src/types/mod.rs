@@ -177,6 +177,9 @@ pub struct TypeSpace {
     /// The type of each root.
     roots: BTreeMap<NodeId, Ty>,
     hints: BTreeMap<NodeId, (u8, String)>,
+    /// The roots and definitions whose schema has `examples`/`example` (noted when their schema
+    /// is read, so finding examples does not resolve every node again).
+    with_examples: BTreeSet<NodeId>,
 }
 
 /// Schemas deeper than this (inline nesting in one schema) are refused with a located error.
@@ -276,14 +279,21 @@ impl TypeSpace {
     }
 
     fn assign_names(&mut self, reserved: &[&str]) {
-        let mut order: Vec<(&(u8, String), &NodeId)> = self.hints.iter().map(|(n, h)| (h, n)).collect();
-        // Schemas with a name of their own (components, referenced files) claim first; then by location.
-        order.sort_by(|a, b| (a.0.0, a.1).cmp(&(b.0.0, b.1)));
+        // Schemas with a name of their own (components, referenced files) claim first; then by
+        // location. The hints are in node order, so a stable sort by priority does that.
+        let hints: Vec<(&NodeId, &(u8, String))> = self.hints.iter().collect();
+        let mut order: Vec<usize> = (0..hints.len()).collect();
+        order.sort_by_key(|&i| hints[i].1.0);
         let mut ns = Namespace::with_reserved(reserved);
-        let names: Vec<(NodeId, String)> =
-            order.into_iter().map(|((_, hint), node)| (node.clone(), ns.claim(&naming::type_name(hint)))).collect();
-        for (node, name) in names {
-            if let Some(def) = self.defs.get_mut(&node) {
+        let mut names: Vec<String> = vec![String::new(); hints.len()];
+        for i in order {
+            names[i] = ns.claim(&naming::type_name(&hints[i].1.1));
+        }
+        // Both maps are in node order: walk them together instead of searching one per name.
+        let mut named = hints.iter().map(|(n, _)| *n).zip(names).peekable();
+        for (node, def) in self.defs.iter_mut() {
+            while named.next_if(|(n, _)| *n < node).is_some() {}
+            if let Some((_, name)) = named.next_if(|(n, _)| *n == node) {
                 def.name = name;
             }
         }
@@ -333,14 +343,10 @@ impl TypeSpace {
             .filter(|n| !json_payloads.contains(n))
             .collect();
         // Every definition (as the type it names), then every root.
-        let defs = self.defs.keys().map(|n| (n, None));
-        for (node, root_ty) in defs.chain(self.roots.iter().map(|(n, t)| (n, Some(t)))) {
-            let examples = schema_examples(source, node);
-            if examples.is_empty() {
-                continue;
-            }
-            let ty = root_ty.cloned().unwrap_or_else(|| Ty::Named(node.clone()));
-            for (at, value) in examples {
+        let defs = self.with_examples.iter().filter(|n| self.defs.contains_key(*n)).map(|n| (n, Ty::Named(n.clone())));
+        let roots = self.with_examples.iter().filter_map(|n| Some((n, self.roots.get(n)?.clone())));
+        for (node, ty) in defs.chain(roots) {
+            for (at, value) in schema_examples(source, node) {
                 if not_json.contains(node) && check::mismatch(self, &ty, &value).is_some() {
                     continue;
                 }

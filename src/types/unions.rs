@@ -254,10 +254,8 @@ fn strip_tags(source: &Source, space: &mut TypeSpace, unions: &[NodeId], payload
             }
         });
     }
-    for node in space.defs.keys() {
-        if !super::schema_examples(source, node).is_empty() {
-            *uses.entry(node.clone()).or_default() += 1;
-        }
+    for node in space.with_examples.iter().filter(|n| space.defs.contains_key(*n)) {
+        *uses.entry(node.clone()).or_default() += 1;
     }
     for node in unions {
         let Kind::Union(union) = &space.defs[node].kind else { continue };
@@ -276,6 +274,9 @@ fn strip_tags(source: &Source, space: &mut TypeSpace, unions: &[NodeId], payload
                 let mut copy: TypeDef = space.defs[&s].clone();
                 copy.node = m.node.clone();
                 space.defs.insert(m.node.clone(), copy);
+                if !super::schema_examples(source, &m.node).is_empty() {
+                    space.with_examples.insert(m.node.clone());
+                }
                 let hint = format!("{union_hint} {}", m.tag.as_deref().unwrap_or("variant"));
                 space.hints.insert(m.node.clone(), (2, hint));
                 m.ty = Ty::Named(m.node.clone());
