@@ -4,7 +4,7 @@
 //! plain nesting (arrays of arrays, …) recurses, bounded by [`MAX_DEPTH`].
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use serde_json::{Map, Value};
 
@@ -24,7 +24,7 @@ const UNSUPPORTED: &[&str] =
 /// Every schema with an error is reported (all of them: a run lists each independent error), the
 /// others are still converted.
 pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, String)]) -> Result<()> {
-    let mut conv = Converter { source, space, queue: VecDeque::new() };
+    let mut conv = Converter { source, space, queue: VecDeque::new(), value_names: HashMap::new() };
     // Bounded however many schemas fail (a hostile document).
     let mut errors = crate::error::Collected::default();
     for (node, hint) in roots {
@@ -47,6 +47,9 @@ struct Converter<'a> {
     source: &'a Source,
     space: &'a mut TypeSpace,
     queue: VecDeque<NodeId>,
+    /// `naming::value_name` of each property name met (the same names recur in most schemas).
+    /// Looked up, never iterated.
+    value_names: HashMap<String, String>,
 }
 
 type Schema = Map<String, Value>;
@@ -89,7 +92,7 @@ impl<'a> Converter<'a> {
 
     /// The type of a `$ref` use: the target's definition (a message object stands for its payload).
     fn reference(&mut self, node: &NodeId, schema: &Schema) -> Result<Ty> {
-        let (target, value) = self.follow(node)?;
+        let (target, value) = self.follow(node, schema)?;
         // A message's payload is named after the message (`…/messages/Item/payload` → `Item`).
         let message_key = target
             .pointer
@@ -107,12 +110,21 @@ impl<'a> Converter<'a> {
     }
 
     /// Follows `$ref`s from `node`; a message object where a schema is expected means its payload.
-    fn follow<'s>(&self, node: &NodeId) -> Result<(NodeId, &'s Value)>
+    /// `holder` is the object at `node` when the caller has it (else empty).
+    fn follow<'s>(&self, node: &NodeId, holder: &Schema) -> Result<(NodeId, &'s Value)>
     where
         'a: 's,
     {
         let source: &'s Source = self.source;
-        let (target, value) = source.deref(node)?;
+        let (target, value) = match holder.kw("$ref").and_then(Value::as_str) {
+            // The `$ref` in hand: resolve it instead of resolving `node` again. Any failure takes
+            // the general path, so errors are the same (and located at `node`).
+            Some(reference) => match source.resolve_ref(node, reference).and_then(|t| source.deref(&t)) {
+                Ok(found) => found,
+                Err(_) => source.deref(node)?,
+            },
+            None => source.deref(node)?,
+        };
         if is_message_object(&target, value) {
             return match value.kw("payload") {
                 Some(_) => source.deref(&target.child("payload")),
@@ -346,7 +358,7 @@ impl<'a> Converter<'a> {
             if let Some(Value::Array(items)) = s.kw("allOf") {
                 for j in 0..items.len() {
                     let item = id.child("allOf").child(j.to_string());
-                    let (target, v) = self.follow(&item)?;
+                    let (target, v) = self.follow(&item, items[j].as_object().unwrap_or(&Schema::new()))?;
                     let Value::Object(m) = v else {
                         return Err(source
                             .error(&item, "allOf items must be schema objects")
@@ -455,7 +467,7 @@ impl<'a> Converter<'a> {
                     let (checks, item_checks) = self.constraints(&at, pvalue);
                     fields.push(Field {
                         json_name: prop.clone(),
-                        name: ns.claim(&naming::value_name(prop)),
+                        name: ns.claim(self.value_name(prop)),
                         ty,
                         required: is_required,
                         doc: pschema.and_then(doc_of),
@@ -505,6 +517,13 @@ impl<'a> Converter<'a> {
         }
         fields.shrink_to_fit();
         Ok(Kind::Struct { fields, additional, deny_unknown })
+    }
+
+    fn value_name(&mut self, prop: &str) -> &str {
+        if !self.value_names.contains_key(prop) {
+            self.value_names.insert(prop.to_string(), naming::value_name(prop));
+        }
+        &self.value_names[prop]
     }
 
     /// Constraints of a property (its own keywords, and those of a plain schema it references),

@@ -4,34 +4,34 @@
 
 use std::collections::HashMap;
 
-use super::{Kind, Ty, TypeSpace, UnionStyle};
+use super::{Kind, Ty, TypeDef, TypeSpace, UnionStyle};
 use crate::error::Result;
 use crate::load::{NodeId, Source};
 
 pub(super) fn check_and_box(source: &Source, space: &mut TypeSpace) -> Result<()> {
-    // Vertices are the definitions in key order; `ids[i]` is definition i.
-    let ids: Vec<&NodeId> = space.defs.keys().collect();
+    // Vertices are the definitions in key order; `ids[i]`/`defs[i]` is definition i.
+    let (ids, defs): (Vec<&NodeId>, Vec<&TypeDef>) = space.defs.iter().unzip();
     // Looked up, never iterated: a hash map keeps the result deterministic.
     let index: HashMap<&NodeId, usize> = ids.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let lookup = |out: Vec<&NodeId>| -> Vec<usize> { out.iter().filter_map(|n| index.get(n).copied()).collect() };
+    let lookup = |out: &[&NodeId]| -> Vec<usize> { out.iter().filter_map(|n| index.get(n).copied()).collect() };
 
     // 1. Edges a decoder follows without consuming input: union → variant, alias → target.
-    let free: Vec<Vec<usize>> = ids
+    let free: Vec<Vec<usize>> = defs
         .iter()
-        .map(|id| {
+        .map(|def| {
             let mut out = Vec::new();
-            match &space.defs[id].kind {
+            match &def.kind {
                 Kind::Union(u) if u.style != UnionStyle::Raw => u.members.iter().for_each(|m| direct(&m.ty, &mut out)),
                 Kind::Alias(t) => direct(t, &mut out),
                 _ => {}
             }
-            lookup(out)
+            lookup(&out)
         })
         .collect();
     let scc = tarjan(&free);
     for (i, id) in ids.iter().enumerate() {
         if free[i].iter().any(|&j| scc[j] == scc[i]) {
-            let message = match space.defs[id].kind {
+            let message = match defs[i].kind {
                 Kind::Union(_) => {
                     "this union is (through its variants) a variant of itself: decoding it could recurse forever"
                 }
@@ -44,19 +44,19 @@ pub(super) fn check_and_box(source: &Source, space: &mut TypeSpace) -> Result<()
     }
 
     // 2. Alias cycles through containers (`type T = Vec<T>` is not valid Rust).
-    let alias_edges: Vec<Vec<usize>> = ids
+    let alias_edges: Vec<Vec<usize>> = defs
         .iter()
-        .map(|id| {
+        .map(|def| {
             let mut out = Vec::new();
-            if let Kind::Alias(t) = &space.defs[*id].kind {
+            if let Kind::Alias(t) = &def.kind {
                 t.each_named(&mut |n| out.push(n));
             }
-            lookup(out)
+            lookup(&out)
         })
         .collect();
     let alias_only: Vec<Vec<usize>> = alias_edges
         .iter()
-        .map(|e| e.iter().copied().filter(|&j| matches!(space.defs[ids[j]].kind, Kind::Alias(_))).collect())
+        .map(|e| e.iter().copied().filter(|&j| matches!(defs[j].kind, Kind::Alias(_))).collect())
         .collect();
     let alias_scc = tarjan(&alias_only);
     for (i, id) in ids.iter().enumerate() {
@@ -66,17 +66,17 @@ pub(super) fn check_and_box(source: &Source, space: &mut TypeSpace) -> Result<()
                 .hint("wrap the recursion in an object property, e.g. `{type: object, properties: {children: {type: array, items: {$ref: ...}}}}`"));
         }
     }
-    let all_edges: Vec<Vec<usize>> = ids
+    let all_edges: Vec<Vec<usize>> = defs
         .iter()
         .enumerate()
-        .map(|(i, id)| {
+        .map(|(i, def)| {
             let mut out = Vec::new();
-            match &space.defs[id].kind {
+            match &def.kind {
                 Kind::Struct { fields, .. } => fields.iter().for_each(|f| direct(&f.ty, &mut out)),
                 Kind::Union(u) if u.style != UnionStyle::Raw => u.members.iter().for_each(|m| direct(&m.ty, &mut out)),
                 _ => {}
             }
-            let mut e = lookup(out);
+            let mut e = lookup(&out);
             e.extend(&alias_edges[i]);
             e
         })
