@@ -356,9 +356,9 @@ impl<'a> Converter<'a> {
         while i < parts.len() {
             let (id, s, _) = parts[i].clone();
             if let Some(Value::Array(items)) = s.kw("allOf") {
-                for j in 0..items.len() {
+                for (j, holder) in items.iter().enumerate() {
                     let item = id.child("allOf").child(j.to_string());
-                    let (target, v) = self.follow(&item, items[j].as_object().unwrap_or(&Schema::new()))?;
+                    let (target, v) = self.follow(&item, holder.as_object().unwrap_or(&Schema::new()))?;
                     let Value::Object(m) = v else {
                         return Err(source
                             .error(&item, "allOf items must be schema objects")
