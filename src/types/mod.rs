@@ -383,18 +383,22 @@ impl TypeSpace {
 pub(super) trait Keywords {
     fn kw(&self, key: &str) -> Option<&Value>;
 
+    #[inline(always)]
     fn has(&self, key: &str) -> bool {
         self.kw(key).is_some()
     }
 }
 
 impl Keywords for serde_json::Map<String, Value> {
+    // Inlined, so that comparing with a literal keyword compiles to a length and word compare.
+    #[inline(always)]
     fn kw(&self, key: &str) -> Option<&Value> {
         if self.len() <= 12 { self.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v) } else { self.get(key) }
     }
 }
 
 impl Keywords for Value {
+    #[inline(always)]
     fn kw(&self, key: &str) -> Option<&Value> {
         self.as_object()?.kw(key)
     }
