@@ -35,8 +35,8 @@ pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, Stri
             Err(e) => errors.push(e),
         }
     }
-    while let Some(node) = conv.queue.pop_front() {
-        if let Err(e) = conv.define(&node) {
+    while let Some((node, value)) = conv.queue.pop_front() {
+        if let Err(e) = conv.define(&node, value) {
             errors.push(e);
         }
     }
@@ -46,7 +46,8 @@ pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, Stri
 struct Converter<'a> {
     source: &'a Source,
     space: &'a mut TypeSpace,
-    queue: VecDeque<NodeId>,
+    /// Scheduled nodes with their value (read where they were met).
+    queue: VecDeque<(NodeId, &'a Value)>,
     /// `naming::value_name` of each property name met (the same names recur in most schemas).
     /// Looked up, never iterated.
     value_names: HashMap<String, String>,
@@ -60,21 +61,18 @@ impl<'a> Converter<'a> {
     /// A root always gets a definition of its own, so it can be named in APIs.
     fn root(&mut self, node: &NodeId, hint: &str) -> Result<Ty> {
         let source = self.source;
-        let schema = match source.get(node) {
-            Some(Value::Object(map)) => map,
-            _ => return Ok(Ty::Any),
-        };
+        let Some(value @ Value::Object(schema)) = source.get(node) else { return Ok(Ty::Any) };
         self.note_examples(node, schema);
         if schema.has("$ref") {
             return self.reference(node, schema);
         }
         let priority = if is_component(node) { 0 } else { 1 };
-        self.request(node, hint, priority);
+        self.request(node, hint, priority, value);
         Ok(nullable_ty(Ty::Named(node.clone()), nullable(schema)))
     }
 
     /// Schedules a definition for `node`, named from `hint` unless a stronger hint came first.
-    fn request(&mut self, node: &NodeId, hint: &str, priority: u8) {
+    fn request(&mut self, node: &NodeId, hint: &str, priority: u8, value: &'a Value) {
         // One search of the map (cloning the id is cheaper than searching twice).
         match self.space.hints.entry(node.clone()) {
             Entry::Occupied(mut h) => {
@@ -84,7 +82,7 @@ impl<'a> Converter<'a> {
             }
             // First request (hints are only written here while converting): schedule it.
             Entry::Vacant(h) => {
-                self.queue.push_back(h.key().clone());
+                self.queue.push_back((h.key().clone(), value));
                 h.insert((priority, hint.to_string()));
             }
         }
@@ -104,18 +102,15 @@ impl<'a> Converter<'a> {
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| file_stem(&target.file));
         let priority = if is_component(&target) { 0 } else { 1 };
-        self.request(&target, &hint, priority);
+        self.request(&target, &hint, priority, value);
         let nullable = value.as_object().is_some_and(nullable) || schema.kw("nullable") == Some(&Value::Bool(true));
         Ok(nullable_ty(Ty::Named(target), nullable))
     }
 
     /// Follows `$ref`s from `node`; a message object where a schema is expected means its payload.
     /// `holder` is the object at `node` when the caller has it (else empty).
-    fn follow<'s>(&self, node: &NodeId, holder: &Schema) -> Result<(NodeId, &'s Value)>
-    where
-        'a: 's,
-    {
-        let source: &'s Source = self.source;
+    fn follow(&self, node: &NodeId, holder: &Schema) -> Result<(NodeId, &'a Value)> {
+        let source = self.source;
         let (target, value) = match holder.kw("$ref").and_then(Value::as_str) {
             // The `$ref` in hand: resolve it instead of resolving `node` again. Any failure takes
             // the general path, so errors are the same (and located at `node`).
@@ -146,20 +141,21 @@ impl<'a> Converter<'a> {
         }
     }
 
-    /// Builds the definition of a scheduled node (each node is scheduled once, see `request`).
-    fn define(&mut self, node: &NodeId) -> Result<()> {
+    /// Builds the definition of a scheduled node (each node is scheduled once, see `request`);
+    /// `value` is the node's value.
+    fn define(&mut self, node: &NodeId, value: &'a Value) -> Result<()> {
         let source = self.source;
         let hint = self.space.hints.get(node).map(|h| h.1.clone()).unwrap_or_default();
-        let (kind, doc, deprecated) = match source.get(node) {
-            Some(Value::Object(schema)) => {
+        let (kind, doc, deprecated) = match value {
+            Value::Object(schema) => {
                 self.note_examples(node, schema);
                 let kind = match self.kind(node, schema, &hint)? {
                     Some(k) => k,
-                    None => Kind::Alias(self.body(node, schema, &hint, 0)?),
+                    None => Kind::Alias(self.body(node, schema, None, &hint, 0)?),
                 };
                 (kind, doc_of(schema), schema.kw("deprecated") == Some(&Value::Bool(true)))
             }
-            Some(Value::Bool(_)) => (Kind::Alias(Ty::Any), None, false),
+            Value::Bool(_) => (Kind::Alias(Ty::Any), None, false),
             _ => {
                 return Err(source
                     .error(node, "a schema must be an object or a boolean")
@@ -174,7 +170,7 @@ impl<'a> Converter<'a> {
 
     /// The type of a schema met inline (a property, an item, a variant): `value` is the node's
     /// value, already in hand where the parent was read (resolving the pointer again is not free).
-    fn convert(&mut self, node: &NodeId, value: &Value, hint: &str, depth: usize) -> Result<Ty> {
+    fn convert(&mut self, node: &NodeId, value: &'a Value, hint: &str, depth: usize) -> Result<Ty> {
         let source = self.source;
         if depth > MAX_DEPTH {
             return Err(source
@@ -194,15 +190,15 @@ impl<'a> Converter<'a> {
             return self.reference(node, schema);
         }
         if needs_def(schema) {
-            self.request(node, hint, 2);
+            self.request(node, hint, 2, value);
             return Ok(nullable_ty(Ty::Named(node.clone()), nullable(schema)));
         }
-        let ty = self.body(node, schema, hint, depth)?;
+        let ty = self.body(node, schema, None, hint, depth)?;
         Ok(nullable_ty(ty, nullable(schema)))
     }
 
     /// The definition for schemas that need one (objects, enums, unions); `None` for plain types.
-    fn kind(&mut self, node: &NodeId, schema: &Schema, hint: &str) -> Result<Option<Kind>> {
+    fn kind(&mut self, node: &NodeId, schema: &'a Schema, hint: &str) -> Result<Option<Kind>> {
         if let Some(values) = enum_values(schema) {
             return Ok(Some(Kind::Enum(enum_kind(values.into_iter().map(|v| (v, None)).collect()))));
         }
@@ -246,9 +242,7 @@ impl<'a> Converter<'a> {
         if types.len() >= 2 {
             let mut members = Vec::new();
             for (i, t) in types.iter().enumerate() {
-                let mut one = schema.clone();
-                one.insert("type".into(), Value::String(t.to_string()));
-                let ty = self.body(node, &one, &format!("{hint} {t}"), 1)?;
+                let ty = self.body(node, schema, Some(t), &format!("{hint} {t}"), 1)?;
                 members.push(Member { node: node.child("type").child(i.to_string()), ty, tag: None });
             }
             return Ok(Some(Kind::Union(Union {
@@ -344,7 +338,7 @@ impl<'a> Converter<'a> {
         }
     }
 
-    fn all_of(&mut self, node: &NodeId, schema: &Schema, hint: &str) -> Result<Kind> {
+    fn all_of(&mut self, node: &NodeId, schema: &'a Schema, hint: &str) -> Result<Kind> {
         let source = self.source;
         let all_of = node.child("allOf");
         // Flatten nested allOf and $refs into a list of schemas, visiting each node once
@@ -402,7 +396,7 @@ impl<'a> Converter<'a> {
                 // `allOf: [{$ref: CommentId}, {description: …}]`: the one typed member, annotated.
                 let ty = match via {
                     Some(item) => self.reference(item, &Schema::new())?,
-                    None => nullable_ty(self.body(id, s, hint, 1)?, nullable(s)),
+                    None => nullable_ty(self.body(id, s, None, hint, 1)?, nullable(s)),
                 };
                 Ok(Kind::Alias(ty))
             }
@@ -419,7 +413,7 @@ impl<'a> Converter<'a> {
         }
     }
 
-    fn object(&mut self, parts: &[(NodeId, &Schema)], hint: &str, merged: bool) -> Result<Kind> {
+    fn object(&mut self, parts: &[(NodeId, &'a Schema)], hint: &str, merged: bool) -> Result<Kind> {
         let source = self.source;
         let mut required: Vec<String> = Vec::new();
         for (_, s) in parts {
@@ -551,8 +545,16 @@ impl<'a> Converter<'a> {
         (own, items)
     }
 
-    /// Plain (unnamed) types; nullability is the caller's.
-    fn body(&mut self, node: &NodeId, schema: &Schema, hint: &str, depth: usize) -> Result<Ty> {
+    /// Plain (unnamed) types; nullability is the caller's. `only_type` stands for the schema's
+    /// `type` (one member of a multi-type schema).
+    fn body(
+        &mut self,
+        node: &NodeId,
+        schema: &'a Schema,
+        only_type: Option<&str>,
+        hint: &str,
+        depth: usize,
+    ) -> Result<Ty> {
         let source = self.source;
         if let Some(key) = UNSUPPORTED.iter().find(|k| schema.has(k)) {
             source.warn(
@@ -579,7 +581,10 @@ impl<'a> Converter<'a> {
                 }
             }
         }
-        let mut types = types_of(schema);
+        let mut types = match only_type {
+            Some(t) => vec![t],
+            None => types_of(schema),
+        };
         if types.is_empty() {
             if ["properties", "additionalProperties", "patternProperties"].iter().any(|k| schema.has(k)) {
                 types.push("object");
@@ -632,7 +637,7 @@ impl<'a> Converter<'a> {
         })
     }
 
-    fn array(&mut self, node: &NodeId, schema: &Schema, hint: &str, depth: usize) -> Result<Ty> {
+    fn array(&mut self, node: &NodeId, schema: &'a Schema, hint: &str, depth: usize) -> Result<Ty> {
         let source = self.source;
         let item_hint = format!("{hint} item");
         // Tuples: `prefixItems` (2020-12) or `items: [...]` (draft 4–7).

@@ -202,6 +202,9 @@ impl TypeSpace {
         space.assign_names(reserved);
         graph::check_and_box(source, &mut space)?;
         space.collect_examples(source, messages);
+        // Only the build needs these; the space lives on through rendering.
+        space.hints = BTreeMap::new();
+        space.with_examples = BTreeSet::new();
         Ok(space)
     }
 
