@@ -231,9 +231,11 @@ impl TypeSpace {
 
     pub fn uses(&self, pred: &dyn Fn(&Ty) -> bool) -> bool {
         let mut found = false;
-        for ty in self.all_tys().chain(self.roots.values()) {
-            ty.walk(&mut |t| found |= pred(t));
-        }
+        self.each_ty(&mut |ty| {
+            if !found {
+                ty.walk(&mut |t| found |= pred(t));
+            }
+        });
         found
     }
 
