@@ -3,11 +3,15 @@
 //! is met, so the stack depth does not grow with reference chains or object nesting; only
 //! plain nesting (arrays of arrays, …) recurses, bounded by [`MAX_DEPTH`].
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use serde_json::{Map, Value};
 
-use super::{Check, EnumValue, Field, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, doc_of};
+use super::{
+    Check, EnumValue, Field, Keywords, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, child,
+    doc_of,
+};
 use crate::error::Result;
 use crate::load::{NodeId, Source};
 use crate::naming::{self, Namespace};
@@ -20,7 +24,7 @@ const UNSUPPORTED: &[&str] =
 /// Every schema with an error is reported (all of them: a run lists each independent error), the
 /// others are still converted.
 pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, String)]) -> Result<()> {
-    let mut conv = Converter { source, space, queue: VecDeque::new(), queued: BTreeSet::new() };
+    let mut conv = Converter { source, space, queue: VecDeque::new(), value_names: HashMap::new() };
     // Bounded however many schemas fail (a hostile document).
     let mut errors = crate::error::Collected::default();
     for (node, hint) in roots {
@@ -31,8 +35,8 @@ pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, Stri
             Err(e) => errors.push(e),
         }
     }
-    while let Some(node) = conv.queue.pop_front() {
-        if let Err(e) = conv.define(&node) {
+    while let Some((node, value)) = conv.queue.pop_front() {
+        if let Err(e) = conv.define(&node, value) {
             errors.push(e);
         }
     }
@@ -42,8 +46,11 @@ pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, Stri
 struct Converter<'a> {
     source: &'a Source,
     space: &'a mut TypeSpace,
-    queue: VecDeque<NodeId>,
-    queued: BTreeSet<NodeId>,
+    /// Scheduled nodes with their value (read where they were met).
+    queue: VecDeque<(NodeId, &'a Value)>,
+    /// `naming::value_name` of each property name met (the same names recur in most schemas).
+    /// Looked up, never iterated.
+    value_names: HashMap<String, String>,
 }
 
 type Schema = Map<String, Value>;
@@ -54,34 +61,36 @@ impl<'a> Converter<'a> {
     /// A root always gets a definition of its own, so it can be named in APIs.
     fn root(&mut self, node: &NodeId, hint: &str) -> Result<Ty> {
         let source = self.source;
-        let schema = match source.get(node) {
-            Some(Value::Object(map)) => map,
-            _ => return Ok(Ty::Any),
-        };
-        if schema.contains_key("$ref") {
+        let Some(value @ Value::Object(schema)) = source.get(node) else { return Ok(Ty::Any) };
+        self.note_examples(node, schema);
+        if schema.has("$ref") {
             return self.reference(node, schema);
         }
         let priority = if is_component(node) { 0 } else { 1 };
-        self.request(node, hint, priority);
+        self.request(node, hint, priority, value);
         Ok(nullable_ty(Ty::Named(node.clone()), nullable(schema)))
     }
 
     /// Schedules a definition for `node`, named from `hint` unless a stronger hint came first.
-    fn request(&mut self, node: &NodeId, hint: &str, priority: u8) {
-        match self.space.hints.get(node) {
-            Some((p, _)) if *p <= priority => {}
-            _ => {
-                self.space.hints.insert(node.clone(), (priority, hint.to_string()));
+    fn request(&mut self, node: &NodeId, hint: &str, priority: u8, value: &'a Value) {
+        // One search of the map (cloning the id is cheaper than searching twice).
+        match self.space.hints.entry(node.clone()) {
+            Entry::Occupied(mut h) => {
+                if h.get().0 > priority {
+                    h.insert((priority, hint.to_string()));
+                }
             }
-        }
-        if self.queued.insert(node.clone()) {
-            self.queue.push_back(node.clone());
+            // First request (hints are only written here while converting): schedule it.
+            Entry::Vacant(h) => {
+                self.queue.push_back((h.key().clone(), value));
+                h.insert((priority, hint.to_string()));
+            }
         }
     }
 
     /// The type of a `$ref` use: the target's definition (a message object stands for its payload).
     fn reference(&mut self, node: &NodeId, schema: &Schema) -> Result<Ty> {
-        let (target, value) = self.follow(node)?;
+        let (target, value) = self.follow(node, schema)?;
         // A message's payload is named after the message (`…/messages/Item/payload` → `Item`).
         let message_key = target
             .pointer
@@ -93,20 +102,26 @@ impl<'a> Converter<'a> {
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| file_stem(&target.file));
         let priority = if is_component(&target) { 0 } else { 1 };
-        self.request(&target, &hint, priority);
-        let nullable = value.as_object().is_some_and(nullable) || schema.get("nullable") == Some(&Value::Bool(true));
+        self.request(&target, &hint, priority, value);
+        let nullable = value.as_object().is_some_and(nullable) || schema.kw("nullable") == Some(&Value::Bool(true));
         Ok(nullable_ty(Ty::Named(target), nullable))
     }
 
     /// Follows `$ref`s from `node`; a message object where a schema is expected means its payload.
-    fn follow<'s>(&self, node: &NodeId) -> Result<(NodeId, &'s Value)>
-    where
-        'a: 's,
-    {
-        let source: &'s Source = self.source;
-        let (target, value) = source.deref(node)?;
+    /// `holder` is the object at `node` when the caller has it (else empty).
+    fn follow(&self, node: &NodeId, holder: &Schema) -> Result<(NodeId, &'a Value)> {
+        let source = self.source;
+        let (target, value) = match holder.kw("$ref").and_then(Value::as_str) {
+            // The `$ref` in hand: resolve it instead of resolving `node` again. Any failure takes
+            // the general path, so errors are the same (and located at `node`).
+            Some(reference) => match source.resolve_ref(node, reference).and_then(|t| source.deref(&t)) {
+                Ok(found) => found,
+                Err(_) => source.deref(node)?,
+            },
+            None => source.deref(node)?,
+        };
         if is_message_object(&target, value) {
-            return match value.get("payload") {
+            return match value.kw("payload") {
                 Some(_) => source.deref(&target.child("payload")),
                 None => Err(source
                     .error(node, "this $ref points to a message that has no payload, where a schema is expected")
@@ -118,22 +133,29 @@ impl<'a> Converter<'a> {
         Ok((target, value))
     }
 
-    /// Builds the definition of a scheduled node.
-    fn define(&mut self, node: &NodeId) -> Result<()> {
-        if self.space.defs.contains_key(node) {
-            return Ok(());
+    /// Remembers that the schema at `node` (a root or a definition) has examples (see
+    /// [`TypeSpace::with_examples`]).
+    fn note_examples(&mut self, node: &NodeId, schema: &Schema) {
+        if schema.has("examples") || schema.has("example") {
+            self.space.with_examples.insert(node.clone());
         }
+    }
+
+    /// Builds the definition of a scheduled node (each node is scheduled once, see `request`);
+    /// `value` is the node's value.
+    fn define(&mut self, node: &NodeId, value: &'a Value) -> Result<()> {
         let source = self.source;
         let hint = self.space.hints.get(node).map(|h| h.1.clone()).unwrap_or_default();
-        let (kind, doc, deprecated) = match source.get(node) {
-            Some(Value::Object(schema)) => {
+        let (kind, doc, deprecated) = match value {
+            Value::Object(schema) => {
+                self.note_examples(node, schema);
                 let kind = match self.kind(node, schema, &hint)? {
                     Some(k) => k,
-                    None => Kind::Alias(self.body(node, schema, &hint, 0)?),
+                    None => Kind::Alias(self.body(node, schema, None, &hint, 0)?),
                 };
-                (kind, doc_of(schema), schema.get("deprecated") == Some(&Value::Bool(true)))
+                (kind, doc_of(schema), schema.kw("deprecated") == Some(&Value::Bool(true)))
             }
-            Some(Value::Bool(_)) => (Kind::Alias(Ty::Any), None, false),
+            Value::Bool(_) => (Kind::Alias(Ty::Any), None, false),
             _ => {
                 return Err(source
                     .error(node, "a schema must be an object or a boolean")
@@ -146,37 +168,37 @@ impl<'a> Converter<'a> {
         Ok(())
     }
 
-    /// The type of a schema met inline (a property, an item, a variant).
-    fn convert(&mut self, node: &NodeId, hint: &str, depth: usize) -> Result<Ty> {
+    /// The type of a schema met inline (a property, an item, a variant): `value` is the node's
+    /// value, already in hand where the parent was read (resolving the pointer again is not free).
+    fn convert(&mut self, node: &NodeId, value: &'a Value, hint: &str, depth: usize) -> Result<Ty> {
         let source = self.source;
         if depth > MAX_DEPTH {
             return Err(source
                 .error(node, format!("schema nested deeper than {MAX_DEPTH} levels"))
                 .hint("move inner schemas to `components/schemas` and reference them with $ref"));
         }
-        let schema = match source.get(node) {
-            Some(Value::Object(map)) => map,
-            Some(Value::Bool(_)) => return Ok(Ty::Any),
-            Some(_) => {
+        let schema = match value {
+            Value::Object(map) => map,
+            Value::Bool(_) => return Ok(Ty::Any),
+            _ => {
                 return Err(source
                     .error(node, "a schema must be an object or a boolean")
                     .hint("write a JSON Schema object such as `{type: string}`"));
             }
-            None => return Err(source.error(node, "missing schema")),
         };
-        if schema.contains_key("$ref") {
+        if schema.has("$ref") {
             return self.reference(node, schema);
         }
         if needs_def(schema) {
-            self.request(node, hint, 2);
+            self.request(node, hint, 2, value);
             return Ok(nullable_ty(Ty::Named(node.clone()), nullable(schema)));
         }
-        let ty = self.body(node, schema, hint, depth)?;
+        let ty = self.body(node, schema, None, hint, depth)?;
         Ok(nullable_ty(ty, nullable(schema)))
     }
 
     /// The definition for schemas that need one (objects, enums, unions); `None` for plain types.
-    fn kind(&mut self, node: &NodeId, schema: &Schema, hint: &str) -> Result<Option<Kind>> {
+    fn kind(&mut self, node: &NodeId, schema: &'a Schema, hint: &str) -> Result<Option<Kind>> {
         if let Some(values) = enum_values(schema) {
             return Ok(Some(Kind::Enum(enum_kind(values.into_iter().map(|v| (v, None)).collect()))));
         }
@@ -185,16 +207,16 @@ impl<'a> Converter<'a> {
                 return Ok(Some(Kind::Enum(enum_kind(values))));
             }
         }
-        if schema.contains_key("allOf") {
+        if schema.has("allOf") {
             return self.all_of(node, schema, hint).map(Some);
         }
         for key in ["oneOf", "anyOf"] {
-            if let Some(Value::Array(items)) = schema.get(key) {
+            if let Some(Value::Array(items)) = schema.kw(key) {
                 let non_null: Vec<usize> = (0..items.len()).filter(|&i| !is_null_schema(&items[i])).collect();
                 if non_null.len() < 2 {
                     return Ok(None);
                 }
-                if schema.contains_key("properties") && !self.is_polymorphic_base(node, schema, key) {
+                if schema.has("properties") && !self.is_polymorphic_base(node, schema, key) {
                     self.source.warn(
                         self.source
                             .error(
@@ -208,9 +230,9 @@ impl<'a> Converter<'a> {
                 }
                 let mut members = Vec::new();
                 for (n, i) in non_null.into_iter().enumerate() {
-                    let child = node.child(key).child(i.to_string());
-                    let ty = self.convert(&child, &format!("{hint} variant {}", n + 1), 1)?;
-                    members.push(Member { node: child, ty, tag: None });
+                    let at = child(&child(node, key), &i.to_string());
+                    let ty = self.convert(&at, &items[i], &format!("{hint} variant {}", n + 1), 1)?;
+                    members.push(Member { node: at, ty, tag: None });
                 }
                 let (discriminator, mapping) = self.discriminator(node, schema)?;
                 return Ok(Some(Kind::Union(Union { style: UnionStyle::Pending, members, discriminator, mapping })));
@@ -220,9 +242,7 @@ impl<'a> Converter<'a> {
         if types.len() >= 2 {
             let mut members = Vec::new();
             for (i, t) in types.iter().enumerate() {
-                let mut one = schema.clone();
-                one.insert("type".into(), Value::String(t.to_string()));
-                let ty = self.body(node, &one, &format!("{hint} {t}"), 1)?;
+                let ty = self.body(node, schema, Some(t), &format!("{hint} {t}"), 1)?;
                 members.push(Member { node: node.child("type").child(i.to_string()), ty, tag: None });
             }
             return Ok(Some(Kind::Union(Union {
@@ -240,18 +260,18 @@ impl<'a> Converter<'a> {
 
     /// `oneOf: [{const: 1, title: One}, …]`: an enum of those values, named from the titles.
     fn const_members(&self, node: &NodeId, schema: &Schema, key: &str) -> Option<Vec<(Value, Option<String>)>> {
-        let Some(Value::Array(items)) = schema.get(key) else { return None };
+        let Some(Value::Array(items)) = schema.kw(key) else { return None };
         let mut out = Vec::new();
         for i in 0..items.len() {
             let (_, v) = self.source.deref(&node.child(key).child(i.to_string())).ok()?;
             let v = v.as_object()?;
-            let value = match (v.get("const"), v.get("enum")) {
+            let value = match (v.kw("const"), v.kw("enum")) {
                 (Some(c), _) => c.clone(),
                 (None, Some(Value::Array(e))) if e.len() == 1 => e[0].clone(),
                 _ => return None,
             };
             if !value.is_null() {
-                out.push((value, v.get("title").and_then(Value::as_str).map(str::to_string)));
+                out.push((value, v.kw("title").and_then(Value::as_str).map(str::to_string)));
             }
         }
         (!out.is_empty()).then_some(out)
@@ -259,7 +279,7 @@ impl<'a> Converter<'a> {
 
     /// Whether this schema's `oneOf` lists subtypes that each `allOf` it (the Java/OpenAPI polymorphism pattern).
     fn is_polymorphic_base(&self, node: &NodeId, schema: &Schema, key: &str) -> bool {
-        let Some(Value::Array(items)) = schema.get(key) else { return false };
+        let Some(Value::Array(items)) = schema.kw(key) else { return false };
         (0..items.len()).all(|i| {
             let Ok((_, v)) = self.source.deref(&node.child(key).child(i.to_string())) else { return false };
             self.all_of_refers_to(v, node)
@@ -267,9 +287,9 @@ impl<'a> Converter<'a> {
     }
 
     fn all_of_refers_to(&self, value: &Value, node: &NodeId) -> bool {
-        let Some(Value::Array(parts)) = value.get("allOf") else { return false };
+        let Some(Value::Array(parts)) = value.kw("allOf") else { return false };
         parts.iter().any(|p| {
-            p.get("$ref").and_then(Value::as_str).is_some_and(|r| {
+            p.kw("$ref").and_then(Value::as_str).is_some_and(|r| {
                 // Refs are resolved relative to the file holding them; same-file refs are the common case.
                 r.split_once('#').is_some_and(|(file, frag)| {
                     (file.is_empty() || node.file.ends_with(file))
@@ -282,11 +302,11 @@ impl<'a> Converter<'a> {
     /// `discriminator: kind` (AsyncAPI) or `discriminator: {propertyName, mapping}` (OpenAPI).
     fn discriminator(&self, node: &NodeId, schema: &Schema) -> Result<(Option<String>, Mapping)> {
         let source = self.source;
-        match schema.get("discriminator") {
+        match schema.kw("discriminator") {
             None => Ok((None, Vec::new())),
             Some(Value::String(tag)) => Ok((Some(tag.clone()), Vec::new())),
             Some(Value::Object(d)) => {
-                let Some(tag) = d.get("propertyName").and_then(Value::as_str) else {
+                let Some(tag) = d.kw("propertyName").and_then(Value::as_str) else {
                     return Err(source
                         .error(&node.child("discriminator"), "discriminator without `propertyName`")
                         .hint(
@@ -294,7 +314,7 @@ impl<'a> Converter<'a> {
                         ));
                 };
                 let mut mapping = Vec::new();
-                if let Some(Value::Object(m)) = d.get("mapping") {
+                if let Some(Value::Object(m)) = d.kw("mapping") {
                     for (value, reference) in m {
                         let at = node.child("discriminator").child("mapping").child(value);
                         let Some(reference) = reference.as_str() else {
@@ -318,7 +338,7 @@ impl<'a> Converter<'a> {
         }
     }
 
-    fn all_of(&mut self, node: &NodeId, schema: &Schema, hint: &str) -> Result<Kind> {
+    fn all_of(&mut self, node: &NodeId, schema: &'a Schema, hint: &str) -> Result<Kind> {
         let source = self.source;
         let all_of = node.child("allOf");
         // Flatten nested allOf and $refs into a list of schemas, visiting each node once
@@ -329,10 +349,10 @@ impl<'a> Converter<'a> {
         let mut i = 0;
         while i < parts.len() {
             let (id, s, _) = parts[i].clone();
-            if let Some(Value::Array(items)) = s.get("allOf") {
-                for j in 0..items.len() {
+            if let Some(Value::Array(items)) = s.kw("allOf") {
+                for (j, holder) in items.iter().enumerate() {
                     let item = id.child("allOf").child(j.to_string());
-                    let (target, v) = self.follow(&item)?;
+                    let (target, v) = self.follow(&item, holder.as_object().unwrap_or(&Schema::new()))?;
                     let Value::Object(m) = v else {
                         return Err(source
                             .error(&item, "allOf items must be schema objects")
@@ -358,7 +378,7 @@ impl<'a> Converter<'a> {
             parts.iter().filter(|(_, s, _)| is_structural(s)).partition(|(_, s, _)| is_object_like(s));
         for (id, s, _) in &parts[1..] {
             for key in ["oneOf", "anyOf"] {
-                if s.contains_key(key) && !self.is_polymorphic_base(id, s, key) {
+                if s.has(key) && !self.is_polymorphic_base(id, s, key) {
                     source.warn(
                         source
                             .error(&id.child(key), format!("`{key}` inside an allOf member is not merged"))
@@ -376,12 +396,12 @@ impl<'a> Converter<'a> {
                 // `allOf: [{$ref: CommentId}, {description: …}]`: the one typed member, annotated.
                 let ty = match via {
                     Some(item) => self.reference(item, &Schema::new())?,
-                    None => nullable_ty(self.body(id, s, hint, 1)?, nullable(s)),
+                    None => nullable_ty(self.body(id, s, None, hint, 1)?, nullable(s)),
                 };
                 Ok(Kind::Alias(ty))
             }
             _ => {
-                let describe = |s: &Schema| match s.get("type") {
+                let describe = |s: &Schema| match s.kw("type") {
                     Some(t) => t.to_string(),
                     None => "untyped".into(),
                 };
@@ -393,11 +413,11 @@ impl<'a> Converter<'a> {
         }
     }
 
-    fn object(&mut self, parts: &[(NodeId, &Schema)], hint: &str, merged: bool) -> Result<Kind> {
+    fn object(&mut self, parts: &[(NodeId, &'a Schema)], hint: &str, merged: bool) -> Result<Kind> {
         let source = self.source;
         let mut required: Vec<String> = Vec::new();
         for (_, s) in parts {
-            if let Some(Value::Array(r)) = s.get("required") {
+            if let Some(Value::Array(r)) = s.kw("required") {
                 for name in r.iter().filter_map(Value::as_str) {
                     if !required.iter().any(|x| x == name) {
                         required.push(name.to_string());
@@ -405,13 +425,15 @@ impl<'a> Converter<'a> {
                 }
             }
         }
-        let mut fields: Vec<Field> = Vec::new();
+        // Sized up front: a Field is large, and doubling would leave up to half the Vec unused.
+        let declared = parts.iter().map(|(_, s)| s.kw("properties").and_then(Value::as_object).map_or(0, Map::len));
+        let mut fields: Vec<Field> = Vec::with_capacity(declared.sum());
         let mut ns = Namespace::with_reserved(&["additional_properties"]);
         let mut additional = None;
         let mut deny_unknown = false;
         for (id, s) in parts {
             for key in UNSUPPORTED {
-                if s.contains_key(*key) {
+                if s.has(key) {
                     source.warn(
                         source.error(&id.child(key), format!("`{key}` is not enforced by the generated type")).hint(
                             "the generated type accepts values this keyword would reject; validate them in your code",
@@ -419,47 +441,50 @@ impl<'a> Converter<'a> {
                     );
                 }
             }
-            if let Some(Value::Object(props)) = s.get("properties") {
-                for (prop, pschema) in props {
+            if let Some(Value::Object(props)) = s.kw("properties") {
+                let props_node = child(id, "properties");
+                for (prop, pvalue) in props {
                     if fields.iter().any(|f| &f.json_name == prop) {
                         continue;
                     }
-                    let child = id.child("properties").child(prop);
-                    let mut ty = self.convert(&child, &format!("{hint} {prop}"), 1)?;
+                    let at = child(&props_node, prop);
+                    let mut ty = self.convert(&at, pvalue, &format!("{hint} {prop}"), 1)?;
                     let is_required = required.contains(prop);
-                    let pschema = pschema.as_object();
+                    let pschema = pvalue.as_object();
                     let mut default = None;
                     if !is_required {
-                        match (pschema.and_then(|p| p.get("default")), &ty) {
+                        match (pschema.and_then(|p| p.kw("default")), &ty) {
                             (Some(d), t) if literal_default(t, d) => default = Some(d.clone()),
                             _ => ty = nullable_ty(ty, true),
                         }
                     }
-                    let (checks, item_checks) = self.constraints(&child);
+                    let (checks, item_checks) = self.constraints(&at, pvalue);
                     fields.push(Field {
                         json_name: prop.clone(),
-                        name: ns.claim(&naming::value_name(prop)),
+                        name: ns.claim(self.value_name(prop)),
                         ty,
                         required: is_required,
                         doc: pschema.and_then(doc_of),
-                        deprecated: pschema.and_then(|p| p.get("deprecated")) == Some(&Value::Bool(true)),
+                        deprecated: pschema.and_then(|p| p.kw("deprecated")) == Some(&Value::Bool(true)),
                         default,
                         checks,
                         item_checks,
                     });
                 }
             }
-            match s.get("additionalProperties") {
+            match s.kw("additionalProperties") {
                 Some(Value::Bool(false)) if !merged => deny_unknown = true,
                 Some(Value::Bool(true)) => additional = additional.or(Some(Ty::Any)),
-                Some(Value::Object(_)) => {
-                    additional = Some(self.convert(&id.child("additionalProperties"), &format!("{hint} value"), 1)?);
+                Some(value @ Value::Object(_)) => {
+                    let at = child(id, "additionalProperties");
+                    additional = Some(self.convert(&at, value, &format!("{hint} value"), 1)?);
                 }
                 _ => {
-                    if let Some(Value::Object(patterns)) = s.get("patternProperties") {
-                        let ty = match patterns.keys().collect::<Vec<_>>().as_slice() {
-                            [one] => {
-                                self.convert(&id.child("patternProperties").child(one), &format!("{hint} value"), 1)?
+                    if let Some(Value::Object(patterns)) = s.kw("patternProperties") {
+                        let ty = match patterns.iter().collect::<Vec<_>>().as_slice() {
+                            [(one, value)] => {
+                                let at = id.child("patternProperties").child(one);
+                                self.convert(&at, value, &format!("{hint} value"), 1)?
                             }
                             _ => Ty::Any,
                         };
@@ -484,38 +509,54 @@ impl<'a> Converter<'a> {
                 });
             }
         }
+        fields.shrink_to_fit();
         Ok(Kind::Struct { fields, additional, deny_unknown })
+    }
+
+    fn value_name(&mut self, prop: &str) -> &str {
+        if !self.value_names.contains_key(prop) {
+            self.value_names.insert(prop.to_string(), naming::value_name(prop));
+        }
+        &self.value_names[prop]
     }
 
     /// Constraints of a property (its own keywords, and those of a plain schema it references),
     /// and of its items.
-    fn constraints(&self, node: &NodeId) -> (Vec<Check>, Vec<Check>) {
+    fn constraints(&self, node: &NodeId, value: &Value) -> (Vec<Check>, Vec<Check>) {
         let source = self.source;
         let mut own = Vec::new();
         let mut items = Vec::new();
         let visit = |at: &NodeId, schema: &Schema, out: &mut Vec<Check>| {
             checks_of(source, at, schema, out);
         };
-        if let Some(Value::Object(schema)) = source.get(node) {
+        if let Value::Object(schema) = value {
             visit(node, schema, &mut own);
-            if schema.contains_key("$ref") {
+            if schema.has("$ref") {
                 if let Ok((target, Value::Object(t))) = source.deref(node) {
                     if !needs_def(t) {
                         visit(&target, t, &mut own);
                     }
                 }
             }
-            if let Some(Value::Object(item)) = schema.get("items") {
-                visit(&node.child("items"), item, &mut items);
+            if let Some(Value::Object(item)) = schema.kw("items") {
+                visit(&child(node, "items"), item, &mut items);
             }
         }
         (own, items)
     }
 
-    /// Plain (unnamed) types; nullability is the caller's.
-    fn body(&mut self, node: &NodeId, schema: &Schema, hint: &str, depth: usize) -> Result<Ty> {
+    /// Plain (unnamed) types; nullability is the caller's. `only_type` stands for the schema's
+    /// `type` (one member of a multi-type schema).
+    fn body(
+        &mut self,
+        node: &NodeId,
+        schema: &'a Schema,
+        only_type: Option<&str>,
+        hint: &str,
+        depth: usize,
+    ) -> Result<Ty> {
         let source = self.source;
-        if let Some(key) = UNSUPPORTED.iter().find(|k| schema.contains_key(**k)) {
+        if let Some(key) = UNSUPPORTED.iter().find(|k| schema.has(k)) {
             source.warn(
                 source
                     .error(
@@ -528,26 +569,32 @@ impl<'a> Converter<'a> {
         }
         // oneOf/anyOf with one non-null variant: that variant (the caller adds the Option).
         for key in ["oneOf", "anyOf"] {
-            if let Some(Value::Array(items)) = schema.get(key) {
+            if let Some(Value::Array(items)) = schema.kw(key) {
                 let non_null: Vec<usize> = (0..items.len()).filter(|&i| !is_null_schema(&items[i])).collect();
                 match non_null[..] {
-                    [only] => return self.convert(&node.child(key).child(only.to_string()), hint, depth + 1),
+                    [only] => {
+                        let at = child(&child(node, key), &only.to_string());
+                        return self.convert(&at, &items[only], hint, depth + 1);
+                    }
                     [] => return Ok(Ty::Any),
                     _ => {}
                 }
             }
         }
-        let mut types = types_of(schema);
+        let mut types = match only_type {
+            Some(t) => vec![t],
+            None => types_of(schema),
+        };
         if types.is_empty() {
-            if ["properties", "additionalProperties", "patternProperties"].iter().any(|k| schema.contains_key(*k)) {
+            if ["properties", "additionalProperties", "patternProperties"].iter().any(|k| schema.has(k)) {
                 types.push("object");
-            } else if schema.contains_key("items") || schema.contains_key("prefixItems") {
+            } else if schema.has("items") || schema.has("prefixItems") {
                 types.push("array");
-            } else if schema.get("format").and_then(Value::as_str).is_some_and(is_string_format) {
+            } else if schema.kw("format").and_then(Value::as_str).is_some_and(is_string_format) {
                 types.push("string");
             }
         }
-        let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
+        let format = schema.kw("format").and_then(Value::as_str).unwrap_or("");
         Ok(match types.as_slice() {
             [] => Ty::Any,
             ["string"] => match format {
@@ -563,15 +610,15 @@ impl<'a> Converter<'a> {
             ["boolean"] => Ty::Bool,
             ["array"] => self.array(node, schema, hint, depth)?,
             ["object"] => {
-                let value_node = match (schema.get("additionalProperties"), schema.get("patternProperties")) {
-                    (Some(Value::Object(_)), _) => Some(node.child("additionalProperties")),
+                let value_node = match (schema.kw("additionalProperties"), schema.kw("patternProperties")) {
+                    (Some(v @ Value::Object(_)), _) => Some((child(node, "additionalProperties"), v)),
                     (None, Some(Value::Object(p))) if p.len() == 1 => {
-                        p.keys().next().map(|k| node.child("patternProperties").child(k))
+                        p.iter().next().map(|(k, v)| (node.child("patternProperties").child(k), v))
                     }
                     _ => None,
                 };
                 match value_node {
-                    Some(v) => Ty::Map(Box::new(self.convert(&v, &format!("{hint} value"), depth + 1)?)),
+                    Some((at, v)) => Ty::Map(Box::new(self.convert(&at, v, &format!("{hint} value"), depth + 1)?)),
                     None => Ty::Map(Box::new(Ty::Any)),
                 }
             }
@@ -590,27 +637,24 @@ impl<'a> Converter<'a> {
         })
     }
 
-    fn array(&mut self, node: &NodeId, schema: &Schema, hint: &str, depth: usize) -> Result<Ty> {
+    fn array(&mut self, node: &NodeId, schema: &'a Schema, hint: &str, depth: usize) -> Result<Ty> {
         let source = self.source;
         let item_hint = format!("{hint} item");
         // Tuples: `prefixItems` (2020-12) or `items: [...]` (draft 4–7).
-        let tuple_key = match (schema.get("prefixItems"), schema.get("items")) {
+        let tuple_key = match (schema.kw("prefixItems"), schema.kw("items")) {
             (Some(Value::Array(_)), _) => Some(("prefixItems", "items")),
             (_, Some(Value::Array(_))) => Some(("items", "additionalItems")),
             _ => None,
         };
         if let Some((key, rest)) = tuple_key {
-            let Some(Value::Array(items)) = schema.get(key) else { unreachable!("checked above") };
+            let Some(Value::Array(items)) = schema.kw(key) else { unreachable!("checked above") };
             let mut tys = Vec::new();
-            for i in 0..items.len() {
-                tys.push(self.convert(
-                    &node.child(key).child(i.to_string()),
-                    &format!("{item_hint} {}", i + 1),
-                    depth + 1,
-                )?);
+            for (i, item) in items.iter().enumerate() {
+                let at = child(&child(node, key), &i.to_string());
+                tys.push(self.convert(&at, item, &format!("{item_hint} {}", i + 1), depth + 1)?);
             }
-            let closed = schema.get(rest) == Some(&Value::Bool(false))
-                || schema.get("maxItems").and_then(Value::as_u64) == Some(items.len() as u64);
+            let closed = schema.kw(rest) == Some(&Value::Bool(false))
+                || schema.kw("maxItems").and_then(Value::as_u64) == Some(items.len() as u64);
             if !closed {
                 source.warn(
                     source
@@ -620,9 +664,9 @@ impl<'a> Converter<'a> {
             }
             return Ok(Ty::Tuple(tys));
         }
-        Ok(match schema.get("items") {
-            Some(Value::Object(_)) | Some(Value::Bool(_)) => {
-                Ty::Vec(Box::new(self.convert(&node.child("items"), &item_hint, depth + 1)?))
+        Ok(match schema.kw("items") {
+            Some(value @ (Value::Object(_) | Value::Bool(_))) => {
+                Ty::Vec(Box::new(self.convert(&child(node, "items"), value, &item_hint, depth + 1)?))
             }
             _ => Ty::Vec(Box::new(Ty::Any)),
         })
@@ -632,15 +676,15 @@ impl<'a> Converter<'a> {
 /// The checkable constraints of one schema object; a `pattern` the Rust `regex` crate cannot
 /// compile (look-around, back-references) is skipped with a warning.
 fn checks_of(source: &Source, node: &NodeId, schema: &Schema, out: &mut Vec<Check>) {
-    let num = |k: &str| schema.get(k).and_then(Value::as_f64);
-    let count = |k: &str| schema.get(k).and_then(Value::as_u64);
+    let num = |k: &str| schema.kw(k).and_then(Value::as_f64);
+    let count = |k: &str| schema.kw(k).and_then(Value::as_u64);
     if let Some(n) = count("minLength") {
         out.push(Check::MinLength(n));
     }
     if let Some(n) = count("maxLength") {
         out.push(Check::MaxLength(n));
     }
-    if let Some(Value::String(p)) = schema.get("pattern") {
+    if let Some(Value::String(p)) = schema.kw("pattern") {
         if regex_syntax::Parser::new().parse(p).is_ok() {
             out.push(Check::Pattern(p.clone()));
         } else {
@@ -655,7 +699,7 @@ fn checks_of(source: &Source, node: &NodeId, schema: &Schema, out: &mut Vec<Chec
         }
     }
     // Draft 4 writes `exclusiveMinimum: true` next to `minimum`; later drafts give the bound itself.
-    let exclusive = |k: &str| schema.get(k) == Some(&Value::Bool(true));
+    let exclusive = |k: &str| schema.kw(k) == Some(&Value::Bool(true));
     if let Some(m) = num("minimum") {
         out.push(Check::Minimum(m, exclusive("exclusiveMinimum")));
     }
@@ -677,10 +721,10 @@ fn checks_of(source: &Source, node: &NodeId, schema: &Schema, out: &mut Vec<Chec
     if let Some(n) = count("maxItems") {
         out.push(Check::MaxItems(n));
     }
-    if schema.get("uniqueItems") == Some(&Value::Bool(true)) {
+    if schema.kw("uniqueItems") == Some(&Value::Bool(true)) {
         out.push(Check::UniqueItems);
     }
-    match schema.get("format").and_then(Value::as_str) {
+    match schema.kw("format").and_then(Value::as_str) {
         Some("email" | "idn-email") => out.push(Check::Format("email")),
         Some("hostname" | "idn-hostname") => out.push(Check::Format("hostname")),
         Some("ipv4") => out.push(Check::Format("ipv4")),
@@ -704,23 +748,23 @@ pub(super) fn nullable_ty(ty: Ty, nullable: bool) -> Ty {
 
 /// Whether `null` is a valid value of the schema itself.
 fn nullable(schema: &Schema) -> bool {
-    schema.get("nullable") == Some(&Value::Bool(true))
-        || matches!(schema.get("type"), Some(Value::Array(ts)) if ts.iter().any(|t| t == "null"))
-        || matches!(schema.get("enum"), Some(Value::Array(vs)) if vs.iter().any(Value::is_null))
+    schema.kw("nullable") == Some(&Value::Bool(true))
+        || matches!(schema.kw("type"), Some(Value::Array(ts)) if ts.iter().any(|t| t == "null"))
+        || matches!(schema.kw("enum"), Some(Value::Array(vs)) if vs.iter().any(Value::is_null))
         || ["oneOf", "anyOf"]
             .iter()
-            .any(|k| matches!(schema.get(*k), Some(Value::Array(items)) if items.iter().any(is_null_schema)))
+            .any(|k| matches!(schema.kw(k), Some(Value::Array(items)) if items.iter().any(is_null_schema)))
 }
 
 fn is_null_schema(v: &Value) -> bool {
-    v.get("type").and_then(Value::as_str) == Some("null")
-        || v.get("const").is_some_and(Value::is_null)
-        || matches!(v.get("enum"), Some(Value::Array(e)) if e.len() == 1 && e[0].is_null())
+    v.kw("type").and_then(Value::as_str) == Some("null")
+        || v.kw("const").is_some_and(Value::is_null)
+        || matches!(v.kw("enum"), Some(Value::Array(e)) if e.len() == 1 && e[0].is_null())
 }
 
 /// Non-null `type` names.
 fn types_of(schema: &Schema) -> Vec<&str> {
-    match schema.get("type") {
+    match schema.kw("type") {
         Some(Value::String(t)) if t != "null" => vec![t.as_str()],
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
         _ => Vec::new(),
@@ -728,19 +772,19 @@ fn types_of(schema: &Schema) -> Vec<&str> {
 }
 
 fn is_object_def(schema: &Schema) -> bool {
-    schema.contains_key("properties") || schema.contains_key("required")
+    schema.has("properties") || schema.has("required")
 }
 
 /// Whether a schema needs a definition of its own (see `Converter::kind`).
 fn needs_def(schema: &Schema) -> bool {
     enum_values(schema).is_some()
-        || schema.contains_key("allOf")
+        || schema.has("allOf")
         || is_object_def(schema)
         || types_of(schema).len() >= 2
-        || ["oneOf", "anyOf"].iter().any(|k| match schema.get(*k) {
+        || ["oneOf", "anyOf"].iter().any(|k| match schema.kw(k) {
             Some(Value::Array(items)) => {
                 items.iter().filter(|i| !is_null_schema(i)).count() >= 2
-                    || items.iter().all(|i| i.get("const").is_some())
+                    || items.iter().all(|i| i.kw("const").is_some())
             }
             _ => false,
         })
@@ -763,24 +807,24 @@ fn is_structural(s: &Schema) -> bool {
         "format",
     ]
     .iter()
-    .any(|k| s.contains_key(*k))
+    .any(|k| s.has(k))
 }
 
 fn is_object_like(s: &Schema) -> bool {
-    match s.get("type") {
+    match s.kw("type") {
         Some(t) => t == "object",
         None => ["properties", "required", "additionalProperties", "patternProperties", "oneOf", "anyOf"]
             .iter()
-            .any(|k| s.contains_key(*k)),
+            .any(|k| s.has(k)),
     }
 }
 
 /// `enum` values without nulls, or a `const`.
 fn enum_values(schema: &Schema) -> Option<Vec<Value>> {
-    if let Some(c) = schema.get("const") {
+    if let Some(c) = schema.kw("const") {
         return (!c.is_null()).then(|| vec![c.clone()]);
     }
-    let Some(Value::Array(values)) = schema.get("enum") else { return None };
+    let Some(Value::Array(values)) = schema.kw("enum") else { return None };
     let mut out: Vec<Value> = Vec::new();
     for v in values {
         if !v.is_null() && !out.contains(v) {
@@ -851,8 +895,8 @@ fn int_type(format: &str, schema: &Schema) -> &'static str {
         "uint32" => "u32",
         "uint64" => "u64",
         _ => {
-            let non_negative = schema.get("minimum").and_then(Value::as_f64).is_some_and(|m| m >= 0.0);
-            let beyond_i64 = schema.get("maximum").is_some_and(|m| m.as_u64().is_some_and(|v| v > i64::MAX as u64));
+            let non_negative = schema.kw("minimum").and_then(Value::as_f64).is_some_and(|m| m >= 0.0);
+            let beyond_i64 = schema.kw("maximum").is_some_and(|m| m.as_u64().is_some_and(|v| v > i64::MAX as u64));
             if non_negative && beyond_i64 { "u64" } else { "i64" }
         }
     }
@@ -877,7 +921,7 @@ pub(super) fn is_component(node: &NodeId) -> bool {
 fn is_message_object(node: &NodeId, value: &Value) -> bool {
     let Some(map) = value.as_object() else { return false };
     let _ = node;
-    map.contains_key("payload") && !map.contains_key("type") && !map.contains_key("properties")
+    map.has("payload") && !map.has("type") && !map.has("properties")
 }
 
 fn file_stem(file: &str) -> String {

@@ -2,34 +2,36 @@
 //! could follow without reading input (a union that is its own variant, a type alias of
 //! itself) is refused, so generated decoders never loop or overflow on any payload.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
-use super::{Kind, Ty, TypeSpace, UnionStyle};
+use super::{Kind, Ty, TypeDef, TypeSpace, UnionStyle};
 use crate::error::Result;
 use crate::load::{NodeId, Source};
 
 pub(super) fn check_and_box(source: &Source, space: &mut TypeSpace) -> Result<()> {
-    let ids: Vec<NodeId> = space.defs.keys().cloned().collect();
-    let index: BTreeMap<&NodeId, usize> = ids.iter().enumerate().map(|(i, n)| (n, i)).collect();
-    let lookup = |out: Vec<NodeId>| -> Vec<usize> { out.iter().filter_map(|n| index.get(n).copied()).collect() };
+    // Vertices are the definitions in key order; `ids[i]`/`defs[i]` is definition i.
+    let (ids, defs): (Vec<&NodeId>, Vec<&TypeDef>) = space.defs.iter().unzip();
+    // Looked up, never iterated: a hash map keeps the result deterministic.
+    let index: HashMap<&NodeId, usize> = ids.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let lookup = |out: &[&NodeId]| -> Vec<usize> { out.iter().filter_map(|n| index.get(n).copied()).collect() };
 
     // 1. Edges a decoder follows without consuming input: union → variant, alias → target.
-    let free: Vec<Vec<usize>> = ids
+    let free: Vec<Vec<usize>> = defs
         .iter()
-        .map(|id| {
+        .map(|def| {
             let mut out = Vec::new();
-            match &space.defs[id].kind {
+            match &def.kind {
                 Kind::Union(u) if u.style != UnionStyle::Raw => u.members.iter().for_each(|m| direct(&m.ty, &mut out)),
                 Kind::Alias(t) => direct(t, &mut out),
                 _ => {}
             }
-            lookup(out)
+            lookup(&out)
         })
         .collect();
     let scc = tarjan(&free);
     for (i, id) in ids.iter().enumerate() {
         if free[i].iter().any(|&j| scc[j] == scc[i]) {
-            let message = match space.defs[id].kind {
+            let message = match defs[i].kind {
                 Kind::Union(_) => {
                     "this union is (through its variants) a variant of itself: decoding it could recurse forever"
                 }
@@ -42,23 +44,19 @@ pub(super) fn check_and_box(source: &Source, space: &mut TypeSpace) -> Result<()
     }
 
     // 2. Alias cycles through containers (`type T = Vec<T>` is not valid Rust).
-    let alias_edges: Vec<Vec<usize>> = ids
+    let alias_edges: Vec<Vec<usize>> = defs
         .iter()
-        .map(|id| {
+        .map(|def| {
             let mut out = Vec::new();
-            if let Kind::Alias(t) = &space.defs[id].kind {
-                t.walk(&mut |t| {
-                    if let Ty::Named(n) = t {
-                        out.push(n.clone());
-                    }
-                });
+            if let Kind::Alias(t) = &def.kind {
+                t.each_named(&mut |n| out.push(n));
             }
-            lookup(out)
+            lookup(&out)
         })
         .collect();
     let alias_only: Vec<Vec<usize>> = alias_edges
         .iter()
-        .map(|e| e.iter().copied().filter(|&j| matches!(space.defs[&ids[j]].kind, Kind::Alias(_))).collect())
+        .map(|e| e.iter().copied().filter(|&j| matches!(defs[j].kind, Kind::Alias(_))).collect())
         .collect();
     let alias_scc = tarjan(&alias_only);
     for (i, id) in ids.iter().enumerate() {
@@ -68,29 +66,38 @@ pub(super) fn check_and_box(source: &Source, space: &mut TypeSpace) -> Result<()
                 .hint("wrap the recursion in an object property, e.g. `{type: object, properties: {children: {type: array, items: {$ref: ...}}}}`"));
         }
     }
-    let all_edges: Vec<Vec<usize>> = ids
+    let all_edges: Vec<Vec<usize>> = defs
         .iter()
         .enumerate()
-        .map(|(i, id)| {
+        .map(|(i, def)| {
             let mut out = Vec::new();
-            match &space.defs[id].kind {
+            match &def.kind {
                 Kind::Struct { fields, .. } => fields.iter().for_each(|f| direct(&f.ty, &mut out)),
                 Kind::Union(u) if u.style != UnionStyle::Raw => u.members.iter().for_each(|m| direct(&m.ty, &mut out)),
                 _ => {}
             }
-            let mut e = lookup(out);
+            let mut e = lookup(&out);
             e.extend(&alias_edges[i]);
             e
         })
         .collect();
     let scc = tarjan(&all_edges);
 
-    // 3. Box direct self-containment (`Option<Category>` inside `Category`).
-    let comp: Vec<usize> = scc;
-    let comp_of: BTreeMap<NodeId, usize> = ids.iter().cloned().zip(comp.iter().copied()).collect();
-    for (i, id) in ids.iter().enumerate() {
-        let same = |t: &Ty| matches!(t, Ty::Named(n) if comp_of.get(n) == Some(&comp[i]));
-        let def = space.defs.get_mut(id).expect("id from defs");
+    // 3. Box direct self-containment (`Option<Category>` inside `Category`): only a definition
+    // with an edge inside its own component can contain itself.
+    // (definition, the definitions of its component it names)
+    let boxing: Vec<(NodeId, Vec<NodeId>)> = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let same: Vec<NodeId> =
+                all_edges[i].iter().filter(|&&j| scc[j] == scc[i]).map(|&j| ids[j].clone()).collect();
+            (!same.is_empty()).then(|| ((*id).clone(), same))
+        })
+        .collect();
+    for (id, targets) in boxing {
+        let same = |t: &Ty| matches!(t, Ty::Named(n) if targets.contains(n));
+        let def = space.defs.get_mut(&id).expect("id from defs");
         match &mut def.kind {
             Kind::Struct { fields, .. } => fields.iter_mut().for_each(|f| box_if(&mut f.ty, &same)),
             Kind::Union(u) if u.style != UnionStyle::Raw => u.members.iter_mut().for_each(|m| box_if(&mut m.ty, &same)),
@@ -101,9 +108,9 @@ pub(super) fn check_and_box(source: &Source, space: &mut TypeSpace) -> Result<()
 }
 
 /// Definitions held directly (not behind a Vec/Map, which already allocate).
-fn direct(ty: &Ty, out: &mut Vec<NodeId>) {
+fn direct<'t>(ty: &'t Ty, out: &mut Vec<&'t NodeId>) {
     match ty {
-        Ty::Named(n) => out.push(n.clone()),
+        Ty::Named(n) => out.push(n),
         Ty::Option(t) | Ty::Boxed(t) => direct(t, out),
         Ty::Tuple(ts) => ts.iter().for_each(|t| direct(t, out)),
         _ => {}

@@ -11,7 +11,7 @@ mod convert;
 mod graph;
 mod unions;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::Value;
 
@@ -51,6 +51,16 @@ impl Ty {
         match self {
             Ty::Vec(t) | Ty::Map(t) | Ty::Option(t) | Ty::Boxed(t) => t.walk(f),
             Ty::Tuple(ts) => ts.iter().for_each(|t| t.walk(f)),
+            _ => {}
+        }
+    }
+
+    /// Visits every definition this type names (in `walk` order), borrowing from the type.
+    pub fn each_named<'t>(&'t self, f: &mut dyn FnMut(&'t NodeId)) {
+        match self {
+            Ty::Named(n) => f(n),
+            Ty::Vec(t) | Ty::Map(t) | Ty::Option(t) | Ty::Boxed(t) => t.each_named(f),
+            Ty::Tuple(ts) => ts.iter().for_each(|t| t.each_named(f)),
             _ => {}
         }
     }
@@ -167,6 +177,9 @@ pub struct TypeSpace {
     /// The type of each root.
     roots: BTreeMap<NodeId, Ty>,
     hints: BTreeMap<NodeId, (u8, String)>,
+    /// The roots and definitions whose schema has `examples`/`example` (noted when their schema
+    /// is read, so finding examples does not resolve every node again).
+    with_examples: BTreeSet<NodeId>,
 }
 
 /// Schemas deeper than this (inline nesting in one schema) are refused with a located error.
@@ -189,6 +202,9 @@ impl TypeSpace {
         space.assign_names(reserved);
         graph::check_and_box(source, &mut space)?;
         space.collect_examples(source, messages);
+        // Only the build needs these; the space lives on through rendering.
+        space.hints = BTreeMap::new();
+        space.with_examples = BTreeSet::new();
         Ok(space)
     }
 
@@ -220,24 +236,42 @@ impl TypeSpace {
 
     pub fn uses(&self, pred: &dyn Fn(&Ty) -> bool) -> bool {
         let mut found = false;
-        for ty in self.all_tys().chain(self.roots.values()) {
-            ty.walk(&mut |t| found |= pred(t));
-        }
+        self.each_ty(&mut |ty| {
+            if !found {
+                ty.walk(&mut |t| found |= pred(t));
+            }
+        });
         found
+    }
+
+    /// Every type written in a definition, then the type of every root (as `all_tys` chained
+    /// with the roots, without collecting each definition's types into a Vec).
+    fn each_ty<'s>(&'s self, f: &mut dyn FnMut(&'s Ty)) {
+        for d in self.defs.values() {
+            match &d.kind {
+                Kind::Struct { fields, additional, .. } => {
+                    fields.iter().for_each(|x| f(&x.ty));
+                    additional.iter().for_each(&mut *f);
+                }
+                Kind::Union(u) => u.members.iter().for_each(|m| f(&m.ty)),
+                Kind::Alias(t) => f(t),
+                Kind::Enum(_) => {}
+            }
+        }
+        self.roots.values().for_each(f);
     }
 
     /// Inline definitions nothing refers to any more (the constant type of a tag field removed
     /// from a tagged union's variant) are dropped; named schemas always stay.
     fn drop_unused_inline(&mut self) {
         loop {
-            let mut used = std::collections::BTreeSet::new();
-            for ty in self.all_tys().chain(self.roots.values()) {
-                ty.walk(&mut |t| {
-                    if let Ty::Named(n) = t {
-                        used.insert(n.clone());
-                    }
-                });
-            }
+            // Membership only (never iterated), so a hash set keeps the output deterministic.
+            let mut used: HashSet<&NodeId> = HashSet::with_capacity(self.defs.len());
+            self.each_ty(&mut |ty| {
+                ty.each_named(&mut |n| {
+                    used.insert(n);
+                })
+            });
             let unused: Vec<NodeId> = self
                 .defs
                 .keys()
@@ -255,14 +289,21 @@ impl TypeSpace {
     }
 
     fn assign_names(&mut self, reserved: &[&str]) {
-        let mut order: Vec<(&(u8, String), &NodeId)> = self.hints.iter().map(|(n, h)| (h, n)).collect();
-        // Schemas with a name of their own (components, referenced files) claim first; then by location.
-        order.sort_by(|a, b| (a.0.0, a.1).cmp(&(b.0.0, b.1)));
+        // Schemas with a name of their own (components, referenced files) claim first; then by
+        // location. The hints are in node order, so a stable sort by priority does that.
+        let hints: Vec<(&NodeId, &(u8, String))> = self.hints.iter().collect();
+        let mut order: Vec<usize> = (0..hints.len()).collect();
+        order.sort_by_key(|&i| hints[i].1.0);
         let mut ns = Namespace::with_reserved(reserved);
-        let names: Vec<(NodeId, String)> =
-            order.into_iter().map(|((_, hint), node)| (node.clone(), ns.claim(&naming::type_name(hint)))).collect();
-        for (node, name) in names {
-            if let Some(def) = self.defs.get_mut(&node) {
+        let mut names: Vec<String> = vec![String::new(); hints.len()];
+        for i in order {
+            names[i] = ns.claim(&naming::type_name(&hints[i].1.1));
+        }
+        // Both maps are in node order: walk them together instead of searching one per name.
+        let mut named = hints.iter().map(|(n, _)| *n).zip(names).peekable();
+        for (node, def) in self.defs.iter_mut() {
+            while named.next_if(|(n, _)| *n < node).is_some() {}
+            if let Some((_, name)) = named.next_if(|(n, _)| *n == node) {
                 def.name = name;
             }
         }
@@ -311,15 +352,12 @@ impl TypeSpace {
             .flat_map(|(_, p, _)| payload_schema(p))
             .filter(|n| !json_payloads.contains(n))
             .collect();
-        let schema_nodes: Vec<(NodeId, Ty)> = self
-            .defs
-            .keys()
-            .map(|n| (n.clone(), Ty::Named(n.clone())))
-            .chain(self.roots.iter().map(|(n, t)| (n.clone(), t.clone())))
-            .collect();
-        for (node, ty) in schema_nodes {
-            for (at, value) in schema_examples(source, &node) {
-                if not_json.contains(&node) && check::mismatch(self, &ty, &value).is_some() {
+        // Every definition (as the type it names), then every root.
+        let defs = self.with_examples.iter().filter(|n| self.defs.contains_key(*n)).map(|n| (n, Ty::Named(n.clone())));
+        let roots = self.with_examples.iter().filter_map(|n| Some((n, self.roots.get(n)?.clone())));
+        for (node, ty) in defs.chain(roots) {
+            for (at, value) in schema_examples(source, node) {
+                if not_json.contains(node) && check::mismatch(self, &ty, &value).is_some() {
                     continue;
                 }
                 out.push(Example { at, ty: ty.clone(), value });
@@ -349,16 +387,59 @@ impl TypeSpace {
     }
 }
 
+/// Keyword lookup in a schema object. Schema objects hold a handful of members, so comparing
+/// the keys in turn (lengths first) is cheaper than hashing the keyword with `Map::get`'s
+/// SipHash; the converter looks up dozens of keywords per schema.
+pub(super) trait Keywords {
+    fn kw(&self, key: &str) -> Option<&Value>;
+
+    #[inline(always)]
+    fn has(&self, key: &str) -> bool {
+        self.kw(key).is_some()
+    }
+}
+
+impl Keywords for serde_json::Map<String, Value> {
+    // Inlined, so that comparing with a literal keyword compiles to a length and word compare.
+    #[inline(always)]
+    fn kw(&self, key: &str) -> Option<&Value> {
+        if self.len() <= 12 { self.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v) } else { self.get(key) }
+    }
+}
+
+impl Keywords for Value {
+    #[inline(always)]
+    fn kw(&self, key: &str) -> Option<&Value> {
+        self.as_object()?.kw(key)
+    }
+}
+
+/// `node.child(key)` (same pointer escaping) without `NodeId::child`'s temporary strings: it
+/// runs for every property and item of every schema.
+pub(super) fn child(node: &NodeId, key: &str) -> NodeId {
+    let mut pointer = String::with_capacity(node.pointer.len() + 1 + key.len());
+    pointer.push_str(&node.pointer);
+    pointer.push('/');
+    for c in key.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
+    NodeId { file: node.file.clone(), pointer }
+}
+
 /// `(where, value)` of the `examples` items and `example` of the schema at `node`.
 pub(super) fn schema_examples(source: &Source, node: &NodeId) -> Vec<(NodeId, Value)> {
     let mut out = Vec::new();
     let Some(Value::Object(schema)) = source.get(node) else { return out };
-    if let Some(Value::Array(items)) = schema.get("examples") {
+    if let Some(Value::Array(items)) = schema.kw("examples") {
         for (i, value) in items.iter().enumerate() {
             out.push((node.child("examples").child(i.to_string()), value.clone()));
         }
     }
-    if let Some(value) = schema.get("example") {
+    if let Some(value) = schema.kw("example") {
         out.push((node.child("example"), value.clone()));
     }
     out
@@ -370,7 +451,7 @@ pub(super) fn schema_examples(source: &Source, node: &NodeId) -> Vec<(NodeId, Va
 pub fn doc_of(schema: &serde_json::Map<String, Value>) -> Option<String> {
     let mut doc = ["description", "title"]
         .iter()
-        .find_map(|k| schema.get(*k).and_then(Value::as_str))
+        .find_map(|k| schema.kw(k).and_then(Value::as_str))
         .map(str::to_string)
         .unwrap_or_default();
     let mut note = |text: String| {
@@ -379,14 +460,27 @@ pub fn doc_of(schema: &serde_json::Map<String, Value>) -> Option<String> {
         }
         doc.push_str(&text);
     };
-    if schema.get("readOnly") == Some(&Value::Bool(true)) {
+    if schema.kw("readOnly") == Some(&Value::Bool(true)) {
         note("Read-only: sent by the service, ignored when received.".into());
     }
-    if schema.get("writeOnly") == Some(&Value::Bool(true)) {
+    if schema.kw("writeOnly") == Some(&Value::Bool(true)) {
         note("Write-only: accepted by the service, never sent back.".into());
     }
-    if let Some(default) = schema.get("default").filter(|d| !d.is_null()) {
+    if let Some(default) = schema.kw("default").filter(|d| !d.is_null()) {
         note(format!("Default: `{}`", default.to_string().replace('`', "'")));
     }
     (!doc.is_empty()).then_some(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_escapes_like_node_id_child() {
+        let node = NodeId { file: "a.yaml".into(), pointer: "/components/schemas/X~0/properties".into() };
+        for key in ["plain", "a/b", "~", "~1", "/~0/", "", "é/~x", "0"] {
+            assert_eq!(child(&node, key), node.child(key), "{key:?}");
+        }
+    }
 }

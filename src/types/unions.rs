@@ -63,6 +63,10 @@ pub(super) fn classify(source: &Source, space: &mut TypeSpace, payload_roots: &[
 /// fail; when two variants contain the union again, nested input costs 2^depth attempts. Such a
 /// union keeps the value whole instead (decoding it is linear), with a warning.
 fn refuse_exponential_untagged(source: &Source, space: &mut TypeSpace, unions: &[NodeId]) {
+    let untagged = |n: &NodeId| matches!(&space.defs[n].kind, Kind::Union(u) if u.style == UnionStyle::Untagged);
+    if !unions.iter().any(untagged) {
+        return;
+    }
     let edges: BTreeMap<NodeId, Vec<NodeId>> = space
         .defs
         .iter()
@@ -237,6 +241,10 @@ fn inferred_tags(space: &TypeSpace, members: &[Member]) -> Option<(String, Vec<S
 /// A struct reached directly — a property, a message payload, or its own `examples` (which
 /// become tests of the struct itself) — keeps its tag field.
 fn strip_tags(source: &Source, space: &mut TypeSpace, unions: &[NodeId], payload_roots: &[NodeId]) {
+    let tagged = |n: &NodeId| matches!(&space.defs[n].kind, Kind::Union(u) if matches!(u.style, UnionStyle::Tagged(_)));
+    if !unions.iter().any(tagged) {
+        return;
+    }
     let mut uses: BTreeMap<NodeId, usize> = BTreeMap::new();
     let roots: Vec<&Ty> = payload_roots.iter().filter_map(|p| space.roots.get(p)).collect();
     for ty in space.all_tys().chain(roots) {
@@ -246,10 +254,8 @@ fn strip_tags(source: &Source, space: &mut TypeSpace, unions: &[NodeId], payload
             }
         });
     }
-    for node in space.defs.keys() {
-        if !super::schema_examples(source, node).is_empty() {
-            *uses.entry(node.clone()).or_default() += 1;
-        }
+    for node in space.with_examples.iter().filter(|n| space.defs.contains_key(*n)) {
+        *uses.entry(node.clone()).or_default() += 1;
     }
     for node in unions {
         let Kind::Union(union) = &space.defs[node].kind else { continue };
@@ -268,6 +274,9 @@ fn strip_tags(source: &Source, space: &mut TypeSpace, unions: &[NodeId], payload
                 let mut copy: TypeDef = space.defs[&s].clone();
                 copy.node = m.node.clone();
                 space.defs.insert(m.node.clone(), copy);
+                if !super::schema_examples(source, &m.node).is_empty() {
+                    space.with_examples.insert(m.node.clone());
+                }
                 let hint = format!("{union_hint} {}", m.tag.as_deref().unwrap_or("variant"));
                 space.hints.insert(m.node.clone(), (2, hint));
                 m.ty = Ty::Named(m.node.clone());
