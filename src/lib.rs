@@ -439,19 +439,31 @@ impl Config {
             .values()
             .filter_map(|m| Some((m.node.clone(), m.payload.clone()?, m.encoding == model::Encoding::Json)))
             .collect();
-        let space = timings.time("types", || {
-            TypeSpace::build(&source, &type_roots(&source, &api, !self.only.is_empty()), &messages, &["wire"])
+        let header = header(&source);
+        let (space, deploy) = std::thread::scope(|scope| {
+            // The manifests need only the model: built on another thread while the types are.
+            let manifests = crate_mode.then(|| {
+                scope.spawn(|| {
+                    let (cpu, start) = (proc_stats::thread_cpu_time(), std::time::Instant::now());
+                    let manifests = source.reported(manifests::build(&source, &api, &self.manifests));
+                    let manifests = manifests.map(|m| m.files(&api.title, &header));
+                    (manifests, start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu))
+                })
+            });
+            let space = timings.time("types", || {
+                TypeSpace::build(&source, &type_roots(&source, &api, !self.only.is_empty()), &messages, &["wire"])
+            });
+            let manifests =
+                manifests.map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            (source.reported(space), manifests)
         });
-        let space = source.reported(space);
-        let manifests = match crate_mode {
-            true => timings.time("manifests", || source.reported(manifests::build(&source, &api, &self.manifests))),
-            false => None,
-        };
+        let deploy = deploy.and_then(|(deploy, wall, cpu)| {
+            timings.beside("types", "manifests", wall, cpu);
+            deploy
+        });
         source.check_errors()?;
         // No error was reported, so the types were built.
         let space = space.ok_or_else(|| Error::new("the types were not built"))?;
-        let header = header(&source);
-        let deploy = timings.time("manifests", || manifests.map(|m| m.files(&api.title, &header)));
         // Every stage that warns has run.
         let warnings = source.warnings();
         let inputs = inputs_of(&source);
@@ -585,6 +597,9 @@ pub struct Stage {
     pub rss_after: u64,
     /// The process's peak resident memory so far (after the stage), bytes.
     pub peak_after: u64,
+    /// Ran on another thread beside the stage before it: its wall time is not added to the total,
+    /// and its CPU time is its thread's (not counted in the other stage's).
+    pub beside: bool,
 }
 
 impl Timings {
@@ -604,13 +619,30 @@ impl Timings {
                 s.rss_after = rss_after;
                 s.peak_after = peak_after;
             }
-            None => self.stages.push(Stage { name: stage, wall, cpu, rss_after, peak_after }),
+            None => self.stages.push(Stage { name: stage, wall, cpu, rss_after, peak_after, beside: false }),
         }
         out
     }
 
+    /// Records `stage`, which ran on another thread beside `during` (already recorded): `wall` and
+    /// `cpu` are that thread's, and `cpu` is taken out of `during`'s (process-wide) CPU time.
+    pub fn beside(&mut self, during: &str, stage: &'static str, wall: std::time::Duration, cpu: std::time::Duration) {
+        if let Some(s) = self.stages.iter_mut().find(|s| s.name == during) {
+            s.cpu = s.cpu.saturating_sub(cpu);
+        }
+        let (rss_after, peak_after) = (proc_stats::rss_bytes(), proc_stats::peak_rss_bytes());
+        match self.stages.iter_mut().find(|s| s.name == stage) {
+            Some(s) => {
+                s.wall += wall;
+                s.cpu += cpu;
+            }
+            None => self.stages.push(Stage { name: stage, wall, cpu, rss_after, peak_after, beside: true }),
+        }
+    }
+
+    /// Wall time of the run: the stages one after the other (those beside another not added).
     pub fn total(&self) -> std::time::Duration {
-        self.stages.iter().map(|s| s.wall).sum()
+        self.stages.iter().filter(|s| !s.beside).map(|s| s.wall).sum()
     }
 }
 
@@ -636,6 +668,9 @@ impl std::fmt::Display for Timings {
             )?;
         }
         let cpu: std::time::Duration = self.stages.iter().map(|s| s.cpu).sum();
+        for s in self.stages.iter().filter(|s| s.beside) {
+            writeln!(f, "{:>10} (ran beside the stage before it: its wall time is not in the total)", s.name)?;
+        }
         write!(
             f,
             "{:>10} {:>10.1} {:>6} {:>10.1} {:>9.1} peak",
@@ -654,12 +689,22 @@ pub mod proc_stats {
 
     /// User + system time of every thread of this process (clock ticks of 10 ms).
     pub fn cpu_time() -> Duration {
-        let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return Duration::ZERO };
+        ticks("/proc/self/stat")
+    }
+
+    /// utime + stime of a `stat` file of `/proc`.
+    fn ticks(path: &str) -> Duration {
+        let Ok(stat) = std::fs::read_to_string(path) else { return Duration::ZERO };
         // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
         let Some((_, rest)) = stat.rsplit_once(')') else { return Duration::ZERO };
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let ticks: u64 = fields.get(11..13).map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
         Duration::from_millis(ticks * 10)
+    }
+
+    /// User + system time of the calling thread (clock ticks of 10 ms).
+    pub fn thread_cpu_time() -> Duration {
+        ticks("/proc/thread-self/stat")
     }
 
     /// Current resident set size, bytes.

@@ -373,7 +373,12 @@ fn format_job_in(text: &str, exact: bool, opens: &[&str]) -> Option<String> {
     plan_items(text, &items(text)?, opens, BATCH_BYTES, exact, &mut pieces)?;
     let mut spacer = Spacer::new("", text.len());
     for piece in &pieces {
-        spacer.push(&format_piece(piece)?);
+        match piece {
+            // Copied at no extra indentation: its lines go to the spacer as they are (what
+            // `format_piece` would return, without the intermediate copy).
+            Piece::Exact { text, indent: 0 } => spacer.push(text.trim_end()),
+            _ => spacer.push(&format_piece(piece)?),
+        }
     }
     Some(spacer.out)
 }
