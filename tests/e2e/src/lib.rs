@@ -295,8 +295,23 @@ pub async fn publish_ready(js: &Context, first: u64, count: u64) -> Vec<u64> {
             async move {
                 let subject = allocation::subjects::events_ready_to_process(&uuid(n)).expect("valid id");
                 let body = serde_json::to_vec(&ready_payload(n)).expect("json");
-                let ack = js.publish(subject.into_string(), body.into()).await.expect("publish");
-                ack.await.expect("stream ack").sequence
+                let deadline = Instant::now() + Duration::from_secs(30);
+                loop {
+                    let ack = js.publish(subject.to_string(), body.clone().into()).await.expect("publish");
+                    match ack.await {
+                        Ok(ack) => return ack.sequence,
+                        // Right after ops create a stream on a cluster, its subjects' interest may
+                        // not have reached this node yet: "no responders", no server took the
+                        // message. Retried, as the generated publishers do.
+                        Err(e)
+                            if e.kind() == async_nats::jetstream::context::PublishErrorKind::StreamNotFound
+                                && Instant::now() < deadline =>
+                        {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        Err(e) => panic!("stream ack: {e}"),
+                    }
+                }
             }
         })
         .buffer_unordered(256)
