@@ -440,22 +440,25 @@ impl Config {
             .filter_map(|m| Some((m.node.clone(), m.payload.clone()?, m.encoding == model::Encoding::Json)))
             .collect();
         let header = header(&source);
+        // The manifests need only the model: built on another thread while the types are.
+        let build_manifests = || {
+            let (cpu, start) = (proc_stats::thread_cpu_time(), std::time::Instant::now());
+            let manifests = source.reported(manifests::build(&source, &api, &self.manifests));
+            let manifests = manifests.map(|m| m.files(&api.title, &header));
+            (manifests, start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu))
+        };
         let (space, deploy) = std::thread::scope(|scope| {
-            // The manifests need only the model: built on another thread while the types are.
-            let manifests = crate_mode.then(|| {
-                scope.spawn(|| {
-                    let (cpu, start) = (proc_stats::thread_cpu_time(), std::time::Instant::now());
-                    let manifests = source.reported(manifests::build(&source, &api, &self.manifests));
-                    let manifests = manifests.map(|m| m.files(&api.title, &header));
-                    (manifests, start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu))
-                })
-            });
+            let thread = crate_mode
+                .then(|| std::thread::Builder::new().name("manifests".into()).spawn_scoped(scope, build_manifests));
             let space = timings.time("types", || {
                 TypeSpace::build(&source, &type_roots(&source, &api, !self.only.is_empty()), &messages, &["wire"])
             });
-            let manifests =
-                manifests.map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-            (source.reported(space), manifests)
+            let deploy = thread.map(|thread| match thread {
+                Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread to be had: built here.
+                Err(_) => build_manifests(),
+            });
+            (source.reported(space), deploy)
         });
         let deploy = deploy.and_then(|(deploy, wall, cpu)| {
             timings.beside("types", "manifests", wall, cpu);
