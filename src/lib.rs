@@ -499,7 +499,10 @@ impl Config {
     /// rest is reported to `source`, and what it concerns is left out of the model.
     fn model(&self, source: &Source) -> Result<Api> {
         let mut api = model::build(source, &self.model_options())?;
-        select::select(&mut api, &self.only)?;
+        if !self.only.is_empty() {
+            select::select(&mut api, &self.only)?;
+            source.retain_warnings(|w| !w.location.as_ref().is_some_and(|at| select::left_out(&api, &source.root, at)));
+        }
         validate::check(source, &api);
         Ok(api)
     }

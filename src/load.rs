@@ -169,6 +169,11 @@ impl Source {
         self.warnings.lock().unwrap_or_else(|e| e.into_inner()).push(warning);
     }
 
+    /// Drops the warnings recorded so far for which `keep` is false.
+    pub fn retain_warnings(&self, keep: impl Fn(&Error) -> bool) {
+        self.warnings.lock().unwrap_or_else(|e| e.into_inner()).retain(|w| keep(w));
+    }
+
     /// The warnings recorded so far, sorted by location and de-duplicated (deterministic output).
     pub fn warnings(&self) -> Vec<Error> {
         let mut all = self.warnings.lock().unwrap_or_else(|e| e.into_inner()).clone();

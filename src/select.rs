@@ -82,6 +82,27 @@ pub fn select(api: &mut Api, patterns: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Whether a warning at `at` concerns what the selection left out: it is in the root document's
+/// `channels`, `operations` or `components/messages` (where the model warns about channels,
+/// operations and messages it skips or approximates) and not inside a kept channel, operation or
+/// message. A service's crate is not held to the rest of the platform's document.
+pub fn left_out(api: &Api, root: &str, at: &crate::error::Location) -> bool {
+    let sections = ["/channels/", "/operations/", "/components/messages/"];
+    if at.file != root || !sections.iter().any(|s| at.pointer.starts_with(s)) {
+        return false;
+    }
+    let inside = |node: &NodeId| {
+        node.file == at.file
+            && at
+                .pointer
+                .strip_prefix(node.pointer.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    let kept =
+        api.operations.iter().map(|o| &o.node).chain(api.channels.iter().map(|c| &c.node)).chain(api.messages.keys());
+    !kept.into_iter().any(inside)
+}
+
 /// Whether `name` matches `pattern`, where `*` stands for any run of characters (none included).
 pub fn matches(pattern: &str, name: &str) -> bool {
     let mut parts = pattern.split('*');

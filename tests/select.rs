@@ -118,3 +118,26 @@ fn the_cli_takes_only_patterns() {
         }
     );
 }
+
+/// A service's crate is not held to the rest of the platform's document: warnings about the
+/// channels, operations and messages the selection leaves out are dropped (so `--deny-warnings`
+/// passes), those about what it keeps stay.
+#[test]
+fn warnings_about_what_the_selection_leaves_out_are_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("platform.yaml");
+    std::fs::write(
+        &spec,
+        "asyncapi: 3.0.0\ninfo: {title: Platform, version: 1.0.0}\nchannels:\n  orders:\n    address: orders.created\n    messages: {created: {$ref: '#/components/messages/OrderCreated'}}\n  feed:\n    address: legacy.feed\n    messages: {feed: {$ref: '#/components/messages/Feed'}}\noperations:\n  receiveOrders: {action: receive, channel: {$ref: '#/channels/orders'}}\n  receiveFeed: {action: receive, channel: {$ref: '#/channels/feed'}}\ncomponents:\n  messages:\n    OrderCreated: {payload: {type: object, properties: {id: {type: string}}}}\n    Feed: {contentType: application/xml, payload: {type: string}}\n",
+    )
+    .unwrap();
+    let warned = |generated: &Generated| generated.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    let whole = generate(&spec, &[]).unwrap();
+    assert_eq!(warned(&whole).len(), 1, "{:?}", warned(&whole));
+    assert!(warned(&whole)[0].contains("`Feed`"), "{:?}", warned(&whole));
+    assert!(warned(&generate(&spec, &["receive_orders"]).unwrap()).is_empty());
+    let mut strict = Config::new();
+    strict.only("receive_orders").deny_warnings(true);
+    assert!(strict.generate_crate(&spec).is_ok());
+    assert_eq!(warned(&generate(&spec, &["receive_feed"]).unwrap()).len(), 1);
+}
