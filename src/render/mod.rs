@@ -178,19 +178,12 @@ impl Renderer {
         per_slice: usize,
     ) -> Result<Vec<String>> {
         let jobs = jobs_of(templates, ctx, per_slice);
-        // Whole templates first: each is one large job, and the small slices of `types.rs` then
-        // keep every core busy to the end.
-        let mut order: Vec<usize> = (0..jobs.len()).collect();
-        order.sort_by_key(|&i| jobs[i].1.is_some());
-        let done = parallel_map(&order, |&i| {
+        let slices: Vec<bool> = jobs.iter().map(|(_, slice)| slice.is_some()).collect();
+        let mut formatted = whole_templates_first(&slices, |i| {
             let text = self.render_job(&jobs[i], ctx)?;
             Ok(format_job(&text, exact))
-        });
-        let mut formatted: Vec<Option<Result<Option<String>>>> = (0..jobs.len()).map(|_| None).collect();
-        for (i, result) in order.into_iter().zip(done) {
-            formatted[i] = Some(result);
-        }
-        let mut formatted = formatted.into_iter().map(|r| r.expect("every job ran"));
+        })
+        .into_iter();
         let mut out = Vec::with_capacity(templates.len());
         for &template in templates {
             let count = jobs.iter().filter(|(t, _)| *t == template).count();
@@ -259,9 +252,8 @@ impl Renderer {
                 Body::Verbatim(_) => jobs.push((m, ("", None))),
             }
         }
-        let mut order: Vec<usize> = (0..jobs.len()).collect();
-        order.sort_by_key(|&i| jobs[i].1.1.is_some());
-        let done = parallel_map(&order, |&i| -> Result<Option<(String, bool)>> {
+        let slices: Vec<bool> = jobs.iter().map(|(_, (_, slice))| slice.is_some()).collect();
+        let done = whole_templates_first(&slices, |i| -> Result<Option<(String, bool)>> {
             let (m, job) = &jobs[i];
             let (open, before, after) = frames[*m];
             let mut text = match &modules[*m].1 {
@@ -280,10 +272,10 @@ impl Renderer {
             let cut = text.len() > BATCH_BYTES || (exact && text.contains(EXACT));
             Ok(format_job_in(&text, exact, &[open]).map(|f| (f, cut)))
         });
-        let mut formatted: Vec<Option<(String, bool)>> = vec![None; jobs.len()];
-        for (i, result) in order.into_iter().zip(done) {
+        let mut formatted: Vec<Option<(String, bool)>> = Vec::with_capacity(jobs.len());
+        for result in done {
             match result? {
-                Some(f) => formatted[i] = Some(f),
+                Some(f) => formatted.push(Some(f)),
                 None => return Ok(None),
             }
         }
@@ -327,6 +319,17 @@ impl Renderer {
         let text = self.text(template, ctx)?;
         format_rust(template, &text)
     }
+}
+
+/// `job(i)` for every job on every core, whole templates first (each is one large job; the small
+/// slices of `types.rs` then keep every core busy to the end); results in job order. `slices[i]`:
+/// job `i` is a slice of `types.rs`.
+fn whole_templates_first<R: Send>(slices: &[bool], job: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let mut order: Vec<usize> = (0..slices.len()).collect();
+    order.sort_by_key(|&i| slices[i]);
+    let mut done: Vec<(usize, R)> = order.iter().copied().zip(parallel_map(&order, |&i| job(i))).collect();
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// A module body of the single-file output: rendered from a template, or a text as it is.
