@@ -518,13 +518,12 @@ impl Config {
     ) -> Result<Vec<(&'static str, String)>> {
         let modules = self.modules();
         let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
-        let texts = timings.time(RENDER, || renderer.rust_texts(&templates, &ctx, !self.reference_format, prefix))?;
+        let texts = timings.time(RENDER, || renderer.rust_texts(&templates, ctx, !self.reference_format, prefix))?;
         let mut out: Vec<_> = modules.into_iter().map(|(name, _)| name).zip(texts).collect();
         if self.parts.publishers || self.parts.subscribers {
             // The runtime crate's source is already formatted and stays byte for byte.
             out.push(("runtime", format!("{prefix}{}", self.runtime.module())));
         }
-        free_aside(ctx);
         Ok(out)
     }
 
@@ -862,11 +861,20 @@ mod tests {
                 // Formatted slice after slice: the same bytes as the whole text formatted.
                 let parts = render::format_rust_parts("types.rs.jinja", &sliced[0], true, "// header\n").unwrap();
                 assert_eq!(parts, formatted, "{per_slice}");
-                // Rendered and formatted job by job, then joined: the same bytes again.
-                let jobs = renderer.rust_texts_sliced(&templates, &ctx, true, "// header\n", per_slice).unwrap();
+                // Rendered and formatted job by job, then joined: the same bytes again (from a
+                // context of its own: rendering in jobs uses the context's types up).
+                let mut view = config.prepare(&spec, crate_mode, &mut Timings::default()).unwrap().view;
+                let own = Renderer::context(&mut view);
+                let jobs = renderer.rust_texts_sliced(&templates, own, true, "// header\n", per_slice).unwrap();
                 assert_eq!(jobs[0], formatted, "{per_slice}");
                 let subjects = render::format_rust_with("subjects.rs.jinja", &whole[1][0], true, "// header\n");
                 assert_eq!(jobs[1], subjects.unwrap(), "{per_slice}");
+                // The types are gone from that context (and its clones): not rendered empty a second time.
+                let mut view = config.prepare(&spec, crate_mode, &mut Timings::default()).unwrap().view;
+                let own = Renderer::context(&mut view);
+                renderer.rust_texts_sliced(&templates, own.clone(), true, "", per_slice).unwrap();
+                let err = renderer.rust_texts_sliced(&templates, own, true, "", per_slice).unwrap_err();
+                assert!(err.to_string().contains("rendered twice"), "{err}");
             }
         }
     }

@@ -6,7 +6,7 @@ pub mod layout;
 mod types;
 pub mod view;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -111,14 +111,15 @@ impl Renderer {
     /// converted to a template value when a template reaches it and dropped after, instead of
     /// the whole view converted at once (~100 MB at 5,000 channels, on one core).
     pub fn context(view: &mut CrateView) -> ViewContext {
-        let types = Arc::new(std::mem::take(&mut view.types));
+        let types: TypeItems =
+            Arc::new(std::mem::take(&mut view.types).into_iter().map(|t| Mutex::new(Some(t))).collect());
         let subjects = Lazy::all(std::mem::take(&mut view.subjects));
         let publishers = Lazy::all(std::mem::take(&mut view.publishers));
         let subscribers = Lazy::all(std::mem::take(&mut view.subscribers));
         let examples = Lazy::all(std::mem::take(&mut view.examples));
         let rest = minijinja::Value::from(minijinja::value::Serde(&*view));
         let value = minijinja::context! {
-            types => Lazy::value(types.clone(), 0..types.len()),
+            types => Shared::value(types.clone(), 0..types.len()),
             subjects, publishers, subscribers, examples,
             types_head => true,
             types_tail => true,
@@ -165,42 +166,64 @@ impl Renderer {
     /// template, or a slice of `types.rs`) is rendered and formatted by the thread that takes it, so
     /// besides the output only one job's rendered text per core is alive, and the cutting into
     /// items runs on every core too. The same bytes as [`Renderer::texts`] then [`format_rust_with`].
-    pub fn rust_texts(&self, templates: &[&str], ctx: &ViewContext, exact: bool, prefix: &str) -> Result<Vec<String>> {
+    ///
+    /// The context is used up: each slice of types is taken out of it by the job that renders it
+    /// and freed after (clones of `ctx` lose them too), and each job's text is appended to its
+    /// file as soon as the jobs before it are done — neither the whole view's types nor all the
+    /// formatted jobs are alive beside the output (~90 MB each at 5,000 channels).
+    pub fn rust_texts(&self, templates: &[&str], ctx: ViewContext, exact: bool, prefix: &str) -> Result<Vec<String>> {
         self.rust_texts_sliced(templates, ctx, exact, prefix, TYPES_PER_SLICE)
     }
 
     pub(crate) fn rust_texts_sliced(
         &self,
         templates: &[&str],
-        ctx: &ViewContext,
+        ctx: ViewContext,
         exact: bool,
         prefix: &str,
         per_slice: usize,
     ) -> Result<Vec<String>> {
-        let jobs = jobs_of(templates, ctx, per_slice);
+        let jobs = jobs_of(templates, &ctx, per_slice);
         let slices: Vec<bool> = jobs.iter().map(|(_, slice)| slice.is_some()).collect();
-        let mut formatted = whole_templates_first(&slices, |i| {
-            let text = self.render_job(&jobs[i], ctx)?;
-            Ok(format_job(&text, exact))
-        })
-        .into_iter();
-        let mut out = Vec::with_capacity(templates.len());
-        for &template in templates {
-            let count = jobs.iter().filter(|(t, _)| *t == template).count();
-            let parts: Vec<Option<String>> = formatted.by_ref().take(count).collect::<Result<_>>()?;
-            if parts.iter().all(Option::is_some) {
-                let mut spacer = Spacer::new(prefix, parts.iter().flatten().map(String::len).sum());
-                for part in parts.iter().flatten() {
-                    spacer.append(part);
+        let index =
+            |template: &str| templates.iter().position(|t| *t == template).expect("a job of one of the templates");
+        let counts: Vec<usize> = templates.iter().map(|&t| jobs.iter().filter(|(j, _)| *j == t).count()).collect();
+        let mut out: Vec<Option<Spacer>> = templates.iter().map(|_| None).collect();
+        let mut failed = None;
+        whole_templates_first(
+            &slices,
+            |i| {
+                let (template, _) = &jobs[i];
+                let text = self.render_job_taking(&jobs[i], &ctx)?;
+                match format_job(&text, exact) {
+                    Some(formatted) => Ok(formatted),
+                    // A cut that failed (never on valid Rust): the job's text formatted whole, or
+                    // the located error. A job is a run of whole items, so this is the same bytes.
+                    None => format_rust_with(template, &text, exact, ""),
                 }
-                out.push(spacer.out);
-            } else {
-                // A cut that failed (never on valid Rust): the whole text, for the located error.
-                let whole = self.texts_sliced(&[template], ctx, usize::MAX)?.concat().concat();
-                out.push(format_rust_with(template, &whole, exact, prefix)?);
-            }
+            },
+            |i, formatted: Result<String>| {
+                let t = index(jobs[i].0);
+                match formatted {
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                    Ok(part) => match &mut out[t] {
+                        Some(spacer) => spacer.append(&part),
+                        None => {
+                            // Reserved for the template's every job at about this one's size.
+                            let mut spacer = Spacer::new(prefix, part.len().saturating_mul(counts[t]));
+                            spacer.append(&part);
+                            out[t] = Some(spacer);
+                        }
+                    },
+                }
+            },
+        );
+        if let Some(e) = failed {
+            return Err(e);
         }
-        Ok(out)
+        Ok(out.into_iter().map(|s| s.map(|s| s.out).unwrap_or_else(|| prefix.to_string())).collect())
     }
 
     /// The single-file output ([`crate::Config::generate`]): `modules` (`(name, template)`, or
@@ -253,65 +276,105 @@ impl Renderer {
             }
         }
         let slices: Vec<bool> = jobs.iter().map(|(_, (_, slice))| slice.is_some()).collect();
-        let done = whole_templates_first(&slices, |i| -> Result<Option<(String, bool)>> {
-            let (m, job) = &jobs[i];
-            let (open, before, after) = frames[*m];
-            let mut text = match &modules[*m].1 {
-                Body::Verbatim(text) => text.to_string(),
-                Body::Template(_) => self.render_job(job, ctx)?,
-            };
-            let first = i == 0 || jobs[i - 1].0 != *m;
-            let last = i + 1 == jobs.len() || jobs[i + 1].0 != *m;
-            if first {
-                text.insert_str(0, before);
-            }
-            if last {
-                text.push_str(after);
-            }
-            // The module is cut at its items when it is large or holds marked items (as `plan` decides).
-            let cut = text.len() > BATCH_BYTES || (exact && text.contains(EXACT));
-            Ok(format_job_in(&text, exact, &[open]).map(|f| (f, cut)))
-        });
-        let mut formatted: Vec<Option<(String, bool)>> = Vec::with_capacity(jobs.len());
-        for result in done {
-            match result? {
-                Some(f) => formatted.push(Some(f)),
-                None => return Ok(None),
-            }
-        }
-        let mut spacer = Spacer::new(prefix, formatted.iter().flatten().map(|(f, _)| f.len()).sum());
-        let mut job = 0;
-        for (m, (open, _, _)) in frames.iter().enumerate() {
-            let Some(header) = format_piece(&Piece::Header { opens: vec![open] }) else { return Ok(None) };
-            spacer.push(&header);
-            let mut cut = false;
-            while job < jobs.len() && jobs[job].0 == m {
-                let (text, big) = formatted[job].take().expect("formatted once");
-                cut |= big;
+        // Each job's text goes into the file as soon as the jobs before it are done.
+        let mut spacer = Spacer::new(prefix, 0);
+        let mut state: Result<Option<bool>> = Ok(Some(false));
+        whole_templates_first(
+            &slices,
+            |i| -> Result<Option<(String, bool)>> {
+                let (m, job) = &jobs[i];
+                let (open, before, after) = frames[*m];
+                let mut text = match &modules[*m].1 {
+                    Body::Verbatim(text) => text.to_string(),
+                    Body::Template(_) => self.render_job(job, ctx)?,
+                };
+                let first = i == 0 || jobs[i - 1].0 != *m;
+                let last = i + 1 == jobs.len() || jobs[i + 1].0 != *m;
+                if first {
+                    text.insert_str(0, before);
+                }
+                if last {
+                    text.push_str(after);
+                }
+                // The module is cut at its items when it is large or holds marked items (as `plan` decides).
+                let cut = text.len() > BATCH_BYTES || (exact && text.contains(EXACT));
+                Ok(format_job_in(&text, exact, &[open]).map(|f| (f, cut)))
+            },
+            |i, done| {
+                // `Some(cut)`: whether the current module was cut so far; `None`: not to be done in jobs.
+                let Ok(Some(cut)) = &mut state else { return };
+                let (text, big) = match done {
+                    Ok(Some(f)) => f,
+                    Ok(None) => return state = Ok(None),
+                    Err(e) => return state = Err(e),
+                };
+                let m = jobs[i].0;
+                if i == 0 || jobs[i - 1].0 != m {
+                    if spacer.out.capacity() == spacer.out.len() {
+                        // Reserved at about the size of the first job times the number of jobs.
+                        spacer.out.reserve(text.len().saturating_mul(jobs.len()));
+                    }
+                    let Some(header) = format_piece(&Piece::Header { opens: vec![frames[m].0] }) else {
+                        return state = Ok(None);
+                    };
+                    spacer.push(&header);
+                    *cut = false;
+                }
+                *cut |= big;
                 spacer.append(&text);
-                job += 1;
-            }
-            if !cut {
-                return Ok(None);
-            }
-            spacer.push("}\n");
+                if i + 1 == jobs.len() || jobs[i + 1].0 != m {
+                    if !*cut {
+                        return state = Ok(None);
+                    }
+                    spacer.push("}\n");
+                }
+            },
+        );
+        match state? {
+            Some(_) => Ok(Some(spacer.out)),
+            None => Ok(None),
         }
-        Ok(Some(spacer.out))
     }
 
     fn render_job(&self, (template, slice): &Job<'_>, ctx: &ViewContext) -> Result<String> {
         match slice {
             None => self.text_with(template, ctx.value.clone()),
+            Some(range) => self.render_slice(template, range, Shared::value(ctx.types.clone(), range.clone()), ctx),
+        }
+    }
+
+    /// [`Renderer::render_job`], taking the slice's types out of `ctx` (freed when rendered).
+    fn render_job_taking(&self, (template, slice): &Job<'_>, ctx: &ViewContext) -> Result<String> {
+        match slice {
+            None => self.text_with(template, ctx.value.clone()),
             Some(range) => {
-                let value = minijinja::context! {
-                    types => Lazy::value(ctx.types.clone(), range.clone()),
-                    types_head => range.start == 0,
-                    types_tail => range.end == ctx.types.len(),
-                    ..ctx.value.clone()
-                };
-                self.text_with(template, value)
+                let items: Option<Vec<view::TypeItem>> = ctx.types[range.clone()]
+                    .iter()
+                    .map(|t| t.lock().unwrap_or_else(|e| e.into_inner()).take())
+                    .collect();
+                let items = items.ok_or_else(|| {
+                    Error::new(format!("template {template}: a slice of types was rendered twice"))
+                        .hint("this is a bug in asyncapi-nats; please report it with the spec")
+                })?;
+                self.render_slice(template, range, Lazy::all(items), ctx)
             }
         }
+    }
+
+    fn render_slice(
+        &self,
+        template: &str,
+        range: &std::ops::Range<usize>,
+        types: minijinja::Value,
+        ctx: &ViewContext,
+    ) -> Result<String> {
+        let value = minijinja::context! {
+            types,
+            types_head => range.start == 0,
+            types_tail => range.end == ctx.types.len(),
+            ..ctx.value.clone()
+        };
+        self.text_with(template, value)
     }
 
     /// Renders a template that produces Rust and formats it; invalid Rust is an error naming the template.
@@ -322,14 +385,56 @@ impl Renderer {
 }
 
 /// `job(i)` for every job on every core, whole templates first (each is one large job; the small
-/// slices of `types.rs` then keep every core busy to the end); results in job order. `slices[i]`:
-/// job `i` is a slice of `types.rs`.
-fn whole_templates_first<R: Send>(slices: &[bool], job: impl Fn(usize) -> R + Sync) -> Vec<R> {
+/// slices of `types.rs` then keep every core busy to the end); `deliver(i, result)` in job order,
+/// each as soon as the jobs before it are done (by the thread that finished last), so results do
+/// not pile up until the end. `slices[i]`: job `i` is a slice of `types.rs`.
+fn whole_templates_first<R: Send>(
+    slices: &[bool],
+    job: impl Fn(usize) -> R + Sync,
+    deliver: impl FnMut(usize, R) + Send,
+) {
     let mut order: Vec<usize> = (0..slices.len()).collect();
     order.sort_by_key(|&i| slices[i]);
-    let mut done: Vec<(usize, R)> = order.iter().copied().zip(parallel_map(&order, |&i| job(i))).collect();
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    parallel_in_order(&order, job, deliver);
+}
+
+/// `f(i)` for each `i` of `order` on up to [`threads()`] scoped threads, taken in that order;
+/// `deliver(i, result)` for `i` = 0, 1, 2, … (`order` holds each index below its length once),
+/// each as soon as the results before it are in.
+fn parallel_in_order<R: Send>(order: &[usize], f: impl Fn(usize) -> R + Sync, deliver: impl FnMut(usize, R) + Send) {
+    struct Pending<R, D> {
+        next: usize,
+        waiting: std::collections::BTreeMap<usize, R>,
+        deliver: D,
+    }
+    let pending = Mutex::new(Pending { next: 0, waiting: std::collections::BTreeMap::new(), deliver });
+    let taken = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        loop {
+            let k = taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&i) = order.get(k) else { break };
+            let result = f(i);
+            let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.waiting.insert(i, result);
+            loop {
+                let next = p.next;
+                let Some(result) = p.waiting.remove(&next) else { break };
+                (p.deliver)(next, result);
+                p.next += 1;
+            }
+        }
+    };
+    let workers = threads().min(order.len());
+    if workers <= 1 {
+        return work();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        work();
+        for h in handles {
+            h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+    });
 }
 
 /// A module body of the single-file output: rendered from a template, or a text as it is.
@@ -399,7 +504,40 @@ pub(crate) const TYPES_PER_SLICE: usize = 512;
 #[derive(Clone)]
 pub struct ViewContext {
     pub value: minijinja::Value,
-    types: Arc<Vec<view::TypeItem>>,
+    types: TypeItems,
+}
+
+/// The view's types, each taken out by the job rendering it when rendering uses the context up
+/// ([`Renderer::rust_texts`]).
+type TypeItems = Arc<Vec<Mutex<Option<view::TypeItem>>>>;
+
+/// A slice of [`TypeItems`] as a template sequence, each item converted when read (a type
+/// already taken out is undefined: an error, as undefined values are).
+#[derive(Debug)]
+struct Shared<T> {
+    items: Arc<Vec<Mutex<Option<T>>>>,
+    range: std::ops::Range<usize>,
+}
+
+impl<T: Serialize + std::fmt::Debug + Send + Sync + 'static> Shared<T> {
+    fn value(items: Arc<Vec<Mutex<Option<T>>>>, range: std::ops::Range<usize>) -> minijinja::Value {
+        minijinja::Value::from_object(Shared { items, range })
+    }
+}
+
+impl<T: Serialize + std::fmt::Debug + Send + Sync + 'static> minijinja::value::Object for Shared<T> {
+    fn repr(self: &Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        let item = self.items[self.range.clone()].get(key.as_usize()?)?.lock().unwrap_or_else(|e| e.into_inner());
+        Some(minijinja::Value::from(minijinja::value::Serde(item.as_ref()?)))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Seq(self.range.len())
+    }
 }
 
 /// A slice of a list of the view model as a template sequence, each item converted when read.
@@ -1020,6 +1158,19 @@ fn blank_between((p_indent, p_ends, p_inner_doc): (usize, bool, bool), line: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Results are delivered in job order, each once, whatever the order the jobs are taken in.
+    #[test]
+    fn parallel_in_order_delivers_in_job_order() {
+        for n in [0, 1, 2, 17, 200] {
+            // Taken back to front, odd jobs first.
+            let mut order: Vec<usize> = (0..n).rev().collect();
+            order.sort_by_key(|i| i % 2 == 0);
+            let mut delivered = Vec::new();
+            parallel_in_order(&order, |i| i * 10, |i, r| delivered.push((i, r)));
+            assert_eq!(delivered, (0..n).map(|i| (i, i * 10)).collect::<Vec<_>>());
+        }
+    }
 
     /// Cut after every item: printing batch by batch equals printing the whole file.
     fn assert_batches_match_whole(text: &str) {
