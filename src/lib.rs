@@ -290,7 +290,8 @@ impl Config {
 
     /// [`Config::generate_crate`], recording the wall time of each stage in `timings`.
     pub fn generate_crate_timed(&self, spec: impl AsRef<Path>, timings: &mut Timings) -> Result<Generated> {
-        let Prepared { view, header, inputs, warnings, deploy } = self.prepare(spec.as_ref(), true, timings)?;
+        let Prepared { view, header, inputs, warnings, deploy, subjects_rs } =
+            self.prepare(spec.as_ref(), true, timings)?;
         let crate_name = view.crate_name.clone();
         let renderer = Renderer::new();
         let mut files = Vec::new();
@@ -305,7 +306,7 @@ impl Config {
             path: "rustfmt.toml".into(),
             contents: format!("# {header}\n# Formatted by the generator; rustfmt leaves it as is so `gen --check` stays exact.\ndisable_all_formatting = true\n"),
         });
-        let modules = self.module_bodies(&renderer, ctx, &format!("// {header}\n"), timings)?;
+        let modules = self.module_bodies(&renderer, ctx, subjects_rs, &format!("// {header}\n"), timings)?;
         let names: Vec<&str> = modules.iter().map(|(n, _)| *n).collect();
         let lib = timings
             .time(RENDER, || renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": docs, "modules": names })))?;
@@ -440,30 +441,52 @@ impl Config {
             .filter_map(|m| Some((m.node.clone(), m.payload.clone()?, m.encoding == model::Encoding::Json)))
             .collect();
         let header = header(&source);
-        // The manifests need only the model: built on another thread while the types are.
-        let build_manifests = || {
+        let view_options = render::view::ViewOptions {
+            crate_name: self.crate_name.as_deref(),
+            parts: self.parts,
+            extra_derives: &self.extra_derives,
+            type_attributes: &self.type_attributes,
+            type_overrides: &self.type_overrides,
+            strict_datetimes: self.strict_datetimes,
+            schemars_feature: crate_mode,
+            base: if crate_mode { 0 } else { 4 },
+        };
+        // The manifests and `subjects.rs` need only the model: made on another thread while the
+        // types are built (the types stage has one core to itself).
+        let beside_types = || {
             let (cpu, start) = (proc_stats::thread_cpu_time(), std::time::Instant::now());
             let manifests = source.reported(manifests::build(&source, &api, &self.manifests));
             let manifests = manifests.map(|m| m.files(&api.title, &header));
-            (manifests, start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu))
+            let manifests_time = (start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu));
+            let (cpu, start) = (proc_stats::thread_cpu_time(), std::time::Instant::now());
+            let subjects = render::view::Subjects::of(&api);
+            let globals = render::view::SubjectsGlobals::new(&api, &subjects, &view_options);
+            let subjects_rs =
+                Renderer::new().subjects_module(subjects, &globals, !self.reference_format, &format!("// {header}\n"));
+            let subjects_time = (start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu));
+            (manifests, manifests_time, subjects_rs, subjects_time)
         };
-        let (space, deploy) = std::thread::scope(|scope| {
+        let (space, beside) = std::thread::scope(|scope| {
             let thread = crate_mode
-                .then(|| std::thread::Builder::new().name("manifests".into()).spawn_scoped(scope, build_manifests));
+                .then(|| std::thread::Builder::new().name("manifests".into()).spawn_scoped(scope, beside_types));
             let space = timings.time("types", || {
                 TypeSpace::build(&source, &type_roots(&source, &api, !self.only.is_empty()), &messages, &["wire"])
             });
-            let deploy = thread.map(|thread| match thread {
+            let beside = thread.map(|thread| match thread {
                 Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                // No thread to be had: built here.
-                Err(_) => build_manifests(),
+                // No thread to be had: made here.
+                Err(_) => beside_types(),
             });
-            (source.reported(space), deploy)
+            (source.reported(space), beside)
         });
-        let deploy = deploy.and_then(|(deploy, wall, cpu)| {
-            timings.beside("types", "manifests", wall, cpu);
-            deploy
-        });
+        let (deploy, subjects_rs) = match beside {
+            Some((deploy, (wall, cpu), subjects_rs, (s_wall, s_cpu))) => {
+                timings.beside("types", "manifests", wall, cpu);
+                timings.beside("types", "subjects", s_wall, s_cpu);
+                (deploy, Some(subjects_rs))
+            }
+            None => (None, None),
+        };
         source.check_errors()?;
         // No error was reported, so the types were built.
         let space = space.ok_or_else(|| Error::new("the types were not built"))?;
@@ -471,27 +494,17 @@ impl Config {
         let warnings = source.warnings();
         let inputs = inputs_of(&source);
         free_aside(source);
-        let view = timings.time("view", || {
-            render::build_view(
-                &api,
-                &space,
-                &render::view::ViewOptions {
-                    crate_name: self.crate_name.as_deref(),
-                    parts: self.parts,
-                    extra_derives: &self.extra_derives,
-                    type_attributes: &self.type_attributes,
-                    type_overrides: &self.type_overrides,
-                    strict_datetimes: self.strict_datetimes,
-                    schemars_feature: crate_mode,
-                    base: if crate_mode { 0 } else { 4 },
-                },
-            )
-        })?;
+        let (subjects_rs, subjects) = match subjects_rs.transpose()? {
+            Some((text, subjects)) => (Some(text), subjects),
+            None => (None, render::view::Subjects::of(&api)),
+        };
+        let keep_subjects = subjects_rs.is_none();
+        let view = timings.time("view", || render::build_view(&api, &space, &view_options, subjects, keep_subjects))?;
         // Freed here, not aside: rendering reuses the memory (+40 MB peak when freed on another thread).
         timings.time("view", || drop((space, api)));
         let mut view = view;
         view.runtime_dependency = self.runtime.cargo_line();
-        Ok(Prepared { view, header, inputs, warnings, deploy })
+        Ok(Prepared { view, header, inputs, warnings, deploy, subjects_rs })
     }
 
     /// The model of `source`, checked (names, numbers, subjects; see [`validate`]). Only what stops
@@ -508,18 +521,29 @@ impl Config {
     }
 
     /// `(module name, prefix + formatted body)` for each emitted module, each rendered and
-    /// formatted in jobs on every core ([`Renderer::rust_texts`]).
+    /// formatted in jobs on every core ([`Renderer::rust_texts`]); `subjects_rs`: that module made
+    /// already.
     fn module_bodies(
         &self,
         renderer: &Renderer,
         ctx: render::ViewContext,
+        mut subjects_rs: Option<String>,
         prefix: &str,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, String)>> {
         let modules = self.modules();
-        let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
+        let made = |name: &str| name == "subjects" && subjects_rs.is_some();
+        let templates: Vec<&str> = modules.iter().filter(|(name, _)| !made(name)).map(|(_, t)| *t).collect();
         let texts = timings.time(RENDER, || renderer.rust_texts(&templates, ctx, !self.reference_format, prefix))?;
-        let mut out: Vec<_> = modules.into_iter().map(|(name, _)| name).zip(texts).collect();
+        let mut texts = texts.into_iter();
+        let mut out = Vec::with_capacity(modules.len() + 1);
+        for (name, _) in modules {
+            let text = match name {
+                "subjects" => subjects_rs.take(),
+                _ => None,
+            };
+            out.push((name, text.or_else(|| texts.next()).ok_or_else(|| Error::new("a module was not rendered"))?));
+        }
         if self.parts.publishers || self.parts.subscribers {
             // The runtime crate's source is already formatted and stays byte for byte.
             out.push(("runtime", format!("{prefix}{}", self.runtime.module())));
@@ -602,9 +626,9 @@ pub struct Stage {
     pub rss_after: u64,
     /// The process's peak resident memory so far (after the stage), bytes.
     pub peak_after: u64,
-    /// Ran on another thread beside the stage before it: its wall time is not added to the total,
-    /// and its CPU time is its thread's (not counted in the other stage's).
-    pub beside: bool,
+    /// The stage it ran beside, on another thread: its wall time is not added to the total, and
+    /// its CPU time is its thread's (not counted in the other stage's).
+    pub beside: Option<&'static str>,
 }
 
 impl Timings {
@@ -624,14 +648,20 @@ impl Timings {
                 s.rss_after = rss_after;
                 s.peak_after = peak_after;
             }
-            None => self.stages.push(Stage { name: stage, wall, cpu, rss_after, peak_after, beside: false }),
+            None => self.stages.push(Stage { name: stage, wall, cpu, rss_after, peak_after, beside: None }),
         }
         out
     }
 
     /// Records `stage`, which ran on another thread beside `during` (already recorded): `wall` and
     /// `cpu` are that thread's, and `cpu` is taken out of `during`'s (process-wide) CPU time.
-    pub fn beside(&mut self, during: &str, stage: &'static str, wall: std::time::Duration, cpu: std::time::Duration) {
+    pub fn beside(
+        &mut self,
+        during: &'static str,
+        stage: &'static str,
+        wall: std::time::Duration,
+        cpu: std::time::Duration,
+    ) {
         if let Some(s) = self.stages.iter_mut().find(|s| s.name == during) {
             s.cpu = s.cpu.saturating_sub(cpu);
         }
@@ -641,13 +671,13 @@ impl Timings {
                 s.wall += wall;
                 s.cpu += cpu;
             }
-            None => self.stages.push(Stage { name: stage, wall, cpu, rss_after, peak_after, beside: true }),
+            None => self.stages.push(Stage { name: stage, wall, cpu, rss_after, peak_after, beside: Some(during) }),
         }
     }
 
     /// Wall time of the run: the stages one after the other (those beside another not added).
     pub fn total(&self) -> std::time::Duration {
-        self.stages.iter().filter(|s| !s.beside).map(|s| s.wall).sum()
+        self.stages.iter().filter(|s| s.beside.is_none()).map(|s| s.wall).sum()
     }
 }
 
@@ -673,8 +703,10 @@ impl std::fmt::Display for Timings {
             )?;
         }
         let cpu: std::time::Duration = self.stages.iter().map(|s| s.cpu).sum();
-        for s in self.stages.iter().filter(|s| s.beside) {
-            writeln!(f, "{:>10} (ran beside the stage before it: its wall time is not in the total)", s.name)?;
+        for s in &self.stages {
+            if let Some(during) = s.beside {
+                writeln!(f, "{:>10} (ran beside {during}: its wall time is not in the total)", s.name)?;
+            }
         }
         write!(
             f,
@@ -754,6 +786,8 @@ struct Prepared {
     warnings: Vec<Error>,
     /// The NACK manifests (crate mode).
     deploy: Option<Vec<GeneratedFile>>,
+    /// `src/subjects.rs`, made beside the types (crate mode).
+    subjects_rs: Option<String>,
 }
 
 /// `error` — every error of the run, each starting with its message — as `cargo::error=`
@@ -825,7 +859,8 @@ mod tests {
         let spec = dir.path().join("scale.yaml");
         std::fs::write(&spec, crate::synthetic::spec(40)).unwrap();
         let config = Config::new();
-        let mut prepared = config.prepare(&spec, true, &mut Timings::default()).unwrap();
+        // Module mode: its view keeps the subjects (crate mode makes `subjects.rs` beside the types).
+        let mut prepared = config.prepare(&spec, false, &mut Timings::default()).unwrap();
         let renderer = Renderer::new();
         let texts =
             config.module_texts(&renderer, Renderer::context(&mut prepared.view), &mut Timings::default()).unwrap();
@@ -941,7 +976,7 @@ mod tests {
                 let mut prepared = config.prepare(&path, false, &mut Timings::default()).unwrap();
                 let renderer = Renderer::new();
                 let bodies: Vec<serde_json::Value> = config
-                    .module_bodies(&renderer, Renderer::context(&mut prepared.view), "", &mut Timings::default())
+                    .module_bodies(&renderer, Renderer::context(&mut prepared.view), None, "", &mut Timings::default())
                     .unwrap()
                     .into_iter()
                     .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))

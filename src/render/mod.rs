@@ -193,14 +193,8 @@ impl Renderer {
         whole_templates_first(
             &slices,
             |i| {
-                let (template, _) = &jobs[i];
                 let text = self.render_job_taking(&jobs[i], &ctx)?;
-                match format_job(&text, exact) {
-                    Some(formatted) => Ok(formatted),
-                    // A cut that failed (never on valid Rust): the job's text formatted whole, or
-                    // the located error. A job is a run of whole items, so this is the same bytes.
-                    None => format_rust_with(template, &text, exact, ""),
-                }
+                format_job_or_whole(jobs[i].0, &text, exact)
             },
             |i, formatted: Result<String>| {
                 let t = index(jobs[i].0);
@@ -224,6 +218,31 @@ impl Renderer {
             return Err(e);
         }
         Ok(out.into_iter().map(|s| s.map(|s| s.out).unwrap_or_else(|| prefix.to_string())).collect())
+    }
+
+    /// `subjects.rs`, formatted and starting with `prefix`: the same bytes as
+    /// [`Renderer::rust_texts`] makes of `subjects.rs.jinja`, from the subjects and the few values
+    /// the template reads besides them — the model alone, so this runs while the types are built.
+    pub fn subjects_module(
+        &self,
+        subjects: view::Subjects,
+        globals: &view::SubjectsGlobals,
+        exact: bool,
+        prefix: &str,
+    ) -> Result<(String, view::Subjects)> {
+        let template = "subjects.rs.jinja";
+        let views = Arc::new(subjects.views);
+        let value = minijinja::context! {
+            subjects => Lazy::value(views.clone(), 0..views.len()),
+            ..minijinja::Value::from(minijinja::value::Serde(globals))
+        };
+        let text = self.text_with(template, value);
+        // The template is done with the subjects: handed back for the publishers and subscribers.
+        let views = Arc::try_unwrap(views).map_err(|_| Error::new("the subjects outlived their template"))?;
+        let formatted = format_job_or_whole(template, &text?, exact)?;
+        let mut spacer = Spacer::new(prefix, formatted.len());
+        spacer.append(&formatted);
+        Ok((spacer.out, view::Subjects { views, subject_of: subjects.subject_of }))
     }
 
     /// The single-file output ([`crate::Config::generate`]): `modules` (`(name, template)`, or
@@ -467,6 +486,15 @@ fn jobs_of<'a>(templates: &[&'a str], ctx: &ViewContext, per_slice: usize) -> Ve
         }
     }
     jobs
+}
+
+/// [`format_job`]; when the cut fails (never on valid Rust), the job's text formatted whole, or
+/// the located error: a job is a run of whole items, so these are the same bytes.
+fn format_job_or_whole(template: &str, text: &str, exact: bool) -> Result<String> {
+    match format_job(text, exact) {
+        Some(formatted) => Ok(formatted),
+        None => format_rust_with(template, text, exact, ""),
+    }
 }
 
 /// One job's text formatted on this thread, spaced on its own (see [`Spacer::append`]);

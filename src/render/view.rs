@@ -174,8 +174,54 @@ pub struct ViewOptions<'a> {
     pub base: usize,
 }
 
-/// The view model; the document must have passed `validate::check`.
-pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result<CrateView> {
+/// The subject builders, one per distinct address (`subject_of[channel]` indexes them): from the
+/// model alone, so `subjects.rs` can be made while the types are built (`Config::prepare`).
+pub struct Subjects {
+    pub views: Vec<SubjectView>,
+    pub subject_of: Vec<usize>,
+}
+
+impl Subjects {
+    pub fn of(api: &Api) -> Subjects {
+        let (views, subject_of) = subject_views(api);
+        Subjects { views, subject_of }
+    }
+
+    /// Whether some subject builder validates parameters (else `check_parameter` would be dead code).
+    fn use_check_parameter(&self) -> bool {
+        self.views.iter().any(|s| s.buildable && !s.params.is_empty())
+    }
+}
+
+/// What `subjects.rs.jinja` reads besides the subjects: the values of the same name in [`CrateView`].
+#[derive(Debug, Serialize)]
+pub struct SubjectsGlobals {
+    pub needs_nats: bool,
+    pub inbox_prefix: String,
+    pub uses_check_parameter: bool,
+    pub base: usize,
+}
+
+impl SubjectsGlobals {
+    pub fn new(api: &Api, subjects: &Subjects, options: &ViewOptions) -> SubjectsGlobals {
+        SubjectsGlobals {
+            needs_nats: options.parts.publishers || options.parts.subscribers,
+            inbox_prefix: lit(&crate::manifests::inbox_prefix(&api.title)),
+            uses_check_parameter: subjects.use_check_parameter(),
+            base: options.base,
+        }
+    }
+}
+
+/// The view model; the document must have passed `validate::check`. `subjects`: [`Subjects::of`]
+/// `api` (left out of the view when `subjects.rs` was rendered from them already).
+pub fn build_view(
+    api: &Api,
+    space: &TypeSpace,
+    options: &ViewOptions,
+    subjects: Subjects,
+    keep_subjects: bool,
+) -> Result<CrateView> {
     let tys = TyWriter { space, overrides: options.type_overrides };
     let mut extra_derives = String::new();
     for d in options.extra_derives {
@@ -185,7 +231,7 @@ pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result
     // The types on one core, the subjects, publishers and subscribers on another.
     let ((types, validation, examples), channels) = std::thread::scope(|scope| {
         let channels = scope.spawn(|| -> Result<_> {
-            let (subjects, subject_of) = subject_views(api);
+            let Subjects { views: subjects, subject_of } = subjects;
             let publishers =
                 if options.parts.publishers { publisher_views(api, &tys, &subjects, &subject_of)? } else { Vec::new() };
             let subscribers = if options.parts.subscribers {
@@ -205,6 +251,8 @@ pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result
         (types, channels.join().expect("view thread panicked"))
     });
     let (subjects, publishers, subscribers) = channels?;
+    let subjects = Subjects { views: subjects, subject_of: Vec::new() };
+    let globals = SubjectsGlobals::new(api, &subjects, options);
     let wire = super::types::wire_view(space, !options.strict_datetimes);
     let mut docs = Vec::new();
     docs.push(format!("{} {}", api.title, api.api_version).trim().to_string());
@@ -228,8 +276,8 @@ pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result
         emit_types: options.parts.types,
         emit_publishers: options.parts.publishers,
         emit_subscribers: options.parts.subscribers,
-        needs_nats: options.parts.publishers || options.parts.subscribers,
-        inbox_prefix: lit(&crate::manifests::inbox_prefix(&api.title)),
+        needs_nats: globals.needs_nats,
+        inbox_prefix: globals.inbox_prefix,
         runtime_dependency: None,
         extra_derives,
         type_attributes: options.type_attributes.to_vec(),
@@ -242,8 +290,8 @@ pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result
         base: options.base,
         validation,
         types,
-        uses_check_parameter: subjects.iter().any(|s| s.buildable && !s.params.is_empty()),
-        subjects,
+        uses_check_parameter: globals.uses_check_parameter,
+        subjects: if keep_subjects { subjects.views } else { Vec::new() },
         publishers,
         subscribers,
     })
