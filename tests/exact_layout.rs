@@ -101,6 +101,19 @@ fn copied_items_equal_prettyplease_on_the_synthetic_document() {
     assert_same(&spec, Config::new());
 }
 
+/// Longer names move the width-dependent groups across the margin: each length of an entity's name
+/// from 6 to 30 characters, so every group of the synthetic items is laid out on one line and broken.
+#[test]
+fn copied_items_equal_prettyplease_at_every_name_length() {
+    let dir = tempfile::tempdir().unwrap();
+    for extra in 0..=24 {
+        let spec = dir.path().join(format!("names-{extra}.yaml"));
+        let name = format!("entity{}", "x".repeat(extra));
+        std::fs::write(&spec, synthetic::spec(3).replace("entity", &name)).unwrap();
+        assert_same(&spec, Config::new());
+    }
+}
+
 /// Formatting the golden sources again changes nothing (minus their `// @generated` header line).
 #[test]
 fn formatting_golden_sources_is_idempotent() {

@@ -70,6 +70,13 @@ impl Renderer {
                 layout::signature(margin(state), indent, &head, &params, &ret)
             },
         );
+        // `head(args)` + `tail` (`let x = f(a, b)?;`): one line when it fits, else the arguments one per line.
+        env.add_function(
+            "call",
+            |state: &minijinja::State, indent: usize, head: String, args: Vec<String>, tail: String| {
+                layout::group(margin(state), indent, &format!("{head}("), &args, "", ")", &tail, true)
+            },
+        );
         env.add_function("flat", |head: String, items: Vec<String>, close: String| layout::flat(&head, &items, &close));
         env.add_function("awaited_call", |state: &minijinja::State, indent: usize, head: String, args: Vec<String>| {
             layout::awaited_call(margin(state), indent, &head, &args)
