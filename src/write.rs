@@ -73,11 +73,16 @@ fn stale_files(dir: &Path, files: &[GeneratedFile]) -> Vec<PathBuf> {
     let mut stale = Vec::new();
     for folder in &folders {
         let Ok(entries) = std::fs::read_dir(dir.join(folder)) else { continue };
-        let mut names: Vec<PathBuf> =
-            entries.filter_map(|e| e.ok()).filter(|e| e.path().is_file()).map(|e| folder.join(e.file_name())).collect();
+        // Only the names not produced are looked at further (thousands of manifests are).
+        let mut names: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| folder.join(e.file_name()))
+            .filter(|name| !produced.contains(name.as_path()))
+            .collect();
         names.sort();
         for name in names {
-            if !produced.contains(name.as_path()) && is_generated(&dir.join(&name)) {
+            let path = dir.join(&name);
+            if path.is_file() && is_generated(&path) {
                 stale.push(name);
             }
         }
