@@ -290,8 +290,7 @@ impl Config {
 
     /// [`Config::generate_crate`], recording the wall time of each stage in `timings`.
     pub fn generate_crate_timed(&self, spec: impl AsRef<Path>, timings: &mut Timings) -> Result<Generated> {
-        let Prepared { view, header, inputs, warnings, deploy, subjects_rs } =
-            self.prepare(spec.as_ref(), true, timings)?;
+        let Prepared { view, header, inputs, warnings, deploy, made } = self.prepare(spec.as_ref(), true, timings)?;
         let crate_name = view.crate_name.clone();
         let renderer = Renderer::new();
         let mut files = Vec::new();
@@ -306,7 +305,7 @@ impl Config {
             path: "rustfmt.toml".into(),
             contents: format!("# {header}\n# Formatted by the generator; rustfmt leaves it as is so `gen --check` stays exact.\ndisable_all_formatting = true\n"),
         });
-        let modules = self.module_bodies(&renderer, ctx, subjects_rs, &format!("// {header}\n"), timings)?;
+        let modules = self.module_bodies(&renderer, ctx, made, &format!("// {header}\n"), timings)?;
         let names: Vec<&str> = modules.iter().map(|(n, _)| *n).collect();
         let lib = timings
             .time(RENDER, || renderer.text("lib.rs.jinja", &serde_json::json!({ "docs": docs, "modules": names })))?;
@@ -499,12 +498,34 @@ impl Config {
             None => (None, render::view::Subjects::of(&api)),
         };
         let keep_subjects = subjects_rs.is_none();
-        let view = timings.time("view", || render::build_view(&api, &space, &view_options, subjects, keep_subjects))?;
+        // Crate mode: `publishers.rs` and `subscribers.rs` are rendered from their views on the
+        // thread that made them, while the types' views are made (their templates read nothing else).
+        let renderer = Renderer::new();
+        let prefix = format!("// {header}\n");
+        let make_channels = |publishers, subscribers| {
+            let (cpu, start) = (proc_stats::thread_cpu_time(), std::time::Instant::now());
+            let parts = self.parts;
+            let made = renderer.channel_modules(
+                parts.publishers.then_some(publishers),
+                parts.subscribers.then_some(subscribers),
+                !self.reference_format,
+                &prefix,
+            );
+            (made, start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu))
+        };
+        let make_channels: Option<render::view::MakeChannels<'_, _>> = crate_mode.then_some(&make_channels);
+        let (view, channels) = timings
+            .time("view", || render::build_view(&api, &space, &view_options, subjects, keep_subjects, make_channels))?;
+        let mut made: Vec<(&'static str, String)> = subjects_rs.map(|text| ("subjects", text)).into_iter().collect();
+        if let Some((channels, wall, cpu)) = channels {
+            timings.beside("view", "channels", wall, cpu);
+            made.extend(channels?);
+        }
         // Freed here, not aside: rendering reuses the memory (+40 MB peak when freed on another thread).
         timings.time("view", || drop((space, api)));
         let mut view = view;
         view.runtime_dependency = self.runtime.cargo_line();
-        Ok(Prepared { view, header, inputs, warnings, deploy, subjects_rs })
+        Ok(Prepared { view, header, inputs, warnings, deploy, made })
     }
 
     /// The model of `source`, checked (names, numbers, subjects; see [`validate`]). Only what stops
@@ -521,28 +542,27 @@ impl Config {
     }
 
     /// `(module name, prefix + formatted body)` for each emitted module, each rendered and
-    /// formatted in jobs on every core ([`Renderer::rust_texts`]); `subjects_rs`: that module made
-    /// already.
+    /// formatted in jobs on every core ([`Renderer::rust_texts`]); `made`: modules made already.
     fn module_bodies(
         &self,
         renderer: &Renderer,
         ctx: render::ViewContext,
-        mut subjects_rs: Option<String>,
+        mut made: Vec<(&'static str, String)>,
         prefix: &str,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, String)>> {
         let modules = self.modules();
-        let made = |name: &str| name == "subjects" && subjects_rs.is_some();
-        let templates: Vec<&str> = modules.iter().filter(|(name, _)| !made(name)).map(|(_, t)| *t).collect();
+        let is_made = |name: &str| made.iter().any(|(m, _)| *m == name);
+        let templates: Vec<&str> = modules.iter().filter(|(name, _)| !is_made(name)).map(|(_, t)| *t).collect();
         let texts = timings.time(RENDER, || renderer.rust_texts(&templates, ctx, !self.reference_format, prefix))?;
         let mut texts = texts.into_iter();
         let mut out = Vec::with_capacity(modules.len() + 1);
         for (name, _) in modules {
-            let text = match name {
-                "subjects" => subjects_rs.take(),
-                _ => None,
+            let text = match made.iter().position(|(m, _)| *m == name) {
+                Some(i) => Some(made.swap_remove(i).1),
+                None => texts.next(),
             };
-            out.push((name, text.or_else(|| texts.next()).ok_or_else(|| Error::new("a module was not rendered"))?));
+            out.push((name, text.ok_or_else(|| Error::new("a module was not rendered"))?));
         }
         if self.parts.publishers || self.parts.subscribers {
             // The runtime crate's source is already formatted and stays byte for byte.
@@ -786,8 +806,9 @@ struct Prepared {
     warnings: Vec<Error>,
     /// The NACK manifests (crate mode).
     deploy: Option<Vec<GeneratedFile>>,
-    /// `src/subjects.rs`, made beside the types (crate mode).
-    subjects_rs: Option<String>,
+    /// Modules made already, by name (crate mode): `subjects` beside the types, `publishers` and
+    /// `subscribers` beside the types' views.
+    made: Vec<(&'static str, String)>,
 }
 
 /// `error` — every error of the run, each starting with its message — as `cargo::error=`
@@ -976,7 +997,13 @@ mod tests {
                 let mut prepared = config.prepare(&path, false, &mut Timings::default()).unwrap();
                 let renderer = Renderer::new();
                 let bodies: Vec<serde_json::Value> = config
-                    .module_bodies(&renderer, Renderer::context(&mut prepared.view), None, "", &mut Timings::default())
+                    .module_bodies(
+                        &renderer,
+                        Renderer::context(&mut prepared.view),
+                        Vec::new(),
+                        "",
+                        &mut Timings::default(),
+                    )
                     .unwrap()
                     .into_iter()
                     .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))

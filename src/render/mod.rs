@@ -237,19 +237,47 @@ impl Renderer {
         exact: bool,
         prefix: &str,
     ) -> Result<(String, view::Subjects)> {
-        let template = "subjects.rs.jinja";
         let views = Arc::new(subjects.views);
         let value = minijinja::context! {
             subjects => Lazy::value(views.clone(), 0..views.len()),
             ..minijinja::Value::from(minijinja::value::Serde(globals))
         };
-        let text = self.text_with(template, value);
+        let text = self.module_with("subjects.rs.jinja", value, exact, prefix);
         // The template is done with the subjects: handed back for the publishers and subscribers.
         let views = Arc::try_unwrap(views).map_err(|_| Error::new("the subjects outlived their template"))?;
-        let formatted = format_job_or_whole(template, &text?, exact)?;
+        Ok((text?, view::Subjects { views, subject_of: subjects.subject_of }))
+    }
+
+    /// `publishers.rs` and `subscribers.rs` (when there are `publishers` and `subscribers` to
+    /// emit: `Some`), formatted and starting with `prefix`: the same bytes as
+    /// [`Renderer::rust_texts`] makes of their templates, which read only these views (and the
+    /// indentation `base`, 0 in a crate) — so they are made while the types' views are.
+    pub fn channel_modules(
+        &self,
+        publishers: Option<Vec<view::PublisherView>>,
+        subscribers: Option<Vec<view::SubscriberView>>,
+        exact: bool,
+        prefix: &str,
+    ) -> Result<Vec<(&'static str, String)>> {
+        let mut out = Vec::new();
+        if let Some(publishers) = publishers {
+            let value = minijinja::context! { publishers => Lazy::all(publishers), base => 0 };
+            out.push(("publishers", self.module_with("publishers.rs.jinja", value, exact, prefix)?));
+        }
+        if let Some(subscribers) = subscribers {
+            let value = minijinja::context! { subscribers => Lazy::all(subscribers), base => 0 };
+            out.push(("subscribers", self.module_with("subscribers.rs.jinja", value, exact, prefix)?));
+        }
+        Ok(out)
+    }
+
+    /// `template` rendered with `ctx` and formatted, starting with `prefix`, as one job of
+    /// [`Renderer::rust_texts`].
+    fn module_with(&self, template: &str, ctx: minijinja::Value, exact: bool, prefix: &str) -> Result<String> {
+        let formatted = format_job_or_whole(template, &self.text_with(template, ctx)?, exact)?;
         let mut spacer = Spacer::new(prefix, formatted.len());
         spacer.append(&formatted);
-        Ok((spacer.out, view::Subjects { views, subject_of: subjects.subject_of }))
+        Ok(spacer.out)
     }
 
     /// The single-file output ([`crate::Config::generate`]): `modules` (`(name, template)`, or

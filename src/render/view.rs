@@ -213,15 +213,21 @@ impl SubjectsGlobals {
     }
 }
 
+/// What [`build_view`] hands the publisher and subscriber views to, on the thread that made them
+/// while the types' views are made on another (they are then not in the view).
+pub type MakeChannels<'a, R> = &'a (dyn Fn(Vec<PublisherView>, Vec<SubscriberView>) -> R + Sync);
+
 /// The view model; the document must have passed `validate::check`. `subjects`: [`Subjects::of`]
 /// `api` (left out of the view when `subjects.rs` was rendered from them already).
-pub fn build_view(
+/// `make_channels`: see [`MakeChannels`]; its result is returned beside the view.
+pub fn build_view<R: Send>(
     api: &Api,
     space: &TypeSpace,
     options: &ViewOptions,
     subjects: Subjects,
     keep_subjects: bool,
-) -> Result<CrateView> {
+    make_channels: Option<MakeChannels<'_, R>>,
+) -> Result<(CrateView, Option<R>)> {
     let tys = TyWriter { space, overrides: options.type_overrides };
     let mut extra_derives = String::new();
     for d in options.extra_derives {
@@ -239,7 +245,10 @@ pub fn build_view(
             } else {
                 Vec::new()
             };
-            Ok((subjects, publishers, subscribers))
+            Ok(match make_channels {
+                Some(make) => (subjects, Vec::new(), Vec::new(), Some(make(publishers, subscribers))),
+                None => (subjects, publishers, subscribers, None),
+            })
         });
         let types = if options.parts.types {
             let (types, validation) =
@@ -250,7 +259,7 @@ pub fn build_view(
         };
         (types, channels.join().expect("view thread panicked"))
     });
-    let (subjects, publishers, subscribers) = channels?;
+    let (subjects, publishers, subscribers, made) = channels?;
     let subjects = Subjects { views: subjects, subject_of: Vec::new() };
     let globals = SubjectsGlobals::new(api, &subjects, options);
     let wire = super::types::wire_view(space, !options.strict_datetimes);
@@ -263,7 +272,7 @@ pub fn build_view(
     let version_ok = |v: &str| {
         v.split('.').count() == 3 && v.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
     };
-    Ok(CrateView {
+    let view = CrateView {
         crate_name: options.crate_name.map(str::to_string).unwrap_or_else(|| naming::crate_name(&api.title)),
         crate_version: if version_ok(&api.api_version) { api.api_version.clone() } else { "0.1.0".into() },
         crate_description: escape::toml_str(&format!(
@@ -294,7 +303,8 @@ pub fn build_view(
         subjects: if keep_subjects { subjects.views } else { Vec::new() },
         publishers,
         subscribers,
-    })
+    };
+    Ok((view, made))
 }
 
 /// One builder per distinct subject template, in document order; `subject_of[channel]` indexes it.
