@@ -43,8 +43,8 @@ impl Renderer {
                 .expect("default delimiters are valid"),
         );
         // Layout helpers of the items written in prettyplease's layout (`layout.rs`).
-        env.add_filter("doc", |lit: String| {
-            layout::doc_comment(&lit).ok_or_else(|| {
+        env.add_filter("doc", |lit: &str| {
+            layout::doc_comment(lit).ok_or_else(|| {
                 minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("not a doc line literal: {lit}"))
             })
         });
@@ -52,44 +52,44 @@ impl Renderer {
         fn margin(state: &minijinja::State) -> usize {
             MARGIN - state.lookup("base").and_then(|b| usize::try_from(b).ok()).unwrap_or(0)
         }
-        env.add_function("attr", |state: &minijinja::State, indent: usize, text: String| {
-            layout::attr(margin(state), indent, &text)
+        env.add_function("attr", |state: &minijinja::State, indent: usize, text: &str| {
+            layout::attr(margin(state), indent, text)
         });
-        env.add_function("derive_attr", |state: &minijinja::State, indent: usize, list: String| {
-            layout::derive(margin(state), indent, &list)
+        env.add_function("derive_attr", |state: &minijinja::State, indent: usize, list: &str| {
+            layout::derive(margin(state), indent, list)
         });
         env.add_function(
             "typed",
-            |state: &minijinja::State, indent: usize, lead: String, ty: String, trail: String| {
-                layout::ty(margin(state), indent, &lead, &ty, &trail)
+            |state: &minijinja::State, indent: usize, lead: &str, ty: &str, trail: &str| {
+                layout::ty(margin(state), indent, lead, ty, trail)
             },
         );
         env.add_function(
             "signature",
-            |state: &minijinja::State, indent: usize, head: String, params: Vec<String>, ret: String| {
-                layout::signature(margin(state), indent, &head, &params, &ret)
+            |state: &minijinja::State, indent: usize, head: &str, params: Vec<String>, ret: &str| {
+                layout::signature(margin(state), indent, head, &params, ret)
             },
         );
         // `head(args)` + `tail` (`let x = f(a, b)?;`): one line when it fits, else the arguments one per line.
         env.add_function(
             "call",
-            |state: &minijinja::State, indent: usize, head: String, args: Vec<String>, tail: String| {
-                layout::group(margin(state), indent, &format!("{head}("), &args, "", ")", &tail, true)
+            |state: &minijinja::State, indent: usize, head: &str, args: Vec<String>, tail: &str| {
+                layout::group(margin(state), indent, &format!("{head}("), &args, "", ")", tail, true)
             },
         );
-        env.add_function("flat", |head: String, items: Vec<String>, close: String| layout::flat(&head, &items, &close));
-        env.add_function("awaited_call", |state: &minijinja::State, indent: usize, head: String, args: Vec<String>| {
-            layout::awaited_call(margin(state), indent, &head, &args)
+        env.add_function("flat", |head: &str, items: Vec<String>, close: &str| layout::flat(head, &items, close));
+        env.add_function("awaited_call", |state: &minijinja::State, indent: usize, head: &str, args: Vec<String>| {
+            layout::awaited_call(margin(state), indent, head, &args)
         });
         // `lead` + the struct literal `path { fields }` + `close`.
         env.add_function(
             "struct_lit",
-            |state: &minijinja::State, indent: usize, lead: String, path: String, fields: Vec<String>| {
-                layout::struct_lit(margin(state), indent, &lead, &path, &fields, ")")
+            |state: &minijinja::State, indent: usize, lead: &str, path: &str, fields: Vec<String>| {
+                layout::struct_lit(margin(state), indent, lead, path, &fields, ")")
             },
         );
         // `pattern` with `{}` replaced by each of `names` (`[a, b]`, `"{}: &str"` → `[a: &str, b: &str]`).
-        env.add_function("each", |names: Vec<minijinja::Value>, pattern: String| {
+        env.add_function("each", |names: Vec<minijinja::Value>, pattern: &str| {
             names.into_iter().map(|n| pattern.replace("{}", &n.to_string())).collect::<Vec<_>>()
         });
         for (name, text) in TEMPLATES {
