@@ -29,13 +29,18 @@ pub fn write_files(dir: &Path, files: &[GeneratedFile]) -> Result<WriteReport> {
     // Each folder is created once (not checked again for each of thousands of manifests),
     // then the files are written on every core; the report keeps the order of `files`.
     let folders: std::collections::BTreeSet<&Path> = files.iter().filter_map(|f| f.path.parent()).collect();
+    // The names already there, listed once per folder: a file that is not there is written
+    // without trying to read it first (thousands of failed opens in a new output folder).
+    let mut existing = std::collections::BTreeSet::new();
     for folder in folders {
         let path = dir.join(folder);
         std::fs::create_dir_all(&path).map_err(|e| io_error(&path, e))?;
+        let entries = std::fs::read_dir(&path).map_err(|e| io_error(&path, e))?;
+        existing.extend(entries.filter_map(|e| e.ok()).map(|e| folder.join(e.file_name())));
     }
     let written = crate::render::parallel_map(files, |file| -> Result<bool> {
         let path = dir.join(&file.path);
-        if std::fs::read(&path).is_ok_and(|old| old == file.contents.as_bytes()) {
+        if existing.contains(&file.path) && std::fs::read(&path).is_ok_and(|old| old == file.contents.as_bytes()) {
             return Ok(false);
         }
         std::fs::write(&path, &file.contents).map_err(|e| io_error(&path, e))?;
