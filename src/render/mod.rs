@@ -58,12 +58,9 @@ impl Renderer {
         env.add_function("derive_attr", |state: &minijinja::State, indent: usize, list: &str| {
             layout::derive(margin(state), indent, list)
         });
-        env.add_function(
-            "typed",
-            |state: &minijinja::State, indent: usize, lead: &str, ty: &str, trail: &str| {
-                layout::ty(margin(state), indent, lead, ty, trail)
-            },
-        );
+        env.add_function("typed", |state: &minijinja::State, indent: usize, lead: &str, ty: &str, trail: &str| {
+            layout::ty(margin(state), indent, lead, ty, trail)
+        });
         env.add_function(
             "signature",
             |state: &minijinja::State, indent: usize, head: &str, params: Vec<String>, ret: &str| {
