@@ -335,7 +335,7 @@ impl Config {
             })?;
         }
         let header = format!("// {}\n", prepared.header);
-        let text = match self.module_file(&renderer, &ctx, &header)? {
+        let text = match self.module_file(&renderer, &ctx, &prepared.made, &header)? {
             Some(text) => {
                 free_aside(ctx);
                 text
@@ -346,7 +346,7 @@ impl Config {
                 // Template values made from the texts directly (through `serde_json` each body was
                 // copied once more: ~110 MB at 5,000 channels).
                 let modules: Vec<minijinja::Value> = self
-                    .module_texts(&renderer, ctx, timings)?
+                    .module_texts(&renderer, ctx, std::mem::take(&mut prepared.made), timings)?
                     .into_iter()
                     .map(
                         |(name, _, parts)| minijinja::context! { name, body => minijinja::Value::from(parts.concat()) },
@@ -452,22 +452,36 @@ impl Config {
         };
         // The manifests and `subjects.rs` need only the model: made on another thread while the
         // types are built (the types stage has one core to itself).
+        let exact = !self.reference_format;
+        let prefix = format!("// {header}\n");
+        // Made ahead: formatted in a crate; in the single file, formatted inside it with the rest.
+        let made_ahead = |module: &'static str, text: Result<String>| -> Result<(&'static str, String)> {
+            let text = text?;
+            if crate_mode {
+                Ok((module, Renderer::format_module(module, &text, exact, &prefix)?))
+            } else {
+                Ok((module, text))
+            }
+        };
         let beside_types = || {
             let (cpu, start) = (proc_stats::thread_cpu_time(), std::time::Instant::now());
-            let manifests = source.reported(manifests::build(&source, &api, &self.manifests));
-            let manifests = manifests.map(|m| m.files(&api.title, &header));
+            let manifests = crate_mode.then(|| {
+                let manifests = source.reported(manifests::build(&source, &api, &self.manifests));
+                manifests.map(|m| m.files(&api.title, &header))
+            });
             let manifests_time = (start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu));
             let (cpu, start) = (proc_stats::thread_cpu_time(), std::time::Instant::now());
             let subjects = render::view::Subjects::of(&api);
             let globals = render::view::SubjectsGlobals::new(&api, &subjects, &view_options);
-            let subjects_rs =
-                Renderer::new().subjects_module(subjects, &globals, !self.reference_format, &format!("// {header}\n"));
+            let subjects_rs = Renderer::new()
+                .subjects_text(subjects, &globals)
+                .and_then(|(text, subjects)| Ok((made_ahead("subjects", Ok(text))?, subjects)));
             let subjects_time = (start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu));
             (manifests, manifests_time, subjects_rs, subjects_time)
         };
         let (space, beside) = std::thread::scope(|scope| {
-            let thread = crate_mode
-                .then(|| std::thread::Builder::new().name("manifests".into()).spawn_scoped(scope, beside_types));
+            let thread =
+                Some(std::thread::Builder::new().name("beside-types".into()).spawn_scoped(scope, beside_types));
             let space = timings.time("types", || {
                 TypeSpace::build(&source, &type_roots(&source, &api, !self.only.is_empty()), &messages, &["wire"])
             });
@@ -480,9 +494,11 @@ impl Config {
         });
         let (deploy, subjects_rs) = match beside {
             Some((deploy, (wall, cpu), subjects_rs, (s_wall, s_cpu))) => {
-                timings.beside("types", "manifests", wall, cpu);
+                if deploy.is_some() {
+                    timings.beside("types", "manifests", wall, cpu);
+                }
                 timings.beside("types", "subjects", s_wall, s_cpu);
-                (deploy, Some(subjects_rs))
+                (deploy.flatten(), Some(subjects_rs))
             }
             None => (None, None),
         };
@@ -496,29 +512,29 @@ impl Config {
         // against freeing it on another thread while they are made).
         timings.time("view", || drop(source));
         let (subjects_rs, subjects) = match subjects_rs.transpose()? {
-            Some((text, subjects)) => (Some(text), subjects),
+            Some((made, subjects)) => (Some(made), subjects),
             None => (None, render::view::Subjects::of(&api)),
         };
         let keep_subjects = subjects_rs.is_none();
-        // Crate mode: `publishers.rs` and `subscribers.rs` are rendered from their views on the
-        // thread that made them, while the types' views are made (their templates read nothing else).
+        // `publishers.rs` and `subscribers.rs` are rendered from their views on the thread that
+        // made them, while the types' views are made (their templates read nothing else).
         let renderer = Renderer::new();
-        let prefix = format!("// {header}\n");
         let make_channels = |publishers, subscribers| {
             let (cpu, start) = (proc_stats::thread_cpu_time(), std::time::Instant::now());
             let parts = self.parts;
-            let made = renderer.channel_modules(
+            let texts = renderer.channel_texts(
                 parts.publishers.then_some(publishers),
                 parts.subscribers.then_some(subscribers),
-                !self.reference_format,
-                &prefix,
+                view_options.base,
             );
+            let made: Result<Vec<_>> =
+                texts.and_then(|texts| texts.into_iter().map(|(module, text)| made_ahead(module, Ok(text))).collect());
             (made, start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu))
         };
-        let make_channels: Option<render::view::MakeChannels<'_, _>> = crate_mode.then_some(&make_channels);
-        let (view, channels) = timings
-            .time("view", || render::build_view(&api, &space, &view_options, subjects, keep_subjects, make_channels))?;
-        let mut made: Vec<(&'static str, String)> = subjects_rs.map(|text| ("subjects", text)).into_iter().collect();
+        let (view, channels) = timings.time("view", || {
+            render::build_view(&api, &space, &view_options, subjects, keep_subjects, Some(&make_channels))
+        })?;
+        let mut made: Vec<(&'static str, String)> = subjects_rs.into_iter().collect();
         if let Some((channels, wall, cpu)) = channels {
             timings.beside("view", "channels", wall, cpu);
             made.extend(channels?);
@@ -575,10 +591,21 @@ impl Config {
 
     /// The single file rendered and formatted in jobs on every core ([`Renderer::module_file`]);
     /// `None` for a document too small for that (formatted whole instead).
-    fn module_file(&self, renderer: &Renderer, ctx: &render::ViewContext, header: &str) -> Result<Option<String>> {
+    /// `made`: modules rendered already (see `Prepared::made`).
+    fn module_file(
+        &self,
+        renderer: &Renderer,
+        ctx: &render::ViewContext,
+        made: &[(&'static str, String)],
+        header: &str,
+    ) -> Result<Option<String>> {
         let runtime = (self.parts.publishers || self.parts.subscribers).then(|| self.runtime.module());
+        let body = |name: &str, template| match made.iter().find(|(m, _)| *m == name) {
+            Some((_, text)) => render::Body::Verbatim(text),
+            None => render::Body::Template(template),
+        };
         let mut modules: Vec<(&str, render::Body<'_>)> =
-            self.modules().into_iter().map(|(name, template)| (name, render::Body::Template(template))).collect();
+            self.modules().into_iter().map(|(name, template)| (name, body(name, template))).collect();
         if let Some(runtime) = &runtime {
             modules.push(("runtime", render::Body::Verbatim(runtime)));
         }
@@ -602,17 +629,26 @@ impl Config {
     }
 
     /// `(module name, template, rendered text in its parts)` for each emitted module, not yet formatted.
+    /// `made`: modules rendered already (see `Prepared::made`).
     fn module_texts(
         &self,
         renderer: &Renderer,
         ctx: render::ViewContext,
+        mut made: Vec<(&'static str, String)>,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, &'static str, Vec<String>)>> {
         let modules = self.modules();
-        let templates: Vec<&str> = modules.iter().map(|(_, template)| *template).collect();
-        let texts = timings.time(RENDER, || renderer.text_parts(&templates, &ctx))?;
-        let mut out: Vec<_> =
-            modules.into_iter().zip(texts).map(|((name, template), text)| (name, template, text)).collect();
+        let is_made = |name: &str| made.iter().any(|(m, _)| *m == name);
+        let templates: Vec<&str> = modules.iter().filter(|(name, _)| !is_made(name)).map(|(_, t)| *t).collect();
+        let mut texts = timings.time(RENDER, || renderer.text_parts(&templates, &ctx))?.into_iter();
+        let mut out = Vec::with_capacity(modules.len() + 1);
+        for (name, template) in modules {
+            let parts = match made.iter().position(|(m, _)| *m == name) {
+                Some(i) => Some(vec![made.swap_remove(i).1]),
+                None => texts.next(),
+            };
+            out.push((name, template, parts.ok_or_else(|| Error::new("a module was not rendered"))?));
+        }
         if self.parts.publishers || self.parts.subscribers {
             // Verbatim: the vendored file is the runtime crate's source, byte for byte.
             out.push(("runtime", RUNTIME, vec![self.runtime.module()]));
@@ -808,8 +844,9 @@ struct Prepared {
     warnings: Vec<Error>,
     /// The NACK manifests (crate mode).
     deploy: Option<Vec<GeneratedFile>>,
-    /// Modules made already, by name (crate mode): `subjects` beside the types, `publishers` and
-    /// `subscribers` beside the types' views.
+    /// Modules made already, by name: `subjects` beside the types, `publishers` and `subscribers`
+    /// beside the types' views; formatted in crate mode, rendered only for the single file (which
+    /// formats them inside it).
     made: Vec<(&'static str, String)>,
 }
 
@@ -885,8 +922,9 @@ mod tests {
         // Module mode: its view keeps the subjects (crate mode makes `subjects.rs` beside the types).
         let mut prepared = config.prepare(&spec, false, &mut Timings::default()).unwrap();
         let renderer = Renderer::new();
-        let texts =
-            config.module_texts(&renderer, Renderer::context(&mut prepared.view), &mut Timings::default()).unwrap();
+        let texts = config
+            .module_texts(&renderer, Renderer::context(&mut prepared.view), prepared.made, &mut Timings::default())
+            .unwrap();
         for (name, template, parts) in texts.iter().filter(|(_, t, _)| *t != RUNTIME) {
             let share = render::copied_share(&parts.concat());
             assert!(share > 0.9, "{name} ({template}): {:.0} % copied", share * 100.0);
@@ -954,7 +992,7 @@ mod tests {
             let renderer = Renderer::new();
             let ctx = Renderer::context(&mut prepared.view);
             let modules: Vec<minijinja::Value> = config
-                .module_texts(&renderer, ctx.clone(), &mut Timings::default())
+                .module_texts(&renderer, ctx.clone(), prepared.made.clone(), &mut Timings::default())
                 .unwrap()
                 .into_iter()
                 .map(|(name, _, parts)| minijinja::context! { name, body => parts.concat() })
@@ -962,8 +1000,12 @@ mod tests {
             let text = renderer.text_with("module.rs.jinja", minijinja::context! { modules }).unwrap();
             let whole = config.format("module.rs.jinja", &text, "// header\n").unwrap();
             let runtime = config.runtime.module();
+            let body = |name: &str, template| match prepared.made.iter().find(|(m, _)| *m == name) {
+                Some((_, text)) => render::Body::Verbatim(text),
+                None => render::Body::Template(template),
+            };
             let mut bodies: Vec<(&str, render::Body<'_>)> =
-                config.modules().into_iter().map(|(n, t)| (n, render::Body::Template(t))).collect();
+                config.modules().into_iter().map(|(n, t)| (n, body(n, t))).collect();
             if parts.publishers {
                 bodies.push(("runtime", render::Body::Verbatim(&runtime)));
             }
@@ -998,14 +1040,13 @@ mod tests {
                 let new = config.generate(&path).unwrap().files.remove(0).contents;
                 let mut prepared = config.prepare(&path, false, &mut Timings::default()).unwrap();
                 let renderer = Renderer::new();
+                // The modules rendered ahead, formatted as a crate's.
+                let made = std::mem::take(&mut prepared.made)
+                    .into_iter()
+                    .map(|(module, text)| (module, Renderer::format_module(module, &text, true, "").unwrap()))
+                    .collect();
                 let bodies: Vec<serde_json::Value> = config
-                    .module_bodies(
-                        &renderer,
-                        Renderer::context(&mut prepared.view),
-                        Vec::new(),
-                        "",
-                        &mut Timings::default(),
-                    )
+                    .module_bodies(&renderer, Renderer::context(&mut prepared.view), made, "", &mut Timings::default())
                     .unwrap()
                     .into_iter()
                     .map(|(name, body)| serde_json::json!({ "name": name, "body": body }))

@@ -224,54 +224,51 @@ impl Renderer {
         Ok(out.into_iter().map(|s| s.map(|s| s.out).unwrap_or_else(|| prefix.to_string())).collect())
     }
 
-    /// `subjects.rs`, formatted and starting with `prefix`: the same bytes as
-    /// [`Renderer::rust_texts`] makes of `subjects.rs.jinja`, from the subjects and the few values
-    /// the template reads besides them — the model alone, so this runs while the types are built.
-    pub fn subjects_module(
+    /// The text of `subjects.rs.jinja`, rendered from the subjects and the few values the
+    /// template reads besides them (the same text as from the whole view's context) — the model
+    /// alone, so it is made while the types are built. The subjects are handed back.
+    pub fn subjects_text(
         &self,
         subjects: view::Subjects,
         globals: &view::SubjectsGlobals,
-        exact: bool,
-        prefix: &str,
     ) -> Result<(String, view::Subjects)> {
         let views = Arc::new(subjects.views);
         let value = minijinja::context! {
             subjects => Lazy::value(views.clone(), 0..views.len()),
             ..minijinja::Value::from(minijinja::value::Serde(globals))
         };
-        let text = self.module_with("subjects.rs.jinja", value, exact, prefix);
+        let text = self.text_with("subjects.rs.jinja", value);
         // The template is done with the subjects: handed back for the publishers and subscribers.
         let views = Arc::try_unwrap(views).map_err(|_| Error::new("the subjects outlived their template"))?;
         Ok((text?, view::Subjects { views, subject_of: subjects.subject_of }))
     }
 
-    /// `publishers.rs` and `subscribers.rs` (when there are `publishers` and `subscribers` to
-    /// emit: `Some`), formatted and starting with `prefix`: the same bytes as
-    /// [`Renderer::rust_texts`] makes of their templates, which read only these views (and the
-    /// indentation `base`, 0 in a crate) — so they are made while the types' views are.
-    pub fn channel_modules(
+    /// `(module, text)` of `publishers.rs.jinja` and `subscribers.rs.jinja` (when there are
+    /// `publishers` and `subscribers` to emit: `Some`), rendered from these views alone — the
+    /// templates read nothing else (and the indentation `base`) — so they are made while the
+    /// types' views are.
+    pub fn channel_texts(
         &self,
         publishers: Option<Vec<view::PublisherView>>,
         subscribers: Option<Vec<view::SubscriberView>>,
-        exact: bool,
-        prefix: &str,
+        base: usize,
     ) -> Result<Vec<(&'static str, String)>> {
         let mut out = Vec::new();
         if let Some(publishers) = publishers {
-            let value = minijinja::context! { publishers => Lazy::all(publishers), base => 0 };
-            out.push(("publishers", self.module_with("publishers.rs.jinja", value, exact, prefix)?));
+            let value = minijinja::context! { publishers => Lazy::all(publishers), base };
+            out.push(("publishers", self.text_with("publishers.rs.jinja", value)?));
         }
         if let Some(subscribers) = subscribers {
-            let value = minijinja::context! { subscribers => Lazy::all(subscribers), base => 0 };
-            out.push(("subscribers", self.module_with("subscribers.rs.jinja", value, exact, prefix)?));
+            let value = minijinja::context! { subscribers => Lazy::all(subscribers), base };
+            out.push(("subscribers", self.text_with("subscribers.rs.jinja", value)?));
         }
         Ok(out)
     }
 
-    /// `template` rendered with `ctx` and formatted, starting with `prefix`, as one job of
-    /// [`Renderer::rust_texts`].
-    fn module_with(&self, template: &str, ctx: minijinja::Value, exact: bool, prefix: &str) -> Result<String> {
-        let formatted = format_job_or_whole(template, &self.text_with(template, ctx)?, exact)?;
+    /// The text of `module` rendered ahead, formatted and starting with `prefix`, as one job of
+    /// [`Renderer::rust_texts`] (the same bytes).
+    pub fn format_module(module: &str, text: &str, exact: bool, prefix: &str) -> Result<String> {
+        let formatted = format_job_or_whole(&format!("{module}.rs.jinja"), text, exact)?;
         let mut spacer = Spacer::new(prefix, formatted.len());
         spacer.append(&formatted);
         Ok(spacer.out)
