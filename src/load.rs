@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 use yaml_rust2::parser::{Event, ParseResult, Parser, Tag};
@@ -15,10 +16,35 @@ use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 use crate::error::{Error, Location, Result};
 
 /// The address of a node: a file (by display name) and a JSON pointer in it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// The file name is shared (`Arc`): ids are cloned and compared millions of times in a large
+/// document, almost always within one file, so a clone does not copy the name and a comparison
+/// of two ids sharing it compares the pointers only. The order is that of `(file, pointer)`.
+#[derive(Debug, Clone, Eq, Hash)]
 pub struct NodeId {
-    pub file: String,
+    pub file: Arc<str>,
     pub pointer: String,
+}
+
+impl PartialEq for NodeId {
+    fn eq(&self, other: &Self) -> bool {
+        self.pointer == other.pointer && (Arc::ptr_eq(&self.file, &other.file) || self.file == other.file)
+    }
+}
+
+impl Ord for NodeId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.file, &other.file) {
+            return self.pointer.cmp(&other.pointer);
+        }
+        (&*self.file, &self.pointer).cmp(&(&*other.file, &other.pointer))
+    }
+}
+
+impl PartialOrd for NodeId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl NodeId {
@@ -72,6 +98,8 @@ struct Overlaid {
 pub struct Source {
     /// Display name of the root file.
     pub root: String,
+    /// The same, shared by the ids of its nodes (see [`NodeId`]).
+    root_file: Arc<str>,
     /// Display names of the overlays merged into it, in order.
     pub overlays: Vec<String>,
     files: BTreeMap<String, SourceFile>,
@@ -124,7 +152,7 @@ impl Source {
                 found.insert((pointer.to_string(), reference.to_string()));
             });
             for (pointer, reference) in found {
-                let from = NodeId { file: name.clone(), pointer };
+                let from = NodeId { file: name.as_str().into(), pointer };
                 let location = file.location(&from);
                 let target = resolve_file_part(&file_path, &reference, location.clone(), &ref_root)?;
                 queue.push_back((target, Some(location)));
@@ -132,6 +160,7 @@ impl Source {
             files.insert(name, file);
         }
         Ok(Source {
+            root_file: root.as_str().into(),
             root,
             overlays: Vec::new(),
             files,
@@ -155,6 +184,7 @@ impl Source {
         let mut files = BTreeMap::new();
         files.insert(name.to_string(), file);
         Ok(Source {
+            root_file: name.into(),
             root: name.to_string(),
             overlays: Vec::new(),
             files,
@@ -208,7 +238,7 @@ impl Source {
 
     /// The root node of the root document.
     pub fn root_id(&self) -> NodeId {
-        NodeId { file: self.root.clone(), pointer: String::new() }
+        NodeId { file: self.root_file.clone(), pointer: String::new() }
     }
 
     /// Every file read, as canonical paths, sorted (for `cargo:rerun-if-changed`).
@@ -217,14 +247,14 @@ impl Source {
     }
 
     pub fn get(&self, id: &NodeId) -> Option<&Value> {
-        let file = self.files.get(&id.file)?;
+        let file = self.files.get(&*id.file)?;
         if id.pointer.is_empty() { Some(&file.value) } else { resolve_pointer(&file.value, &id.pointer) }
     }
 
     /// Where `id` is, for an error message.
     pub fn location(&self, id: &NodeId) -> Location {
-        let Some(file) = self.files.get(&id.file) else {
-            return Location { file: id.file.clone(), line_col: None, pointer: id.pointer.clone() };
+        let Some(file) = self.files.get(&*id.file) else {
+            return Location { file: id.file.to_string(), line_col: None, pointer: id.pointer.clone() };
         };
         // A node an overlay put there is located in the overlay (same pointer, or where the
         // version-neutral section wrote it; its own positions).
@@ -236,7 +266,7 @@ impl Source {
                         Some(at) => format!("{at}{}", &id.pointer[pointer.len()..]),
                         None => id.pointer.clone(),
                     };
-                    return overlay_file.location(&NodeId { file: overlay.clone(), pointer: in_overlay });
+                    return overlay_file.location(&NodeId { file: overlay.as_str().into(), pointer: in_overlay });
                 }
             }
             match pointer.rsplit_once('/') {
@@ -265,14 +295,14 @@ impl Source {
         });
         if let Some((pointer, reference)) = external {
             return Err(Error::new(format!("overlay $ref `{reference}` names a file"))
-                .at(overlay.location(&NodeId { file: name, pointer }))
+                .at(overlay.location(&NodeId { file: name.into(), pointer }))
                 .hint(
                     "an overlay is merged into the document; reference the document's own nodes (`#/components/...`)",
                 ));
         }
         if !overlay.value.is_object() {
             return Err(Error::new("an overlay must be a mapping merged into the document")
-                .at(overlay.location(&NodeId { file: name, pointer: String::new() })));
+                .at(overlay.location(&NodeId { file: name.into(), pointer: String::new() })));
         }
         check_overlay_targets(&self.files[&self.root].value, &overlay, &name)?;
         // The version-neutral section (see `crate::overlay`) is merged later, by generated names.
@@ -292,7 +322,7 @@ impl Source {
     /// Merges `patch` (JSON Merge Patch) into the node `target` of a loaded file; the nodes it sets
     /// are located in the overlay `overlay` (at their pointer under `patch_at` there).
     pub(crate) fn merge_at(&mut self, target: &NodeId, patch: &Value, overlay: &str, patch_at: &str) {
-        let Some(file) = self.files.get_mut(&target.file) else { return };
+        let Some(file) = self.files.get_mut(&*target.file) else { return };
         let node =
             if target.pointer.is_empty() { Some(&mut file.value) } else { file.value.pointer_mut(&target.pointer) };
         let Some(node) = node else { return };
@@ -325,10 +355,18 @@ impl Source {
         let file = if file_part.is_empty() {
             from.file.clone()
         } else {
-            let referrer = &self.files[&from.file].path;
+            let referrer = &self.files[&*from.file].path;
             let target = resolve_file_part(referrer, reference, self.location(from), &self.ref_root)?;
             let base = self.files[&self.root].path.parent().unwrap_or(Path::new("/")).to_path_buf();
-            display_name(&target, &base)
+            let name = display_name(&target, &base);
+            // Shares the name with the ids of the same file where it is at hand (see `NodeId`).
+            if *name == *from.file {
+                from.file.clone()
+            } else if *name == *self.root_file {
+                self.root_file.clone()
+            } else {
+                name.into()
+            }
         };
         let pointer = decode_fragment(fragment).map_err(|e| {
             self.error(from, format!("invalid $ref `{reference}`: {e}"))
@@ -376,7 +414,7 @@ impl SourceFile {
     fn location(&self, id: &NodeId) -> Location {
         // The nearest recorded ancestor (pointers into JSON strings have no own entry).
         let line_col = self.positions.nearest(&id.pointer);
-        Location { file: id.file.clone(), line_col, pointer: id.pointer.clone() }
+        Location { file: id.file.to_string(), line_col, pointer: id.pointer.clone() }
     }
 }
 
@@ -384,7 +422,7 @@ impl SourceFile {
 /// `subscribe`) must name one the document has: a typo, or an overlay written for the other
 /// AsyncAPI version, would otherwise add an unused node and its settings would silently not apply.
 fn check_overlay_targets(doc: &Value, overlay: &SourceFile, name: &str) -> Result<()> {
-    let at = |pointer: &str| overlay.location(&NodeId { file: name.to_string(), pointer: pointer.to_string() });
+    let at = |pointer: &str| overlay.location(&NodeId { file: name.into(), pointer: pointer.to_string() });
     let v2 = doc.get("asyncapi").and_then(Value::as_str).is_some_and(|v| v.starts_with('2'));
     let mut errors = Vec::new();
     for section in [&["channels"][..], &["operations"], &["components", "messages"]] {
@@ -1617,6 +1655,11 @@ fn resolve_pointer<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
         let token: std::borrow::Cow<str> =
             if token.contains('~') { token.replace("~1", "/").replace("~0", "~").into() } else { token.into() };
         match target {
+            // Most objects on a path hold a handful of members: comparing keys in turn is cheaper
+            // than hashing the token (SipHash); the large maps (channels, schemas) are hashed.
+            Value::Object(map) if map.len() <= 8 => {
+                map.iter().find(|(k, _)| k.as_str() == token.as_ref()).map(|(_, v)| v)
+            }
             Value::Object(map) => map.get(token.as_ref()),
             Value::Array(list) => {
                 // As serde_json: no sign, no leading zero.
