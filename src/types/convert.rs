@@ -4,12 +4,12 @@
 //! plain nesting (arrays of arrays, …) recurses, bounded by [`MAX_DEPTH`].
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::{Map, Value};
 
 use super::{
-    Check, EnumValue, Field, Keywords, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, child,
+    Check, EnumValue, FastMap, Field, Keywords, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, child,
     doc_of,
 };
 use crate::error::Result;
@@ -24,7 +24,7 @@ const UNSUPPORTED: &[&str] =
 /// Every schema with an error is reported (all of them: a run lists each independent error), the
 /// others are still converted.
 pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, String)]) -> Result<()> {
-    let mut conv = Converter { source, space, queue: VecDeque::new(), value_names: HashMap::new() };
+    let mut conv = Converter { source, space, queue: VecDeque::new(), value_names: FastMap::default() };
     // Bounded however many schemas fail (a hostile document).
     let mut errors = crate::error::Collected::default();
     for (node, hint) in roots {
@@ -50,7 +50,7 @@ struct Converter<'a> {
     queue: VecDeque<(NodeId, &'a Value)>,
     /// `naming::value_name` of each property name met (the same names recur in most schemas).
     /// Looked up, never iterated.
-    value_names: HashMap<String, String>,
+    value_names: FastMap<String, String>,
 }
 
 type Schema = Map<String, Value>;

@@ -11,7 +11,7 @@ mod convert;
 mod graph;
 mod unions;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -182,6 +182,11 @@ pub struct TypeSpace {
     with_examples: BTreeSet<NodeId>,
 }
 
+/// Hash tables of the type stages (looked up, never iterated): a fast hasher with a fixed seed,
+/// cheaper than the default SipHash on node ids and names.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+pub(crate) type FastSet<K> = HashSet<K, foldhash::fast::FixedState>;
+
 /// Schemas deeper than this (inline nesting in one schema) are refused with a located error.
 pub const MAX_DEPTH: usize = 64;
 
@@ -266,7 +271,7 @@ impl TypeSpace {
     fn drop_unused_inline(&mut self) {
         loop {
             // Membership only (never iterated), so a hash set keeps the output deterministic.
-            let mut used: HashSet<&NodeId> = HashSet::with_capacity(self.defs.len());
+            let mut used: FastSet<&NodeId> = FastSet::with_capacity_and_hasher(self.defs.len(), Default::default());
             self.each_ty(&mut |ty| {
                 ty.each_named(&mut |n| {
                     used.insert(n);
