@@ -160,7 +160,7 @@ pub fn type_items(
     base: usize,
 ) -> (Vec<TypeItem>, ValidationView) {
     let mut validation = ValidateWriter { space, tys, view: ValidationView::default() };
-    let mut items: Vec<TypeItem> = space
+    let items: Vec<TypeItem> = space
         .defs
         .values()
         .filter(|def| tys.override_for(&def.node).is_none())
@@ -326,7 +326,12 @@ pub fn type_items(
             item
         })
         .collect();
-    items.sort_by(|a, b| a.name.cmp(&b.name));
+    // By name: the order is sorted as indices (comparing names), then the items are moved once; a
+    // `TypeItem` is large, and sorting thousands of them moved each many times.
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| items[a].name.cmp(&items[b].name));
+    let mut slots: Vec<Option<TypeItem>> = items.into_iter().map(Some).collect();
+    let mut items: Vec<TypeItem> = order.into_iter().filter_map(|i| slots[i].take()).collect();
     // User derives and attributes are printed as they come; prettyplease may space them differently.
     let plain = extra_derives.is_empty() && type_attributes.is_empty();
     for item in &mut items {
@@ -396,21 +401,22 @@ pub fn variant_name(space: &TypeSpace, ty: &Ty) -> String {
     }
 }
 
-pub fn wire_view(space: &TypeSpace, lenient: bool) -> WireView {
+/// The `wire` support types the definitions use, and whether they use `Uuid`.
+pub fn wire_view(space: &TypeSpace, lenient: bool) -> (WireView, bool) {
     let mut w = WireView { lenient, ..WireView::default() };
+    let mut uuid = false;
     // One walk over every type written (thousands of definitions).
     let mut visit = |t: &Ty| match t {
         Ty::DateTime => w.date_time = true,
         Ty::Date => w.date = true,
         Ty::Time => w.time = true,
         Ty::Duration => w.duration = true,
+        Ty::Uuid => uuid = true,
         _ => {}
     };
-    for ty in space.all_tys().chain(space.root_tys()) {
-        ty.walk(&mut visit);
-    }
+    space.each_ty(&mut |ty| ty.walk(&mut visit));
     w.any = w.date_time || w.date || w.time || w.duration;
-    w
+    (w, uuid)
 }
 
 /// One test per example: decode, re-encode, compare as JSON values.

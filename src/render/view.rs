@@ -12,7 +12,7 @@ use crate::escape;
 use crate::model::{Action, Api, Channel, Encoding, Message};
 use crate::naming::{self, Namespace};
 use crate::subject::Token;
-use crate::types::{Ty, TypeSpace};
+use crate::types::TypeSpace;
 
 pub use super::types::{ExampleView, FieldView, TyWriter, TypeItem, ValidationView, VariantView, WireView};
 
@@ -193,7 +193,9 @@ pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result
             } else {
                 Vec::new()
             };
-            Ok((subjects, publishers, subscribers))
+            // Here, beside the type items (the longer half).
+            let wire = super::types::wire_view(space, !options.strict_datetimes);
+            Ok((subjects, publishers, subscribers, wire))
         });
         let types = if options.parts.types {
             let (types, validation) =
@@ -204,8 +206,7 @@ pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result
         };
         (types, channels.join().expect("view thread panicked"))
     });
-    let (subjects, publishers, subscribers) = channels?;
-    let wire = super::types::wire_view(space, !options.strict_datetimes);
+    let (subjects, publishers, subscribers, (wire, uses_uuid)) = channels?;
     let mut docs = Vec::new();
     docs.push(format!("{} {}", api.title, api.api_version).trim().to_string());
     if let Some(d) = &api.description {
@@ -224,7 +225,7 @@ pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result
         )),
         docs: doc_lines(Some(&docs.join("\n"))),
         uses_time: options.parts.types && (wire.date_time || wire.date || wire.time),
-        uses_uuid: options.parts.types && space.uses(&|t| *t == Ty::Uuid),
+        uses_uuid: options.parts.types && uses_uuid,
         emit_types: options.parts.types,
         emit_publishers: options.parts.publishers,
         emit_subscribers: options.parts.subscribers,

@@ -251,7 +251,7 @@ impl TypeSpace {
 
     /// Every type written in a definition, then the type of every root (as `all_tys` chained
     /// with the roots, without collecting each definition's types into a Vec).
-    fn each_ty<'s>(&'s self, f: &mut dyn FnMut(&'s Ty)) {
+    pub fn each_ty<'s>(&'s self, f: &mut dyn FnMut(&'s Ty)) {
         for d in self.defs.values() {
             match &d.kind {
                 Kind::Struct { fields, additional, .. } => {
