@@ -15,6 +15,11 @@ use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 use crate::error::{Error, Location, Result};
 
+/// Hash tables keyed by node ids or names that are looked up, never iterated (output order never
+/// depends on them): a fast hasher with a fixed seed, cheaper than the default SipHash.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
+
 /// The address of a node: a file (by display name) and a JSON pointer in it.
 ///
 /// The file name is shared (`Arc`): ids are cloned and compared millions of times in a large

@@ -1,9 +1,9 @@
 //! Naming policy: turning spec names (`orders.created:ValidateOrder:SubscribeMessage`,
 //! `2fa`, `type`) into Rust identifiers, and resolving collisions deterministically.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use heck::{ToKebabCase, ToPascalCase, ToSnakeCase};
+
+use crate::load::{FastMap, FastSet};
 
 const KEYWORDS: &[&str] = &[
     "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
@@ -188,25 +188,37 @@ pub fn check_queue_name(name: &str) -> Result<(), String> {
 
 /// A scope of names: hands out `wanted`, or `wanted2`, `wanted3`, … when taken
 /// (`wanted_2` for snake_case names). Callers must ask in a deterministic order.
+///
+/// The sets are hash sets: only asked whether they hold a name, never iterated (a type
+/// namespace holds tens of thousands of names at 5,000 channels).
 #[derive(Debug, Default, Clone)]
 pub struct Namespace {
-    taken: BTreeSet<String>,
+    taken: FastSet<String>,
     /// The next suffix to try per base name, so n claims of one name cost O(n) in total.
-    next: BTreeMap<String, u64>,
+    next: FastMap<String, u64>,
+}
+
+/// `name` without its leading `r#`s (as `trim_start_matches("r#")`, without a substring searcher).
+fn bare(name: &str) -> &str {
+    let mut bare = name;
+    while let Some(rest) = bare.strip_prefix("r#") {
+        bare = rest;
+    }
+    bare
 }
 
 impl Namespace {
     pub fn with_reserved(reserved: &[&str]) -> Self {
-        Namespace { taken: reserved.iter().map(|s| s.to_string()).collect(), next: BTreeMap::new() }
+        Namespace { taken: reserved.iter().map(|s| s.to_string()).collect(), next: FastMap::default() }
     }
 
     /// Whether `name` is still free.
     pub fn is_free(&self, name: &str) -> bool {
-        !self.taken.contains(name.trim_start_matches("r#"))
+        !self.taken.contains(bare(name))
     }
 
     pub fn claim(&mut self, wanted: &str) -> String {
-        let bare = wanted.trim_start_matches("r#");
+        let bare = bare(wanted);
         if self.taken.insert(bare.to_string()) {
             return wanted.to_string();
         }
@@ -283,7 +295,7 @@ mod tests {
         let names: Vec<String> = (0..20_000).map(|_| ns.claim("Value")).collect();
         assert_eq!(names[0], "Value");
         assert_eq!(names[19_999], "Value20000");
-        let distinct: BTreeSet<&String> = names.iter().collect();
+        let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
         assert_eq!(distinct.len(), 20_000);
     }
 

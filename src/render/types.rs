@@ -561,9 +561,9 @@ impl ValidateWriter<'_> {
         if depth > 8 {
             return out;
         }
-        let v = format!("v{depth}");
         match ty {
             Ty::Option(t) | Ty::Boxed(t) => {
+                let v = format!("v{depth}");
                 let inner = self.value(t, &v, path, checks, item_checks, depth + 1);
                 if !inner.is_empty() {
                     let bind = if matches!(ty, Ty::Option(_)) {
@@ -674,16 +674,19 @@ impl ValidateWriter<'_> {
 fn exact_validate(lines: &[String], indent: usize, margin: usize) -> Option<String> {
     const PUSH: &str = " { errors.push(validation::Violation { path: ::std::clone::Clone::clone(&";
     const MESSAGE: &str = "), message: ::std::string::String::from(";
-    let mut out = String::new();
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 2 * indent).sum());
     let mut depth = indent;
-    let line = |out: &mut String, at: usize, text: &str| {
-        out.extend(std::iter::repeat_n(' ', at));
-        out.push_str(text);
+    // Pieces of one line at `at` (written in turn: these bodies are thousands of lines).
+    let line_of = |out: &mut String, at: usize, pieces: &[&str]| {
+        indent_to(out, at);
+        pieces.iter().for_each(|p| out.push_str(p));
         out.push('\n');
     };
+    let line = |out: &mut String, at: usize, text: &str| line_of(out, at, &[text]);
     for l in lines {
         // The structure is read outside string literals (field names are spec text).
         let m = mask_strings(l)?;
+        let m = m.as_ref();
         if l == "}" {
             depth = depth.checked_sub(4).filter(|d| *d >= indent)?;
             line(&mut out, depth, "}");
@@ -695,28 +698,29 @@ fn exact_validate(lines: &[String], indent: usize, margin: usize) -> Option<Stri
             if !plain(condition) || !plain(path) || path.contains(['(', ')']) || !is_one_literal(masked_message) {
                 return None;
             }
-            line(&mut out, depth, &format!("if {condition} {{"));
+            line_of(&mut out, depth, &["if ", condition, " {"]);
             line(&mut out, depth + 4, "errors");
             line(&mut out, depth + 8, ".push(validation::Violation {");
-            line(&mut out, depth + 12, &format!("path: ::std::clone::Clone::clone(&{path}),"));
-            let flat = format!("message: ::std::string::String::from({message})");
-            if super::layout::fits(margin, depth + 12, depth + 12 + flat.len()) {
-                line(&mut out, depth + 12, &format!("{flat},"));
+            line_of(&mut out, depth + 12, &["path: ::std::clone::Clone::clone(&", path, "),"]);
+            const FROM: &str = "message: ::std::string::String::from(";
+            let flat_len = FROM.len() + message.len() + 1;
+            if super::layout::fits(margin, depth + 12, depth + 12 + flat_len) {
+                line_of(&mut out, depth + 12, &[FROM, message, "),"]);
             } else {
-                line(&mut out, depth + 12, "message: ::std::string::String::from(");
-                line(&mut out, depth + 16, &format!("{message},"));
+                line(&mut out, depth + 12, FROM);
+                line_of(&mut out, depth + 16, &[message, ","]);
                 line(&mut out, depth + 12, "),");
             }
             line(&mut out, depth + 8, "});");
             line(&mut out, depth, "}");
-        } else if m.ends_with(';') && !m.contains(['{', '}']) && m.matches(';').count() == 1 {
+        } else if m.ends_with(';') && braces(m) == 0 && count(m, b';') == 1 {
             line(&mut out, depth, l);
-        } else if m.ends_with(" {") && m.matches(['{', '}']).count() == 1 {
+        } else if m.ends_with(" {") && braces(m) == 1 {
             line(&mut out, depth, l);
             depth += 4;
-        } else if let Some(open) = m.find("{ ").filter(|_| m.ends_with(';') && m.matches(['{', '}']).count() == 1) {
+        } else if let Some(open) = m.find("{ ").filter(|_| m.ends_with(';') && braces(m) == 1) {
             // `head { let a = …; let b = …;`: a block opened, then its first statements.
-            line(&mut out, depth, &format!("{}{{", &l[..open]));
+            line_of(&mut out, depth, &[&l[..open], "{"]);
             depth += 4;
             let mut start = open + 2;
             for (end, _) in m.match_indices(';') {
@@ -730,9 +734,33 @@ fn exact_validate(lines: &[String], indent: usize, margin: usize) -> Option<Stri
     (depth == indent).then_some(out.trim_end_matches('\n').to_string())
 }
 
+/// Appends `n` spaces.
+fn indent_to(out: &mut String, n: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
+}
+
+/// How many times the byte `b` occurs in `s`.
+fn count(s: &str, b: u8) -> usize {
+    s.bytes().filter(|&c| c == b).count()
+}
+
+/// How many braces (`{` or `}`) `s` holds.
+fn braces(s: &str) -> usize {
+    count(s, b'{') + count(s, b'}')
+}
+
 /// `line` with the contents of its string literals replaced by `x` (same byte offsets); `None`
-/// when a literal does not end.
-fn mask_strings(line: &str) -> Option<String> {
+/// when a literal does not end. A line without literals is itself.
+fn mask_strings(line: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if !line.contains('"') {
+        return Some(std::borrow::Cow::Borrowed(line));
+    }
     let mut out = Vec::with_capacity(line.len());
     let mut bytes = line.bytes();
     while let Some(b) = bytes.next() {
@@ -754,7 +782,7 @@ fn mask_strings(line: &str) -> Option<String> {
             }
         }
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).ok().map(std::borrow::Cow::Owned)
 }
 
 /// Whether masked text is exactly one string literal.

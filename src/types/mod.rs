@@ -11,11 +11,12 @@ mod convert;
 mod graph;
 mod unions;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use crate::error::Result;
+pub(crate) use crate::load::{FastMap, FastSet};
 use crate::load::{NodeId, Source};
 use crate::naming::{self, Namespace};
 
@@ -181,11 +182,6 @@ pub struct TypeSpace {
     /// is read, so finding examples does not resolve every node again).
     with_examples: BTreeSet<NodeId>,
 }
-
-/// Hash tables of the type stages (looked up, never iterated): a fast hasher with a fixed seed,
-/// cheaper than the default SipHash on node ids and names.
-pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
-pub(crate) type FastSet<K> = HashSet<K, foldhash::fast::FixedState>;
 
 /// Schemas deeper than this (inline nesting in one schema) are refused with a located error.
 pub const MAX_DEPTH: usize = 64;
