@@ -356,6 +356,11 @@ impl Source {
 
     /// Resolves the `$ref` string found at `from` (the object holding `$ref`).
     pub fn resolve_ref(&self, from: &NodeId, reference: &str) -> Result<NodeId> {
+        self.resolve_ref_value(from, reference).map(|(id, _)| id)
+    }
+
+    /// [`Source::resolve_ref`], with the value found there (resolving the pointer once).
+    fn resolve_ref_value(&self, from: &NodeId, reference: &str) -> Result<(NodeId, &Value)> {
         let (file_part, fragment) = reference.split_once('#').unwrap_or((reference, ""));
         let file = if file_part.is_empty() {
             from.file.clone()
@@ -378,29 +383,30 @@ impl Source {
                 .hint("a $ref fragment must be a JSON pointer such as `#/components/schemas/Order`")
         })?;
         let id = NodeId { file, pointer };
-        if self.get(&id).is_none() {
-            return Err(self
+        match self.get(&id) {
+            Some(value) => Ok((id, value)),
+            None => Err(self
                 .error(from, format!("$ref `{reference}` points to nothing"))
-                .hint(format!("no node at `{}#{}`; check the spelling of the pointer", id.file, id.pointer)));
+                .hint(format!("no node at `{}#{}`; check the spelling of the pointer", id.file, id.pointer))),
         }
-        Ok(id)
     }
 
     /// Follows `$ref` chains from `id` until a node that is not a reference.
     /// Sibling keywords next to `$ref` are ignored here (schemas handle them themselves).
     pub fn deref(&self, id: &NodeId) -> Result<(NodeId, &Value)> {
         let mut current = id.clone();
+        let mut value = self.get(&current).ok_or_else(|| self.error(&current, "missing node"))?;
         let mut seen = BTreeSet::new();
         loop {
-            let value = self.get(&current).ok_or_else(|| self.error(&current, "missing node"))?;
-            match value.get("$ref").and_then(Value::as_str) {
+            match ref_of(value) {
                 Some(reference) => {
                     if !seen.insert(current.clone()) {
                         return Err(self
                             .error(id, "circular $ref chain")
                             .hint("a $ref must eventually point to a definition"));
                     }
-                    current = self.resolve_ref(&current, reference)?;
+                    // The target's value comes with it (a resolved `$ref` always points to a node).
+                    (current, value) = self.resolve_ref_value(&current, reference)?;
                 }
                 None => return Ok((current, value)),
             }
@@ -1654,12 +1660,32 @@ fn relative_path(path: &Path, base: &Path) -> PathBuf {
 
 /// `Value::pointer` without allocating two strings per token (it is on the hot path of every
 /// node lookup: the type stage resolves millions of pointers in a large document).
+/// The `$ref` string of an object (members compared in turn for the usual small objects, as in
+/// [`resolve_pointer`]).
+fn ref_of(value: &Value) -> Option<&str> {
+    let map = value.as_object()?;
+    let found = if map.len() <= 8 { map.iter().find(|(k, _)| *k == "$ref").map(|(_, v)| v) } else { map.get("$ref") };
+    found?.as_str()
+}
+
 fn resolve_pointer<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
     let rest = pointer.strip_prefix('/')?;
-    rest.split('/').try_fold(value, |target, token| {
+    // The tokens (as `rest.split('/')`) and whether each holds an escape, in one pass over the
+    // bytes: every node id met in the type stages is resolved here.
+    let bytes = rest.as_bytes();
+    let mut target = value;
+    let mut start = 0;
+    loop {
+        let mut end = start;
+        let mut escaped = false;
+        while end < bytes.len() && bytes[end] != b'/' {
+            escaped |= bytes[end] == b'~';
+            end += 1;
+        }
+        let raw = &rest[start..end];
         let token: std::borrow::Cow<str> =
-            if token.contains('~') { token.replace("~1", "/").replace("~0", "~").into() } else { token.into() };
-        match target {
+            if escaped { raw.replace("~1", "/").replace("~0", "~").into() } else { raw.into() };
+        target = match target {
             // Most objects on a path hold a handful of members: comparing keys in turn is cheaper
             // than hashing the token (SipHash); the large maps (channels, schemas) are hashed.
             Value::Object(map) if map.len() <= 8 => {
@@ -1672,8 +1698,12 @@ fn resolve_pointer<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
                 valid.then(|| token.parse::<usize>().ok()).flatten().and_then(|i| list.get(i))
             }
             _ => None,
+        }?;
+        if end == bytes.len() {
+            return Some(target);
         }
-    })
+        start = end + 1;
+    }
 }
 
 #[cfg(test)]
@@ -1726,6 +1756,11 @@ mod tests {
             "/x",
             "x",
             "/",
+            "/a~1b/",
+            "/a~1b//",
+            "/a~1b/~0x/2/c/",
+            "/a~0b",
+            "/~1",
         ] {
             assert_eq!(resolve_pointer(&v, p), v.pointer(p), "{p}");
         }
