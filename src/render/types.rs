@@ -105,29 +105,59 @@ impl TyWriter<'_> {
 
     /// `prefix` is the path to the types module (`""` inside it, `super::types::` next to it).
     pub fn write(&self, ty: &Ty, prefix: &str) -> String {
+        let mut out = String::new();
+        self.write_into(&mut out, ty, prefix);
+        out
+    }
+
+    /// [`TyWriter::write`] appended to `out` (one buffer for the whole type: it runs for every
+    /// field of every definition).
+    fn write_into(&self, out: &mut String, ty: &Ty, prefix: &str) {
+        let wrapped = |out: &mut String, open: &str, t: &Ty| {
+            out.push_str(open);
+            self.write_into(out, t, prefix);
+            out.push('>');
+        };
         match ty {
             Ty::Named(n) => match self.override_for(n) {
-                Some(path) => path.clone(),
-                None => format!("{prefix}{}", self.space.name(n)),
+                Some(path) => out.push_str(path),
+                None => {
+                    out.push_str(prefix);
+                    out.push_str(self.space.name(n));
+                }
             },
-            Ty::String => "::std::string::String".into(),
-            Ty::Bool => "bool".into(),
-            Ty::Int(t) => (*t).into(),
-            Ty::Float => "f64".into(),
-            Ty::DateTime => format!("{prefix}wire::DateTime"),
-            Ty::Date => format!("{prefix}wire::Date"),
-            Ty::Time => format!("{prefix}wire::Time"),
-            Ty::Duration => format!("{prefix}wire::Duration"),
-            Ty::Uuid => "::uuid::Uuid".into(),
-            Ty::Any => "::serde_json::Value".into(),
-            Ty::Vec(t) => format!("::std::vec::Vec<{}>", self.write(t, prefix)),
-            Ty::Map(t) => format!("::std::collections::BTreeMap<::std::string::String, {}>", self.write(t, prefix)),
-            Ty::Tuple(ts) => {
-                let inner: Vec<String> = ts.iter().map(|t| self.write(t, prefix)).collect();
-                if inner.len() == 1 { format!("({},)", inner[0]) } else { format!("({})", inner.join(", ")) }
+            Ty::String => out.push_str("::std::string::String"),
+            Ty::Bool => out.push_str("bool"),
+            Ty::Int(t) => out.push_str(t),
+            Ty::Float => out.push_str("f64"),
+            Ty::DateTime | Ty::Date | Ty::Time | Ty::Duration => {
+                out.push_str(prefix);
+                out.push_str(match ty {
+                    Ty::DateTime => "wire::DateTime",
+                    Ty::Date => "wire::Date",
+                    Ty::Time => "wire::Time",
+                    _ => "wire::Duration",
+                });
             }
-            Ty::Option(t) => format!("::std::option::Option<{}>", self.write(t, prefix)),
-            Ty::Boxed(t) => format!("::std::boxed::Box<{}>", self.write(t, prefix)),
+            Ty::Uuid => out.push_str("::uuid::Uuid"),
+            Ty::Any => out.push_str("::serde_json::Value"),
+            Ty::Vec(t) => wrapped(out, "::std::vec::Vec<", t),
+            Ty::Map(t) => wrapped(out, "::std::collections::BTreeMap<::std::string::String, ", t),
+            Ty::Tuple(ts) => {
+                out.push('(');
+                for (i, t) in ts.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.write_into(out, t, prefix);
+                }
+                if ts.len() == 1 {
+                    out.push(',');
+                }
+                out.push(')');
+            }
+            Ty::Option(t) => wrapped(out, "::std::option::Option<", t),
+            Ty::Boxed(t) => wrapped(out, "::std::boxed::Box<", t),
         }
     }
 
@@ -160,6 +190,7 @@ pub fn type_items(
     base: usize,
 ) -> (Vec<TypeItem>, ValidationView) {
     let mut validation = ValidateWriter { space, tys, view: ValidationView::default() };
+    let derives = format!("{DERIVES}{SERDE}{extra_derives}");
     let items: Vec<TypeItem> = space
         .defs
         .values()
@@ -170,7 +201,7 @@ pub fn type_items(
                 name_lit: lit(&def.name),
                 docs: doc_lines(def.doc.as_deref()),
                 kind: "alias",
-                derives: format!("{DERIVES}{SERDE}{extra_derives}"),
+                derives: derives.clone(),
                 attrs: type_attributes.to_vec(),
                 fields: Vec::new(),
                 variants: Vec::new(),
@@ -213,8 +244,19 @@ pub fn type_items(
                             item.defaults.push(DefaultFn { name: fn_name.clone(), expr: default_expr(&f.ty, default), ty });
                             serde.push(format!("default = {}", lit(&format!("{}::{fn_name}", def.name))));
                         }
-                        let mut attrs =
-                            if serde.is_empty() { Vec::new() } else { vec![format!("serde({})", serde.join(", "))] };
+                        let mut attrs = if serde.is_empty() {
+                            Vec::new()
+                        } else {
+                            let mut attr = String::from("serde(");
+                            for (i, s) in serde.iter().enumerate() {
+                                if i > 0 {
+                                    attr.push_str(", ");
+                                }
+                                attr.push_str(s);
+                            }
+                            attr.push(')');
+                            vec![attr]
+                        };
                         if f.deprecated {
                             attrs.push("deprecated".into());
                         }
@@ -240,7 +282,7 @@ pub fn type_items(
                         .iter()
                         .map(|v| VariantView {
                             name: v.name.clone(),
-                            attrs: vec![format!("serde(rename = {})", lit(v.value.as_str().unwrap_or_default()))],
+                            attrs: vec![rename_attr(v.value.as_str().unwrap_or_default())],
                             ..variant()
                         })
                         .collect();
@@ -338,6 +380,16 @@ pub fn type_items(
         item.exact = plain && matches!(item.kind, "struct" | "enum");
     }
     (items, validation.view)
+}
+
+/// `serde(rename = "<name>")`.
+fn rename_attr(name: &str) -> String {
+    let name = lit(name);
+    let mut attr = String::with_capacity(name.len() + 16);
+    attr.push_str("serde(rename = ");
+    attr.push_str(&name);
+    attr.push(')');
+    attr
 }
 
 fn variant() -> VariantView {
@@ -557,14 +609,18 @@ impl ValidateWriter<'_> {
         item_checks: &[Check],
         depth: usize,
     ) -> Vec<String> {
+        // Variable names by depth, not formatted each time (most calls write nothing).
+        const V: [&str; 9] = ["v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"];
+        const ITEM: [&str; 9] = ["item0", "item1", "item2", "item3", "item4", "item5", "item6", "item7", "item8"];
+        const AT: [&str; 9] = ["at0", "at1", "at2", "at3", "at4", "at5", "at6", "at7", "at8"];
         let mut out = Vec::new();
         if depth > 8 {
             return out;
         }
         match ty {
             Ty::Option(t) | Ty::Boxed(t) => {
-                let v = format!("v{depth}");
-                let inner = self.value(t, &v, path, checks, item_checks, depth + 1);
+                let v = V[depth];
+                let inner = self.value(t, v, path, checks, item_checks, depth + 1);
                 if !inner.is_empty() {
                     let bind = if matches!(ty, Ty::Option(_)) {
                         format!("if let ::std::option::Option::Some({v}) = {value} {{")
@@ -583,10 +639,10 @@ impl ValidateWriter<'_> {
                 return out;
             }
             Ty::Named(n) => {
-                if let Some(Kind::Alias(t)) = self.space.defs.get(n).map(|d| &d.kind) {
+                let space = self.space;
+                if let Some(Kind::Alias(t)) = space.defs.get(n).map(|d| &d.kind) {
                     if self.tys.override_for(n).is_none() {
-                        let t = t.clone();
-                        return self.value(&t, value, path, checks, item_checks, depth + 1);
+                        return self.value(t, value, path, checks, item_checks, depth + 1);
                     }
                 }
                 return out;
@@ -642,9 +698,8 @@ impl ValidateWriter<'_> {
         }
         match ty {
             Ty::Vec(t) if !item_checks.is_empty() || self.deep(t, 0) => {
-                let item = format!("item{depth}");
-                let p = format!("at{depth}");
-                let inner = self.value(t, &item, &p, item_checks, &[], depth + 1);
+                let (item, p) = (ITEM[depth], AT[depth]);
+                let inner = self.value(t, item, p, item_checks, &[], depth + 1);
                 if !inner.is_empty() {
                     out.push(format!("for (index{depth}, {item}) in {value}.iter().enumerate() {{ let {p} = ::std::format!(\"{{}}/{{}}\", {path}, index{depth});"));
                     out.extend(inner);
@@ -652,9 +707,8 @@ impl ValidateWriter<'_> {
                 }
             }
             Ty::Map(t) if self.deep(t, 0) => {
-                let item = format!("item{depth}");
-                let p = format!("at{depth}");
-                let inner = self.value(t, &item, &p, &[], &[], depth + 1);
+                let (item, p) = (ITEM[depth], AT[depth]);
+                let inner = self.value(t, item, p, &[], &[], depth + 1);
                 if !inner.is_empty() {
                     out.push(format!(
                         "for (key{depth}, {item}) in {value} {{ let {p} = validation::pointer(&{path}, key{depth});"
