@@ -394,9 +394,26 @@ impl Source {
     /// Follows `$ref` chains from `id` until a node that is not a reference.
     /// Sibling keywords next to `$ref` are ignored here (schemas handle them themselves).
     pub fn deref(&self, id: &NodeId) -> Result<(NodeId, &Value)> {
-        let mut current = id.clone();
-        let mut value = self.get(&current).ok_or_else(|| self.error(&current, "missing node"))?;
-        let mut seen = BTreeSet::new();
+        let value = self.get(id).ok_or_else(|| self.error(id, "missing node"))?;
+        self.follow_refs(id, id.clone(), value, BTreeSet::new())
+    }
+
+    /// [`Source::deref`] of `from`, whose object holds the `$ref` string `reference` (in the
+    /// caller's hands: the node is not resolved again).
+    pub fn deref_ref(&self, from: &NodeId, reference: &str) -> Result<(NodeId, &Value)> {
+        let (target, value) = self.resolve_ref_value(from, reference)?;
+        self.follow_refs(from, target, value, BTreeSet::from([from.clone()]))
+    }
+
+    /// Follows `$ref`s from `current` (whose value is `value`); `seen` holds the references
+    /// already followed from `id`, where errors are located.
+    fn follow_refs<'s>(
+        &'s self,
+        id: &NodeId,
+        mut current: NodeId,
+        mut value: &'s Value,
+        mut seen: BTreeSet<NodeId>,
+    ) -> Result<(NodeId, &'s Value)> {
         loop {
             match ref_of(value) {
                 Some(reference) => {
