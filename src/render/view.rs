@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::duration;
 use crate::error::Result;
 use crate::escape;
+use crate::load::FastMap;
 use crate::model::{Action, Api, Channel, Encoding, Message};
 use crate::naming::{self, Namespace};
 use crate::subject::Token;
@@ -260,6 +261,9 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
     // order of `channels` in the document.
     let mut order: Vec<usize> = (0..api.channels.len()).collect();
     order.sort_by_cached_key(|&i| (api.channels[i].subject.to_string(), api.channels[i].key.clone()));
+    // Parameter descriptions recur across channels (`tenantId: Tenant of the entity.`): their doc
+    // lines are written once each.
+    let mut param_docs: FastMap<Option<&str>, Vec<String>> = FastMap::default();
     for index in order {
         let channel = &api.channels[index];
         let template = channel.subject.to_string();
@@ -289,7 +293,10 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
             .map(|p| ParamView {
                 name: param_names[&p.name].clone(),
                 spec_name: lit(&p.name),
-                docs: doc_lines(p.description.as_deref()),
+                docs: param_docs
+                    .entry(p.description.as_deref())
+                    .or_insert_with(|| doc_lines(p.description.as_deref()))
+                    .clone(),
             })
             .collect();
         let tokens = channel
