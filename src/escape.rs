@@ -151,7 +151,8 @@ pub fn inert_markdown(line: &str) -> String {
 /// It is asked at every character of every doc line: the scheme is compared in place (no
 /// lower-cased copy, which was of the whole rest of the line where byte 8 is inside a character).
 fn url_at(text: &str) -> Option<usize> {
-    let starts = |scheme: &str| text.as_bytes().get(..scheme.len()).is_some_and(|b| b.eq_ignore_ascii_case(scheme.as_bytes()));
+    let starts =
+        |scheme: &str| text.as_bytes().get(..scheme.len()).is_some_and(|b| b.eq_ignore_ascii_case(scheme.as_bytes()));
     let scheme = if starts("http://") {
         "http://".len()
     } else if starts("https://") {
@@ -238,7 +239,19 @@ mod tests {
 
     #[test]
     fn url_at_finds_what_it_found_before() {
-        let heads = ["http://", "https://", "HTTP://", "hTtPs://", "http:/", "https:", "http", "htt", "", "ftp://", "httpss://"];
+        let heads = [
+            "http://",
+            "https://",
+            "HTTP://",
+            "hTtPs://",
+            "http:/",
+            "https:",
+            "http",
+            "htt",
+            "",
+            "ftp://",
+            "httpss://",
+        ];
         let tails = ["", "x", "a.b/c d", "é", "日本", " ", "<", ">x", "`", "x.y)", "\u{a0}z"];
         for head in heads {
             for tail in tails {

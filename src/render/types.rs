@@ -105,7 +105,8 @@ impl TyWriter<'_> {
 
     /// `prefix` is the path to the types module (`""` inside it, `super::types::` next to it).
     pub fn write(&self, ty: &Ty, prefix: &str) -> String {
-        let mut out = String::new();
+        // Room for most types (`::std::option::Option<::std::string::String>`) without growing.
+        let mut out = String::with_capacity(64);
         self.write_into(&mut out, ty, prefix);
         out
     }
@@ -191,11 +192,10 @@ pub fn type_items(
 ) -> (Vec<TypeItem>, ValidationView) {
     let mut validation = ValidateWriter { space, tys, view: ValidationView::default() };
     let derives = format!("{DERIVES}{SERDE}{extra_derives}");
-    let items: Vec<TypeItem> = space
-        .defs
-        .values()
-        .filter(|def| tys.override_for(&def.node).is_none())
-        .map(|def| {
+    // Sized up front: a `filter` leaves `collect` no size, and growing a Vec of thousands of
+    // large items copies them again at each doubling.
+    let mut items: Vec<TypeItem> = Vec::with_capacity(space.defs.len());
+    items.extend(space.defs.values().filter(|def| tys.override_for(&def.node).is_none()).map(|def| {
             let mut item = TypeItem {
                 name: def.name.clone(),
                 name_lit: lit(&def.name),
@@ -366,14 +366,14 @@ pub fn type_items(
                 Kind::Alias(ty) => item.target = tys.write(ty, ""),
             }
             item
-        })
-        .collect();
+        }));
     // By name: the order is sorted as indices (comparing names), then the items are moved once; a
     // `TypeItem` is large, and sorting thousands of them moved each many times.
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by(|&a, &b| items[a].name.cmp(&items[b].name));
     let mut slots: Vec<Option<TypeItem>> = items.into_iter().map(Some).collect();
-    let mut items: Vec<TypeItem> = order.into_iter().filter_map(|i| slots[i].take()).collect();
+    let mut items: Vec<TypeItem> = Vec::with_capacity(slots.len());
+    items.extend(order.into_iter().filter_map(|i| slots[i].take()));
     // User derives and attributes are printed as they come; prettyplease may space them differently.
     let plain = extra_derives.is_empty() && type_attributes.is_empty();
     for item in &mut items {

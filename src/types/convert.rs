@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, VecDeque};
 use serde_json::{Map, Value};
 
 use super::{
-    Check, EnumValue, FastMap, Field, Keywords, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, child,
-    doc_of,
+    Check, EnumValue, FastMap, Field, Keywords, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle,
+    child, doc_of,
 };
 use crate::error::Result;
 use crate::load::{NodeId, Source};
