@@ -3,7 +3,7 @@
 //! is met, so the stack depth does not grow with reference chains or object nesting; only
 //! plain nesting (arrays of arrays, …) recurses, bounded by [`MAX_DEPTH`].
 
-use std::collections::btree_map::Entry;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::{Map, Value};

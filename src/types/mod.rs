@@ -177,7 +177,9 @@ pub struct TypeSpace {
     pub examples: Vec<Example>,
     /// The type of each root.
     roots: BTreeMap<NodeId, Ty>,
-    hints: BTreeMap<NodeId, (u8, String)>,
+    /// Name hint of each definition (priority, text): looked up while converting, put in node
+    /// order once to assign names.
+    hints: FastMap<NodeId, (u8, String)>,
     /// The roots and definitions whose schema has `examples`/`example` (noted when their schema
     /// is read, so finding examples does not resolve every node again).
     with_examples: BTreeSet<NodeId>,
@@ -204,7 +206,7 @@ impl TypeSpace {
         graph::check_and_box(source, &mut space)?;
         space.collect_examples(source, messages);
         // Only the build needs these; the space lives on through rendering.
-        space.hints = BTreeMap::new();
+        space.hints = FastMap::default();
         space.with_examples = BTreeSet::new();
         Ok(space)
     }
@@ -291,8 +293,9 @@ impl TypeSpace {
 
     fn assign_names(&mut self, reserved: &[&str]) {
         // Schemas with a name of their own (components, referenced files) claim first; then by
-        // location. The hints are in node order, so a stable sort by priority does that.
-        let hints: Vec<(&NodeId, &(u8, String))> = self.hints.iter().collect();
+        // location. The hints put in node order, a stable sort by priority does that.
+        let mut hints: Vec<(&NodeId, &(u8, String))> = self.hints.iter().collect();
+        hints.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut order: Vec<usize> = (0..hints.len()).collect();
         order.sort_by_key(|&i| hints[i].1.0);
         let mut ns = Namespace::with_reserved(reserved);
