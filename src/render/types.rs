@@ -7,10 +7,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::view::{doc_lines, lit};
-use crate::load::NodeId;
+use crate::load::{FastMap, NodeId};
 use crate::model::{Encoding, Message};
 use crate::naming::{self, Namespace};
-use crate::types::{Check, Kind, Ty, TypeSpace, UnionStyle};
+use crate::types::{Check, Kind, Ty, TypeDef, TypeSpace, UnionStyle};
 
 #[derive(Debug, Serialize)]
 pub struct TypeItem {
@@ -92,14 +92,28 @@ pub struct WireView {
 pub struct TyWriter<'a> {
     pub space: &'a TypeSpace,
     pub overrides: &'a BTreeMap<String, String>,
+    /// `space.defs` by node, hashed: every named type written, validated or checked looks its
+    /// definition up (a search of the tree compares long pointers a dozen times).
+    defs: FastMap<&'a NodeId, &'a TypeDef>,
 }
 
-impl TyWriter<'_> {
+impl<'a> TyWriter<'a> {
+    pub fn new(space: &'a TypeSpace, overrides: &'a BTreeMap<String, String>) -> Self {
+        let mut defs = FastMap::with_capacity_and_hasher(space.defs.len(), Default::default());
+        defs.extend(space.defs.iter());
+        TyWriter { space, overrides, defs }
+    }
+
+    /// The definition of `node`.
+    fn def(&self, node: &NodeId) -> Option<&'a TypeDef> {
+        self.defs.get(node).copied()
+    }
+
     pub fn override_for(&self, node: &NodeId) -> Option<&String> {
         if self.overrides.is_empty() {
             return None;
         }
-        let def = self.space.defs.get(node)?;
+        let def = self.def(node)?;
         self.overrides.get(&def.name).or_else(|| self.overrides.get(&node.to_string()))
     }
 
@@ -124,7 +138,7 @@ impl TyWriter<'_> {
                 Some(path) => out.push_str(path),
                 None => {
                     out.push_str(prefix);
-                    out.push_str(self.space.name(n));
+                    out.push_str(&self.defs[n].name);
                 }
             },
             Ty::String => out.push_str("::std::string::String"),
@@ -576,7 +590,7 @@ impl ValidateWriter<'_> {
     fn validates(&self, ty: &Ty) -> bool {
         match ty {
             Ty::Option(t) | Ty::Boxed(t) => self.validates(t),
-            Ty::Named(n) if self.tys.override_for(n).is_none() => match &self.space.defs[n].kind {
+            Ty::Named(n) if self.tys.override_for(n).is_none() => match &self.tys.defs[n].kind {
                 Kind::Struct { .. } => true,
                 Kind::Union(u) => u.style != UnionStyle::Raw,
                 _ => false,
@@ -591,7 +605,7 @@ impl ValidateWriter<'_> {
             && (self.validates(ty)
                 || match ty {
                     Ty::Option(t) | Ty::Boxed(t) | Ty::Vec(t) | Ty::Map(t) => self.deep(t, depth + 1),
-                    Ty::Named(n) => match &self.space.defs.get(n).map(|d| &d.kind) {
+                    Ty::Named(n) => match &self.tys.def(n).map(|d| &d.kind) {
                         Some(Kind::Alias(t)) if self.tys.override_for(n).is_none() => self.deep(t, depth + 1),
                         _ => false,
                     },
@@ -639,8 +653,7 @@ impl ValidateWriter<'_> {
                 return out;
             }
             Ty::Named(n) => {
-                let space = self.space;
-                if let Some(Kind::Alias(t)) = space.defs.get(n).map(|d| &d.kind) {
+                if let Some(Kind::Alias(t)) = self.tys.def(n).map(|d| &d.kind) {
                     if self.tys.override_for(n).is_none() {
                         return self.value(t, value, path, checks, item_checks, depth + 1);
                     }

@@ -177,7 +177,7 @@ pub struct ViewOptions<'a> {
 
 /// The view model; the document must have passed `validate::check`.
 pub fn build_view(api: &Api, space: &TypeSpace, options: &ViewOptions) -> Result<CrateView> {
-    let tys = TyWriter { space, overrides: options.type_overrides };
+    let tys = TyWriter::new(space, options.type_overrides);
     let mut extra_derives = String::new();
     for d in options.extra_derives {
         extra_derives.push_str(", ");
