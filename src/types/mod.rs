@@ -293,9 +293,17 @@ impl TypeSpace {
 
     fn assign_names(&mut self, reserved: &[&str]) {
         // Schemas with a name of their own (components, referenced files) claim first; then by
-        // location. The hints put in node order, a stable sort by priority does that.
-        let mut hints: Vec<(&NodeId, &(u8, String))> = self.hints.iter().collect();
-        hints.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        // location. The hints put in node order, a stable sort by priority does that. Each
+        // definition has its hint, so they usually have the same nodes: then the tree of
+        // definitions gives the order without sorting.
+        let same_nodes = self.hints.len() == self.defs.len();
+        let in_def_order: Option<Vec<(&NodeId, &(u8, String))>> =
+            if same_nodes { self.defs.keys().map(|n| self.hints.get_key_value(n)).collect() } else { None };
+        let hints = in_def_order.unwrap_or_else(|| {
+            let mut hints: Vec<(&NodeId, &(u8, String))> = self.hints.iter().collect();
+            hints.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            hints
+        });
         let mut order: Vec<usize> = (0..hints.len()).collect();
         order.sort_by_key(|&i| hints[i].1.0);
         let mut ns = Namespace::with_reserved(reserved);
