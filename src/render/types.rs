@@ -206,6 +206,9 @@ pub fn type_items(
 ) -> (Vec<TypeItem>, ValidationView) {
     let mut validation = ValidateWriter { space, tys, view: ValidationView::default() };
     let derives = format!("{DERIVES}{SERDE}{extra_derives}");
+    // Validate bodies recur (structs with the same checked fields, e.g. one per entity of a
+    // platform): each distinct body is laid out once.
+    let mut laid_out: FastMap<Vec<String>, Option<String>> = FastMap::default();
     // Sized up front: a `filter` leaves `collect` no size, and growing a Vec of thousands of
     // large items copies them again at each doubling.
     let mut items: Vec<TypeItem> = Vec::with_capacity(space.defs.len());
@@ -229,7 +232,14 @@ pub fn type_items(
             if let Some(body) = validation.body(def) {
                 item.validates = true;
                 if matches!(def.kind, Kind::Struct { .. }) {
-                    item.validate_exact = exact_validate(&body, 8, super::layout::MARGIN - base);
+                    item.validate_exact = match laid_out.get(body.as_slice()) {
+                        Some(exact) => exact.clone(),
+                        None => {
+                            let exact = exact_validate(&body, 8, super::layout::MARGIN - base);
+                            laid_out.insert(body.clone(), exact.clone());
+                            exact
+                        }
+                    };
                 }
                 item.validate = body;
             }
