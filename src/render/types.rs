@@ -529,7 +529,7 @@ pub struct ValidateWriter<'a> {
     pub view: ValidationView,
 }
 
-impl ValidateWriter<'_> {
+impl<'a> ValidateWriter<'a> {
     /// Statements of `fn validate_into(&self, path: &str, errors: &mut Vec<Violation>)`; `None`
     /// for types without the method.
     pub fn body(&mut self, def: &crate::types::TypeDef) -> Option<Vec<String>> {
@@ -596,31 +596,45 @@ impl ValidateWriter<'_> {
         Some(out)
     }
 
+    /// The kind of the generated definition `n` (`None` when an override stands for it).
+    fn named_kind(&self, n: &NodeId) -> Option<&'a Kind> {
+        if self.tys.override_for(n).is_some() {
+            return None;
+        }
+        self.tys.def(n).map(|d| &d.kind)
+    }
+
     /// Whether values of `ty` have a `validate_into` method.
     fn validates(&self, ty: &Ty) -> bool {
         match ty {
             Ty::Option(t) | Ty::Boxed(t) => self.validates(t),
-            Ty::Named(n) if self.tys.override_for(n).is_none() => match &self.tys.defs[n].kind {
-                Kind::Struct { .. } => true,
-                Kind::Union(u) => u.style != UnionStyle::Raw,
-                _ => false,
-            },
+            Ty::Named(n) => has_validate(self.named_kind(n)),
             _ => false,
         }
     }
 
     /// Whether anything would be checked inside values of `ty` (through containers and aliases).
+    /// Each definition is looked up once per level.
     fn deep(&self, ty: &Ty, depth: usize) -> bool {
-        depth < 8
-            && (self.validates(ty)
-                || match ty {
-                    Ty::Option(t) | Ty::Boxed(t) | Ty::Vec(t) | Ty::Map(t) => self.deep(t, depth + 1),
-                    Ty::Named(n) => match &self.tys.def(n).map(|d| &d.kind) {
-                        Some(Kind::Alias(t)) if self.tys.override_for(n).is_none() => self.deep(t, depth + 1),
-                        _ => false,
-                    },
-                    _ => false,
-                })
+        if depth >= 8 {
+            return false;
+        }
+        match ty {
+            // `validates(t)` is the first thing `deep(t)` asks, below the depth limit.
+            Ty::Option(t) | Ty::Boxed(t) => {
+                if depth + 1 < 8 {
+                    self.deep(t, depth + 1)
+                } else {
+                    self.validates(t)
+                }
+            }
+            Ty::Vec(t) | Ty::Map(t) => self.deep(t, depth + 1),
+            Ty::Named(n) => match self.named_kind(n) {
+                Some(Kind::Alias(t)) => self.deep(t, depth + 1),
+                kind => has_validate(kind),
+            },
+            _ => false,
+        }
     }
 
     /// Statements checking `value` (a variable of type `&ty`) at `path` (a `String` variable).
@@ -657,16 +671,12 @@ impl ValidateWriter<'_> {
                 }
                 return out;
             }
-            Ty::Named(n) if self.validates(ty) => {
-                let _ = n;
-                out.push(format!("{value}.validate_into(&{path}, errors);"));
-                return out;
-            }
             Ty::Named(n) => {
-                if let Some(Kind::Alias(t)) = self.tys.def(n).map(|d| &d.kind) {
-                    if self.tys.override_for(n).is_none() {
-                        return self.value(t, value, path, checks, item_checks, depth + 1);
-                    }
+                let kind = self.named_kind(n);
+                if has_validate(kind) {
+                    out.push(format!("{value}.validate_into(&{path}, errors);"));
+                } else if let Some(Kind::Alias(t)) = kind {
+                    return self.value(t, value, path, checks, item_checks, depth + 1);
                 }
                 return out;
             }
@@ -743,6 +753,15 @@ impl ValidateWriter<'_> {
             _ => {}
         }
         out
+    }
+}
+
+/// Whether a definition of this kind has a `validate_into` method.
+fn has_validate(kind: Option<&Kind>) -> bool {
+    match kind {
+        Some(Kind::Struct { .. }) => true,
+        Some(Kind::Union(u)) => u.style != UnionStyle::Raw,
+        _ => false,
     }
 }
 
