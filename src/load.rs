@@ -25,7 +25,7 @@ pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 /// The file name is shared (`Arc`): ids are cloned and compared millions of times in a large
 /// document, almost always within one file, so a clone does not copy the name and a comparison
 /// of two ids sharing it compares the pointers only. The order is that of `(file, pointer)`.
-#[derive(Debug, Clone, Eq, Hash)]
+#[derive(Debug, Clone, Eq)]
 pub struct NodeId {
     pub file: Arc<str>,
     pub pointer: String,
@@ -34,6 +34,14 @@ pub struct NodeId {
 impl PartialEq for NodeId {
     fn eq(&self, other: &Self) -> bool {
         self.pointer == other.pointer && (Arc::ptr_eq(&self.file, &other.file) || self.file == other.file)
+    }
+}
+
+// As derived: the file name (its text), then the pointer; equal ids hash alike.
+impl std::hash::Hash for NodeId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.file.hash(state);
+        self.pointer.hash(state);
     }
 }
 
