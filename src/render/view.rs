@@ -545,10 +545,37 @@ fn message_docs(m: &Message) -> String {
 
 /// A Rust string literal.
 pub fn lit(s: &str) -> String {
+    // Printable ASCII other than `"` and `\` is written as itself by `{:?}` (`escape::rust_str`):
+    // most names and values are, and a literal is made for each of them.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return out;
+    }
     escape::rust_str(s)
 }
 
 /// Rustdoc lines as string literals for `#[doc = …]` (see [`escape::doc_lines`]).
 pub fn doc_lines(text: Option<&str>) -> Vec<String> {
     escape::doc_lines(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `lit`'s shortcut writes what `escape::rust_str` writes, for every byte and some text.
+    #[test]
+    fn literals_are_rust_str() {
+        let mut cases: Vec<String> = (0u32..0x250).filter_map(char::from_u32).map(|c| format!("a{c}b")).collect();
+        cases.extend(
+            ["", "plain", "with space", "quote\"", "back\\slash", "tab\t", "it's", "{braces}", "\u{7f}", "é", "\u{202e}"]
+                .map(String::from),
+        );
+        for case in &cases {
+            assert_eq!(lit(case), escape::rust_str(case), "{case:?}");
+        }
+    }
 }
