@@ -37,10 +37,10 @@ impl PartialEq for NodeId {
     }
 }
 
-// As derived: the file name (its text), then the pointer; equal ids hash alike.
+// The pointer only: equal ids have equal pointers (so they hash alike), ids of other files with the
+// same pointer are told apart by `eq`, and hashing the file name of every id again is not free.
 impl std::hash::Hash for NodeId {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.file.hash(state);
         self.pointer.hash(state);
     }
 }
