@@ -571,8 +571,20 @@ mod tests {
     fn literals_are_rust_str() {
         let mut cases: Vec<String> = (0u32..0x250).filter_map(char::from_u32).map(|c| format!("a{c}b")).collect();
         cases.extend(
-            ["", "plain", "with space", "quote\"", "back\\slash", "tab\t", "it's", "{braces}", "\u{7f}", "é", "\u{202e}"]
-                .map(String::from),
+            [
+                "",
+                "plain",
+                "with space",
+                "quote\"",
+                "back\\slash",
+                "tab\t",
+                "it's",
+                "{braces}",
+                "\u{7f}",
+                "é",
+                "\u{202e}",
+            ]
+            .map(String::from),
         );
         for case in &cases {
             assert_eq!(lit(case), escape::rust_str(case), "{case:?}");
