@@ -148,13 +148,20 @@ pub fn inert_markdown(line: &str) -> String {
 }
 
 /// The length of an `http(s)://` URL at the start of `text` (up to whitespace or `<>`).
+/// It is asked at every character of every doc line: the scheme is compared in place (no
+/// lower-cased copy, which was of the whole rest of the line where byte 8 is inside a character).
 fn url_at(text: &str) -> Option<usize> {
-    let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
-    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+    let starts =
+        |scheme: &str| text.as_bytes().get(..scheme.len()).is_some_and(|b| b.eq_ignore_ascii_case(scheme.as_bytes()));
+    let scheme = if starts("http://") {
+        "http://".len()
+    } else if starts("https://") {
+        "https://".len()
+    } else {
         return None;
-    }
+    };
     let n = text.find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '`').unwrap_or(text.len());
-    (n > lower.find("//").unwrap_or(0) + 2).then_some(n)
+    (n > scheme).then_some(n)
 }
 
 /// The length of `[text](url)` at the start of `text` when `url` is an `http(s)` URL and the
@@ -219,6 +226,44 @@ fn escape_nonprintable(quoted: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `url_at` as it was written before it compared the scheme in place.
+    fn url_at_lowercasing(text: &str) -> Option<usize> {
+        let lower = text.get(..8).unwrap_or(text).to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            return None;
+        }
+        let n = text.find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '`').unwrap_or(text.len());
+        (n > lower.find("//").unwrap_or(0) + 2).then_some(n)
+    }
+
+    #[test]
+    fn url_at_finds_what_it_found_before() {
+        let heads = [
+            "http://",
+            "https://",
+            "HTTP://",
+            "hTtPs://",
+            "http:/",
+            "https:",
+            "http",
+            "htt",
+            "",
+            "ftp://",
+            "httpss://",
+        ];
+        let tails = ["", "x", "a.b/c d", "é", "日本", " ", "<", ">x", "`", "x.y)", "\u{a0}z"];
+        for head in heads {
+            for tail in tails {
+                for prefix in ["", "é"] {
+                    let text = format!("{prefix}{head}{tail}");
+                    for (at, _) in text.char_indices() {
+                        assert_eq!(url_at(&text[at..]), url_at_lowercasing(&text[at..]), "{:?}", &text[at..]);
+                    }
+                }
+            }
+        }
+    }
 
     fn doc(text: &str) -> String {
         doc_lines(Some(text)).iter().map(|l| serde_json::from_str::<String>(l).unwrap()).collect::<Vec<_>>().join("\n")

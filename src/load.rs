@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 use yaml_rust2::parser::{Event, ParseResult, Parser, Tag};
@@ -14,11 +15,49 @@ use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 use crate::error::{Error, Location, Result};
 
+/// Hash tables keyed by node ids or names that are looked up, never iterated (output order never
+/// depends on them): a fast hasher with a fixed seed, cheaper than the default SipHash.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
+
 /// The address of a node: a file (by display name) and a JSON pointer in it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// The file name is shared (`Arc`): ids are cloned and compared millions of times in a large
+/// document, almost always within one file, so a clone does not copy the name and a comparison
+/// of two ids sharing it compares the pointers only. The order is that of `(file, pointer)`.
+#[derive(Debug, Clone, Eq)]
 pub struct NodeId {
-    pub file: String,
+    pub file: Arc<str>,
     pub pointer: String,
+}
+
+impl PartialEq for NodeId {
+    fn eq(&self, other: &Self) -> bool {
+        self.pointer == other.pointer && (Arc::ptr_eq(&self.file, &other.file) || self.file == other.file)
+    }
+}
+
+// The pointer only: equal ids have equal pointers (so they hash alike), ids of other files with the
+// same pointer are told apart by `eq`, and hashing the file name of every id again is not free.
+impl std::hash::Hash for NodeId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.pointer.hash(state);
+    }
+}
+
+impl Ord for NodeId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.file, &other.file) {
+            return self.pointer.cmp(&other.pointer);
+        }
+        (&*self.file, &self.pointer).cmp(&(&*other.file, &other.pointer))
+    }
+}
+
+impl PartialOrd for NodeId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl NodeId {
@@ -72,6 +111,8 @@ struct Overlaid {
 pub struct Source {
     /// Display name of the root file.
     pub root: String,
+    /// The same, shared by the ids of its nodes (see [`NodeId`]).
+    root_file: Arc<str>,
     /// Display names of the overlays merged into it, in order.
     pub overlays: Vec<String>,
     files: BTreeMap<String, SourceFile>,
@@ -124,7 +165,7 @@ impl Source {
                 found.insert((pointer.to_string(), reference.to_string()));
             });
             for (pointer, reference) in found {
-                let from = NodeId { file: name.clone(), pointer };
+                let from = NodeId { file: name.as_str().into(), pointer };
                 let location = file.location(&from);
                 let target = resolve_file_part(&file_path, &reference, location.clone(), &ref_root)?;
                 queue.push_back((target, Some(location)));
@@ -132,6 +173,7 @@ impl Source {
             files.insert(name, file);
         }
         Ok(Source {
+            root_file: root.as_str().into(),
             root,
             overlays: Vec::new(),
             files,
@@ -155,6 +197,7 @@ impl Source {
         let mut files = BTreeMap::new();
         files.insert(name.to_string(), file);
         Ok(Source {
+            root_file: name.into(),
             root: name.to_string(),
             overlays: Vec::new(),
             files,
@@ -208,7 +251,7 @@ impl Source {
 
     /// The root node of the root document.
     pub fn root_id(&self) -> NodeId {
-        NodeId { file: self.root.clone(), pointer: String::new() }
+        NodeId { file: self.root_file.clone(), pointer: String::new() }
     }
 
     /// Every file read, as canonical paths, sorted (for `cargo:rerun-if-changed`).
@@ -217,14 +260,14 @@ impl Source {
     }
 
     pub fn get(&self, id: &NodeId) -> Option<&Value> {
-        let file = self.files.get(&id.file)?;
+        let file = self.files.get(&*id.file)?;
         if id.pointer.is_empty() { Some(&file.value) } else { resolve_pointer(&file.value, &id.pointer) }
     }
 
     /// Where `id` is, for an error message.
     pub fn location(&self, id: &NodeId) -> Location {
-        let Some(file) = self.files.get(&id.file) else {
-            return Location { file: id.file.clone(), line_col: None, pointer: id.pointer.clone() };
+        let Some(file) = self.files.get(&*id.file) else {
+            return Location { file: id.file.to_string(), line_col: None, pointer: id.pointer.clone() };
         };
         // A node an overlay put there is located in the overlay (same pointer, or where the
         // version-neutral section wrote it; its own positions).
@@ -236,7 +279,7 @@ impl Source {
                         Some(at) => format!("{at}{}", &id.pointer[pointer.len()..]),
                         None => id.pointer.clone(),
                     };
-                    return overlay_file.location(&NodeId { file: overlay.clone(), pointer: in_overlay });
+                    return overlay_file.location(&NodeId { file: overlay.as_str().into(), pointer: in_overlay });
                 }
             }
             match pointer.rsplit_once('/') {
@@ -265,14 +308,14 @@ impl Source {
         });
         if let Some((pointer, reference)) = external {
             return Err(Error::new(format!("overlay $ref `{reference}` names a file"))
-                .at(overlay.location(&NodeId { file: name, pointer }))
+                .at(overlay.location(&NodeId { file: name.into(), pointer }))
                 .hint(
                     "an overlay is merged into the document; reference the document's own nodes (`#/components/...`)",
                 ));
         }
         if !overlay.value.is_object() {
             return Err(Error::new("an overlay must be a mapping merged into the document")
-                .at(overlay.location(&NodeId { file: name, pointer: String::new() })));
+                .at(overlay.location(&NodeId { file: name.into(), pointer: String::new() })));
         }
         check_overlay_targets(&self.files[&self.root].value, &overlay, &name)?;
         // The version-neutral section (see `crate::overlay`) is merged later, by generated names.
@@ -292,7 +335,7 @@ impl Source {
     /// Merges `patch` (JSON Merge Patch) into the node `target` of a loaded file; the nodes it sets
     /// are located in the overlay `overlay` (at their pointer under `patch_at` there).
     pub(crate) fn merge_at(&mut self, target: &NodeId, patch: &Value, overlay: &str, patch_at: &str) {
-        let Some(file) = self.files.get_mut(&target.file) else { return };
+        let Some(file) = self.files.get_mut(&*target.file) else { return };
         let node =
             if target.pointer.is_empty() { Some(&mut file.value) } else { file.value.pointer_mut(&target.pointer) };
         let Some(node) = node else { return };
@@ -321,43 +364,74 @@ impl Source {
 
     /// Resolves the `$ref` string found at `from` (the object holding `$ref`).
     pub fn resolve_ref(&self, from: &NodeId, reference: &str) -> Result<NodeId> {
+        self.resolve_ref_value(from, reference).map(|(id, _)| id)
+    }
+
+    /// [`Source::resolve_ref`], with the value found there (resolving the pointer once).
+    fn resolve_ref_value(&self, from: &NodeId, reference: &str) -> Result<(NodeId, &Value)> {
         let (file_part, fragment) = reference.split_once('#').unwrap_or((reference, ""));
         let file = if file_part.is_empty() {
             from.file.clone()
         } else {
-            let referrer = &self.files[&from.file].path;
+            let referrer = &self.files[&*from.file].path;
             let target = resolve_file_part(referrer, reference, self.location(from), &self.ref_root)?;
             let base = self.files[&self.root].path.parent().unwrap_or(Path::new("/")).to_path_buf();
-            display_name(&target, &base)
+            let name = display_name(&target, &base);
+            // Shares the name with the ids of the same file where it is at hand (see `NodeId`).
+            if *name == *from.file {
+                from.file.clone()
+            } else if *name == *self.root_file {
+                self.root_file.clone()
+            } else {
+                name.into()
+            }
         };
         let pointer = decode_fragment(fragment).map_err(|e| {
             self.error(from, format!("invalid $ref `{reference}`: {e}"))
                 .hint("a $ref fragment must be a JSON pointer such as `#/components/schemas/Order`")
         })?;
         let id = NodeId { file, pointer };
-        if self.get(&id).is_none() {
-            return Err(self
+        match self.get(&id) {
+            Some(value) => Ok((id, value)),
+            None => Err(self
                 .error(from, format!("$ref `{reference}` points to nothing"))
-                .hint(format!("no node at `{}#{}`; check the spelling of the pointer", id.file, id.pointer)));
+                .hint(format!("no node at `{}#{}`; check the spelling of the pointer", id.file, id.pointer))),
         }
-        Ok(id)
     }
 
     /// Follows `$ref` chains from `id` until a node that is not a reference.
     /// Sibling keywords next to `$ref` are ignored here (schemas handle them themselves).
     pub fn deref(&self, id: &NodeId) -> Result<(NodeId, &Value)> {
-        let mut current = id.clone();
-        let mut seen = BTreeSet::new();
+        let value = self.get(id).ok_or_else(|| self.error(id, "missing node"))?;
+        self.follow_refs(id, id.clone(), value, BTreeSet::new())
+    }
+
+    /// [`Source::deref`] of `from`, whose object holds the `$ref` string `reference` (in the
+    /// caller's hands: the node is not resolved again).
+    pub fn deref_ref(&self, from: &NodeId, reference: &str) -> Result<(NodeId, &Value)> {
+        let (target, value) = self.resolve_ref_value(from, reference)?;
+        self.follow_refs(from, target, value, BTreeSet::from([from.clone()]))
+    }
+
+    /// Follows `$ref`s from `current` (whose value is `value`); `seen` holds the references
+    /// already followed from `id`, where errors are located.
+    fn follow_refs<'s>(
+        &'s self,
+        id: &NodeId,
+        mut current: NodeId,
+        mut value: &'s Value,
+        mut seen: BTreeSet<NodeId>,
+    ) -> Result<(NodeId, &'s Value)> {
         loop {
-            let value = self.get(&current).ok_or_else(|| self.error(&current, "missing node"))?;
-            match value.get("$ref").and_then(Value::as_str) {
+            match ref_of(value) {
                 Some(reference) => {
                     if !seen.insert(current.clone()) {
                         return Err(self
                             .error(id, "circular $ref chain")
                             .hint("a $ref must eventually point to a definition"));
                     }
-                    current = self.resolve_ref(&current, reference)?;
+                    // The target's value comes with it (a resolved `$ref` always points to a node).
+                    (current, value) = self.resolve_ref_value(&current, reference)?;
                 }
                 None => return Ok((current, value)),
             }
@@ -376,7 +450,7 @@ impl SourceFile {
     fn location(&self, id: &NodeId) -> Location {
         // The nearest recorded ancestor (pointers into JSON strings have no own entry).
         let line_col = self.positions.nearest(&id.pointer);
-        Location { file: id.file.clone(), line_col, pointer: id.pointer.clone() }
+        Location { file: id.file.to_string(), line_col, pointer: id.pointer.clone() }
     }
 }
 
@@ -384,7 +458,7 @@ impl SourceFile {
 /// `subscribe`) must name one the document has: a typo, or an overlay written for the other
 /// AsyncAPI version, would otherwise add an unused node and its settings would silently not apply.
 fn check_overlay_targets(doc: &Value, overlay: &SourceFile, name: &str) -> Result<()> {
-    let at = |pointer: &str| overlay.location(&NodeId { file: name.to_string(), pointer: pointer.to_string() });
+    let at = |pointer: &str| overlay.location(&NodeId { file: name.into(), pointer: pointer.to_string() });
     let v2 = doc.get("asyncapi").and_then(Value::as_str).is_some_and(|v| v.starts_with('2'));
     let mut errors = Vec::new();
     for section in [&["channels"][..], &["operations"], &["components", "messages"]] {
@@ -1611,12 +1685,37 @@ fn relative_path(path: &Path, base: &Path) -> PathBuf {
 
 /// `Value::pointer` without allocating two strings per token (it is on the hot path of every
 /// node lookup: the type stage resolves millions of pointers in a large document).
+/// The `$ref` string of an object (members compared in turn for the usual small objects, as in
+/// [`resolve_pointer`]).
+fn ref_of(value: &Value) -> Option<&str> {
+    let map = value.as_object()?;
+    let found = if map.len() <= 8 { map.iter().find(|(k, _)| *k == "$ref").map(|(_, v)| v) } else { map.get("$ref") };
+    found?.as_str()
+}
+
 fn resolve_pointer<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
     let rest = pointer.strip_prefix('/')?;
-    rest.split('/').try_fold(value, |target, token| {
+    // The tokens (as `rest.split('/')`) and whether each holds an escape, in one pass over the
+    // bytes: every node id met in the type stages is resolved here.
+    let bytes = rest.as_bytes();
+    let mut target = value;
+    let mut start = 0;
+    loop {
+        let mut end = start;
+        let mut escaped = false;
+        while end < bytes.len() && bytes[end] != b'/' {
+            escaped |= bytes[end] == b'~';
+            end += 1;
+        }
+        let raw = &rest[start..end];
         let token: std::borrow::Cow<str> =
-            if token.contains('~') { token.replace("~1", "/").replace("~0", "~").into() } else { token.into() };
-        match target {
+            if escaped { raw.replace("~1", "/").replace("~0", "~").into() } else { raw.into() };
+        target = match target {
+            // Most objects on a path hold a handful of members: comparing keys in turn is cheaper
+            // than hashing the token (SipHash); the large maps (channels, schemas) are hashed.
+            Value::Object(map) if map.len() <= 8 => {
+                map.iter().find(|(k, _)| k.as_str() == token.as_ref()).map(|(_, v)| v)
+            }
             Value::Object(map) => map.get(token.as_ref()),
             Value::Array(list) => {
                 // As serde_json: no sign, no leading zero.
@@ -1624,8 +1723,12 @@ fn resolve_pointer<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
                 valid.then(|| token.parse::<usize>().ok()).flatten().and_then(|i| list.get(i))
             }
             _ => None,
+        }?;
+        if end == bytes.len() {
+            return Some(target);
         }
-    })
+        start = end + 1;
+    }
 }
 
 #[cfg(test)]
@@ -1678,6 +1781,11 @@ mod tests {
             "/x",
             "x",
             "/",
+            "/a~1b/",
+            "/a~1b//",
+            "/a~1b/~0x/2/c/",
+            "/a~0b",
+            "/~1",
         ] {
             assert_eq!(resolve_pointer(&v, p), v.pointer(p), "{p}");
         }

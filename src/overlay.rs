@@ -49,7 +49,7 @@ pub fn apply(source: &mut Source, options: &ModelOptions) -> Result<()> {
     let sections: Vec<NodeId> = source
         .overlays
         .iter()
-        .map(|o| NodeId { file: o.clone(), pointer: format!("/{SECTION}") })
+        .map(|o| NodeId { file: o.as_str().into(), pointer: format!("/{SECTION}") })
         .filter(|id| source.get(id).is_some())
         .collect();
     if sections.is_empty() {

@@ -92,7 +92,7 @@ pub fn left_out(api: &Api, root: &str, at: &crate::error::Location) -> bool {
         return false;
     }
     let inside = |node: &NodeId| {
-        node.file == at.file
+        *node.file == *at.file
             && at
                 .pointer
                 .strip_prefix(node.pointer.as_str())

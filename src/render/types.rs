@@ -7,10 +7,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::view::{doc_lines, lit};
-use crate::load::NodeId;
+use crate::load::{FastMap, NodeId};
 use crate::model::{Encoding, Message};
 use crate::naming::{self, Namespace};
-use crate::types::{Check, Kind, Ty, TypeSpace, UnionStyle};
+use crate::types::{Check, Kind, Ty, TypeDef, TypeSpace, UnionStyle};
 
 #[derive(Debug, Serialize)]
 pub struct TypeItem {
@@ -92,42 +92,87 @@ pub struct WireView {
 pub struct TyWriter<'a> {
     pub space: &'a TypeSpace,
     pub overrides: &'a BTreeMap<String, String>,
+    /// `space.defs` by node, hashed: every named type written, validated or checked looks its
+    /// definition up (a search of the tree compares long pointers a dozen times).
+    defs: FastMap<&'a NodeId, &'a TypeDef>,
 }
 
-impl TyWriter<'_> {
+impl<'a> TyWriter<'a> {
+    pub fn new(space: &'a TypeSpace, overrides: &'a BTreeMap<String, String>) -> Self {
+        let mut defs = FastMap::with_capacity_and_hasher(space.defs.len(), Default::default());
+        defs.extend(space.defs.iter());
+        TyWriter { space, overrides, defs }
+    }
+
+    /// The definition of `node`.
+    fn def(&self, node: &NodeId) -> Option<&'a TypeDef> {
+        self.defs.get(node).copied()
+    }
+
     pub fn override_for(&self, node: &NodeId) -> Option<&String> {
         if self.overrides.is_empty() {
             return None;
         }
-        let def = self.space.defs.get(node)?;
+        let def = self.def(node)?;
         self.overrides.get(&def.name).or_else(|| self.overrides.get(&node.to_string()))
     }
 
     /// `prefix` is the path to the types module (`""` inside it, `super::types::` next to it).
     pub fn write(&self, ty: &Ty, prefix: &str) -> String {
+        // Room for most types (`::std::option::Option<::std::string::String>`) without growing.
+        let mut out = String::with_capacity(64);
+        self.write_into(&mut out, ty, prefix);
+        out
+    }
+
+    /// [`TyWriter::write`] appended to `out` (one buffer for the whole type: it runs for every
+    /// field of every definition).
+    fn write_into(&self, out: &mut String, ty: &Ty, prefix: &str) {
+        let wrapped = |out: &mut String, open: &str, t: &Ty| {
+            out.push_str(open);
+            self.write_into(out, t, prefix);
+            out.push('>');
+        };
         match ty {
             Ty::Named(n) => match self.override_for(n) {
-                Some(path) => path.clone(),
-                None => format!("{prefix}{}", self.space.name(n)),
+                Some(path) => out.push_str(path),
+                None => {
+                    out.push_str(prefix);
+                    out.push_str(&self.defs[n].name);
+                }
             },
-            Ty::String => "::std::string::String".into(),
-            Ty::Bool => "bool".into(),
-            Ty::Int(t) => (*t).into(),
-            Ty::Float => "f64".into(),
-            Ty::DateTime => format!("{prefix}wire::DateTime"),
-            Ty::Date => format!("{prefix}wire::Date"),
-            Ty::Time => format!("{prefix}wire::Time"),
-            Ty::Duration => format!("{prefix}wire::Duration"),
-            Ty::Uuid => "::uuid::Uuid".into(),
-            Ty::Any => "::serde_json::Value".into(),
-            Ty::Vec(t) => format!("::std::vec::Vec<{}>", self.write(t, prefix)),
-            Ty::Map(t) => format!("::std::collections::BTreeMap<::std::string::String, {}>", self.write(t, prefix)),
-            Ty::Tuple(ts) => {
-                let inner: Vec<String> = ts.iter().map(|t| self.write(t, prefix)).collect();
-                if inner.len() == 1 { format!("({},)", inner[0]) } else { format!("({})", inner.join(", ")) }
+            Ty::String => out.push_str("::std::string::String"),
+            Ty::Bool => out.push_str("bool"),
+            Ty::Int(t) => out.push_str(t),
+            Ty::Float => out.push_str("f64"),
+            Ty::DateTime | Ty::Date | Ty::Time | Ty::Duration => {
+                out.push_str(prefix);
+                out.push_str(match ty {
+                    Ty::DateTime => "wire::DateTime",
+                    Ty::Date => "wire::Date",
+                    Ty::Time => "wire::Time",
+                    _ => "wire::Duration",
+                });
             }
-            Ty::Option(t) => format!("::std::option::Option<{}>", self.write(t, prefix)),
-            Ty::Boxed(t) => format!("::std::boxed::Box<{}>", self.write(t, prefix)),
+            Ty::Uuid => out.push_str("::uuid::Uuid"),
+            Ty::Any => out.push_str("::serde_json::Value"),
+            Ty::Vec(t) => wrapped(out, "::std::vec::Vec<", t),
+            Ty::Map(t) => wrapped(out, "::std::collections::BTreeMap<::std::string::String, ", t),
+            Ty::Tuple(ts) => {
+                out.push('(');
+                for (i, t) in ts.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.write_into(out, t, prefix);
+                }
+                if ts.len() == 1 {
+                    out.push(',');
+                }
+                out.push(')');
+            }
+            Ty::Option(t) => wrapped(out, "::std::option::Option<", t),
+            Ty::Boxed(t) => wrapped(out, "::std::boxed::Box<", t),
         }
     }
 
@@ -160,17 +205,20 @@ pub fn type_items(
     base: usize,
 ) -> (Vec<TypeItem>, ValidationView) {
     let mut validation = ValidateWriter { space, tys, view: ValidationView::default() };
-    let mut items: Vec<TypeItem> = space
-        .defs
-        .values()
-        .filter(|def| tys.override_for(&def.node).is_none())
-        .map(|def| {
+    let derives = format!("{DERIVES}{SERDE}{extra_derives}");
+    // Validate bodies recur (structs with the same checked fields, e.g. one per entity of a
+    // platform): each distinct body is laid out once.
+    let mut laid_out: FastMap<Vec<String>, Option<String>> = FastMap::default();
+    // Sized up front: a `filter` leaves `collect` no size, and growing a Vec of thousands of
+    // large items copies them again at each doubling.
+    let mut items: Vec<TypeItem> = Vec::with_capacity(space.defs.len());
+    items.extend(space.defs.values().filter(|def| tys.override_for(&def.node).is_none()).map(|def| {
             let mut item = TypeItem {
                 name: def.name.clone(),
                 name_lit: lit(&def.name),
                 docs: doc_lines(def.doc.as_deref()),
                 kind: "alias",
-                derives: format!("{DERIVES}{SERDE}{extra_derives}"),
+                derives: derives.clone(),
                 attrs: type_attributes.to_vec(),
                 fields: Vec::new(),
                 variants: Vec::new(),
@@ -184,7 +232,14 @@ pub fn type_items(
             if let Some(body) = validation.body(def) {
                 item.validates = true;
                 if matches!(def.kind, Kind::Struct { .. }) {
-                    item.validate_exact = exact_validate(&body, 8, super::layout::MARGIN - base);
+                    item.validate_exact = match laid_out.get(body.as_slice()) {
+                        Some(exact) => exact.clone(),
+                        None => {
+                            let exact = exact_validate(&body, 8, super::layout::MARGIN - base);
+                            laid_out.insert(body.clone(), exact.clone());
+                            exact
+                        }
+                    };
                 }
                 item.validate = body;
             }
@@ -213,8 +268,19 @@ pub fn type_items(
                             item.defaults.push(DefaultFn { name: fn_name.clone(), expr: default_expr(&f.ty, default), ty });
                             serde.push(format!("default = {}", lit(&format!("{}::{fn_name}", def.name))));
                         }
-                        let mut attrs =
-                            if serde.is_empty() { Vec::new() } else { vec![format!("serde({})", serde.join(", "))] };
+                        let mut attrs = if serde.is_empty() {
+                            Vec::new()
+                        } else {
+                            let mut attr = String::from("serde(");
+                            for (i, s) in serde.iter().enumerate() {
+                                if i > 0 {
+                                    attr.push_str(", ");
+                                }
+                                attr.push_str(s);
+                            }
+                            attr.push(')');
+                            vec![attr]
+                        };
                         if f.deprecated {
                             attrs.push("deprecated".into());
                         }
@@ -240,7 +306,7 @@ pub fn type_items(
                         .iter()
                         .map(|v| VariantView {
                             name: v.name.clone(),
-                            attrs: vec![format!("serde(rename = {})", lit(v.value.as_str().unwrap_or_default()))],
+                            attrs: vec![rename_attr(v.value.as_str().unwrap_or_default())],
                             ..variant()
                         })
                         .collect();
@@ -324,15 +390,30 @@ pub fn type_items(
                 Kind::Alias(ty) => item.target = tys.write(ty, ""),
             }
             item
-        })
-        .collect();
-    items.sort_by(|a, b| a.name.cmp(&b.name));
+        }));
+    // By name: the order is sorted as indices (comparing names), then the items are moved once; a
+    // `TypeItem` is large, and sorting thousands of them moved each many times.
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| items[a].name.cmp(&items[b].name));
+    let mut slots: Vec<Option<TypeItem>> = items.into_iter().map(Some).collect();
+    let mut items: Vec<TypeItem> = Vec::with_capacity(slots.len());
+    items.extend(order.into_iter().filter_map(|i| slots[i].take()));
     // User derives and attributes are printed as they come; prettyplease may space them differently.
     let plain = extra_derives.is_empty() && type_attributes.is_empty();
     for item in &mut items {
         item.exact = plain && matches!(item.kind, "struct" | "enum");
     }
     (items, validation.view)
+}
+
+/// `serde(rename = "<name>")`.
+fn rename_attr(name: &str) -> String {
+    let name = lit(name);
+    let mut attr = String::with_capacity(name.len() + 16);
+    attr.push_str("serde(rename = ");
+    attr.push_str(&name);
+    attr.push(')');
+    attr
 }
 
 fn variant() -> VariantView {
@@ -396,21 +477,22 @@ pub fn variant_name(space: &TypeSpace, ty: &Ty) -> String {
     }
 }
 
-pub fn wire_view(space: &TypeSpace, lenient: bool) -> WireView {
+/// The `wire` support types the definitions use, and whether they use `Uuid`.
+pub fn wire_view(space: &TypeSpace, lenient: bool) -> (WireView, bool) {
     let mut w = WireView { lenient, ..WireView::default() };
+    let mut uuid = false;
     // One walk over every type written (thousands of definitions).
     let mut visit = |t: &Ty| match t {
         Ty::DateTime => w.date_time = true,
         Ty::Date => w.date = true,
         Ty::Time => w.time = true,
         Ty::Duration => w.duration = true,
+        Ty::Uuid => uuid = true,
         _ => {}
     };
-    for ty in space.all_tys().chain(space.root_tys()) {
-        ty.walk(&mut visit);
-    }
+    space.each_ty(&mut |ty| ty.walk(&mut visit));
     w.any = w.date_time || w.date || w.time || w.duration;
-    w
+    (w, uuid)
 }
 
 /// One test per example: decode, re-encode, compare as JSON values.
@@ -447,7 +529,7 @@ pub struct ValidateWriter<'a> {
     pub view: ValidationView,
 }
 
-impl ValidateWriter<'_> {
+impl<'a> ValidateWriter<'a> {
     /// Statements of `fn validate_into(&self, path: &str, errors: &mut Vec<Violation>)`; `None`
     /// for types without the method.
     pub fn body(&mut self, def: &crate::types::TypeDef) -> Option<Vec<String>> {
@@ -514,31 +596,45 @@ impl ValidateWriter<'_> {
         Some(out)
     }
 
+    /// The kind of the generated definition `n` (`None` when an override stands for it).
+    fn named_kind(&self, n: &NodeId) -> Option<&'a Kind> {
+        if self.tys.override_for(n).is_some() {
+            return None;
+        }
+        self.tys.def(n).map(|d| &d.kind)
+    }
+
     /// Whether values of `ty` have a `validate_into` method.
     fn validates(&self, ty: &Ty) -> bool {
         match ty {
             Ty::Option(t) | Ty::Boxed(t) => self.validates(t),
-            Ty::Named(n) if self.tys.override_for(n).is_none() => match &self.space.defs[n].kind {
-                Kind::Struct { .. } => true,
-                Kind::Union(u) => u.style != UnionStyle::Raw,
-                _ => false,
-            },
+            Ty::Named(n) => has_validate(self.named_kind(n)),
             _ => false,
         }
     }
 
     /// Whether anything would be checked inside values of `ty` (through containers and aliases).
+    /// Each definition is looked up once per level.
     fn deep(&self, ty: &Ty, depth: usize) -> bool {
-        depth < 8
-            && (self.validates(ty)
-                || match ty {
-                    Ty::Option(t) | Ty::Boxed(t) | Ty::Vec(t) | Ty::Map(t) => self.deep(t, depth + 1),
-                    Ty::Named(n) => match &self.space.defs.get(n).map(|d| &d.kind) {
-                        Some(Kind::Alias(t)) if self.tys.override_for(n).is_none() => self.deep(t, depth + 1),
-                        _ => false,
-                    },
-                    _ => false,
-                })
+        if depth >= 8 {
+            return false;
+        }
+        match ty {
+            // `validates(t)` is the first thing `deep(t)` asks, below the depth limit.
+            Ty::Option(t) | Ty::Boxed(t) => {
+                if depth + 1 < 8 {
+                    self.deep(t, depth + 1)
+                } else {
+                    self.validates(t)
+                }
+            }
+            Ty::Vec(t) | Ty::Map(t) => self.deep(t, depth + 1),
+            Ty::Named(n) => match self.named_kind(n) {
+                Some(Kind::Alias(t)) => self.deep(t, depth + 1),
+                kind => has_validate(kind),
+            },
+            _ => false,
+        }
     }
 
     /// Statements checking `value` (a variable of type `&ty`) at `path` (a `String` variable).
@@ -551,14 +647,18 @@ impl ValidateWriter<'_> {
         item_checks: &[Check],
         depth: usize,
     ) -> Vec<String> {
+        // Variable names by depth, not formatted each time (most calls write nothing).
+        const V: [&str; 9] = ["v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"];
+        const ITEM: [&str; 9] = ["item0", "item1", "item2", "item3", "item4", "item5", "item6", "item7", "item8"];
+        const AT: [&str; 9] = ["at0", "at1", "at2", "at3", "at4", "at5", "at6", "at7", "at8"];
         let mut out = Vec::new();
         if depth > 8 {
             return out;
         }
-        let v = format!("v{depth}");
         match ty {
             Ty::Option(t) | Ty::Boxed(t) => {
-                let inner = self.value(t, &v, path, checks, item_checks, depth + 1);
+                let v = V[depth];
+                let inner = self.value(t, v, path, checks, item_checks, depth + 1);
                 if !inner.is_empty() {
                     let bind = if matches!(ty, Ty::Option(_)) {
                         format!("if let ::std::option::Option::Some({v}) = {value} {{")
@@ -571,17 +671,12 @@ impl ValidateWriter<'_> {
                 }
                 return out;
             }
-            Ty::Named(n) if self.validates(ty) => {
-                let _ = n;
-                out.push(format!("{value}.validate_into(&{path}, errors);"));
-                return out;
-            }
             Ty::Named(n) => {
-                if let Some(Kind::Alias(t)) = self.space.defs.get(n).map(|d| &d.kind) {
-                    if self.tys.override_for(n).is_none() {
-                        let t = t.clone();
-                        return self.value(&t, value, path, checks, item_checks, depth + 1);
-                    }
+                let kind = self.named_kind(n);
+                if has_validate(kind) {
+                    out.push(format!("{value}.validate_into(&{path}, errors);"));
+                } else if let Some(Kind::Alias(t)) = kind {
+                    return self.value(t, value, path, checks, item_checks, depth + 1);
                 }
                 return out;
             }
@@ -636,9 +731,8 @@ impl ValidateWriter<'_> {
         }
         match ty {
             Ty::Vec(t) if !item_checks.is_empty() || self.deep(t, 0) => {
-                let item = format!("item{depth}");
-                let p = format!("at{depth}");
-                let inner = self.value(t, &item, &p, item_checks, &[], depth + 1);
+                let (item, p) = (ITEM[depth], AT[depth]);
+                let inner = self.value(t, item, p, item_checks, &[], depth + 1);
                 if !inner.is_empty() {
                     out.push(format!("for (index{depth}, {item}) in {value}.iter().enumerate() {{ let {p} = ::std::format!(\"{{}}/{{}}\", {path}, index{depth});"));
                     out.extend(inner);
@@ -646,9 +740,8 @@ impl ValidateWriter<'_> {
                 }
             }
             Ty::Map(t) if self.deep(t, 0) => {
-                let item = format!("item{depth}");
-                let p = format!("at{depth}");
-                let inner = self.value(t, &item, &p, &[], &[], depth + 1);
+                let (item, p) = (ITEM[depth], AT[depth]);
+                let inner = self.value(t, item, p, &[], &[], depth + 1);
                 if !inner.is_empty() {
                     out.push(format!(
                         "for (key{depth}, {item}) in {value} {{ let {p} = validation::pointer(&{path}, key{depth});"
@@ -663,21 +756,33 @@ impl ValidateWriter<'_> {
     }
 }
 
+/// Whether a definition of this kind has a `validate_into` method.
+fn has_validate(kind: Option<&Kind>) -> bool {
+    match kind {
+        Some(Kind::Struct { .. }) => true,
+        Some(Kind::Union(u)) => u.style != UnionStyle::Raw,
+        _ => false,
+    }
+}
+
 /// The statements of [`ValidateWriter::body`] in prettyplease's layout at `indent`; `None` when
 /// one has a shape not known here (the impl is then printed by prettyplease).
 fn exact_validate(lines: &[String], indent: usize, margin: usize) -> Option<String> {
     const PUSH: &str = " { errors.push(validation::Violation { path: ::std::clone::Clone::clone(&";
     const MESSAGE: &str = "), message: ::std::string::String::from(";
-    let mut out = String::new();
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 2 * indent).sum());
     let mut depth = indent;
-    let line = |out: &mut String, at: usize, text: &str| {
-        out.extend(std::iter::repeat_n(' ', at));
-        out.push_str(text);
+    // Pieces of one line at `at` (written in turn: these bodies are thousands of lines).
+    let line_of = |out: &mut String, at: usize, pieces: &[&str]| {
+        indent_to(out, at);
+        pieces.iter().for_each(|p| out.push_str(p));
         out.push('\n');
     };
+    let line = |out: &mut String, at: usize, text: &str| line_of(out, at, &[text]);
     for l in lines {
         // The structure is read outside string literals (field names are spec text).
         let m = mask_strings(l)?;
+        let m = m.as_ref();
         if l == "}" {
             depth = depth.checked_sub(4).filter(|d| *d >= indent)?;
             line(&mut out, depth, "}");
@@ -689,28 +794,29 @@ fn exact_validate(lines: &[String], indent: usize, margin: usize) -> Option<Stri
             if !plain(condition) || !plain(path) || path.contains(['(', ')']) || !is_one_literal(masked_message) {
                 return None;
             }
-            line(&mut out, depth, &format!("if {condition} {{"));
+            line_of(&mut out, depth, &["if ", condition, " {"]);
             line(&mut out, depth + 4, "errors");
             line(&mut out, depth + 8, ".push(validation::Violation {");
-            line(&mut out, depth + 12, &format!("path: ::std::clone::Clone::clone(&{path}),"));
-            let flat = format!("message: ::std::string::String::from({message})");
-            if super::layout::fits(margin, depth + 12, depth + 12 + flat.len()) {
-                line(&mut out, depth + 12, &format!("{flat},"));
+            line_of(&mut out, depth + 12, &["path: ::std::clone::Clone::clone(&", path, "),"]);
+            const FROM: &str = "message: ::std::string::String::from(";
+            let flat_len = FROM.len() + message.len() + 1;
+            if super::layout::fits(margin, depth + 12, depth + 12 + flat_len) {
+                line_of(&mut out, depth + 12, &[FROM, message, "),"]);
             } else {
-                line(&mut out, depth + 12, "message: ::std::string::String::from(");
-                line(&mut out, depth + 16, &format!("{message},"));
+                line(&mut out, depth + 12, FROM);
+                line_of(&mut out, depth + 16, &[message, ","]);
                 line(&mut out, depth + 12, "),");
             }
             line(&mut out, depth + 8, "});");
             line(&mut out, depth, "}");
-        } else if m.ends_with(';') && !m.contains(['{', '}']) && m.matches(';').count() == 1 {
+        } else if m.ends_with(';') && braces(m) == 0 && count(m, b';') == 1 {
             line(&mut out, depth, l);
-        } else if m.ends_with(" {") && m.matches(['{', '}']).count() == 1 {
+        } else if m.ends_with(" {") && braces(m) == 1 {
             line(&mut out, depth, l);
             depth += 4;
-        } else if let Some(open) = m.find("{ ").filter(|_| m.ends_with(';') && m.matches(['{', '}']).count() == 1) {
+        } else if let Some(open) = m.find("{ ").filter(|_| m.ends_with(';') && braces(m) == 1) {
             // `head { let a = …; let b = …;`: a block opened, then its first statements.
-            line(&mut out, depth, &format!("{}{{", &l[..open]));
+            line_of(&mut out, depth, &[&l[..open], "{"]);
             depth += 4;
             let mut start = open + 2;
             for (end, _) in m.match_indices(';') {
@@ -724,9 +830,33 @@ fn exact_validate(lines: &[String], indent: usize, margin: usize) -> Option<Stri
     (depth == indent).then_some(out.trim_end_matches('\n').to_string())
 }
 
+/// Appends `n` spaces.
+fn indent_to(out: &mut String, n: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
+}
+
+/// How many times the byte `b` occurs in `s`.
+fn count(s: &str, b: u8) -> usize {
+    s.bytes().filter(|&c| c == b).count()
+}
+
+/// How many braces (`{` or `}`) `s` holds.
+fn braces(s: &str) -> usize {
+    count(s, b'{') + count(s, b'}')
+}
+
 /// `line` with the contents of its string literals replaced by `x` (same byte offsets); `None`
-/// when a literal does not end.
-fn mask_strings(line: &str) -> Option<String> {
+/// when a literal does not end. A line without literals is itself.
+fn mask_strings(line: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if !line.contains('"') {
+        return Some(std::borrow::Cow::Borrowed(line));
+    }
     let mut out = Vec::with_capacity(line.len());
     let mut bytes = line.bytes();
     while let Some(b) = bytes.next() {
@@ -748,7 +878,7 @@ fn mask_strings(line: &str) -> Option<String> {
             }
         }
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).ok().map(std::borrow::Cow::Owned)
 }
 
 /// Whether masked text is exactly one string literal.

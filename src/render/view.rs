@@ -9,10 +9,11 @@ use serde::Serialize;
 use crate::duration;
 use crate::error::Result;
 use crate::escape;
+use crate::load::FastMap;
 use crate::model::{Action, Api, Channel, Encoding, Message};
 use crate::naming::{self, Namespace};
 use crate::subject::Token;
-use crate::types::{Ty, TypeSpace};
+use crate::types::TypeSpace;
 
 pub use super::types::{ExampleView, FieldView, TyWriter, TypeItem, ValidationView, VariantView, WireView};
 
@@ -228,7 +229,7 @@ pub fn build_view<R: Send>(
     keep_subjects: bool,
     make_channels: Option<MakeChannels<'_, R>>,
 ) -> Result<(CrateView, Option<R>)> {
-    let tys = TyWriter { space, overrides: options.type_overrides };
+    let tys = TyWriter::new(space, options.type_overrides);
     let mut extra_derives = String::new();
     for d in options.extra_derives {
         extra_derives.push_str(", ");
@@ -245,9 +246,11 @@ pub fn build_view<R: Send>(
             } else {
                 Vec::new()
             };
+            // Here, beside the type items (the longer half).
+            let wire = super::types::wire_view(space, !options.strict_datetimes);
             Ok(match make_channels {
-                Some(make) => (subjects, Vec::new(), Vec::new(), Some(make(publishers, subscribers))),
-                None => (subjects, publishers, subscribers, None),
+                Some(make) => (subjects, Vec::new(), Vec::new(), wire, Some(make(publishers, subscribers))),
+                None => (subjects, publishers, subscribers, wire, None),
             })
         });
         let types = if options.parts.types {
@@ -259,10 +262,9 @@ pub fn build_view<R: Send>(
         };
         (types, channels.join().expect("view thread panicked"))
     });
-    let (subjects, publishers, subscribers, made) = channels?;
+    let (subjects, publishers, subscribers, (wire, uses_uuid), made) = channels?;
     let subjects = Subjects { views: subjects, subject_of: Vec::new() };
     let globals = SubjectsGlobals::new(api, &subjects, options);
-    let wire = super::types::wire_view(space, !options.strict_datetimes);
     let mut docs = Vec::new();
     docs.push(format!("{} {}", api.title, api.api_version).trim().to_string());
     if let Some(d) = &api.description {
@@ -281,7 +283,7 @@ pub fn build_view<R: Send>(
         )),
         docs: doc_lines(Some(&docs.join("\n"))),
         uses_time: options.parts.types && (wire.date_time || wire.date || wire.time),
-        uses_uuid: options.parts.types && space.uses(&|t| *t == Ty::Uuid),
+        uses_uuid: options.parts.types && uses_uuid,
         emit_types: options.parts.types,
         emit_publishers: options.parts.publishers,
         emit_subscribers: options.parts.subscribers,
@@ -317,6 +319,9 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
     // order of `channels` in the document.
     let mut order: Vec<usize> = (0..api.channels.len()).collect();
     order.sort_by_cached_key(|&i| (api.channels[i].subject.to_string(), api.channels[i].key.clone()));
+    // Parameter descriptions recur across channels (`tenantId: Tenant of the entity.`): their doc
+    // lines are written once each.
+    let mut param_docs: FastMap<Option<&str>, Vec<String>> = FastMap::default();
     for index in order {
         let channel = &api.channels[index];
         let template = channel.subject.to_string();
@@ -346,7 +351,10 @@ fn subject_views(api: &Api) -> (Vec<SubjectView>, Vec<usize>) {
             .map(|p| ParamView {
                 name: param_names[&p.name].clone(),
                 spec_name: lit(&p.name),
-                docs: doc_lines(p.description.as_deref()),
+                docs: param_docs
+                    .entry(p.description.as_deref())
+                    .or_insert_with(|| doc_lines(p.description.as_deref()))
+                    .clone(),
             })
             .collect();
         let tokens = channel
@@ -595,10 +603,49 @@ fn message_docs(m: &Message) -> String {
 
 /// A Rust string literal.
 pub fn lit(s: &str) -> String {
+    // Printable ASCII other than `"` and `\` is written as itself by `{:?}` (`escape::rust_str`):
+    // most names and values are, and a literal is made for each of them.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return out;
+    }
     escape::rust_str(s)
 }
 
 /// Rustdoc lines as string literals for `#[doc = …]` (see [`escape::doc_lines`]).
 pub fn doc_lines(text: Option<&str>) -> Vec<String> {
     escape::doc_lines(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `lit`'s shortcut writes what `escape::rust_str` writes, for every byte and some text.
+    #[test]
+    fn literals_are_rust_str() {
+        let mut cases: Vec<String> = (0u32..0x250).filter_map(char::from_u32).map(|c| format!("a{c}b")).collect();
+        cases.extend(
+            [
+                "",
+                "plain",
+                "with space",
+                "quote\"",
+                "back\\slash",
+                "tab\t",
+                "it's",
+                "{braces}",
+                "\u{7f}",
+                "é",
+                "\u{202e}",
+            ]
+            .map(String::from),
+        );
+        for case in &cases {
+            assert_eq!(lit(case), escape::rust_str(case), "{case:?}");
+        }
+    }
 }

@@ -3,14 +3,14 @@
 //! is met, so the stack depth does not grow with reference chains or object nesting; only
 //! plain nesting (arrays of arrays, …) recurses, bounded by [`MAX_DEPTH`].
 
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::{Map, Value};
 
 use super::{
-    Check, EnumValue, Field, Keywords, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle, child,
-    doc_of,
+    Check, EnumValue, FastMap, Field, Keywords, Kind, MAX_DEPTH, Member, Ty, TypeDef, TypeSpace, Union, UnionStyle,
+    child, doc_of,
 };
 use crate::error::Result;
 use crate::load::{NodeId, Source};
@@ -24,7 +24,7 @@ const UNSUPPORTED: &[&str] =
 /// Every schema with an error is reported (all of them: a run lists each independent error), the
 /// others are still converted.
 pub(super) fn run(source: &Source, space: &mut TypeSpace, roots: &[(NodeId, String)]) -> Result<()> {
-    let mut conv = Converter { source, space, queue: VecDeque::new(), value_names: HashMap::new() };
+    let mut conv = Converter { source, space, queue: VecDeque::new(), value_names: FastMap::default() };
     // Bounded however many schemas fail (a hostile document).
     let mut errors = crate::error::Collected::default();
     for (node, hint) in roots {
@@ -50,7 +50,7 @@ struct Converter<'a> {
     queue: VecDeque<(NodeId, &'a Value)>,
     /// `naming::value_name` of each property name met (the same names recur in most schemas).
     /// Looked up, never iterated.
-    value_names: HashMap<String, String>,
+    value_names: FastMap<String, String>,
 }
 
 type Schema = Map<String, Value>;
@@ -114,7 +114,7 @@ impl<'a> Converter<'a> {
         let (target, value) = match holder.kw("$ref").and_then(Value::as_str) {
             // The `$ref` in hand: resolve it instead of resolving `node` again. Any failure takes
             // the general path, so errors are the same (and located at `node`).
-            Some(reference) => match source.resolve_ref(node, reference).and_then(|t| source.deref(&t)) {
+            Some(reference) => match source.deref_ref(node, reference) {
                 Ok(found) => found,
                 Err(_) => source.deref(node)?,
             },
@@ -448,7 +448,7 @@ impl<'a> Converter<'a> {
                         continue;
                     }
                     let at = child(&props_node, prop);
-                    let mut ty = self.convert(&at, pvalue, &format!("{hint} {prop}"), 1)?;
+                    let mut ty = self.convert(&at, pvalue, &sub_hint(hint, prop), 1)?;
                     let is_required = required.contains(prop);
                     let pschema = pvalue.as_object();
                     let mut default = None;
@@ -477,14 +477,14 @@ impl<'a> Converter<'a> {
                 Some(Value::Bool(true)) => additional = additional.or(Some(Ty::Any)),
                 Some(value @ Value::Object(_)) => {
                     let at = child(id, "additionalProperties");
-                    additional = Some(self.convert(&at, value, &format!("{hint} value"), 1)?);
+                    additional = Some(self.convert(&at, value, &sub_hint(hint, "value"), 1)?);
                 }
                 _ => {
                     if let Some(Value::Object(patterns)) = s.kw("patternProperties") {
                         let ty = match patterns.iter().collect::<Vec<_>>().as_slice() {
                             [(one, value)] => {
                                 let at = id.child("patternProperties").child(one);
-                                self.convert(&at, value, &format!("{hint} value"), 1)?
+                                self.convert(&at, value, &sub_hint(hint, "value"), 1)?
                             }
                             _ => Ty::Any,
                         };
@@ -532,7 +532,12 @@ impl<'a> Converter<'a> {
         if let Value::Object(schema) = value {
             visit(node, schema, &mut own);
             if schema.has("$ref") {
-                if let Ok((target, Value::Object(t))) = source.deref(node) {
+                // The `$ref` in hand is resolved from here (`deref(node)` would resolve `node` again).
+                let found = match schema.kw("$ref").and_then(Value::as_str) {
+                    Some(reference) => source.deref_ref(node, reference),
+                    None => source.deref(node),
+                };
+                if let Ok((target, Value::Object(t))) = found {
                     if !needs_def(t) {
                         visit(&target, t, &mut own);
                     }
@@ -618,7 +623,7 @@ impl<'a> Converter<'a> {
                     _ => None,
                 };
                 match value_node {
-                    Some((at, v)) => Ty::Map(Box::new(self.convert(&at, v, &format!("{hint} value"), depth + 1)?)),
+                    Some((at, v)) => Ty::Map(Box::new(self.convert(&at, v, &sub_hint(hint, "value"), depth + 1)?)),
                     None => Ty::Map(Box::new(Ty::Any)),
                 }
             }
@@ -639,7 +644,7 @@ impl<'a> Converter<'a> {
 
     fn array(&mut self, node: &NodeId, schema: &'a Schema, hint: &str, depth: usize) -> Result<Ty> {
         let source = self.source;
-        let item_hint = format!("{hint} item");
+        let item_hint = sub_hint(hint, "item");
         // Tuples: `prefixItems` (2020-12) or `items: [...]` (draft 4–7).
         let tuple_key = match (schema.kw("prefixItems"), schema.kw("items")) {
             (Some(Value::Array(_)), _) => Some(("prefixItems", "items")),
@@ -732,6 +737,15 @@ fn checks_of(source: &Source, node: &NodeId, schema: &Schema, out: &mut Vec<Chec
         Some("uri" | "iri") => out.push(Check::Format("uri")),
         _ => {}
     }
+}
+
+/// `"{hint} {word}"`, the name hint of a nested schema (without `format!`: one per property).
+fn sub_hint(hint: &str, word: &str) -> String {
+    let mut out = String::with_capacity(hint.len() + 1 + word.len());
+    out.push_str(hint);
+    out.push(' ');
+    out.push_str(word);
+    out
 }
 
 fn percent_decode(fragment: &str) -> String {

@@ -2,9 +2,7 @@
 //! could follow without reading input (a union that is its own variant, a type alias of
 //! itself) is refused, so generated decoders never loop or overflow on any payload.
 
-use std::collections::HashMap;
-
-use super::{Kind, Ty, TypeDef, TypeSpace, UnionStyle};
+use super::{FastMap, Kind, Ty, TypeDef, TypeSpace, UnionStyle};
 use crate::error::Result;
 use crate::load::{NodeId, Source};
 
@@ -12,7 +10,7 @@ pub(super) fn check_and_box(source: &Source, space: &mut TypeSpace) -> Result<()
     // Vertices are the definitions in key order; `ids[i]`/`defs[i]` is definition i.
     let (ids, defs): (Vec<&NodeId>, Vec<&TypeDef>) = space.defs.iter().unzip();
     // Looked up, never iterated: a hash map keeps the result deterministic.
-    let index: HashMap<&NodeId, usize> = ids.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let index: FastMap<&NodeId, usize> = ids.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let lookup = |out: &[&NodeId]| -> Vec<usize> { out.iter().filter_map(|n| index.get(n).copied()).collect() };
 
     // 1. Edges a decoder follows without consuming input: union → variant, alias → target.

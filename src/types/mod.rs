@@ -11,11 +11,12 @@ mod convert;
 mod graph;
 mod unions;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use crate::error::Result;
+pub(crate) use crate::load::{FastMap, FastSet};
 use crate::load::{NodeId, Source};
 use crate::naming::{self, Namespace};
 
@@ -176,7 +177,9 @@ pub struct TypeSpace {
     pub examples: Vec<Example>,
     /// The type of each root.
     roots: BTreeMap<NodeId, Ty>,
-    hints: BTreeMap<NodeId, (u8, String)>,
+    /// Name hint of each definition (priority, text): looked up while converting, put in node
+    /// order once to assign names.
+    hints: FastMap<NodeId, (u8, String)>,
     /// The roots and definitions whose schema has `examples`/`example` (noted when their schema
     /// is read, so finding examples does not resolve every node again).
     with_examples: BTreeSet<NodeId>,
@@ -203,7 +206,7 @@ impl TypeSpace {
         graph::check_and_box(source, &mut space)?;
         space.collect_examples(source, messages);
         // Only the build needs these; the space lives on through rendering.
-        space.hints = BTreeMap::new();
+        space.hints = FastMap::default();
         space.with_examples = BTreeSet::new();
         Ok(space)
     }
@@ -246,7 +249,7 @@ impl TypeSpace {
 
     /// Every type written in a definition, then the type of every root (as `all_tys` chained
     /// with the roots, without collecting each definition's types into a Vec).
-    fn each_ty<'s>(&'s self, f: &mut dyn FnMut(&'s Ty)) {
+    pub fn each_ty<'s>(&'s self, f: &mut dyn FnMut(&'s Ty)) {
         for d in self.defs.values() {
             match &d.kind {
                 Kind::Struct { fields, additional, .. } => {
@@ -266,7 +269,7 @@ impl TypeSpace {
     fn drop_unused_inline(&mut self) {
         loop {
             // Membership only (never iterated), so a hash set keeps the output deterministic.
-            let mut used: HashSet<&NodeId> = HashSet::with_capacity(self.defs.len());
+            let mut used: FastSet<&NodeId> = FastSet::with_capacity_and_hasher(self.defs.len(), Default::default());
             self.each_ty(&mut |ty| {
                 ty.each_named(&mut |n| {
                     used.insert(n);
@@ -290,8 +293,17 @@ impl TypeSpace {
 
     fn assign_names(&mut self, reserved: &[&str]) {
         // Schemas with a name of their own (components, referenced files) claim first; then by
-        // location. The hints are in node order, so a stable sort by priority does that.
-        let hints: Vec<(&NodeId, &(u8, String))> = self.hints.iter().collect();
+        // location. The hints put in node order, a stable sort by priority does that. Each
+        // definition has its hint, so they usually have the same nodes: then the tree of
+        // definitions gives the order without sorting.
+        let same_nodes = self.hints.len() == self.defs.len();
+        let in_def_order: Option<Vec<(&NodeId, &(u8, String))>> =
+            if same_nodes { self.defs.keys().map(|n| self.hints.get_key_value(n)).collect() } else { None };
+        let hints = in_def_order.unwrap_or_else(|| {
+            let mut hints: Vec<(&NodeId, &(u8, String))> = self.hints.iter().collect();
+            hints.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            hints
+        });
         let mut order: Vec<usize> = (0..hints.len()).collect();
         order.sort_by_key(|&i| hints[i].1.0);
         let mut ns = Namespace::with_reserved(reserved);
