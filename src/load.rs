@@ -1745,10 +1745,13 @@ mod tests {
             with_events_from(text, min_bytes, |next| parse_events("t.yaml", YamlBuilder::new("t.yaml", true), next))
         };
         let mut text = String::from("asyncapi: 3.0.0\nchannels:\n");
-        for i in 0..3000 {
+        for i in 0..8000 {
             text.push_str(&format!("  c{i}:\n    address: a.{i}\n    tags: [{{name: x}}, y{i}]\n    n: {i}\n"));
         }
-        assert!(text.len() > EVENT_BATCH * 20);
+        // Several batches of events.
+        let mut parser = Parser::new_from_str(&text);
+        let events = std::iter::from_fn(|| parser.next_token().ok().filter(|(e, _)| *e != Event::StreamEnd)).count();
+        assert!(events > EVENT_BATCH * 5, "{events} events");
         let (ahead, here) = (parse(&text, 0).unwrap(), parse(&text, usize::MAX).unwrap());
         assert_eq!(ahead.value, here.value);
         for pointer in ["/channels/c0/address", "/channels/c1234/tags/1", "/channels/c2999/n", "/channels"] {
