@@ -516,19 +516,16 @@ impl Config {
             None => (None, render::view::Subjects::of(&api)),
         };
         let keep_subjects = subjects_rs.is_none();
-        // `publishers.rs` and `subscribers.rs` are rendered from their views on the thread that
-        // made them, while the types' views are made (their templates read nothing else).
+        // `subscribers.rs` is rendered from its views on the thread that made them (with the
+        // publishers' views, about as long together as the types' views on the other thread),
+        // while the types' views are made: its template reads nothing else.
         let renderer = Renderer::new();
-        let make_channels = |publishers, subscribers| {
+        let make_channels = |subscribers| {
             let (cpu, start) = (proc_stats::thread_cpu_time(), std::time::Instant::now());
-            let parts = self.parts;
-            let texts = renderer.channel_texts(
-                parts.publishers.then_some(publishers),
-                parts.subscribers.then_some(subscribers),
-                view_options.base,
-            );
-            let made: Result<Vec<_>> =
-                texts.and_then(|texts| texts.into_iter().map(|(module, text)| made_ahead(module, Ok(text))).collect());
+            let made = match self.parts.subscribers {
+                true => made_ahead("subscribers", renderer.subscribers_text(subscribers, view_options.base)).map(Some),
+                false => Ok(None),
+            };
             (made, start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu))
         };
         let (view, channels) = timings.time("view", || {
@@ -536,7 +533,7 @@ impl Config {
         })?;
         let mut made: Vec<(&'static str, String)> = subjects_rs.into_iter().collect();
         if let Some((channels, wall, cpu)) = channels {
-            timings.beside("view", "channels", wall, cpu);
+            timings.beside("view", "subscribers", wall, cpu);
             made.extend(channels?);
         }
         // Freed here, not aside: rendering reuses the memory (+40 MB peak when freed on another thread).
@@ -744,14 +741,14 @@ impl std::fmt::Display for Timings {
         let total = self.total().as_secs_f64().max(f64::MIN_POSITIVE);
         writeln!(
             f,
-            "{:>10} {:>10} {:>6} {:>10} {:>9} {:>9}",
+            "{:>11} {:>10} {:>6} {:>10} {:>9} {:>9}",
             "stage", "wall ms", "wall%", "cpu ms", "RSS MB", "peak MB"
         )?;
         for s in &self.stages {
             let secs = s.wall.as_secs_f64();
             writeln!(
                 f,
-                "{:>10} {:>10.1} {:>6.1} {:>10.1} {:>9.1} {:>9.1}",
+                "{:>11} {:>10.1} {:>6.1} {:>10.1} {:>9.1} {:>9.1}",
                 s.name,
                 secs * 1e3,
                 secs / total * 100.0,
@@ -763,12 +760,12 @@ impl std::fmt::Display for Timings {
         let cpu: std::time::Duration = self.stages.iter().map(|s| s.cpu).sum();
         for s in &self.stages {
             if let Some(during) = s.beside {
-                writeln!(f, "{:>10} (ran beside {during}: its wall time is not in the total)", s.name)?;
+                writeln!(f, "{:>11} (ran beside {during}: its wall time is not in the total)", s.name)?;
             }
         }
         write!(
             f,
-            "{:>10} {:>10.1} {:>6} {:>10.1} {:>9.1} peak",
+            "{:>11} {:>10.1} {:>6} {:>10.1} {:>9.1} peak",
             "total",
             total * 1e3,
             "",
@@ -844,8 +841,8 @@ struct Prepared {
     warnings: Vec<Error>,
     /// The NACK manifests (crate mode).
     deploy: Option<Vec<GeneratedFile>>,
-    /// Modules made already, by name: `subjects` beside the types, `publishers` and `subscribers`
-    /// beside the types' views; formatted in crate mode, rendered only for the single file (which
+    /// Modules made already, by name: `subjects` beside the types, `subscribers` beside the
+    /// types' views; formatted in crate mode, rendered only for the single file (which
     /// formats them inside it).
     made: Vec<(&'static str, String)>,
 }

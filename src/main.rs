@@ -31,7 +31,7 @@ enum Command {
         /// Package name (default: from info.title).
         #[arg(long)]
         crate_name: Option<String>,
-        /// Print the wall time of each stage (load, model, types, manifests and subjects beside the types, view, channels beside the view, render+fmt, write) to stderr.
+        /// Print the wall time of each stage (load, model, types, manifests and subjects beside the types, view, subscribers beside the view, render+fmt, write) to stderr.
         #[arg(short = 'v', long = "timings")]
         timings: bool,
         /// Depend on the asyncapi-nats-runtime crate instead of copying its source into the crate:

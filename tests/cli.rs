@@ -199,7 +199,8 @@ fn gen_timings_name_every_stage() {
     let output = cli(&["gen", "-v", spec.to_str().unwrap(), "-o", out.to_str().unwrap()], dir.path());
     assert!(output.status.success(), "{}", stderr(&output));
     let err = stderr(&output);
-    for stage in ["load", "model", "types", "manifests", "subjects", "view", "channels", "render+fmt", "write", "total"]
+    for stage in
+        ["load", "model", "types", "manifests", "subjects", "view", "subscribers", "render+fmt", "write", "total"]
     {
         assert!(err.lines().any(|l| l.trim_start().starts_with(stage)), "no {stage} in:\n{err}");
     }

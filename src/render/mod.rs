@@ -243,26 +243,10 @@ impl Renderer {
         Ok((text?, view::Subjects { views, subject_of: subjects.subject_of }))
     }
 
-    /// `(module, text)` of `publishers.rs.jinja` and `subscribers.rs.jinja` (when there are
-    /// `publishers` and `subscribers` to emit: `Some`), rendered from these views alone — the
-    /// templates read nothing else (and the indentation `base`) — so they are made while the
-    /// types' views are.
-    pub fn channel_texts(
-        &self,
-        publishers: Option<Vec<view::PublisherView>>,
-        subscribers: Option<Vec<view::SubscriberView>>,
-        base: usize,
-    ) -> Result<Vec<(&'static str, String)>> {
-        let mut out = Vec::new();
-        if let Some(publishers) = publishers {
-            let value = minijinja::context! { publishers => Lazy::all(publishers), base };
-            out.push(("publishers", self.text_with("publishers.rs.jinja", value)?));
-        }
-        if let Some(subscribers) = subscribers {
-            let value = minijinja::context! { subscribers => Lazy::all(subscribers), base };
-            out.push(("subscribers", self.text_with("subscribers.rs.jinja", value)?));
-        }
-        Ok(out)
+    /// The text of `subscribers.rs.jinja`, rendered from these views alone — the template reads
+    /// nothing else (and the indentation `base`) — so it is made while the types' views are.
+    pub fn subscribers_text(&self, subscribers: Vec<view::SubscriberView>, base: usize) -> Result<String> {
+        self.text_with("subscribers.rs.jinja", minijinja::context! { subscribers => Lazy::all(subscribers), base })
     }
 
     /// The text of `module` rendered ahead, formatted and starting with `prefix`, as one job of

@@ -214,9 +214,9 @@ impl SubjectsGlobals {
     }
 }
 
-/// What [`build_view`] hands the publisher and subscriber views to, on the thread that made them
-/// while the types' views are made on another (they are then not in the view).
-pub type MakeChannels<'a, R> = &'a (dyn Fn(Vec<PublisherView>, Vec<SubscriberView>) -> R + Sync);
+/// What [`build_view`] hands the subscriber views to, on the thread that made them while the
+/// types' views are made on another (they are then not in the view).
+pub type MakeChannels<'a, R> = &'a (dyn Fn(Vec<SubscriberView>) -> R + Sync);
 
 /// The view model; the document must have passed `validate::check`. `subjects`: [`Subjects::of`]
 /// `api` (left out of the view when `subjects.rs` was rendered from them already).
@@ -249,7 +249,7 @@ pub fn build_view<R: Send>(
             // Here, beside the type items (the longer half).
             let wire = super::types::wire_view(space, !options.strict_datetimes);
             Ok(match make_channels {
-                Some(make) => (subjects, Vec::new(), Vec::new(), wire, Some(make(publishers, subscribers))),
+                Some(make) => (subjects, publishers, Vec::new(), wire, Some(make(subscribers))),
                 None => (subjects, publishers, subscribers, wire, None),
             })
         });
