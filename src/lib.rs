@@ -479,29 +479,23 @@ impl Config {
             let subjects_time = (start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu));
             (manifests, manifests_time, subjects_rs, subjects_time)
         };
-        let (space, beside) = std::thread::scope(|scope| {
-            let thread =
-                Some(std::thread::Builder::new().name("beside-types".into()).spawn_scoped(scope, beside_types));
+        let (space, (deploy, (wall, cpu), subjects_rs, (s_wall, s_cpu))) = std::thread::scope(|scope| {
+            let thread = std::thread::Builder::new().name("beside-types".into()).spawn_scoped(scope, beside_types);
             let space = timings.time("types", || {
                 TypeSpace::build(&source, &type_roots(&source, &api, !self.only.is_empty()), &messages, &["wire"])
             });
-            let beside = thread.map(|thread| match thread {
+            let beside = match thread {
                 Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
                 // No thread to be had: made here.
                 Err(_) => beside_types(),
-            });
+            };
             (source.reported(space), beside)
         });
-        let (deploy, subjects_rs) = match beside {
-            Some((deploy, (wall, cpu), subjects_rs, (s_wall, s_cpu))) => {
-                if deploy.is_some() {
-                    timings.beside("types", "manifests", wall, cpu);
-                }
-                timings.beside("types", "subjects", s_wall, s_cpu);
-                (deploy.flatten(), Some(subjects_rs))
-            }
-            None => (None, None),
-        };
+        if deploy.is_some() {
+            timings.beside("types", "manifests", wall, cpu);
+        }
+        timings.beside("types", "subjects", s_wall, s_cpu);
+        let deploy = deploy.flatten();
         source.check_errors()?;
         // No error was reported, so the types were built.
         let space = space.ok_or_else(|| Error::new("the types were not built"))?;
@@ -511,16 +505,12 @@ impl Config {
         // Freed on this thread before the views are made: they reuse its memory (peak −30 MB
         // against freeing it on another thread while they are made).
         timings.time("view", || drop(source));
-        let (subjects_rs, subjects) = match subjects_rs.transpose()? {
-            Some((made, subjects)) => (Some(made), subjects),
-            None => (None, render::view::Subjects::of(&api)),
-        };
-        let keep_subjects = subjects_rs.is_none();
+        let (subjects_rs, subjects) = subjects_rs?;
         // `subscribers.rs` is rendered from its views on the thread that made them (with the
         // publishers' views, about as long together as the types' views on the other thread),
         // while the types' views are made: its template reads nothing else.
         let renderer = Renderer::new();
-        let make_channels = |subscribers| {
+        let make_subscribers = |subscribers| {
             let (cpu, start) = (proc_stats::thread_cpu_time(), std::time::Instant::now());
             let made = match self.parts.subscribers {
                 true => made_ahead("subscribers", renderer.subscribers_text(subscribers, view_options.base)).map(Some),
@@ -528,14 +518,11 @@ impl Config {
             };
             (made, start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu))
         };
-        let (view, channels) = timings.time("view", || {
-            render::build_view(&api, &space, &view_options, subjects, keep_subjects, Some(&make_channels))
-        })?;
-        let mut made: Vec<(&'static str, String)> = subjects_rs.into_iter().collect();
-        if let Some((channels, wall, cpu)) = channels {
-            timings.beside("view", "subscribers", wall, cpu);
-            made.extend(channels?);
-        }
+        let (view, channels) =
+            timings.time("view", || render::build_view(&api, &space, &view_options, subjects, &make_subscribers))?;
+        let (subscribers_rs, wall, cpu) = channels;
+        timings.beside("view", "subscribers", wall, cpu);
+        let made: Vec<(&'static str, String)> = std::iter::once(subjects_rs).chain(subscribers_rs?).collect();
         // Freed here, not aside: rendering reuses the memory (+40 MB peak when freed on another thread).
         timings.time("view", || drop((space, api)));
         let mut view = view;
@@ -940,7 +927,7 @@ mod tests {
             let mut prepared = config.prepare(&spec, crate_mode, &mut Timings::default()).unwrap();
             let renderer = Renderer::new();
             let ctx = Renderer::context(&mut prepared.view);
-            let templates = ["types.rs.jinja", "subjects.rs.jinja"];
+            let templates = ["types.rs.jinja", "publishers.rs.jinja"];
             let whole = renderer.texts_sliced(&templates, &ctx, usize::MAX).unwrap();
             assert_eq!(whole[0].len(), 1);
             let text = &whole[0][0];
@@ -960,8 +947,8 @@ mod tests {
                 let own = Renderer::context(&mut view);
                 let jobs = renderer.rust_texts_sliced(&templates, own, true, "// header\n", per_slice).unwrap();
                 assert_eq!(jobs[0], formatted, "{per_slice}");
-                let subjects = render::format_rust_with("subjects.rs.jinja", &whole[1][0], true, "// header\n");
-                assert_eq!(jobs[1], subjects.unwrap(), "{per_slice}");
+                let publishers = render::format_rust_with("publishers.rs.jinja", &whole[1][0], true, "// header\n");
+                assert_eq!(jobs[1], publishers.unwrap(), "{per_slice}");
                 // The types are gone from that context (and its clones): not rendered empty a second time.
                 let mut view = config.prepare(&spec, crate_mode, &mut Timings::default()).unwrap().view;
                 let own = Renderer::context(&mut view);

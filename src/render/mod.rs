@@ -110,21 +110,19 @@ impl Renderer {
         })
     }
 
-    /// The template context for `view`. Its lists (types, subjects, publishers, subscribers,
+    /// The template context for `view`. Its lists (types, publishers,
     /// examples) are taken out of `view` and handed to the templates item by item: an item is
     /// converted to a template value when a template reaches it and dropped after, instead of
     /// the whole view converted at once (~100 MB at 5,000 channels, on one core).
     pub fn context(view: &mut CrateView) -> ViewContext {
         let types: TypeItems =
             Arc::new(std::mem::take(&mut view.types).into_iter().map(|t| Mutex::new(Some(t))).collect());
-        let subjects = Lazy::all(std::mem::take(&mut view.subjects));
         let publishers = Lazy::all(std::mem::take(&mut view.publishers));
-        let subscribers = Lazy::all(std::mem::take(&mut view.subscribers));
         let examples = Lazy::all(std::mem::take(&mut view.examples));
         let rest = minijinja::Value::from(minijinja::value::Serde(&*view));
         let value = minijinja::context! {
             types => Shared::value(types.clone(), 0..types.len()),
-            subjects, publishers, subscribers, examples,
+            publishers, examples,
             types_head => true,
             types_tail => true,
             ..rest

@@ -62,11 +62,11 @@ pub struct CrateView {
     pub base: usize,
     /// Round-trip tests of the document's examples.
     pub examples: Vec<ExampleView>,
-    pub subjects: Vec<SubjectView>,
     /// Whether some subject builder validates parameters (else `check_parameter` would be dead code).
     pub uses_check_parameter: bool,
     pub publishers: Vec<PublisherView>,
-    pub subscribers: Vec<SubscriberView>,
+    // The subjects and subscribers are not here: `subjects.rs` and `subscribers.rs` are rendered
+    // from them while the view is made ([`build_view`]).
 }
 
 #[derive(Debug, Serialize)]
@@ -214,21 +214,18 @@ impl SubjectsGlobals {
     }
 }
 
-/// What [`build_view`] hands the subscriber views to, on the thread that made them while the
-/// types' views are made on another (they are then not in the view).
-pub type MakeChannels<'a, R> = &'a (dyn Fn(Vec<SubscriberView>) -> R + Sync);
-
 /// The view model; the document must have passed `validate::check`. `subjects`: [`Subjects::of`]
-/// `api` (left out of the view when `subjects.rs` was rendered from them already).
-/// `make_channels`: see [`MakeChannels`]; its result is returned beside the view.
+/// `api`, from which `subjects.rs` was rendered already (they are not in the view).
+/// `make_subscribers` is handed the subscriber views on the thread that made them, while the
+/// types' views are made on another (they are not in the view either); its result is returned
+/// beside the view.
 pub fn build_view<R: Send>(
     api: &Api,
     space: &TypeSpace,
     options: &ViewOptions,
     subjects: Subjects,
-    keep_subjects: bool,
-    make_channels: Option<MakeChannels<'_, R>>,
-) -> Result<(CrateView, Option<R>)> {
+    make_subscribers: &(dyn Fn(Vec<SubscriberView>) -> R + Sync),
+) -> Result<(CrateView, R)> {
     let tys = TyWriter::new(space, options.type_overrides);
     let mut extra_derives = String::new();
     for d in options.extra_derives {
@@ -248,10 +245,7 @@ pub fn build_view<R: Send>(
             };
             // Here, beside the type items (the longer half).
             let wire = super::types::wire_view(space, !options.strict_datetimes);
-            Ok(match make_channels {
-                Some(make) => (subjects, publishers, Vec::new(), wire, Some(make(subscribers))),
-                None => (subjects, publishers, subscribers, wire, None),
-            })
+            Ok((subjects, publishers, wire, make_subscribers(subscribers)))
         });
         let types = if options.parts.types {
             let (types, validation) =
@@ -262,7 +256,7 @@ pub fn build_view<R: Send>(
         };
         (types, channels.join().expect("view thread panicked"))
     });
-    let (subjects, publishers, subscribers, (wire, uses_uuid), made) = channels?;
+    let (subjects, publishers, (wire, uses_uuid), made) = channels?;
     let subjects = Subjects { views: subjects, subject_of: Vec::new() };
     let globals = SubjectsGlobals::new(api, &subjects, options);
     let mut docs = Vec::new();
@@ -302,9 +296,7 @@ pub fn build_view<R: Send>(
         validation,
         types,
         uses_check_parameter: globals.uses_check_parameter,
-        subjects: if keep_subjects { subjects.views } else { Vec::new() },
         publishers,
-        subscribers,
     };
     Ok((view, made))
 }
