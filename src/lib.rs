@@ -549,23 +549,15 @@ impl Config {
         &self,
         renderer: &Renderer,
         ctx: render::ViewContext,
-        mut made: Vec<(&'static str, String)>,
+        made: Vec<(&'static str, String)>,
         prefix: &str,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, String)>> {
-        let modules = self.modules();
-        let is_made = |name: &str| made.iter().any(|(m, _)| *m == name);
-        let templates: Vec<&str> = modules.iter().filter(|(name, _)| !is_made(name)).map(|(_, t)| *t).collect();
-        let texts = timings.time(RENDER, || renderer.rust_texts(&templates, ctx, !self.reference_format, prefix))?;
-        let mut texts = texts.into_iter();
-        let mut out = Vec::with_capacity(modules.len() + 1);
-        for (name, _) in modules {
-            let text = match made.iter().position(|(m, _)| *m == name) {
-                Some(i) => Some(made.swap_remove(i).1),
-                None => texts.next(),
-            };
-            out.push((name, text.ok_or_else(|| Error::new("a module was not rendered"))?));
-        }
+        let render = |templates: &[&str]| {
+            timings.time(RENDER, || renderer.rust_texts(templates, ctx, !self.reference_format, prefix))
+        };
+        let mut out: Vec<(&'static str, String)> =
+            self.with_made(made, render, |text| text)?.into_iter().map(|(name, _, text)| (name, text)).collect();
         if self.parts.publishers || self.parts.subscribers {
             // The runtime crate's source is already formatted and stays byte for byte.
             out.push(("runtime", format!("{prefix}{}", self.runtime.module())));
@@ -596,6 +588,30 @@ impl Config {
         renderer.module_file("module.rs.jinja", &modules, ctx, !self.reference_format, header, render::TYPES_PER_SLICE)
     }
 
+    /// `(module name, template, text)` of each emitted module but the vendored runtime, in order:
+    /// those in `made` (see `Prepared::made`) as they are (`wrap`ped), the others from `render`,
+    /// which gets their templates.
+    fn with_made<T>(
+        &self,
+        mut made: Vec<(&'static str, String)>,
+        render: impl FnOnce(&[&str]) -> Result<Vec<T>>,
+        wrap: impl Fn(String) -> T,
+    ) -> Result<Vec<(&'static str, &'static str, T)>> {
+        let modules = self.modules();
+        let is_made = |name: &str| made.iter().any(|(m, _)| *m == name);
+        let templates: Vec<&str> = modules.iter().filter(|(name, _)| !is_made(name)).map(|(_, t)| *t).collect();
+        let mut rendered = render(&templates)?.into_iter();
+        let mut out = Vec::with_capacity(modules.len() + 1);
+        for (name, template) in modules {
+            let text = match made.iter().position(|(m, _)| *m == name) {
+                Some(i) => Some(wrap(made.swap_remove(i).1)),
+                None => rendered.next(),
+            };
+            out.push((name, template, text.ok_or_else(|| Error::new("a module was not rendered"))?));
+        }
+        Ok(out)
+    }
+
     /// `(module name, template)` of each emitted module but the vendored runtime, in order.
     fn modules(&self) -> Vec<(&'static str, &'static str)> {
         let mut modules = Vec::new();
@@ -618,21 +634,11 @@ impl Config {
         &self,
         renderer: &Renderer,
         ctx: render::ViewContext,
-        mut made: Vec<(&'static str, String)>,
+        made: Vec<(&'static str, String)>,
         timings: &mut Timings,
     ) -> Result<Vec<(&'static str, &'static str, Vec<String>)>> {
-        let modules = self.modules();
-        let is_made = |name: &str| made.iter().any(|(m, _)| *m == name);
-        let templates: Vec<&str> = modules.iter().filter(|(name, _)| !is_made(name)).map(|(_, t)| *t).collect();
-        let mut texts = timings.time(RENDER, || renderer.text_parts(&templates, &ctx))?.into_iter();
-        let mut out = Vec::with_capacity(modules.len() + 1);
-        for (name, template) in modules {
-            let parts = match made.iter().position(|(m, _)| *m == name) {
-                Some(i) => Some(vec![made.swap_remove(i).1]),
-                None => texts.next(),
-            };
-            out.push((name, template, parts.ok_or_else(|| Error::new("a module was not rendered"))?));
-        }
+        let render = |templates: &[&str]| timings.time(RENDER, || renderer.text_parts(templates, &ctx));
+        let mut out = self.with_made(made, render, |text| vec![text])?;
         if self.parts.publishers || self.parts.subscribers {
             // Verbatim: the vendored file is the runtime crate's source, byte for byte.
             out.push(("runtime", RUNTIME, vec![self.runtime.module()]));

@@ -120,13 +120,8 @@ impl Renderer {
         let publishers = Lazy::all(std::mem::take(&mut view.publishers));
         let examples = Lazy::all(std::mem::take(&mut view.examples));
         let rest = minijinja::Value::from(minijinja::value::Serde(&*view));
-        let value = minijinja::context! {
-            types => Shared::value(types.clone(), 0..types.len()),
-            publishers, examples,
-            types_head => true,
-            types_tail => true,
-            ..rest
-        };
+        // `types` (with `types_head`, `types_tail`) is added for each slice of them ([`Renderer::render_slice`]).
+        let value = minijinja::context! { publishers, examples, ..rest };
         ViewContext { value, types }
     }
 
