@@ -37,10 +37,6 @@ pub struct CrateView {
     pub emit_types: bool,
     pub emit_publishers: bool,
     pub emit_subscribers: bool,
-    /// Whether the output uses async-nats (types-only output does not).
-    pub needs_nats: bool,
-    /// String literal: the inbox prefix the generated permissions allow.
-    pub inbox_prefix: String,
     /// The `Cargo.toml` line depending on the runtime crate; `None` when its source is vendored.
     pub runtime_dependency: Option<String>,
     pub extra_derives: String,
@@ -62,11 +58,9 @@ pub struct CrateView {
     pub base: usize,
     /// Round-trip tests of the document's examples.
     pub examples: Vec<ExampleView>,
-    /// Whether some subject builder validates parameters (else `check_parameter` would be dead code).
-    pub uses_check_parameter: bool,
     pub publishers: Vec<PublisherView>,
     // The subjects and subscribers are not here: `subjects.rs` and `subscribers.rs` are rendered
-    // from them while the view is made ([`build_view`]).
+    // from them while the view is made ([`build_view`]; [`SubjectsGlobals`]).
 }
 
 #[derive(Debug, Serialize)]
@@ -194,12 +188,16 @@ impl Subjects {
     }
 }
 
-/// What `subjects.rs.jinja` reads besides the subjects: the values of the same name in [`CrateView`].
+/// What `subjects.rs.jinja` reads besides the subjects.
 #[derive(Debug, Serialize)]
 pub struct SubjectsGlobals {
+    /// Whether the output uses async-nats (types-only output does not).
     pub needs_nats: bool,
+    /// String literal: the inbox prefix the generated permissions allow.
     pub inbox_prefix: String,
+    /// Whether some subject builder validates parameters (else `check_parameter` would be dead code).
     pub uses_check_parameter: bool,
+    /// See [`CrateView::base`].
     pub base: usize,
 }
 
@@ -232,7 +230,7 @@ pub fn build_view<R: Send>(
         extra_derives.push_str(", ");
         extra_derives.push_str(d);
     }
-    // The types on one core, the subjects, publishers and subscribers on another.
+    // The types on one core, the publishers and subscribers on another.
     let ((types, validation, examples), channels) = std::thread::scope(|scope| {
         let channels = scope.spawn(|| -> Result<_> {
             let Subjects { views: subjects, subject_of } = subjects;
@@ -245,7 +243,7 @@ pub fn build_view<R: Send>(
             };
             // Here, beside the type items (the longer half).
             let wire = super::types::wire_view(space, !options.strict_datetimes);
-            Ok((subjects, publishers, wire, make_subscribers(subscribers)))
+            Ok((publishers, wire, make_subscribers(subscribers)))
         });
         let types = if options.parts.types {
             let (types, validation) =
@@ -256,9 +254,7 @@ pub fn build_view<R: Send>(
         };
         (types, channels.join().expect("view thread panicked"))
     });
-    let (subjects, publishers, (wire, uses_uuid), made) = channels?;
-    let subjects = Subjects { views: subjects, subject_of: Vec::new() };
-    let globals = SubjectsGlobals::new(api, &subjects, options);
+    let (publishers, (wire, uses_uuid), made) = channels?;
     let mut docs = Vec::new();
     docs.push(format!("{} {}", api.title, api.api_version).trim().to_string());
     if let Some(d) = &api.description {
@@ -281,8 +277,6 @@ pub fn build_view<R: Send>(
         emit_types: options.parts.types,
         emit_publishers: options.parts.publishers,
         emit_subscribers: options.parts.subscribers,
-        needs_nats: globals.needs_nats,
-        inbox_prefix: globals.inbox_prefix,
         runtime_dependency: None,
         extra_derives,
         type_attributes: options.type_attributes.to_vec(),
@@ -295,7 +289,6 @@ pub fn build_view<R: Send>(
         base: options.base,
         validation,
         types,
-        uses_check_parameter: globals.uses_check_parameter,
         publishers,
     };
     Ok((view, made))
