@@ -217,44 +217,25 @@ impl SubjectsGlobals {
 /// `make_subscribers` is handed the subscriber views on the thread that made them, while the
 /// types' views are made on another (they are not in the view either); its result is returned
 /// beside the view.
+///
+/// `free_first` runs on the calling thread once the other thread has started (the caller frees
+/// the document there, and the types' views reuse its memory). `api` and `space` are freed by
+/// whichever thread is done with them last (the calling thread, after the types' views, while
+/// the other renders `subscribers.rs`): 17 ms at 5,000 channels off the stage.
 pub fn build_view<R: Send>(
-    api: &Api,
-    space: &TypeSpace,
+    api: Api,
+    space: TypeSpace,
     options: &ViewOptions,
     subjects: Subjects,
     make_subscribers: &(dyn Fn(Vec<SubscriberView>) -> R + Sync),
+    free_first: impl FnOnce(),
 ) -> Result<(CrateView, R)> {
-    let tys = TyWriter::new(space, options.type_overrides);
     let mut extra_derives = String::new();
     for d in options.extra_derives {
         extra_derives.push_str(", ");
         extra_derives.push_str(d);
     }
-    // The types on one core, the publishers and subscribers on another.
-    let ((types, validation, examples), channels) = std::thread::scope(|scope| {
-        let channels = scope.spawn(|| -> Result<_> {
-            let Subjects { views: subjects, subject_of } = subjects;
-            let publishers =
-                if options.parts.publishers { publisher_views(api, &tys, &subjects, &subject_of)? } else { Vec::new() };
-            let subscribers = if options.parts.subscribers {
-                subscriber_views(api, &tys, &subjects, &subject_of)
-            } else {
-                Vec::new()
-            };
-            // Here, beside the type items (the longer half).
-            let wire = super::types::wire_view(space, !options.strict_datetimes);
-            Ok((publishers, wire, make_subscribers(subscribers)))
-        });
-        let types = if options.parts.types {
-            let (types, validation) =
-                super::types::type_items(space, &tys, &extra_derives, options.type_attributes, options.base);
-            (types, validation, super::types::example_views(space, &tys))
-        } else {
-            (Vec::new(), ValidationView::default(), Vec::new())
-        };
-        (types, channels.join().expect("view thread panicked"))
-    });
-    let (publishers, (wire, uses_uuid), made) = channels?;
+    let crate_name = options.crate_name.map(str::to_string).unwrap_or_else(|| naming::crate_name(&api.title));
     let mut docs = Vec::new();
     docs.push(format!("{} {}", api.title, api.api_version).trim().to_string());
     if let Some(d) = &api.description {
@@ -264,13 +245,48 @@ pub fn build_view<R: Send>(
     let version_ok = |v: &str| {
         v.split('.').count() == 3 && v.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
     };
+    let crate_version = if version_ok(&api.api_version) { api.api_version.clone() } else { "0.1.0".into() };
+    let crate_description =
+        escape::toml_str(&format!("NATS client for {} (generated from its AsyncAPI document)", api.title));
+    let inputs = std::sync::Arc::new((api, space));
+    // The types on one core, the publishers and subscribers on another.
+    let ((types, validation, examples), channels) = std::thread::scope(|scope| {
+        let theirs = std::sync::Arc::clone(&inputs);
+        let channels = scope.spawn(move || -> Result<_> {
+            let (api, space) = &*theirs;
+            let tys = TyWriter::new(space, options.type_overrides);
+            let Subjects { views: subjects, subject_of } = subjects;
+            let publishers =
+                if options.parts.publishers { publisher_views(api, &tys, &subjects, &subject_of)? } else { Vec::new() };
+            let subscribers = if options.parts.subscribers {
+                subscriber_views(api, &tys, &subjects, &subject_of)
+            } else {
+                Vec::new()
+            };
+            let wire = super::types::wire_view(space, !options.strict_datetimes);
+            // Done with the document's model and types (the other thread frees them).
+            drop(theirs);
+            Ok((publishers, wire, make_subscribers(subscribers)))
+        });
+        free_first();
+        let mine = inputs;
+        let types = if options.parts.types {
+            let space = &mine.1;
+            let tys = TyWriter::new(space, options.type_overrides);
+            let (types, validation) =
+                super::types::type_items(space, &tys, &extra_derives, options.type_attributes, options.base);
+            (types, validation, super::types::example_views(space, &tys))
+        } else {
+            (Vec::new(), ValidationView::default(), Vec::new())
+        };
+        drop(mine);
+        (types, channels.join().expect("view thread panicked"))
+    });
+    let (publishers, (wire, uses_uuid), made) = channels?;
     let view = CrateView {
-        crate_name: options.crate_name.map(str::to_string).unwrap_or_else(|| naming::crate_name(&api.title)),
-        crate_version: if version_ok(&api.api_version) { api.api_version.clone() } else { "0.1.0".into() },
-        crate_description: escape::toml_str(&format!(
-            "NATS client for {} (generated from its AsyncAPI document)",
-            api.title
-        )),
+        crate_name,
+        crate_version,
+        crate_description,
         docs: doc_lines(Some(&docs.join("\n"))),
         uses_time: options.parts.types && (wire.date_time || wire.date || wire.time),
         uses_uuid: options.parts.types && uses_uuid,
