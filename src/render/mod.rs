@@ -976,14 +976,20 @@ fn items(text: &str) -> Option<Vec<&str>> {
     Some(items)
 }
 
-/// Calls `visit(index, byte, depth before it)` for every byte of `text` outside comments,
-/// strings and character literals, until it returns false. Returns the final depth;
+/// Calls `visit(index, byte, depth before it)` for every bracket and `;` of `text` outside
+/// comments, strings and character literals, until it returns false. Returns the final depth;
 /// `None` when a closing bracket has no opening one or a literal does not end.
 fn scan(text: &str, mut visit: impl FnMut(usize, u8, usize) -> bool) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut depth: usize = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Most bytes are neither brackets nor the start of a comment or literal: skipped
+        // through a table (this pass reads every byte of the generated code).
+        if !SCANNED[bytes[i] as usize] {
+            i += 1;
+            continue;
+        }
         let b = bytes[i];
         match b {
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
@@ -1006,14 +1012,19 @@ fn scan(text: &str, mut visit: impl FnMut(usize, u8, usize) -> bool) -> Option<u
                 i = skip_char_or_lifetime(bytes, i);
                 continue;
             }
-            _ => {}
-        }
-        if !visit(i, b, depth) {
-            return Some(depth);
-        }
-        match b {
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.checked_sub(1)?,
+            b'(' | b'[' | b'{' => {
+                if !visit(i, b, depth) {
+                    return Some(depth);
+                }
+                depth += 1;
+            }
+            b')' | b']' | b'}' => {
+                if !visit(i, b, depth) {
+                    return Some(depth);
+                }
+                depth = depth.checked_sub(1)?;
+            }
+            b';' if !visit(i, b, depth) => return Some(depth),
             _ => {}
         }
         i += 1;
@@ -1021,8 +1032,20 @@ fn scan(text: &str, mut visit: impl FnMut(usize, u8, usize) -> bool) -> Option<u
     Some(depth)
 }
 
+/// The bytes [`scan`] looks at: brackets, `;`, and what may open a comment or a literal.
+static SCANNED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut k = 0;
+    let bytes = b"/\"r'()[]{};";
+    while k < bytes.len() {
+        table[bytes[k] as usize] = true;
+        k += 1;
+    }
+    table
+};
+
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
-    bytes[from..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| from + p)
+    memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |p| from + p)
 }
 
 /// Past the end of the block comment opening at `from` (block comments nest in Rust).
