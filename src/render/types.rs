@@ -34,6 +34,7 @@ pub struct TypeItem {
     pub exact: bool,
     /// The body of `validate_into` in prettyplease's layout, when its statements have known shapes.
     pub validate_exact: Option<String>,
+    /// The statements of `validate_into`, when it has no `validate_exact`.
     pub validate: Vec<String>,
 }
 
@@ -241,7 +242,10 @@ pub fn type_items(
                         }
                     };
                 }
-                item.validate = body;
+                // The statements one by one only when there is no laid-out body to print.
+                if item.validate_exact.is_none() {
+                    item.validate = body;
+                }
             }
             if def.deprecated {
                 item.attrs.push("deprecated".into());
