@@ -218,17 +218,15 @@ impl SubjectsGlobals {
 /// types' views are made on another (they are not in the view either); its result is returned
 /// beside the view.
 ///
-/// `free_first` runs on the calling thread once the other thread has started (the caller frees
-/// the document there, and the types' views reuse its memory). `api` and `space` are freed by
-/// whichever thread is done with them last (the calling thread, after the types' views, while
-/// the other renders `subscribers.rs`): 17 ms at 5,000 channels off the stage.
+/// `api` and `space` are freed by whichever thread is done with them last (the calling thread,
+/// after the types' views, while the other renders `subscribers.rs`): 17 ms at 5,000 channels
+/// off the stage.
 pub fn build_view<R: Send>(
     api: Api,
     space: TypeSpace,
     options: &ViewOptions,
     subjects: Subjects,
     make_subscribers: &(dyn Fn(Vec<SubscriberView>) -> R + Sync),
-    free_first: impl FnOnce(),
 ) -> Result<(CrateView, R)> {
     let mut extra_derives = String::new();
     for d in options.extra_derives {
@@ -250,7 +248,7 @@ pub fn build_view<R: Send>(
         escape::toml_str(&format!("NATS client for {} (generated from its AsyncAPI document)", api.title));
     let inputs = std::sync::Arc::new((api, space));
     // The types on one core, the publishers and subscribers on another.
-    let ((types, validation, examples), channels) = std::thread::scope(|scope| {
+    let ((types, validation, examples), (wire, uses_uuid), channels) = std::thread::scope(|scope| {
         let theirs = std::sync::Arc::clone(&inputs);
         let channels = scope.spawn(move || -> Result<_> {
             let (api, space) = &*theirs;
@@ -263,12 +261,10 @@ pub fn build_view<R: Send>(
             } else {
                 Vec::new()
             };
-            let wire = super::types::wire_view(space, !options.strict_datetimes);
             // Done with the document's model and types (the other thread frees them).
             drop(theirs);
-            Ok((publishers, wire, make_subscribers(subscribers)))
+            Ok((publishers, make_subscribers(subscribers)))
         });
-        free_first();
         let mine = inputs;
         let types = if options.parts.types {
             let space = &mine.1;
@@ -279,10 +275,12 @@ pub fn build_view<R: Send>(
         } else {
             (Vec::new(), ValidationView::default(), Vec::new())
         };
+        // Here, not beside the publishers' views: that thread renders `subscribers.rs` too.
+        let wire = super::types::wire_view(&mine.1, !options.strict_datetimes);
         drop(mine);
-        (types, channels.join().expect("view thread panicked"))
+        (types, wire, channels.join().expect("view thread panicked"))
     });
-    let (publishers, (wire, uses_uuid), made) = channels?;
+    let (publishers, made) = channels?;
     let view = CrateView {
         crate_name,
         crate_version,
