@@ -30,11 +30,11 @@ pub fn flat(head: &str, items: &[String], close: &str) -> String {
 /// `indent + 4` followed by a comma (`last_comma`: the last one too), and `close` + `tail` at `indent`.
 /// Text without the first line's indentation.
 #[allow(clippy::too_many_arguments)] // Each is one part of the printed text.
-pub fn group(
+pub fn group<S: AsRef<str>>(
     margin: usize,
     indent: usize,
     head: &str,
-    items: &[String],
+    items: &[S],
     pad: &str,
     close: &str,
     tail: &str,
@@ -42,15 +42,27 @@ pub fn group(
 ) -> String {
     let flat_len: usize = indent
         + head.len()
-        + items.iter().map(|i| i.len() + 2).sum::<usize>()
+        + items.iter().map(|i| i.as_ref().len() + 2).sum::<usize>()
         + 2 * pad.len()
         + close.len()
         + tail.len();
     if items.is_empty() {
-        return format!("{head}{close}{tail}");
+        return concat(&[head, close, tail]);
     }
-    if fits(margin, indent, flat_len - 2) && !items.iter().any(|i| i.contains('\n')) {
-        return format!("{head}{pad}{}{pad}{close}{tail}", items.join(", "));
+    if fits(margin, indent, flat_len - 2) && !items.iter().any(|i| i.as_ref().contains('\n')) {
+        let mut out = String::with_capacity(flat_len - indent);
+        out.push_str(head);
+        out.push_str(pad);
+        for (k, item) in items.iter().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(item.as_ref());
+        }
+        out.push_str(pad);
+        out.push_str(close);
+        out.push_str(tail);
+        return out;
     }
     let mut out = String::from(head);
     push_lines(&mut out, items, indent + 4, last_comma);
@@ -110,8 +122,25 @@ pub fn awaited_call(margin: usize, indent: usize, head: &str, args: &[String]) -
 
 /// `#[derive(…)]` of `list` (`a, b, c`): one per line, without a trailing comma, when too long.
 pub fn derive(margin: usize, indent: usize, list: &str) -> String {
-    let items: Vec<String> = list.split(", ").map(str::to_string).collect();
-    group(margin, indent, "#[derive(", &items, "", ")]", "", false)
+    // The line `#[derive(list)]` is measured without cutting the list (once per type).
+    if fits(margin, indent, indent + "#[derive(".len() + list.len() + ")]".len()) && !list.contains('\n') {
+        return concat(&["#[derive(", list, ")]"]);
+    }
+    // Every type of a document has the same list: the last one laid out on this thread is kept.
+    thread_local! {
+        static LAST: std::cell::RefCell<(usize, usize, String, String)> = const {
+            std::cell::RefCell::new((0, 0, String::new(), String::new()))
+        };
+    }
+    LAST.with_borrow_mut(|(last_margin, last_indent, last_list, laid)| {
+        if (*last_margin, *last_indent, last_list.as_str()) != (margin, indent, list) {
+            let items: Vec<&str> = list.split(", ").collect();
+            *laid = group(margin, indent, "#[derive(", &items, "", ")]", "", false);
+            (*last_margin, *last_indent) = (margin, indent);
+            list.clone_into(last_list);
+        }
+        laid.clone()
+    })
 }
 
 /// `#[text]` for an attribute `name(a, b = "…")`: one line when it fits, else its arguments one
@@ -119,22 +148,22 @@ pub fn derive(margin: usize, indent: usize, list: &str) -> String {
 /// Arguments are split at top-level commas outside string literals; text of another shape stays
 /// on one line.
 pub fn attr(margin: usize, indent: usize, text: &str) -> String {
-    let flat = format!("#[{text}]");
-    if fits(margin, indent, indent + flat.len()) {
-        return flat;
+    let flat = || concat(&["#[", text, "]"]);
+    if fits(margin, indent, indent + text.len() + "#[]".len()) {
+        return flat();
     }
-    let Some((name, args)) = text.split_once('(') else { return flat };
-    let Some(args) = args.strip_suffix(')') else { return flat };
+    let Some((name, args)) = text.split_once('(') else { return flat() };
+    let Some(args) = args.strip_suffix(')') else { return flat() };
     if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return flat;
+        return flat();
     }
-    let Some(parts) = split_top_level(args) else { return flat };
-    group(margin, indent, &format!("#[{name}("), &parts, "", ")]", "", false)
+    let Some(parts) = split_top_level(args) else { return flat() };
+    group(margin, indent, &concat(&["#[", name, "("]), &parts, "", ")]", "", false)
 }
 
 /// `text` split at commas outside brackets and string literals, trimmed; `None` when a literal
 /// does not end or brackets do not balance.
-fn split_top_level(text: &str) -> Option<Vec<String>> {
+fn split_top_level(text: &str) -> Option<Vec<&str>> {
     let mut parts = Vec::new();
     let (mut depth, mut start, mut in_str, mut escaped) = (0i32, 0usize, false, false);
     for (i, b) in text.bytes().enumerate() {
@@ -152,7 +181,7 @@ fn split_top_level(text: &str) -> Option<Vec<String>> {
             b'(' | b'[' | b'{' | b'<' => depth += 1,
             b')' | b']' | b'}' | b'>' => depth -= 1,
             b',' if depth == 0 => {
-                parts.push(text[start..i].trim().to_string());
+                parts.push(text[start..i].trim());
                 start = i + 1;
             }
             _ => {}
@@ -164,7 +193,7 @@ fn split_top_level(text: &str) -> Option<Vec<String>> {
     if in_str || depth != 0 {
         return None;
     }
-    parts.push(text[start..].trim().to_string());
+    parts.push(text[start..].trim());
     Some(parts)
 }
 
@@ -173,15 +202,23 @@ fn split_top_level(text: &str) -> Option<Vec<String>> {
 /// when one is still too long, prettyplease prints the item). Types with tuples or references are
 /// left on one line.
 pub fn ty(margin: usize, indent: usize, lead: &str, ty: &str, trail: &str) -> String {
-    format!("{lead}{}", ty_at(margin, indent, indent + lead.len(), ty, trail))
+    let mut out = String::with_capacity(lead.len() + ty.len() + trail.len());
+    out.push_str(lead);
+    push_ty(&mut out, margin, indent, indent + lead.len(), ty, trail);
+    out
 }
 
-fn ty_at(margin: usize, indent: usize, column: usize, ty: &str, trail: &str) -> String {
+/// [`ty`] without `lead`, starting at `column`, appended to `out`.
+fn push_ty(out: &mut String, margin: usize, indent: usize, column: usize, ty: &str, trail: &str) {
+    let flat = |out: &mut String| {
+        out.push_str(ty);
+        out.push_str(trail);
+    };
     if fits(margin, indent, column + ty.len() + trail.len()) || ty.contains(['(', '&']) {
-        return format!("{ty}{trail}");
+        return flat(out);
     }
-    let Some(lt) = ty.find('<') else { return format!("{ty}{trail}") };
-    let Some(inner) = ty[lt + 1..].strip_suffix('>') else { return format!("{ty}{trail}") };
+    let Some(lt) = ty.find('<') else { return flat(out) };
+    let Some(inner) = ty[lt + 1..].strip_suffix('>') else { return flat(out) };
     let mut args = Vec::new();
     let (mut depth, mut start) = (0usize, 0usize);
     for (i, b) in inner.bytes().enumerate() {
@@ -196,12 +233,11 @@ fn ty_at(margin: usize, indent: usize, column: usize, ty: &str, trail: &str) -> 
         }
     }
     args.push(inner[start..].trim());
-    let mut out = String::from(&ty[..=lt]);
-    push_lines(&mut out, &args, indent + 4, true);
-    push_newline(&mut out, indent);
+    out.push_str(&ty[..=lt]);
+    push_lines(out, &args, indent + 4, true);
+    push_newline(out, indent);
     out.push('>');
     out.push_str(trail);
-    out
 }
 
 /// The `///` line prettyplease prints for `#[doc = lit]`, `lit` a literal of [`crate::escape::doc_lines`].
@@ -246,8 +282,23 @@ fn unescape(lit: &str) -> Option<String> {
 
 /// A line break, then `indent` spaces.
 fn push_newline(out: &mut String, indent: usize) {
+    const SPACES: &str = "                                                                ";
     out.push('\n');
-    out.extend(std::iter::repeat_n(' ', indent));
+    let mut left = indent;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
+    }
+}
+
+/// `parts` joined into one string, allocated once.
+fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
 }
 
 /// Each item on a line of its own at `indent`, followed by a comma (the last only with `last_comma`).
@@ -264,6 +315,22 @@ fn push_lines<S: AsRef<str>>(out: &mut String, items: &[S], indent: usize, last_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `derive` keeps the last list it laid out: interleaved lists, margins and indentations
+    /// give what laying each out afresh gives.
+    #[test]
+    fn derives_equal_the_group_they_stand_for() {
+        let short = "Debug, Clone";
+        let long =
+            "::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq, ::serde::Serialize, ::serde::Deserialize";
+        let cases =
+            [(89, 0, long), (89, 0, long), (89, 4, long), (85, 4, long), (89, 0, short), (89, 0, long), (200, 0, long)];
+        for (margin, indent, list) in cases {
+            let items: Vec<&str> = list.split(", ").collect();
+            assert_eq!(derive(margin, indent, list), group(margin, indent, "#[derive(", &items, "", ")]", "", false));
+        }
+        assert!(derive(89, 0, long).contains('\n') && !derive(200, 0, long).contains('\n'));
+    }
 
     #[test]
     fn doc_comments_decode_debug_literals() {
