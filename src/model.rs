@@ -363,7 +363,7 @@ impl<'a> Builder<'a> {
             if messages.is_empty() {
                 messages = channels[channel].messages.clone();
             }
-            let reply = match source.get(&def.child("reply")) {
+            let reply = match value.get("reply") {
                 None => None,
                 Some(_) => {
                     let Some((reply_def, _)) = source.reported(source.deref(&def.child("reply"))) else { continue };
@@ -391,7 +391,7 @@ impl<'a> Builder<'a> {
                     Some(Reply { channel: reply_channel, messages: reply_messages })
                 }
             };
-            if source.get(&def.child("reply").child("address")).is_some() {
+            if value.get("reply").is_some_and(|r| r.get("address").is_some()) {
                 source.warn(
                     source
                         .error(
@@ -608,15 +608,22 @@ impl<'a> Builder<'a> {
         for (_, t) in entries(source, &def.child("traits")) {
             traits.extend(source.reported(source.deref(&t)).map(|(_, v)| v));
         }
-        let field = |pointer: &str| -> Option<&Value> {
-            let own = value.pointer(pointer);
-            let from_trait = traits.iter().rev().find_map(|t| t.pointer(pointer));
+        // Member by member (`Value::pointer` copies each token of the path).
+        let at = |mut v: &'a Value, path: &[&str]| -> Option<&'a Value> {
+            for key in path {
+                v = v.get(key)?;
+            }
+            Some(v)
+        };
+        let field = |path: &[&str]| -> Option<&Value> {
+            let own = at(value, path);
+            let from_trait = traits.iter().rev().find_map(|t| at(t, path));
             match self.version {
                 SpecVersion::V3 => own.or(from_trait),
                 SpecVersion::V2 => from_trait.or(own),
             }
         };
-        let text = |k: &str| field(&format!("/{k}")).and_then(Value::as_str).map(str::to_string);
+        let text = |path: &[&str]| field(path).and_then(Value::as_str).map(str::to_string);
         let (consumer, send) = match action {
             Action::Receive => {
                 if source.get(&def.child("x-jetstream")).is_some_and(|v| v.get("msgId").is_some()) {
@@ -639,9 +646,9 @@ impl<'a> Builder<'a> {
             action,
             channel,
             messages,
-            summary: text("summary"),
-            description: text("description"),
-            queue: text("bindings/nats/queue"),
+            summary: text(&["summary"]),
+            description: text(&["description"]),
+            queue: text(&["bindings", "nats", "queue"]),
             consumer,
             send,
             reply,
