@@ -433,7 +433,20 @@ impl Config {
         let source = timings.time("load", || self.load(spec))?;
         // From here on, stages report their errors and go on with what does not depend on them;
         // the run stops before rendering with all of them.
-        let api = timings.time("model", || self.model(&source))?;
+        let api = timings.time("model", || {
+            std::thread::scope(|scope| {
+                // The index of positions is sorted on the other core meanwhile (a diagnostic that
+                // needs it first waits for it).
+                let index = std::thread::Builder::new()
+                    .name("positions".into())
+                    .spawn_scoped(scope, || source.index_positions());
+                let api = self.model(&source);
+                if let Ok(index) = index {
+                    index.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                }
+                api
+            })
+        })?;
         let messages: Vec<(NodeId, NodeId, bool)> = api
             .messages
             .values()
