@@ -795,9 +795,9 @@ fn exact_body(item: &str, indent: usize) -> Option<(&str, usize)> {
     let extra = indent.checked_sub(written)?;
     let body = &item[start + EXACT.len()..];
     let fits = body.lines().all(|l| {
-        let indent = l.len() - l.trim_start().len();
+        let (indent, trimmed) = split_indent(l);
         layout::fits(MARGIN, indent + extra, l.len() + extra)
-            || l.trim_start().starts_with("//")
+            || trimmed.starts_with("//")
             || LONG_LINES.contains(&l)
             || unbreakable_use(l)
     });
@@ -1215,17 +1215,34 @@ impl Spacer {
 /// A line's indentation, whether it ends an item (`}` or a `;` outside a comment), whether it is
 /// an inner doc comment.
 fn line_state(line: &str) -> (usize, bool, bool) {
-    let trimmed = line.trim_start();
+    let (indent, trimmed) = split_indent(line);
     let t = trimmed.trim_end();
-    (line.len() - trimmed.len(), t == "}" || (t.ends_with(';') && !t.starts_with("//")), t.starts_with("//!"))
+    (indent, t == "}" || (t.ends_with(';') && !t.starts_with("//")), t.starts_with("//!"))
 }
 
 /// Whether a blank line goes between a line of state `prev` and `line`.
 fn blank_between((p_indent, p_ends, p_inner_doc): (usize, bool, bool), line: &str) -> bool {
-    let trimmed = line.trim_start();
-    let indent = line.len() - trimmed.len();
+    // Most lines follow one that neither ends an item nor is an inner doc comment.
+    if !p_ends && !p_inner_doc {
+        return false;
+    }
+    let (indent, trimmed) = split_indent(line);
     let after_inner_doc = p_inner_doc && !trimmed.starts_with("//!");
     ((p_ends && p_indent == indent) || after_inner_doc) && ITEM_STARTS.iter().any(|s| trimmed.starts_with(s))
+}
+
+/// `line`'s indentation width and the rest, as `line.trim_start()` has it (the spaces that
+/// indent generated code are counted byte by byte: every line of the output comes here).
+fn split_indent(line: &str) -> (usize, &str) {
+    let spaces = line.bytes().take_while(|&b| b == b' ').count();
+    let rest = &line[spaces..];
+    match rest.chars().next() {
+        Some(c) if c.is_whitespace() => {
+            let trimmed = line.trim_start();
+            (line.len() - trimmed.len(), trimmed)
+        }
+        _ => (spaces, rest),
+    }
 }
 
 #[cfg(test)]
@@ -1249,6 +1266,15 @@ mod tests {
         assert_eq!(printed, default.render_str(template, &ctx).unwrap());
         for template in ["{{ missing }}", "{{ s.missing }}", "x{{ list[5] }}", "{{ m.missing }}", "{{ undefined() }}"] {
             assert!(env.render_str(template, &ctx).is_err(), "{template} printed");
+        }
+    }
+
+    /// `split_indent` is `trim_start` (Unicode whitespace too), counted.
+    #[test]
+    fn split_indent_is_trim_start() {
+        for line in ["", "   ", "x", "    fn a() {", "\tx", "  \t x", " \u{2003}y", "\u{a0}z", "   é", "    }"] {
+            let trimmed = line.trim_start();
+            assert_eq!(split_indent(line), (line.len() - trimmed.len(), trimmed), "{line:?}");
         }
     }
 
