@@ -433,20 +433,11 @@ impl Config {
         let source = timings.time("load", || self.load(spec))?;
         // From here on, stages report their errors and go on with what does not depend on them;
         // the run stops before rendering with all of them.
-        let api = timings.time("model", || {
-            std::thread::scope(|scope| {
-                // The index of positions is sorted on the other core meanwhile (a diagnostic that
-                // needs it first waits for it).
-                let index = std::thread::Builder::new()
-                    .name("positions".into())
-                    .spawn_scoped(scope, || source.index_positions());
-                let api = self.model(&source);
-                if let Ok(index) = index {
-                    index.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                }
-                api
-            })
-        })?;
+        // The index of positions is sorted on the other core meanwhile (a diagnostic that needs it
+        // first waits for it).
+        let (api, ()) =
+            timings.time("model", || beside("positions", || source.index_positions(), || self.model(&source)));
+        let api = api?;
         let messages: Vec<(NodeId, NodeId, bool)> = api
             .messages
             .values()
@@ -492,18 +483,12 @@ impl Config {
             let subjects_time = (start.elapsed(), proc_stats::thread_cpu_time().saturating_sub(cpu));
             (manifests, manifests_time, subjects_rs, subjects_time)
         };
-        let (space, (deploy, (wall, cpu), subjects_rs, (s_wall, s_cpu))) = std::thread::scope(|scope| {
-            let thread = std::thread::Builder::new().name("beside-types".into()).spawn_scoped(scope, beside_types);
-            let space = timings.time("types", || {
+        let (space, (deploy, (wall, cpu), subjects_rs, (s_wall, s_cpu))) = beside("beside-types", beside_types, || {
+            timings.time("types", || {
                 TypeSpace::build(&source, &type_roots(&source, &api, !self.only.is_empty()), &messages, &["wire"])
-            });
-            let beside = match thread {
-                Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                // No thread to be had: made here.
-                Err(_) => beside_types(),
-            };
-            (source.reported(space), beside)
+            })
         });
+        let space = source.reported(space);
         if deploy.is_some() {
             timings.beside("types", "manifests", wall, cpu);
         }
@@ -661,6 +646,20 @@ impl Config {
         free_aside(ctx);
         Ok(out)
     }
+}
+
+/// `here()` on this thread while `aside()` runs on another, named `name`; when no thread can be
+/// had, `aside()` runs here after. A panic of the other thread is resumed here.
+fn beside<H, A: Send>(name: &str, aside: impl Fn() -> A + Sync, here: impl FnOnce() -> H) -> (H, A) {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new().name(name.into()).spawn_scoped(scope, &aside);
+        let here = here();
+        let aside = match thread {
+            Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => aside(),
+        };
+        (here, aside)
+    })
 }
 
 /// Frees `value` on another thread: the document and the type IR of thousands of channels take

@@ -36,7 +36,7 @@ impl Renderer {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         // Strings are written as they are; the default formatter writes them through `Display`
-        // with its padding checks (7 % of rendering `types.rs`). minijinja still refuses to print
+        // with its padding checks (3 % of rendering `types.rs`). minijinja still refuses to print
         // an undefined value (strict undefined) before it calls this.
         env.set_formatter(|out, state, value| match value.as_str() {
             Some(text) => out.write_str(text).map_err(minijinja::Error::from),

@@ -252,6 +252,9 @@ pub fn build_view<R: Send>(
         let theirs = std::sync::Arc::clone(&inputs);
         let channels = scope.spawn(move || -> Result<_> {
             let (api, space) = &*theirs;
+            // Each thread indexes the types itself (4 ms at 5,000 channels, on both cores at
+            // once): one index shared by both would keep the model and the types alive until
+            // both threads end, and freeing them then takes 17 ms.
             let tys = TyWriter::new(space, options.type_overrides);
             let Subjects { views: subjects, subject_of } = subjects;
             let publishers =
