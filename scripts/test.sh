@@ -18,6 +18,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 # unclosed HTML, bare URLs.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
 cargo test --workspace
+# The two publishable crates pack and build from their tarballs (the generator's embeds the
+# runtime's source, which sits in another package's folder).
+cargo package --quiet --allow-dirty -p asyncapi-nats -p asyncapi-nats-runtime
 # Faults of a 3-node JetStream cluster (leader kills, start during an election, consumer deletion,
 # slow consumers): three servers per test, so a step of its own, one test at a time (~1.5 min).
 cargo test -p e2e-tests --test cluster -- --ignored --test-threads 1

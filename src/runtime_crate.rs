@@ -8,8 +8,17 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 
 /// The runtime crate's only vendored file, embedded when the generator is built:
-/// the single source of truth for the generated `runtime` module.
-pub const SOURCE: &str = include_str!("../runtime/src/runtime.rs");
+/// the single source of truth for the generated `runtime` module. It is read through a symlink
+/// inside this package (to `runtime/src/runtime.rs`) so that `cargo package` packs the file: the
+/// runtime's folder is a package of its own and would be left out.
+pub const SOURCE: &str = include_str!("runtime.rs.link");
+
+// A checkout without symlinks (git's `core.symlinks=false`) turns the link into a one-line file
+// holding its target's path, which would be vendored as the runtime: refuse to build instead.
+const _: () = assert!(
+    SOURCE.len() > 1000,
+    "src/runtime.rs.link is not a symlink to runtime/src/runtime.rs: check out with symlinks enabled"
+);
 
 /// Package name of the runtime crate.
 pub const PACKAGE: &str = "asyncapi-nats-runtime";
