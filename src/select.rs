@@ -66,16 +66,18 @@ pub fn select(api: &mut Api, patterns: &[String]) -> Result<()> {
         }
     }
 
-    // Messages the kept operations and channels name.
+    // Messages the kept operations exchange. A kept channel's other messages are left out: in
+    // 2.x they belong to the channel's other operation; in 3.x an operation that names none
+    // exchanges all of its channel's (the model has copied them into the operation already).
     let mut messages: BTreeSet<NodeId> = BTreeSet::new();
     for op in &api.operations {
         messages.extend(op.messages.iter().cloned());
         messages.extend(op.reply.iter().flat_map(|r| r.messages.iter().cloned()));
     }
-    for channel in &api.channels {
-        messages.extend(channel.messages.iter().cloned());
-    }
     api.messages.retain(|node, _| messages.contains(node));
+    for channel in &mut api.channels {
+        channel.messages.retain(|m| messages.contains(m));
+    }
 
     let streams: BTreeSet<&str> = api.channels.iter().filter_map(|c| c.stream.as_deref()).collect();
     api.streams.retain(|name, _| streams.contains(name.as_str()));
@@ -85,22 +87,31 @@ pub fn select(api: &mut Api, patterns: &[String]) -> Result<()> {
 /// Whether a warning at `at` concerns what the selection left out: it is in the root document's
 /// `channels`, `operations` or `components/messages` (where the model warns about channels,
 /// operations and messages it skips or approximates) and not inside a kept channel, operation or
-/// message. A service's crate is not held to the rest of the platform's document.
+/// message. Inside a kept channel, what is in one of its operations (2.x `publish`/`subscribe`)
+/// or messages counts as kept only inside a kept operation or message. A service's crate is not
+/// held to the rest of the platform's document.
 pub fn left_out(api: &Api, root: &str, at: &crate::error::Location) -> bool {
     let sections = ["/channels/", "/operations/", "/components/messages/"];
     if at.file != root || !sections.iter().any(|s| at.pointer.starts_with(s)) {
         return false;
     }
-    let inside = |node: &NodeId| {
-        *node.file == *at.file
-            && at
-                .pointer
-                .strip_prefix(node.pointer.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    // What of `at` is below `node`: `Some("")` at the node itself.
+    let below = |node: &NodeId| -> Option<&str> {
+        if *node.file != *at.file {
+            return None;
+        }
+        at.pointer.strip_prefix(node.pointer.as_str()).filter(|rest| rest.is_empty() || rest.starts_with('/'))
     };
-    let kept =
-        api.operations.iter().map(|o| &o.node).chain(api.channels.iter().map(|c| &c.node)).chain(api.messages.keys());
-    !kept.into_iter().any(inside)
+    let in_kept_operation_or_message =
+        api.operations.iter().map(|o| &o.node).chain(api.messages.keys()).any(|n| below(n).is_some());
+    if in_kept_operation_or_message {
+        return false;
+    }
+    let in_kept_channel = api.channels.iter().filter_map(|c| below(&c.node)).any(|rest| {
+        let member = rest.split('/').nth(1).unwrap_or_default();
+        !matches!(member, "publish" | "subscribe" | "messages")
+    });
+    !in_kept_channel
 }
 
 /// Whether `name` matches `pattern`, where `*` stands for any run of characters (none included).

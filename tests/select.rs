@@ -141,3 +141,45 @@ fn warnings_about_what_the_selection_leaves_out_are_dropped() {
     assert!(strict.generate_crate(&spec).is_ok());
     assert_eq!(warned(&generate(&spec, &["receive_feed"]).unwrap()).len(), 1);
 }
+
+/// In a 2.x document both operations of a channel live inside it: selecting one leaves the other
+/// out with its messages (no type, no warning), and selecting the other keeps its warning. A 3.x
+/// channel's message that no kept operation exchanges is left out too.
+#[test]
+fn the_other_operation_of_a_kept_channel_is_left_out_with_its_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = dir.path().join("v2.yaml");
+    std::fs::write(
+        &v2,
+        "asyncapi: 2.6.0\ninfo: {title: Platform, version: 1.0.0}\nchannels:\n  orders.created:\n    publish:\n      operationId: sendOrder\n      message: {name: OrderCreated, payload: {type: object, properties: {id: {type: string}}}}\n    subscribe:\n      operationId: readFeed\n      message: {name: Feed, contentType: application/xml, payload: {type: string}}\n",
+    )
+    .unwrap();
+    let warned = |generated: &Generated| generated.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    let whole = generate(&v2, &[]).unwrap();
+    assert_eq!(warned(&whole).len(), 1, "{:?}", warned(&whole));
+    assert!(file(&whole, "src/types.rs").contains("pub type Feed ="));
+
+    let send = generate(&v2, &["send_order"]).unwrap();
+    assert!(warned(&send).is_empty(), "{:?}", warned(&send));
+    let types = file(&send, "src/types.rs");
+    assert!(types.contains("pub struct OrderCreated") && !types.contains("Feed"), "{types}");
+    let mut strict = Config::new();
+    strict.only("send_order").deny_warnings(true);
+    assert!(strict.generate_crate(&v2).is_ok());
+
+    let read = generate(&v2, &["read_feed"]).unwrap();
+    assert_eq!(warned(&read).len(), 1, "{:?}", warned(&read));
+    assert!(warned(&read)[0].contains("#/channels/orders.created/subscribe/message"), "{:?}", warned(&read));
+    assert!(!file(&read, "src/types.rs").contains("OrderCreated"));
+
+    let v3 = dir.path().join("v3.yaml");
+    std::fs::write(
+        &v3,
+        "asyncapi: 3.0.0\ninfo: {title: Platform, version: 1.0.0}\nchannels:\n  orders:\n    address: orders.created\n    messages:\n      created: {name: OrderCreated, payload: {type: object, properties: {id: {type: string}}}}\n      feed: {name: Feed, contentType: application/xml, payload: {type: string}}\noperations:\n  receiveOrders:\n    action: receive\n    channel: {$ref: '#/channels/orders'}\n    messages: [{$ref: '#/channels/orders/messages/created'}]\n",
+    )
+    .unwrap();
+    assert!(file(&generate(&v3, &[]).unwrap(), "src/types.rs").contains("pub type Feed ="));
+    let one = generate(&v3, &["receive_orders"]).unwrap();
+    assert!(warned(&one).is_empty(), "{:?}", warned(&one));
+    assert!(!file(&one, "src/types.rs").contains("Feed"));
+}
