@@ -216,11 +216,6 @@ impl TypeSpace {
         self.roots.get(node)
     }
 
-    /// The type of every root.
-    pub fn root_tys(&self) -> impl Iterator<Item = &Ty> {
-        self.roots.values()
-    }
-
     pub fn name(&self, node: &NodeId) -> &str {
         &self.defs[node].name
     }
@@ -235,16 +230,6 @@ impl TypeSpace {
                 Kind::Enum(_) => Vec::new(),
             }
         })
-    }
-
-    pub fn uses(&self, pred: &dyn Fn(&Ty) -> bool) -> bool {
-        let mut found = false;
-        self.each_ty(&mut |ty| {
-            if !found {
-                ty.walk(&mut |t| found |= pred(t));
-            }
-        });
-        found
     }
 
     /// Every type written in a definition, then the type of every root (as `all_tys` chained
