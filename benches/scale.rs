@@ -28,8 +28,8 @@ fn main() {
     let sizes: Vec<usize> = std::env::var("SIZES")
         .map(|s| s.split(',').map(|x| x.trim().parse().expect("SIZES: numbers")).collect())
         .unwrap_or_else(|_| vec![50, 500, 5000]);
-    // MODE=module: the single file a build script `include!`s (`Config::generate`, in this
-    // benchmark's process), instead of the crate (`asyncapi-nats gen`).
+    // MODE=module: the single file a build script `include!`s (`Config::compile`, in a child
+    // process of this benchmark), instead of the crate (`asyncapi-nats gen`).
     let module = std::env::var("MODE").is_ok_and(|m| m == "module");
     let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
     let dir = tempfile::tempdir().unwrap();
@@ -92,7 +92,7 @@ fn cli(spec: &std::path::Path, out: &std::path::Path) -> (f64, u64, f64) {
     (wall_ms / 1e3, (peak_mb * 1024.0) as u64, cpu_ms / 1e3)
 }
 
-/// `Config::generate` in a child process of this benchmark (what a build script runs, with the
+/// `Config::compile` in a child process of this benchmark (what a build script runs, with the
 /// system allocator): (seconds, peak RSS kB, CPU seconds).
 fn library(spec: &std::path::Path, out: &std::path::Path) -> (f64, u64, f64) {
     let output = Command::new(std::env::current_exe().unwrap())
@@ -100,8 +100,9 @@ fn library(spec: &std::path::Path, out: &std::path::Path) -> (f64, u64, f64) {
         .output()
         .unwrap();
     assert!(output.status.success(), "child failed: {}", String::from_utf8_lossy(&output.stderr));
-    let line = String::from_utf8(output.stdout).unwrap();
-    let mut parts = line.split_whitespace();
+    // The last line: `compile` prints `cargo:rerun-if-changed` lines before it.
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let mut parts = stdout.lines().last().unwrap_or_default().split_whitespace();
     let secs: f64 = parts.next().unwrap().parse().unwrap();
     let rss_kb: u64 = parts.next().unwrap().parse().unwrap();
     let cpu: f64 = parts.next().unwrap().parse().unwrap();
@@ -112,8 +113,7 @@ fn library(spec: &std::path::Path, out: &std::path::Path) -> (f64, u64, f64) {
 fn child(args: &str) {
     let (spec, out) = args.split_once('\n').unwrap();
     let start = Instant::now();
-    let generated = asyncapi_nats::Config::new().generate(spec).unwrap();
-    asyncapi_nats::write::write_files_and_prune(std::path::Path::new(out), &generated.files).unwrap();
+    asyncapi_nats::Config::new().out_dir(out).compile(spec).unwrap();
     let secs = start.elapsed().as_secs_f64();
     let cpu = asyncapi_nats::proc_stats::cpu_time().as_secs_f64();
     println!("{secs} {} {cpu}", peak_rss_kb());

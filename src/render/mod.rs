@@ -272,16 +272,19 @@ impl Renderer {
     /// `{name, body}`), formatted; the same bytes as rendering the wrapper around the rendered
     /// bodies and formatting that whole text, rendered and formatted in jobs on every core as
     /// [`Renderer::rust_texts`]. `None` when a module is too small to be cut at its items
-    /// (the whole text is then formatted as before: a small document).
+    /// (the whole text is then formatted as before: a small document). With `out.flush`, the text
+    /// goes there as it is made, a megabyte or more at a time, and what is returned is the rest
+    /// (a `None` may come after some of it went there).
     pub(crate) fn module_file(
         &self,
         wrapper: &str,
         modules: &[(&str, Body<'_>)],
         ctx: &ViewContext,
         exact: bool,
-        prefix: &str,
+        out: FileOut<'_, '_>,
         per_slice: usize,
     ) -> Result<Option<String>> {
+        let FileOut { prefix, mut flush, flush_at } = out;
         // The wrapper around each body, from the wrapper template itself.
         let sentinel = "\u{1}body\u{1}";
         let names: Vec<minijinja::Value> =
@@ -351,7 +354,7 @@ impl Renderer {
                 };
                 let m = jobs[i].0;
                 if i == 0 || jobs[i - 1].0 != m {
-                    if spacer.out.capacity() == spacer.out.len() {
+                    if spacer.out.capacity() == spacer.out.len() && flush.is_none() {
                         // Reserved at about the size of the first job times the number of jobs.
                         spacer.out.reserve(text.len().saturating_mul(jobs.len()));
                     }
@@ -368,6 +371,12 @@ impl Renderer {
                         return state = Ok(None);
                     }
                     spacer.push("}\n");
+                }
+                if let Some(flush) = flush.as_mut().filter(|_| spacer.out.len() >= flush_at) {
+                    if let Err(e) = flush(&spacer.out) {
+                        return state = Err(e);
+                    }
+                    spacer.out.clear();
                 }
             },
         );
@@ -477,6 +486,22 @@ fn parallel_in_order<R: Send>(order: &[usize], f: impl Fn(usize) -> R + Sync, de
         }
     });
 }
+
+/// Where [`Renderer::module_file`] puts the single file: `prefix` first, then the text, handed
+/// to `flush` as it is made (a file written piece by piece) or, without, returned whole.
+pub(crate) struct FileOut<'a, 'f> {
+    pub prefix: &'a str,
+    pub flush: Option<&'f mut Flush<'f>>,
+    /// How much of the file is gathered before it goes to `flush` ([`FLUSH_BYTES`]).
+    pub flush_at: usize,
+}
+
+/// Takes the single file's text as it is made ([`FileOut::flush`]).
+pub(crate) type Flush<'f> = dyn FnMut(&str) -> Result<()> + Send + 'f;
+
+/// How much of the single file is gathered before it goes to [`FileOut::flush`]: large writes,
+/// and a buffer small beside the file.
+pub(crate) const FLUSH_BYTES: usize = 1 << 20;
 
 /// A module body of the single-file output: rendered from a template, or a text as it is.
 #[derive(Debug, Clone, Copy)]
