@@ -1067,10 +1067,12 @@ mod tests {
             if parts.publishers {
                 bodies.push(("runtime", render::Body::Verbatim(&runtime)));
             }
+            // Each run takes the types out of its context: a fresh one each time.
+            let fresh = || Renderer::context(&mut config.prepare(&spec, false, &mut Timings::default()).unwrap().view);
             for per_slice in [1, 7, 512] {
                 let out = render::FileOut { prefix: "// header\n", flush: None, flush_at: 0 };
-                let jobs = renderer.module_file("module.rs.jinja", &bodies, &ctx, true, out, per_slice);
-                assert_eq!(jobs.unwrap().expect("large enough to be cut"), whole, "{per_slice}");
+                let jobs = renderer.module_file("module.rs.jinja", &bodies, &fresh(), true, out, per_slice);
+                assert_eq!(jobs.unwrap().expect("the wrapper is cut at its modules"), whole, "{per_slice}");
                 // Written piece by piece (`Config::compile`): the pieces and the rest are the file.
                 for flush_at in [1, 4096] {
                     let mut pieces = Vec::new();
@@ -1079,8 +1081,8 @@ mod tests {
                         Ok(())
                     };
                     let out = render::FileOut { prefix: "// header\n", flush: Some(&mut flush), flush_at };
-                    let rest = renderer.module_file("module.rs.jinja", &bodies, &ctx, true, out, per_slice);
-                    let rest = rest.unwrap().expect("large enough to be cut");
+                    let rest = renderer.module_file("module.rs.jinja", &bodies, &fresh(), true, out, per_slice);
+                    let rest = rest.unwrap().expect("the wrapper is cut at its modules");
                     assert!(pieces.len() >= 2, "{per_slice} {flush_at}: {} pieces", pieces.len());
                     assert_eq!(pieces.concat() + &rest, whole, "{per_slice} {flush_at}");
                 }

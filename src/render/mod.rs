@@ -271,10 +271,11 @@ impl Renderer {
     /// `(name, text)` for `verbatim` ones) wrapped by `wrapper` (a template taking `modules` of
     /// `{name, body}`), formatted; the same bytes as rendering the wrapper around the rendered
     /// bodies and formatting that whole text, rendered and formatted in jobs on every core as
-    /// [`Renderer::rust_texts`]. `None` when a module is too small to be cut at its items
-    /// (the whole text is then formatted as before: a small document). With `out.flush`, the text
-    /// goes there as it is made, a megabyte or more at a time, and what is returned is the rest
-    /// (a `None` may come after some of it went there).
+    /// [`Renderer::rust_texts`]. A module small enough for `plan` to leave whole is printed
+    /// whole. `None` when the wrapper cannot be cut at its modules (before anything is rendered;
+    /// the whole text is then formatted as before). Each slice of types is taken out of `ctx`.
+    /// With `out.flush`, the text goes there as it is made, a megabyte or more at a time, and what
+    /// is returned is the rest.
     pub(crate) fn module_file(
         &self,
         wrapper: &str,
@@ -319,18 +320,31 @@ impl Renderer {
                 Body::Verbatim(_) => jobs.push((m, ("", None))),
             }
         }
+        // Each module's header (its attributes through `{`) as `plan` prints it for a module it cuts.
+        let mut headers = Vec::new();
+        for (open, _, _) in &frames {
+            let Some(header) = format_piece(&Piece::Header { opens: vec![open] }) else { return Ok(None) };
+            headers.push(header);
+        }
+        // From here on the text is made in jobs whatever it holds (nothing falls back to the
+        // whole file): each slice of types is taken out of `ctx` and freed once rendered.
         let slices: Vec<bool> = jobs.iter().map(|(_, (_, slice))| slice.is_some()).collect();
         // Each job's text goes into the file as soon as the jobs before it are done.
         let mut spacer = Spacer::new(prefix, 0);
-        let mut state: Result<Option<bool>> = Ok(Some(false));
+        let mut state: Result<()> = Ok(());
+        // The current module's jobs while it may still be printed whole (small and unmarked),
+        // and its length as `plan` measures the module's item.
+        let mut pending: Vec<ModuleJob> = Vec::new();
+        let mut pending_len = 0;
+        let mut cut = false;
         whole_templates_first(
             &slices,
-            |i| -> Result<Option<(String, bool)>> {
+            |i| -> Result<ModuleJob> {
                 let (m, job) = &jobs[i];
                 let (open, before, after) = frames[*m];
                 let mut text = match &modules[*m].1 {
                     Body::Verbatim(text) => text.to_string(),
-                    Body::Template(_) => self.render_job(job, ctx)?,
+                    Body::Template(_) => self.render_job_taking(job, ctx)?,
                 };
                 let first = i == 0 || jobs[i - 1].0 != *m;
                 let last = i + 1 == jobs.len() || jobs[i + 1].0 != *m;
@@ -340,37 +354,59 @@ impl Renderer {
                 if last {
                     text.push_str(after);
                 }
-                // The module is cut at its items when it is large or holds marked items (as `plan` decides).
-                let cut = text.len() > BATCH_BYTES || (exact && text.contains(EXACT));
-                Ok(format_job_in(&text, exact, &[open]).map(|f| (f, cut)))
+                // A module is cut at its items when it is large or holds marked items (as `plan`
+                // decides); a job that is either cuts its module.
+                let big = text.len() > BATCH_BYTES || (exact && text.contains(EXACT));
+                let formatted = match format_job_in(&text, exact, &[open]) {
+                    Some(formatted) => formatted,
+                    // Text the cutter does not follow: printed whole inside its module.
+                    None => format_nested(wrapper, open, &text)?,
+                };
+                Ok(ModuleJob { formatted, raw: (!big).then_some(text) })
             },
             |i, done| {
-                // `Some(cut)`: whether the current module was cut so far; `None`: not to be done in jobs.
-                let Ok(Some(cut)) = &mut state else { return };
-                let (text, big) = match done {
-                    Ok(Some(f)) => f,
-                    Ok(None) => return state = Ok(None),
+                if state.is_err() {
+                    return;
+                }
+                let done = match done {
+                    Ok(done) => done,
                     Err(e) => return state = Err(e),
                 };
                 let m = jobs[i].0;
                 if i == 0 || jobs[i - 1].0 != m {
                     if spacer.out.capacity() == spacer.out.len() && flush.is_none() {
                         // Reserved at about the size of the first job times the number of jobs.
-                        spacer.out.reserve(text.len().saturating_mul(jobs.len()));
+                        spacer.out.reserve(done.formatted.len().saturating_mul(jobs.len()));
                     }
-                    let Some(header) = format_piece(&Piece::Header { opens: vec![frames[m].0] }) else {
-                        return state = Ok(None);
-                    };
-                    spacer.push(&header);
-                    *cut = false;
+                    pending.clear();
+                    pending_len = frames[m].0.len() + 1;
+                    cut = false;
                 }
-                *cut |= big;
-                spacer.append(&text);
-                if i + 1 == jobs.len() || jobs[i + 1].0 != m {
-                    if !*cut {
-                        return state = Ok(None);
+                if cut {
+                    spacer.append(&done.formatted);
+                } else {
+                    pending_len = pending_len.saturating_add(done.raw.as_ref().map_or(usize::MAX, String::len));
+                    pending.push(done);
+                    if pending_len > BATCH_BYTES {
+                        cut = true;
+                        spacer.push(&headers[m]);
+                        for job in pending.drain(..) {
+                            spacer.append(&job.formatted);
+                        }
                     }
-                    spacer.push("}\n");
+                }
+                if i + 1 == jobs.len() || jobs[i + 1].0 != m {
+                    if cut {
+                        spacer.push("}\n");
+                    } else {
+                        // Small and unmarked: printed whole, as `plan` prints such a module.
+                        let raw: String = pending.drain(..).filter_map(|job| job.raw).collect();
+                        let item = format!("{}{raw}}}", frames[m].0);
+                        match format_nested(wrapper, "", &item) {
+                            Ok(printed) => spacer.append(&printed),
+                            Err(e) => return state = Err(e),
+                        }
+                    }
                 }
                 if let Some(flush) = flush.as_mut().filter(|_| spacer.out.len() >= flush_at) {
                     if let Err(e) = flush(&spacer.out) {
@@ -380,10 +416,7 @@ impl Renderer {
                 }
             },
         );
-        match state? {
-            Some(_) => Ok(Some(spacer.out)),
-            None => Ok(None),
-        }
+        state.map(|()| Some(spacer.out))
     }
 
     fn render_job(&self, (template, slice): &Job<'_>, ctx: &ViewContext) -> Result<String> {
@@ -485,6 +518,32 @@ fn parallel_in_order<R: Send>(order: &[usize], f: impl Fn(usize) -> R + Sync, de
             h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
     });
+}
+
+/// One job of [`Renderer::module_file`]: its text formatted as items of its module, and the text
+/// as rendered while its module may still be printed whole (small and unmarked).
+struct ModuleJob {
+    formatted: String,
+    raw: Option<String>,
+}
+
+/// `items` printed by prettyplease inside the module `open` (through its `{`; top level when
+/// empty) and spaced: a piece `plan` would not cut.
+fn format_nested(origin: &str, open: &str, items: &str) -> Result<String> {
+    let opens: Vec<&str> = if open.is_empty() { Vec::new() } else { vec![open] };
+    match format_piece(&Piece::Batch(Batch { opens, items })) {
+        Some(printed) => {
+            let mut spacer = Spacer::new("", printed.len());
+            spacer.push(&printed);
+            Ok(spacer.out)
+        }
+        None => {
+            // When it does not parse, the error says where.
+            parse_whole(origin, &format!("{open}{items}{}", if open.is_empty() { "" } else { "}" }))?;
+            Err(Error::new(format!("template {origin}: a module could not be formatted"))
+                .hint("this is a bug in asyncapi-nats; please report it with the spec"))
+        }
+    }
 }
 
 /// Where [`Renderer::module_file`] puts the single file: `prefix` first, then the text, handed
